@@ -1,0 +1,256 @@
+"""The ``lime`` command line (click): options, subcommands and exit codes (DESIGN.md sections 1 and 7).
+
+Exit codes: 0 success; 1 any error; 2 usage errors, including an unknown or
+ambiguous session; 3 a session locked by another process. Errors are one line
+on stderr; ``--debug`` writes tracebacks to the program log. Heavy modules
+(prompt-toolkit, pygments, provider SDKs) are imported only by the commands
+that need them, so ``lime --version`` and ``lime session list`` start fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any, NoReturn
+
+import click
+
+from . import __version__
+from .errors import EXIT_ERROR, LimeError, UsageError
+
+__all__ = ["main"]
+
+log = logging.getLogger("lime")
+
+PICK = "\0pick"
+
+
+def _setup_logging(debug: bool) -> None:
+    from .paths import ensure_dir, log_path
+
+    path = log_path()
+    try:
+        ensure_dir(path.parent)
+        handler: logging.Handler = logging.FileHandler(path, delay=True, encoding="utf-8")
+    except OSError:
+        handler = logging.NullHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.DEBUG if debug else logging.WARNING)
+    log.propagate = False
+
+
+def _fail(exc: LimeError) -> NoReturn:
+    log.debug("error", exc_info=True)
+    click.echo(f"lime: {exc.message}", err=True)
+    sys.exit(exc.exit_code)
+
+
+def _workspace() -> Any:
+    from .workspace import Workspace
+
+    return Workspace()
+
+
+class _Group(click.Group):
+    """Turns LimeError into one line and its exit code; anything unexpected into exit 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except LimeError as exc:
+            _fail(exc)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            sys.exit(130)
+        except BrokenPipeError:
+            sys.exit(0)
+        except Exception as exc:  # a bug: one line for the user, the traceback in the log
+            log.error("internal error", exc_info=True)
+            from .paths import log_path
+
+            click.echo(f"lime: internal error: {exc} (details in {log_path()})", err=True)
+            sys.exit(EXIT_ERROR)
+
+
+@click.group(
+    cls=_Group, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]}
+)
+@click.option(
+    "-c", "--continue", "continue_", is_flag=True, help="Resume the most recent session of this directory."
+)
+@click.option(
+    "-r",
+    "--resume",
+    "resume",
+    is_flag=False,
+    flag_value=PICK,
+    default=None,
+    metavar="[latest|ID|PATH]",
+    help="Resume a session by 'latest', id prefix (8 chars are enough) or .jsonl path; no value: choose one.",
+)
+@click.option(
+    "--fork", is_flag=True, help="With -c or -r: copy that session into a new one and continue there."
+)
+@click.option("--no-session", is_flag=True, help="Ephemeral: write no session file.")
+@click.option(
+    "-p", "--print", "prompt", metavar="TEXT", help="Print mode: one turn, the answer on stdout, then exit."
+)
+@click.option(
+    "--provider", envvar="LIME_PROVIDER", help="Model provider: openai, openai-responses, anthropic."
+)
+@click.option("--model", envvar="LIME_MODEL", help="Model name.")
+@click.option("--yolo", is_flag=True, help="Run tools without asking for approval.")
+@click.option("--debug", is_flag=True, help="Log DEBUG messages and tracebacks to the program log.")
+@click.version_option(__version__, "-V", "--version", prog_name="lime", message="%(prog)s %(version)s")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    continue_: bool,
+    resume: str | None,
+    fork: bool,
+    no_session: bool,
+    prompt: str | None,
+    provider: str | None,
+    model: str | None,
+    yolo: bool,
+    debug: bool,
+) -> None:
+    """lime: a terminal REPL for coding-agent models where every conversation is a durable session.
+
+    \b
+    Inside the REPL:
+      !command        run in your shell (cd and export persist), recorded in the session
+      /command        lime commands: /help lists them
+      anything else   a message to the model
+    When stdin is not a terminal, lime reads it line by line (line mode) and
+    exits with the status of the last line.
+
+    \b
+    Examples:
+      lime                           new session in this directory
+      lime -c                        continue the latest session here
+      lime -r 1a2b3c4d               resume by id prefix
+      printf '!ls\\n' | lime          line mode
+      lime session list --format json
+    """
+    _setup_logging(debug)
+    if ctx.invoked_subcommand is not None:
+        if continue_ or resume or fork or no_session or prompt:
+            raise UsageError(
+                "-c, -r, --fork, --no-session and -p belong to plain 'lime', not to a subcommand"
+            )
+        return
+    from .repl.main import start
+
+    status = start(
+        continue_=continue_,
+        resume=resume,
+        fork=fork,
+        no_session=no_session,
+        prompt=prompt,
+        provider=provider,
+        model=model,
+        yolo=yolo,
+        pick=resume == PICK,
+    )
+    sys.exit(status)
+
+
+# -- lime session ... ---------------------------------------------------------
+@cli.group()
+def session() -> None:
+    """List, show, search and delete sessions."""
+
+
+@session.command("list")
+@click.option("-n", "limit", type=click.IntRange(min=1), default=None, help="Show at most N sessions.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--all", "everywhere", is_flag=True, help="Every directory's sessions, not just this one's.")
+def session_list(limit: int | None, fmt: str, everywhere: bool) -> None:
+    """List sessions, newest first."""
+    from .exchange.listing import print_sessions
+
+    ws = _workspace()
+    sessions = ws.list_sessions(everywhere)
+    print_sessions(sessions[:limit] if limit else sessions, fmt, everywhere)
+
+
+@session.command("show")
+@click.argument("ref", metavar="ID")
+def session_show(ref: str) -> None:
+    """Print a session as readable text (ID: 'latest', an id prefix or a path)."""
+    from .exchange.listing import print_transcript
+
+    ws = _workspace()
+    session = ws.load_session(ws.resolve(ref))
+    for warning in session.warnings:
+        click.echo(f"lime: warning: {warning}", err=True)
+    print_transcript(session)
+
+
+@session.command("rm")
+@click.argument("ref", metavar="ID")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+def session_rm(ref: str, yes: bool) -> None:
+    """Delete a session and all its segment files."""
+    from .exchange.listing import remove_session
+
+    ws = _workspace()
+    path = ws.resolve(ref)
+    if not yes:
+        if not sys.stdin.isatty():
+            raise UsageError("refusing to delete without confirmation: pass --yes")
+        click.confirm(f"delete session {path.name.split('.')[0]} and its segments?", abort=True)
+    for removed in remove_session(ws, path):
+        click.echo(f"removed {removed}", err=True)
+
+
+@session.command("search")
+@click.argument("pattern")
+@click.option("--all", "everywhere", is_flag=True, help="Search every directory's sessions.")
+@click.option("-i", "ignore_case", is_flag=True, help="Ignore case.")
+def session_search(pattern: str, everywhere: bool, ignore_case: bool) -> None:
+    """Print the sessions and lines whose text matches the regular expression PATTERN."""
+    from .exchange.listing import search_sessions
+
+    ws = _workspace()
+    found = search_sessions(ws, pattern, everywhere=everywhere, ignore_case=ignore_case)
+    if not found:
+        sys.exit(1)
+
+
+# -- lime logs ----------------------------------------------------------------
+@cli.command("logs")
+@click.argument("ref", metavar="[ID]", default="latest")
+@click.option(
+    "--path", "path_only", is_flag=True, help="Print the file paths (active first) instead of the log."
+)
+@click.option(
+    "--follow", "-f", is_flag=True, help="Keep printing lines as they are appended, across rotations."
+)
+def logs(ref: str, path_only: bool, follow: bool) -> None:
+    """Print a session's JSONL log (all surviving segments, oldest first)."""
+    from .exchange.listing import follow_log, print_log
+
+    ws = _workspace()
+    path = ws.resolve(ref)
+    if path_only:
+        from .store.segments import segment_paths
+
+        for p in reversed(segment_paths(path)):
+            click.echo(str(p))
+        return
+    print_log(path)
+    if follow:
+        follow_log(path)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    cli.main(args=argv, prog_name="lime")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

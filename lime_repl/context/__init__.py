@@ -1,0 +1,1 @@
+"""lime_repl.context."""

@@ -1,0 +1,62 @@
+"""Memory (instruction) files and the system prompt built from them (DESIGN.md sections 2 and 4).
+
+``AGENTS.md`` and ``LIME.md`` are read from the profile root, the project root
+and the working directory, in that order (the layering of AGENTS.md-aware
+tools: general first, most specific last). The system prompt is built once
+when a session is created and stored in its header, so a resumed session
+sends exactly what it sent before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["BASE_PROMPT", "MEMORY_NAMES", "MemoryFile", "build_system_prompt", "find_memory_files"]
+
+MEMORY_NAMES = ("AGENTS.md", "LIME.md")
+MAX_MEMORY_BYTES = 64 * 1024
+
+BASE_PROMPT = (
+    "You are lime, a coding agent working in the user's terminal. You can read files, run bash commands "
+    "and edit or write files with your tools. Be concise. Lines the user ran themselves appear as "
+    "<bash-input>/<bash-stdout>/<bash-stderr>."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryFile:
+    """One instruction file: its path, its text (capped at 64 KiB) and its size in bytes."""
+
+    path: Path
+    text: str
+    size: int
+
+
+def find_memory_files(home: Path, project_root: Path | None, cwd: Path) -> list[MemoryFile]:
+    """The memory files that exist, general to specific, each path once."""
+    found: list[MemoryFile] = []
+    seen: set[Path] = set()
+    for directory in (home, project_root, cwd):
+        if directory is None:
+            continue
+        for name in MEMORY_NAMES:
+            path = directory / name
+            try:
+                resolved = path.resolve()
+                if resolved in seen or not path.is_file():
+                    continue
+                data = path.read_bytes()
+            except OSError:
+                continue
+            seen.add(resolved)
+            found.append(MemoryFile(path, data[:MAX_MEMORY_BYTES].decode("utf-8", "replace"), len(data)))
+    return found
+
+
+def build_system_prompt(files: list[MemoryFile], cwd: Path) -> str:
+    """The system prompt: the base instructions, the working directory, then each memory file."""
+    parts = [BASE_PROMPT, f"Working directory: {cwd}"]
+    for memory in files:
+        parts.append(f'<memory path="{memory.path}">\n{memory.text.rstrip()}\n</memory>')
+    return "\n\n".join(parts)

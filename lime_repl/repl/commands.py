@@ -1,0 +1,209 @@
+"""The slash-command registry (DESIGN.md section 5).
+
+Each command is registered once with its name, aliases, argument hint, help
+text (the handler's docstring, as in aider's commands) and an argument
+completer; ``/help`` and tab completion are generated from the registry, and
+dispatch is a dictionary look-up (the shape of litecli's special commands).
+A handler takes the :class:`~lime_repl.repl.controller.Controller` and the
+argument string and returns a status (0 ok, 1 failure, 2 usage error).
+"""
+
+from __future__ import annotations
+
+import inspect
+import shlex
+import subprocess
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from ..errors import UsageError
+
+if TYPE_CHECKING:
+    from .controller import Controller
+
+__all__ = ["REGISTRY", "Command", "Registry"]
+
+Handler = Callable[["Controller", str], int]
+ArgCompleter = Callable[["Controller", str], Iterable[tuple[str, str]]]
+
+
+@dataclass(frozen=True)
+class Command:
+    """One slash command: ``name`` without the slash, ``aliases``, ``args`` hint, ``help`` line."""
+
+    name: str
+    handler: Handler
+    aliases: tuple[str, ...] = ()
+    args: str = ""
+    help: str = ""
+    complete: ArgCompleter | None = None
+
+
+@dataclass
+class Registry:
+    """Commands by name and alias."""
+
+    commands: dict[str, Command] = field(default_factory=dict)
+    by_name: dict[str, Command] = field(default_factory=dict)
+
+    def register(
+        self,
+        name: str,
+        *,
+        aliases: tuple[str, ...] = (),
+        args: str = "",
+        complete: ArgCompleter | None = None,
+    ) -> Callable[[Handler], Handler]:
+        def wrap(handler: Handler) -> Handler:
+            doc = inspect.getdoc(handler) or ""
+            command = Command(name, handler, aliases, args, doc.splitlines()[0] if doc else "", complete)
+            self.commands[name] = command
+            for key in (name, *aliases):
+                self.by_name[key] = command
+            return handler
+
+        return wrap
+
+    def lookup(self, word: str) -> Command | None:
+        return self.by_name.get(word.lstrip("/"))
+
+    def dispatch(self, controller: Controller, line: str) -> int:
+        """Run the command on ``line`` (``/name args``). Unknown commands are a usage error (2)."""
+        word, _, rest = line.strip().partition(" ")
+        command = self.lookup(word)
+        if command is None:
+            raise UsageError(f"unknown command {word}; /help lists the commands")
+        return command.handler(controller, rest.strip())
+
+
+REGISTRY = Registry()
+
+
+def _session_ids(controller: Controller, prefix: str) -> Iterable[tuple[str, str]]:
+    yield ("latest", "the most recent session here")
+    for info in controller.workspace.list_sessions():
+        if info.id.startswith(prefix):
+            yield (info.id[:8], info.title or (info.first_message or "")[:40] or info.updated)
+
+
+@REGISTRY.register("help", aliases=("?",))
+def cmd_help(ctl: Controller, args: str) -> int:
+    """Show the commands and what they do."""
+    console = ctl.console
+    console.out(
+        "Lines: !command runs in your shell; /command is a lime command; anything else goes to the model."
+    )
+    for command in REGISTRY.commands.values():
+        names = " ".join(f"/{n}" for n in (command.name, *command.aliases))
+        usage = f"{names} {command.args}".strip()
+        console.out(f"  {usage:<44} {command.help}")
+    return 0
+
+
+@REGISTRY.register("new", aliases=("clear",))
+def cmd_new(ctl: Controller, args: str) -> int:
+    """Start a new session in this directory."""
+    session = ctl.new_session()
+    ctl.console.notice(f"new session {session.short_id}")
+    return 0
+
+
+@REGISTRY.register("resume", aliases=("sessions", "continue"), args="[latest|ID]", complete=_session_ids)
+def cmd_resume(ctl: Controller, args: str) -> int:
+    """Resume a session by 'latest' or id prefix; without one, list this directory's sessions."""
+    if not args:
+        sessions = ctl.workspace.list_sessions()
+        if not sessions:
+            ctl.console.out("no sessions in this directory yet")
+            return 0
+        for info in sessions[:20]:
+            mark = "*" if ctl.session is not None and info.id == ctl.session.session_id else " "
+            ctl.console.out(
+                f"{mark} {info.id[:8]}  {info.updated[:16]}  {info.entries:>5}  {info.title or ''}"
+            )
+        ctl.console.notice("resume one with /resume ID")
+        return 0
+    path = ctl.workspace.resolve(args)
+    session = ctl.resume(path)
+    ctl.console.notice(f"resumed session {session.short_id} ({len(session.entries)} entries)")
+    return 0
+
+
+@REGISTRY.register("rename", aliases=("name", "title"), args="<title>")
+def cmd_rename(ctl: Controller, args: str) -> int:
+    """Set the session's title."""
+    if not args:
+        raise UsageError("usage: /rename <title>")
+    assert ctl.session is not None
+    ctl.session.rename(args)
+    ctl.console.notice(f"session {ctl.session.short_id} is now titled {args!r}")
+    return 0
+
+
+@REGISTRY.register("status", aliases=("session",))
+def cmd_status(ctl: Controller, args: str) -> int:
+    """Show the session id, files, segments, entries and workspace."""
+    session = ctl.session
+    assert session is not None
+    ws = ctl.workspace
+    files = session.segment_files()
+    out = ctl.console.out
+    out(f"session    {session.session_id}")
+    out(f"title      {session.title or '(untitled)'}")
+    out(f"file       {session.path or '(not saved: --no-session)'}")
+    out(f"segments   {len(files)} (active: segment {session.segment})")
+    for path in files[1:]:
+        out(f"           {path}")
+    out(
+        f"entries    {len(session.entries)}"
+        + (f" (+{session.dropped_entries} dropped by rotation)" if session.dropped_entries else "")
+    )
+    out(f"leaf       {session.leaf_id or '-'}")
+    out(f"workspace  {ws.cwd} ({ws.scope} sessions in {ws.sessions_dir})")
+    if ctl.shell is not None:
+        out(f"shell cwd  {ctl.shell.cwd}")
+    out("model      none configured")
+    return 0
+
+
+@REGISTRY.register("memory")
+def cmd_memory(ctl: Controller, args: str) -> int:
+    """List the instruction files (AGENTS.md, LIME.md) in the system prompt."""
+    if not ctl.memory:
+        ctl.console.out(
+            "no memory files (AGENTS.md or LIME.md in the profile, project root or this directory)"
+        )
+        return 0
+    for memory in ctl.memory:
+        ctl.console.out(f"{memory.path}  ({memory.size} bytes)")
+    return 0
+
+
+@REGISTRY.register("logs")
+def cmd_logs(ctl: Controller, args: str) -> int:
+    """Show the session's JSONL file and segments; page it with $PAGER in a terminal."""
+    session = ctl.session
+    assert session is not None
+    files = session.segment_files()
+    if not files:
+        ctl.console.out("this session is not saved (--no-session)")
+        return 0
+    for path in files:
+        ctl.console.out(str(path))
+    if ctl.console.interactive and ctl.console.stdout.isatty():
+        ctl.sync()
+        pager = shlex.split(ctl.workspace.env.get("PAGER") or "less -R")
+        try:
+            subprocess.run([*pager, str(files[0])], check=False)
+        except OSError as exc:
+            ctl.console.error(f"cannot run the pager {pager[0]}: {exc.strerror}")
+            return 1
+    return 0
+
+
+@REGISTRY.register("quit", aliases=("exit",))
+def cmd_quit(ctl: Controller, args: str) -> int:
+    """Save and leave lime."""
+    ctl.running = False
+    return ctl.last_status

@@ -1,0 +1,179 @@
+"""One running lime: its session, its persistent shell, and what each input line does.
+
+The interactive REPL and line mode share this object and only add their own
+I/O (the shape of Pi's agent session shared by its modes). A line is a
+``!command`` (run in the persistent shell and recorded as a bash triple), a
+``/command`` (looked up in :mod:`lime_repl.repl.commands`) or text for the model.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from ..context.memory import MemoryFile, build_system_prompt, find_memory_files
+from ..errors import LimeError, StoreError
+from ..paths import find_project_root
+from ..store.segments import WriteFailed
+from ..store.session import Session
+from ..workspace import Workspace
+from .console import Console
+
+__all__ = ["NO_PROVIDER_HINT", "Controller"]
+
+log = logging.getLogger("lime")
+
+NO_PROVIDER_HINT = (
+    "no model provider is configured: set OPENAI_API_KEY, ANTHROPIC_API_KEY or OPENAI_BASE_URL "
+    "(or --provider/--model); '!command' lines work without one"
+)
+
+
+class Controller:
+    """Session, shell and line dispatch for one lime process.
+
+    ``ephemeral`` (``--no-session``) keeps the session in memory only. The
+    shell starts lazily, at the first ``!`` line, and is closed by :meth:`close`.
+    """
+
+    def __init__(self, workspace: Workspace, console: Console, *, ephemeral: bool = False) -> None:
+        self.workspace = workspace
+        self.console = console
+        self.ephemeral = ephemeral
+        self.session: Session | None = None
+        self.shell = None  # PersistentShell, started at the first ``!`` line
+        self.running = True
+        self.last_status = 0
+        self.memory: list[MemoryFile] = []
+
+    # -- sessions ------------------------------------------------------
+    def _system_prompt(self) -> str:
+        ws = self.workspace
+        self.memory = find_memory_files(ws.home, find_project_root(ws.cwd, ws.env), ws.cwd)
+        return build_system_prompt(self.memory, ws.cwd)
+
+    def new_session(self) -> Session:
+        """Close the current session and start a new one (header written now)."""
+        prompt = self._system_prompt()
+        session = (
+            Session.ephemeral(str(self.workspace.cwd), prompt)
+            if self.ephemeral
+            else self.workspace.create_session(system_prompt=prompt)
+        )
+        self._switch(session)
+        return session
+
+    def resume(self, path: Path) -> Session:
+        """Close the current session and resume ``path`` as its writer. Raises a LimeError."""
+        if self.session is not None and self.session.path is not None and self.session.path == path:
+            return self.session
+        session = self.workspace.open_session(path)
+        self._switch(session)
+        self._system_prompt()
+        for warning in session.warnings:
+            self.console.warn(warning)
+            log.warning(warning)
+        session.warnings.clear()
+        if session.dropped_entries:
+            self.console.notice(
+                f"rotation dropped the {session.dropped_entries} earliest entries of this session; "
+                f"resuming from segment {session.first_segment}"
+            )
+        return session
+
+    def _switch(self, session: Session) -> None:
+        old, self.session = self.session, session
+        if old is not None:
+            self._close_session(old)
+
+    def _close_session(self, session: Session) -> None:
+        try:
+            session.close()
+        except WriteFailed as exc:
+            self.console.error(str(exc))
+
+    def closing_notice(self) -> str | None:
+        """The ``session … saved — resume with`` line, or None for an ephemeral session."""
+        if self.session is None or self.session.path is None:
+            return None
+        short = self.session.short_id
+        return f"session {short} saved — resume with: lime -r {short}"
+
+    def close(self) -> None:
+        """Sync and close the session, stop the shell; idempotent."""
+        if self.shell is not None:
+            shell, self.shell = self.shell, None
+            shell.close()
+        if self.session is not None:
+            self._close_session(self.session)
+
+    # -- lines ---------------------------------------------------------
+    def handle_line(self, line: str) -> int:
+        """Handle one input line; returns its status (the exit code of a ``!`` command, 0/1/2 otherwise)."""
+        text = line.rstrip("\r\n")
+        stripped = text.strip()
+        if not stripped:
+            return self.last_status
+        try:
+            if stripped.startswith("!"):
+                status = self.run_bang(stripped[1:].strip())
+            elif stripped.startswith("/"):
+                from .commands import REGISTRY
+
+                status = REGISTRY.dispatch(self, stripped)
+            else:
+                status = self.send_text(text)
+        except LimeError as exc:
+            self.console.error(exc.message)
+            status = exc.exit_code
+        self.last_status = status
+        self.sync()
+        return status
+
+    def sync(self) -> None:
+        """End of a turn: fsync the log. A failure is reported, and the REPL keeps running."""
+        if self.session is None:
+            return
+        try:
+            self.session.sync()
+        except WriteFailed as exc:
+            self.console.error(str(exc))
+
+    def ensure_shell(self):  # type: ignore[no-untyped-def]
+        """The persistent shell, started in the session's working directory on first use."""
+        if self.shell is None:
+            from .shell import PersistentShell
+
+            shell = PersistentShell(self.workspace.cwd, env=dict(self.workspace.env))
+            shell.start()
+            self.shell = shell
+        return self.shell
+
+    def run_bang(self, command: str) -> int:
+        """Run ``command`` in the persistent shell, stream its output, record the bash triple."""
+        if not command:
+            self.console.error("'!' needs a command, e.g. !ls")
+            return 2
+        shell = self.ensure_shell()
+        result = shell.run(command, on_stdout=self.console.stdout_bytes, on_stderr=self.console.stderr_bytes)
+        if result.interrupted:
+            self.console.notice("^C interrupted; the command was recorded as cancelled")
+        assert self.session is not None
+        try:
+            self.session.append_bash(
+                command,
+                result.stdout.text(),
+                result.stderr.text(),
+                exit_code=result.exit_code,
+                duration_ms=result.duration_ms,
+                truncated_bytes={"stdout": result.stdout.truncated, "stderr": result.stderr.truncated},
+                cwd=result.cwd,
+            )
+        except WriteFailed as exc:
+            raise StoreError(f"{exc.strerror or exc}; the command ran but was not recorded") from None
+        return result.exit_code
+
+    def send_text(self, text: str) -> int:
+        """A message for the model. With no provider configured: one explanatory line, nothing recorded."""
+        self.console.error(NO_PROVIDER_HINT)
+        return 1

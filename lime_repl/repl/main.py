@@ -1,0 +1,90 @@
+"""Starting lime without a subcommand: pick the session and the mode (interactive, line, print)."""
+
+from __future__ import annotations
+
+import sys
+
+from ..errors import UsageError
+from ..workspace import Workspace
+from .console import Console
+from .controller import Controller
+
+__all__ = ["start"]
+
+
+def _pick(workspace: Workspace, console: Console) -> str:
+    """A numbered chooser of this directory's recent sessions; returns the chosen id."""
+    import click
+
+    sessions = workspace.list_sessions()[:20]
+    if not sessions:
+        raise UsageError("no session in this directory yet; start one with plain 'lime'")
+    if not sys.stdin.isatty():
+        raise UsageError("choosing a session needs a terminal: pass an id, e.g. lime -r latest")
+    for number, info in enumerate(sessions, 1):
+        label = info.title or (info.first_message or "")[:50] or "untitled"
+        console.notice(
+            f"{number:>3}  {info.id[:8]}  {info.updated[:16].replace('T', ' ')}  {label}", style="bold"
+        )
+    choice = click.prompt("session", type=click.IntRange(1, len(sessions)), default=1, err=True)
+    return sessions[choice - 1].id
+
+
+def start(
+    *,
+    continue_: bool = False,
+    resume: str | None = None,
+    fork: bool = False,
+    no_session: bool = False,
+    prompt: str | None = None,
+    provider: str | None = None,
+    model: str | None = None,
+    yolo: bool = False,
+    pick: bool = False,
+) -> int:
+    """Run lime; returns the exit status. Raises a LimeError for bad input."""
+    interactive = sys.stdin.isatty() and prompt is None
+    workspace = Workspace()
+    console = Console(interactive=interactive, env=workspace.env)
+    if continue_ and resume:
+        raise UsageError("use either --continue or --resume, not both")
+    if fork and not (continue_ or resume):
+        raise UsageError("--fork needs --continue or --resume")
+    if no_session and (continue_ or resume):
+        raise UsageError("--no-session cannot resume a session")
+    controller = Controller(workspace, console, ephemeral=no_session)
+    try:
+        if continue_ or resume:
+            ref = "latest" if continue_ else resume
+            if pick:
+                ref = _pick(workspace, console)
+            path = workspace.latest() if ref == "latest" else workspace.resolve(ref)
+            if path is None:
+                console.notice("no earlier session in this directory; starting a new one")
+                controller.new_session()
+            elif fork:
+                session = workspace.fork_session(path)
+                controller._switch(session)
+                console.notice(f"forked {path.name[:8]} into new session {session.short_id}")
+            else:
+                session = controller.resume(path)
+                if interactive:
+                    console.notice(f"resumed session {session.short_id} ({len(session.entries)} entries)")
+        else:
+            controller.new_session()
+        if prompt is not None:
+            status = controller.send_text(prompt)
+        elif interactive:
+            from .app import run_interactive
+
+            status = run_interactive(controller)
+        else:
+            from .app import run_line_mode
+
+            status = run_line_mode(controller, sys.stdin.buffer)
+    finally:
+        notice = controller.closing_notice()
+        controller.close()
+    if notice:
+        console.notice(notice)
+    return status

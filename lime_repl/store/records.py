@@ -1,0 +1,210 @@
+"""Entry records of the session log and their compact serialization (DESIGN.md section 3).
+
+An entry is a plain ``dict`` decoded from one JSON line. Plain dicts keep
+unknown entry types and unknown fields untouched (forward compatibility), and
+:func:`dumps` is the one canonical serializer: compact separators, UTF-8
+(``ensure_ascii=False``), one ``\\n``-terminated line. Loading a line written by
+lime and dumping it again gives the same bytes.
+
+The entry shapes follow the tree format of Pi's session log (v3): every entry
+has ``type``, ``id`` (8 hex), ``parentId`` and ``timestamp`` (RFC 3339 UTC, ms).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import uuid
+from collections.abc import Container, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+__all__ = [
+    "FORMAT_VERSION",
+    "META_TYPES",
+    "BadRecord",
+    "Entry",
+    "bash_triple",
+    "checkpoint",
+    "dumps",
+    "is_tree_node",
+    "new_entry_id",
+    "new_session_id",
+    "now_rfc3339",
+    "parse_line",
+    "session_header",
+    "text_of",
+]
+
+FORMAT_VERSION = 1
+
+Entry = dict[str, Any]
+
+#: Entry types that annotate the tree without becoming the leaf when appended.
+META_TYPES = frozenset({"session", "checkpoint", "leaf", "title", "label"})
+
+#: Entry types written by lime that are conversation nodes (they become the leaf).
+NODE_TYPES = frozenset(
+    {"message", "compaction", "microcompaction", "branch_summary", "model_change", "system_prompt"}
+)
+
+
+class BadRecord(ValueError):
+    """A line that is not a JSON object with a string ``type``; the message says why."""
+
+
+def now_rfc3339() -> str:
+    """The current UTC time as RFC 3339 with milliseconds, e.g. ``2026-11-23T23:43:45.123Z``."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def new_session_id() -> str:
+    """A random session id: uuid4 as 32 lowercase hex characters."""
+    return uuid.uuid4().hex
+
+
+def new_entry_id(taken: Container[str] = ()) -> str:
+    """A random 8-hex entry id not in ``taken``."""
+    while True:
+        candidate = secrets.token_hex(4)
+        if candidate not in taken:
+            return candidate
+
+
+def dumps(entry: Entry) -> bytes:
+    """Serialize one entry as its log line: compact JSON, UTF-8, ending in ``\\n``.
+
+    Raises ``TypeError``/``ValueError`` for values JSON cannot hold.
+    """
+    text = json.dumps(entry, separators=(",", ":"), ensure_ascii=False)
+    return (text + "\n").encode("utf-8", "surrogatepass")
+
+
+def parse_line(raw: bytes) -> Entry:
+    """Decode one log line (with or without its ``\\n``) into an entry.
+
+    Raises :class:`BadRecord` when the bytes are not UTF-8 JSON, not an object,
+    or have no string ``type``. Unknown types and fields are kept as they are.
+    """
+    try:
+        value = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise BadRecord(f"not valid JSON ({type(exc).__name__})") from None
+    if not isinstance(value, dict):
+        raise BadRecord(f"a JSON {type(value).__name__}, not an object")
+    if not isinstance(value.get("type"), str):
+        raise BadRecord("no string 'type' field")
+    return value
+
+
+def is_tree_node(entry: Entry) -> bool:
+    """True when appending ``entry`` moves the leaf to it (all but the meta types)."""
+    return entry.get("type") not in META_TYPES
+
+
+def session_header(
+    entry_id: str,
+    session_id: str,
+    cwd: str,
+    *,
+    created: str,
+    system_prompt: str | None = None,
+    segment: int = 0,
+    forked_from: dict[str, str] | None = None,
+    imported_from: dict[str, str] | None = None,
+) -> Entry:
+    """The ``session`` header: the first line of every segment file."""
+    header: Entry = {
+        "type": "session",
+        "id": entry_id,
+        "parentId": None,
+        "timestamp": now_rfc3339(),
+        "version": FORMAT_VERSION,
+        "sessionId": session_id,
+        "cwd": cwd,
+        "created": created,
+        "systemPrompt": system_prompt,
+        "segment": segment,
+    }
+    if forked_from is not None:
+        header["forkedFrom"] = forked_from
+    if imported_from is not None:
+        header["importedFrom"] = imported_from
+    return header
+
+
+def checkpoint(
+    entry_id: str,
+    *,
+    leaf_id: str | None,
+    title: str | None,
+    labels: dict[str, str],
+    compaction: Entry | None,
+    dropped_entries: int,
+) -> Entry:
+    """The ``checkpoint``: second line of every segment after the first.
+
+    ``dropped_entries`` counts the entries that live in earlier segments; when
+    those segments have been deleted by rotation, a resume reports that number.
+    """
+    return {
+        "type": "checkpoint",
+        "id": entry_id,
+        "parentId": None,
+        "timestamp": now_rfc3339(),
+        "leafId": leaf_id,
+        "title": title,
+        "labels": dict(labels),
+        "compaction": compaction,
+        "droppedEntries": dropped_entries,
+    }
+
+
+def bash_triple(
+    command: str,
+    stdout: str,
+    stderr: str,
+    *,
+    exit_code: int,
+    duration_ms: int,
+    truncated_bytes: dict[str, int],
+    cwd: str,
+    exchange: str,
+) -> list[Entry]:
+    """The three ``message`` entries of one ``!command`` exchange, without ids.
+
+    The text forms ``<bash-input>``, ``<bash-stdout>``, ``<bash-stderr>`` are
+    the ones Claude Code writes for its ``!`` mode; ``shell`` carries the
+    structured facts (``exitCode``, ``durationMs``, ``truncatedBytes``
+    {``stdout``, ``stderr``} in bytes, ``cwd`` after the command).
+    """
+    shell = {
+        "exchange": exchange,
+        "exitCode": exit_code,
+        "durationMs": duration_ms,
+        "truncatedBytes": truncated_bytes,
+        "cwd": cwd,
+    }
+    parts = (
+        f"<bash-input>{command}</bash-input>",
+        f"<bash-stdout>{stdout}</bash-stdout>",
+        f"<bash-stderr>{stderr}</bash-stderr>",
+    )
+    return [
+        {"type": "message", "role": "user", "content": [{"type": "text", "text": text}], "shell": shell}
+        for text in parts
+    ]
+
+
+def text_of(entry: Entry) -> str:
+    """The plain text of a message entry's ``text`` blocks, joined by newlines ('' if none)."""
+    content = entry.get("content")
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, Iterable):
+        return ""
+    texts = []
+    for block in content:
+        if isinstance(block, dict) and block.get("type") == "text" and isinstance(block.get("text"), str):
+            texts.append(block["text"])
+    return "\n".join(texts)

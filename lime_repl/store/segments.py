@@ -1,0 +1,380 @@
+"""Rotated JSONL segment files: reading, the single-writer lock, appends, rotation, repair.
+
+The rules are those of DESIGN.md section 3:
+
+* the active file is ``<id>.jsonl``; before a write would take it past
+  ``max_bytes`` (262,144 bytes) it rolls over: ``<id>.jsonl`` -> ``.1`` ->
+  ``.2`` -> ``.3`` and the oldest beyond ``backups`` is deleted (the naming of
+  ``logging.handlers.RotatingFileHandler``; ``backups = 0`` keeps every
+  segment). A new segment starts with the lines the ``preamble`` callback
+  gives (the ``session`` header and a ``checkpoint``) and is never left empty:
+  the entry that caused the rollover follows at once;
+* each entry is one ``os.write`` of a whole line on an ``O_APPEND`` descriptor,
+  so a concurrent reader sees whole lines or none; a short write (disk full)
+  is cut back so that no half line stays in the file;
+* a torn last line (no ``\\n``) is moved to ``<id>.jsonl.torn`` and the file
+  truncated to its last whole line; a bad line in the middle is skipped with a
+  warning naming file and line number;
+* one writer per session, held by an OS lock (``filelock``) on
+  ``<id>.jsonl.lock``, which also holds the holder's pid for the error message.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .records import BadRecord, Entry, parse_line
+
+__all__ = [
+    "DEFAULT_BACKUPS",
+    "DEFAULT_MAX_BYTES",
+    "FILE_MODE",
+    "Line",
+    "LockHeld",
+    "Segment",
+    "SegmentWriter",
+    "SessionLock",
+    "WriteFailed",
+    "read_segment",
+    "read_segments",
+    "repair_torn_tail",
+    "segment_paths",
+]
+
+DEFAULT_MAX_BYTES = 262_144
+DEFAULT_BACKUPS = 3
+FILE_MODE = 0o600
+_ROTATED = re.compile(r"\.(\d+)$")
+
+
+class LockHeld(Exception):
+    """Another process holds the session lock. ``pid`` is the holder's, when known."""
+
+    def __init__(self, path: Path, pid: int | None) -> None:
+        super().__init__(f"{path} is locked by pid {pid}")
+        self.path = path
+        self.pid = pid
+
+
+class WriteFailed(OSError):
+    """An append could not be written whole (disk full, file too large, I/O error).
+
+    The file was cut back to its last whole line, so the log stays valid.
+    """
+
+
+@dataclass(slots=True)
+class Line:
+    """One well-formed log line: its raw bytes (with ``\\n``), the decoded entry, its 1-based number."""
+
+    raw: bytes
+    entry: Entry
+    lineno: int
+
+
+@dataclass(slots=True)
+class Segment:
+    """One segment file as read: its whole lines, a torn tail (bytes after the last ``\\n``), warnings."""
+
+    path: Path
+    lines: list[Line] = field(default_factory=list)
+    torn: bytes = b""
+    warnings: list[str] = field(default_factory=list)
+    size: int = 0
+
+
+def segment_paths(active: Path) -> list[Path]:
+    """The existing segment files of a session, oldest first, ending with the active file.
+
+    ``active`` is ``<dir>/<id>.jsonl``; rotated copies are ``<id>.jsonl.N``
+    with larger N older. The active file is included only if it exists.
+    """
+    rotated: list[tuple[int, Path]] = []
+    prefix = active.name + "."
+    try:
+        with os.scandir(active.parent) as it:
+            for item in it:
+                if item.name.startswith(prefix):
+                    match = _ROTATED.search(item.name)
+                    if match and item.name == prefix + match.group(1):
+                        rotated.append((int(match.group(1)), Path(item.path)))
+    except FileNotFoundError:
+        return []
+    paths = [p for _, p in sorted(rotated, reverse=True)]
+    if active.exists():
+        paths.append(active)
+    return paths
+
+
+def _split(data: bytes, path: Path, segment: Segment) -> None:
+    end = data.rfind(b"\n") + 1
+    segment.torn = data[end:]
+    lineno = 0
+    start = 0
+    while start < end:
+        stop = data.index(b"\n", start) + 1
+        lineno += 1
+        raw = data[start:stop]
+        start = stop
+        if raw.strip() == b"":
+            continue
+        try:
+            entry = parse_line(raw)
+        except BadRecord as exc:
+            segment.warnings.append(f"{path}:{lineno}: skipped bad line: {exc}")
+            continue
+        segment.lines.append(Line(raw, entry, lineno))
+
+
+def read_segment(path: Path) -> Segment:
+    """Read one segment file. Raises ``FileNotFoundError`` if it is gone, ``OSError`` otherwise.
+
+    Bad lines are skipped with a warning ``<path>:<line>: skipped bad line: <why>``;
+    the bytes after the last ``\\n`` are returned as ``torn``, not parsed.
+    """
+    with open(path, "rb") as fh:
+        data = fh.read()
+    segment = Segment(path, size=len(data))
+    _split(data, path, segment)
+    return segment
+
+
+def read_segments(active: Path, attempts: int = 3) -> list[Segment]:
+    """Read all surviving segments of a session, oldest first.
+
+    A rotation by another process between listing and reading is retried up
+    to ``attempts`` times; raises ``FileNotFoundError`` when no segment exists.
+    """
+    for attempt in range(attempts):
+        paths = segment_paths(active)
+        if not paths:
+            raise FileNotFoundError(errno.ENOENT, "no such session log", str(active))
+        try:
+            return [read_segment(p) for p in paths]
+        except FileNotFoundError:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def repair_torn_tail(path: Path) -> int:
+    """Move a torn last line of ``path`` to ``<path>.torn`` and truncate to the last whole line.
+
+    Returns the number of bytes moved (0 when the file ends with ``\\n``). The
+    torn bytes are appended to ``.torn`` and synced before the truncation, so
+    nothing is lost. Call only while holding the session lock.
+    """
+    with open(path, "rb+") as fh:
+        size = fh.seek(0, os.SEEK_END)
+        if size == 0:
+            return 0
+        # Scan back in blocks for the last newline.
+        pos = size
+        block = 65536
+        cut = 0
+        while pos > 0:
+            start = max(0, pos - block)
+            fh.seek(start)
+            chunk = fh.read(pos - start)
+            idx = chunk.rfind(b"\n")
+            if idx >= 0:
+                cut = start + idx + 1
+                break
+            pos = start
+        if cut == size:
+            return 0
+        fh.seek(cut)
+        torn = fh.read()
+        fd = os.open(str(path) + ".torn", os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
+        try:
+            os.write(fd, torn if torn.endswith(b"\n") else torn + b"\n")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        fh.truncate(cut)
+        fh.flush()
+        os.fsync(fh.fileno())
+        return len(torn)
+
+
+class SessionLock:
+    """The single-writer lock of one session: an OS lock on ``<id>.jsonl.lock``.
+
+    ``acquire()`` raises :class:`LockHeld` at once (no waiting) when another
+    process, or another ``SessionLock`` in this process, holds it.
+    """
+
+    def __init__(self, active: Path) -> None:
+        self.path = Path(str(active) + ".lock")
+        self._lock: object | None = None
+
+    def acquire(self) -> None:
+        import filelock
+
+        lock = filelock.FileLock(str(self.path), mode=FILE_MODE, is_singleton=False, thread_local=False)
+        try:
+            lock.acquire(timeout=0)
+        except filelock.Timeout:
+            raise LockHeld(self.path, self.holder_pid()) from None
+        self._lock = lock
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_TRUNC)
+            try:
+                os.write(fd, f"{os.getpid()}\n".encode())
+            finally:
+                os.close(fd)
+        except OSError:
+            pass
+
+    def holder_pid(self) -> int | None:
+        """The pid written by the current holder, or None when unreadable."""
+        try:
+            return int(self.path.read_text().strip() or "x")
+        except (OSError, ValueError):
+            return None
+
+    def release(self) -> None:
+        lock, self._lock = self._lock, None
+        if lock is not None:
+            lock.release()  # type: ignore[attr-defined]
+
+    @property
+    def held(self) -> bool:
+        return self._lock is not None
+
+
+class SegmentWriter:
+    """Appends whole lines to a session's active file, rotating by size.
+
+    ``preamble(segment_number)`` returns the lines (bytes) that open a new
+    segment: the ``session`` header, plus a ``checkpoint`` for segments after
+    the first. ``segment`` is the number of the current segment (0 first).
+    All methods raise :class:`WriteFailed` when the disk refuses a write.
+    """
+
+    def __init__(
+        self,
+        active: Path,
+        preamble: Callable[[int], list[bytes]],
+        *,
+        segment: int,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        backups: int = DEFAULT_BACKUPS,
+    ) -> None:
+        self.active = active
+        self.preamble = preamble
+        self.segment = segment
+        self.max_bytes = max_bytes
+        self.backups = backups
+        self._fd: int | None = None
+        self._size = 0
+        self._preamble_size = 0
+        self.on_recreate: Callable[[str], None] | None = None
+
+    # -- file handling -------------------------------------------------
+    def open(self) -> None:
+        """Open the active file for appending, writing the preamble if it is new or empty."""
+        fd = os.open(self.active, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
+        self._fd = fd
+        self._size = os.fstat(fd).st_size
+        if self._size == 0:
+            self._write_preamble()
+        else:
+            self._preamble_size = 0
+
+    def _write_preamble(self) -> None:
+        data = b"".join(self.preamble(self.segment))
+        self._write_raw(data)
+        self._preamble_size = len(data)
+
+    def _write_raw(self, data: bytes) -> None:
+        assert self._fd is not None
+        fd = self._fd
+        written = 0
+        try:
+            while written < len(data):
+                n = os.write(fd, data[written:])
+                if n <= 0:
+                    raise OSError(errno.EIO, "short write")
+                written += n
+        except OSError as exc:
+            if written:
+                try:
+                    os.ftruncate(fd, self._size)
+                except OSError:
+                    pass
+            raise WriteFailed(
+                exc.errno or errno.EIO, f"cannot write {self.active}: {exc.strerror or exc}"
+            ) from None
+        self._size += len(data)
+
+    def _file_vanished(self) -> bool:
+        assert self._fd is not None
+        try:
+            on_disk = os.stat(self.active)
+        except FileNotFoundError:
+            return True
+        mine = os.fstat(self._fd)
+        return (on_disk.st_ino, on_disk.st_dev) != (mine.st_ino, mine.st_dev)
+
+    def _close_fd(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
+
+    def _rotate(self) -> None:
+        self.sync()
+        self._close_fd()
+        base = str(self.active)
+        if self.backups > 0:
+            oldest = Path(f"{base}.{self.backups}")
+            if oldest.exists():
+                oldest.unlink()
+            for n in range(self.backups - 1, 0, -1):
+                src = Path(f"{base}.{n}")
+                if src.exists():
+                    os.replace(src, f"{base}.{n + 1}")
+            os.replace(base, f"{base}.1")
+        else:
+            numbers = [int(m.group(1)) for p in segment_paths(self.active) if (m := _ROTATED.search(p.name))]
+            for n in sorted(numbers, reverse=True):
+                os.replace(f"{base}.{n}", f"{base}.{n + 1}")
+            os.replace(base, f"{base}.1")
+        self.segment += 1
+        self.open()
+
+    # -- public --------------------------------------------------------
+    def append(self, line: bytes) -> None:
+        """Append one whole line (must end with ``\\n``), rotating first if it would not fit."""
+        if self._fd is None:
+            self.open()
+        elif self._file_vanished():
+            self._close_fd()
+            self.segment += 1
+            self.open()
+            if self.on_recreate is not None:
+                self.on_recreate(f"{self.active} vanished; started segment {self.segment} with a new header")
+        if self._size + len(line) > self.max_bytes and self._size > self._preamble_size:
+            self._rotate()
+        self._write_raw(line)
+
+    def sync(self) -> None:
+        """fsync the active file (end of a turn, exit). Raises :class:`WriteFailed` on I/O error."""
+        if self._fd is None:
+            return
+        try:
+            os.fsync(self._fd)
+        except OSError as exc:
+            raise WriteFailed(exc.errno or errno.EIO, f"cannot sync {self.active}: {exc.strerror}") from None
+
+    def close(self) -> None:
+        """Sync and close the active file; idempotent."""
+        try:
+            self.sync()
+        finally:
+            self._close_fd()

@@ -1,0 +1,462 @@
+"""A session: its entry tree, its persisted leaf, and appends to its rotated log.
+
+The state of a session is a pure replay of its log lines (DESIGN.md section 3):
+
+* ``session`` headers and ``checkpoint`` lines open segments; the checkpoint of
+  the oldest surviving segment restores the leaf, title, labels and latest
+  compaction of the segments rotation deleted, and ``droppedEntries`` says how
+  many entries went with them;
+* every other entry is a node of the tree (``id``/``parentId``); appending a
+  node moves the leaf to it, while ``leaf`` entries move the leaf explicitly
+  and ``title``/``label`` entries annotate without moving it (Pi's v3 tree,
+  with the leaf persisted so a resume never lands on a dead branch).
+
+:class:`Session` is the only writer: it holds the lock, writes through a
+:class:`~lime_repl.store.segments.SegmentWriter` and syncs at turn ends.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .records import (
+    Entry,
+    bash_triple,
+    checkpoint,
+    dumps,
+    is_tree_node,
+    new_entry_id,
+    new_session_id,
+    now_rfc3339,
+    session_header,
+)
+from .segments import (
+    DEFAULT_BACKUPS,
+    DEFAULT_MAX_BYTES,
+    LockHeld,
+    Segment,
+    SegmentWriter,
+    SessionLock,
+    WriteFailed,
+    read_segments,
+    repair_torn_tail,
+)
+
+__all__ = ["LockHeld", "Session", "StoreOptions", "WriteFailed"]
+
+_UNSET: Any = object()
+
+
+@dataclass(frozen=True, slots=True)
+class StoreOptions:
+    """Rotation settings: ``max_bytes`` per segment (bytes) and rotated ``backups`` kept (0 = all)."""
+
+    max_bytes: int = DEFAULT_MAX_BYTES
+    backups: int = DEFAULT_BACKUPS
+
+
+def _ensure_dir(path: Path) -> None:
+    missing = []
+    p = path
+    while not p.exists():
+        missing.append(p)
+        p = p.parent
+    for d in reversed(missing):
+        try:
+            d.mkdir(mode=0o700)
+        except FileExistsError:
+            continue
+        os.chmod(d, 0o700)
+
+
+class Session:
+    """One session's state and (unless read-only or ephemeral) its writer.
+
+    Build one with :meth:`create`, :meth:`open` (writer, takes the lock),
+    :meth:`load` (read-only, no lock) or :meth:`ephemeral` (``--no-session``).
+    ``warnings`` collects one line per skipped bad line, repaired tail or
+    re-created file, for the caller to show.
+    """
+
+    def __init__(self, path: Path | None, session_id: str, header: Entry) -> None:
+        self.path = path
+        self.session_id = session_id
+        self.header = header
+        self.entries: dict[str, Entry] = {}
+        self.leaf_id: str | None = None
+        self.title: str | None = None
+        self.labels: dict[str, str] = {}
+        self.compaction: Entry | None = None
+        self.dropped_entries = 0
+        self.first_segment = 0
+        self.segments: list[Segment] = []
+        self.warnings: list[str] = []
+        self._lock: SessionLock | None = None
+        self._writer: SegmentWriter | None = None
+        self._taken: set[str] = set()
+
+    # -- construction --------------------------------------------------
+    @classmethod
+    def create(
+        cls,
+        sessions_dir: Path,
+        cwd: str,
+        *,
+        system_prompt: str | None = None,
+        forked_from: dict[str, str] | None = None,
+        imported_from: dict[str, str] | None = None,
+        options: StoreOptions = StoreOptions(),
+        session_id: str | None = None,
+    ) -> Session:
+        """Start a new session file ``<sessions_dir>/<id>.jsonl`` and write its header now.
+
+        Raises :class:`LockHeld` (only if the id is reused) or :class:`WriteFailed`.
+        """
+        _ensure_dir(sessions_dir)
+        sid = session_id or new_session_id()
+        header = session_header(
+            new_entry_id(),
+            sid,
+            cwd,
+            created=now_rfc3339(),
+            system_prompt=system_prompt,
+            forked_from=forked_from,
+            imported_from=imported_from,
+        )
+        session = cls(sessions_dir / f"{sid}.jsonl", sid, header)
+        session._taken.add(header["id"])
+        session._start_writer(options, segment=0)
+        return session
+
+    @classmethod
+    def ephemeral(cls, cwd: str, system_prompt: str | None = None) -> Session:
+        """A session that lives in memory only (``--no-session``)."""
+        sid = new_session_id()
+        header = session_header(new_entry_id(), sid, cwd, created=now_rfc3339(), system_prompt=system_prompt)
+        return cls(None, sid, header)
+
+    @classmethod
+    def load(cls, path: Path) -> Session:
+        """Read a session without taking its lock (listing, show, export).
+
+        Raises ``FileNotFoundError`` when no segment exists; bad lines become warnings.
+        """
+        segments = read_segments(path)
+        session = cls._replay(path, segments)
+        for seg in segments:
+            if seg.torn:
+                session.warnings.append(f"{seg.path}: ignored a torn last line of {len(seg.torn)} bytes")
+        return session
+
+    @classmethod
+    def open(cls, path: Path, *, options: StoreOptions = StoreOptions()) -> Session:
+        """Resume a session as its writer: take the lock, repair a torn tail, replay, append after.
+
+        Raises :class:`LockHeld` when another writer holds it, ``FileNotFoundError``
+        when no segment exists, :class:`WriteFailed` when the repair cannot be written.
+        """
+        lock = SessionLock(path)
+        lock.acquire()
+        try:
+            repaired = 0
+            if path.exists():
+                repaired = repair_torn_tail(path)
+            segments = read_segments(path)
+            session = cls._replay(path, segments)
+            if repaired:
+                session.warnings.append(
+                    f"{path}: moved a torn last line ({repaired} bytes) to {path.name}.torn; every earlier line is kept"
+                )
+            last_header = session._last_header_segment(segments)
+            session._lock = lock
+            if not path.exists():
+                session._start_writer(options, segment=last_header + 1, lock=False)
+                session.warnings.append(
+                    f"{path}: the active file was missing; started segment {last_header + 1}"
+                )
+            else:
+                session._start_writer(options, segment=last_header, lock=False)
+            return session
+        except BaseException:
+            lock.release()
+            raise
+
+    @staticmethod
+    def _last_header_segment(segments: list[Segment]) -> int:
+        for seg in reversed(segments):
+            for line in seg.lines[:1]:
+                if line.entry.get("type") == "session" and isinstance(line.entry.get("segment"), int):
+                    return int(line.entry["segment"])
+        return 0
+
+    @classmethod
+    def _replay(cls, path: Path, segments: list[Segment]) -> Session:
+        header: Entry | None = None
+        for seg in segments:
+            for line in seg.lines:
+                if line.entry.get("type") == "session":
+                    header = line.entry
+                    break
+            if header is not None:
+                break
+        if header is None:
+            stem = path.name.split(".jsonl")[0]
+            header = {"type": "session", "sessionId": stem, "cwd": None, "segment": 0}
+        sid = str(header.get("sessionId") or path.name.split(".jsonl")[0])
+        session = cls(path, sid, header)
+        session.segments = segments
+        first = True
+        for seg in segments:
+            session.warnings.extend(seg.warnings)
+            for line in seg.lines:
+                session._apply(line.entry, first_segment=first)
+            first = False
+        return session
+
+    # -- replay --------------------------------------------------------
+    def _apply(self, entry: Entry, *, first_segment: bool = False) -> None:
+        kind = entry.get("type")
+        entry_id = entry.get("id")
+        if isinstance(entry_id, str):
+            self._taken.add(entry_id)
+        if kind == "session":
+            if first_segment and isinstance(entry.get("segment"), int):
+                self.first_segment = entry["segment"]
+            return
+        if kind == "checkpoint":
+            if first_segment:
+                dropped = entry.get("droppedEntries")
+                self.dropped_entries = dropped if isinstance(dropped, int) and self.first_segment > 0 else 0
+                self.leaf_id = entry.get("leafId") if isinstance(entry.get("leafId"), str) else self.leaf_id
+                title = entry.get("title")
+                self.title = title if isinstance(title, str) else self.title
+                if isinstance(entry.get("labels"), dict):
+                    self.labels.update({k: v for k, v in entry["labels"].items() if isinstance(v, str)})
+                if isinstance(entry.get("compaction"), dict):
+                    self.compaction = entry["compaction"]
+            return
+        if not isinstance(entry_id, str):
+            self.warnings.append(f"skipped a {kind!r} entry without a string id")
+            return
+        if entry_id in self.entries:
+            self.warnings.append(f"skipped a second entry with id {entry_id}")
+            return
+        self.entries[entry_id] = entry
+        if kind == "leaf":
+            target = entry.get("targetId")
+            if isinstance(target, str) or target is None:
+                self.leaf_id = target
+        elif kind == "title":
+            title = entry.get("title")
+            self.title = title if isinstance(title, str) and title else None
+        elif kind == "label":
+            target, label = entry.get("targetId"), entry.get("label")
+            if isinstance(target, str):
+                if isinstance(label, str) and label:
+                    self.labels[target] = label
+                else:
+                    self.labels.pop(target, None)
+        elif is_tree_node(entry):
+            self.leaf_id = entry_id
+            if kind == "compaction":
+                self.compaction = entry
+
+    # -- writing -------------------------------------------------------
+    def _start_writer(self, options: StoreOptions, *, segment: int, lock: bool = True) -> None:
+        assert self.path is not None
+        if lock:
+            self._lock = SessionLock(self.path)
+            self._lock.acquire()
+        writer = SegmentWriter(
+            self.path, self._preamble, segment=segment, max_bytes=options.max_bytes, backups=options.backups
+        )
+        writer.on_recreate = self.warnings.append
+        try:
+            writer.open()
+        except BaseException:
+            if lock and self._lock is not None:
+                self._lock.release()
+            raise
+        self._writer = writer
+
+    def _preamble(self, segment: int) -> list[bytes]:
+        header = dict(self.header)
+        header.update(id=new_entry_id(self._taken), timestamp=now_rfc3339(), segment=segment)
+        self._taken.add(header["id"])
+        lines = [dumps(header)]
+        if segment > 0:
+            cp = checkpoint(
+                new_entry_id(self._taken),
+                leaf_id=self.leaf_id,
+                title=self.title,
+                labels=self.labels,
+                compaction=self.compaction,
+                dropped_entries=self.dropped_entries + len(self.entries),
+            )
+            self._taken.add(cp["id"])
+            lines.append(dumps(cp))
+        return lines
+
+    def append(self, entry: Entry, *, parent_id: str | None = _UNSET) -> Entry:
+        """Give ``entry`` an id, parent (the leaf by default) and timestamp, write it, apply it.
+
+        Returns the entry as written. Raises :class:`WriteFailed` when the disk
+        refuses it; the session state is then unchanged and the log valid.
+        """
+        record = dict(entry)
+        record["id"] = new_entry_id(self._taken)
+        record["parentId"] = self.leaf_id if parent_id is _UNSET else parent_id
+        record["timestamp"] = now_rfc3339()
+        # Keep the contract's key order: type, id, parentId, timestamp, then the rest.
+        ordered = {"type": record.pop("type"), "id": record.pop("id"), "parentId": record.pop("parentId")}
+        ordered["timestamp"] = record.pop("timestamp")
+        ordered.update(record)
+        if self._writer is not None:
+            self._writer.append(dumps(ordered))
+        self._apply(ordered)
+        return ordered
+
+    def append_copy(self, entry: Entry) -> Entry:
+        """Write ``entry`` as it is, keeping its id, parent and timestamp (fork, clone, import).
+
+        Raises ``ValueError`` when its id is missing or already used, :class:`WriteFailed` on disk errors.
+        """
+        entry_id = entry.get("id")
+        if not isinstance(entry_id, str) or entry_id in self.entries:
+            raise ValueError(f"entry id {entry_id!r} is missing or already in the session")
+        if self._writer is not None:
+            self._writer.append(dumps(entry))
+        self._apply(entry)
+        return entry
+
+    def append_bash(
+        self,
+        command: str,
+        stdout: str,
+        stderr: str,
+        *,
+        exit_code: int,
+        duration_ms: int,
+        truncated_bytes: dict[str, int],
+        cwd: str,
+    ) -> list[Entry]:
+        """Record one ``!command`` exchange as the bash triple; returns the three entries written."""
+        triple = bash_triple(
+            command,
+            stdout,
+            stderr,
+            exit_code=exit_code,
+            duration_ms=duration_ms,
+            truncated_bytes=truncated_bytes,
+            cwd=cwd,
+            exchange=new_entry_id(self._taken),
+        )
+        return [self.append(e) for e in triple]
+
+    def rename(self, title: str | None) -> Entry:
+        """Record a ``title`` entry (``None`` or '' clears the title)."""
+        return self.append({"type": "title", "title": title or None})
+
+    def set_leaf(self, target_id: str | None) -> Entry:
+        """Record a ``leaf`` entry that moves the leaf to ``target_id``. Raises ``KeyError`` if unknown."""
+        if target_id is not None and target_id not in self.entries:
+            raise KeyError(target_id)
+        return self.append({"type": "leaf", "targetId": target_id})
+
+    def label(self, target_id: str, label: str | None) -> Entry:
+        """Record a ``label`` entry on ``target_id`` (``None`` clears). Raises ``KeyError`` if unknown."""
+        if target_id not in self.entries:
+            raise KeyError(target_id)
+        return self.append({"type": "label", "targetId": target_id, "label": label or None})
+
+    def sync(self) -> None:
+        """fsync the log (end of a turn). Raises :class:`WriteFailed` on I/O error."""
+        if self._writer is not None:
+            self._writer.sync()
+
+    def close(self) -> None:
+        """Sync, close the log and release the lock; idempotent."""
+        writer, self._writer = self._writer, None
+        try:
+            if writer is not None:
+                writer.close()
+        finally:
+            lock, self._lock = self._lock, None
+            if lock is not None:
+                lock.release()
+
+    # -- queries -------------------------------------------------------
+    @property
+    def writable(self) -> bool:
+        return self._writer is not None
+
+    @property
+    def short_id(self) -> str:
+        return self.session_id[:8]
+
+    @property
+    def cwd(self) -> str | None:
+        value = self.header.get("cwd")
+        return value if isinstance(value, str) else None
+
+    @property
+    def system_prompt(self) -> str | None:
+        value = self.header.get("systemPrompt")
+        return value if isinstance(value, str) else None
+
+    @property
+    def segment(self) -> int:
+        """The number of the active segment (0 for the first file)."""
+        return self._writer.segment if self._writer is not None else int(self.header.get("segment") or 0)
+
+    def branch(self, leaf_id: str | None = _UNSET) -> list[Entry]:
+        """The entries from the root to ``leaf_id`` (the session's leaf by default), root first.
+
+        Stops at a missing parent (rotation dropped it) and at a cycle.
+        """
+        current = self.leaf_id if leaf_id is _UNSET else leaf_id
+        path: list[Entry] = []
+        seen: set[str] = set()
+        while isinstance(current, str) and current in self.entries and current not in seen:
+            seen.add(current)
+            entry = self.entries[current]
+            path.append(entry)
+            current = entry.get("parentId")
+        path.reverse()
+        return path
+
+    def children(self) -> dict[str | None, list[str]]:
+        """Map of parent id to child ids of the tree nodes, in log order."""
+        result: dict[str | None, list[str]] = {}
+        for entry_id, entry in self.entries.items():
+            if is_tree_node(entry):
+                parent = entry.get("parentId")
+                result.setdefault(parent if isinstance(parent, str) else None, []).append(entry_id)
+        return result
+
+    def iter_messages(self) -> Iterator[Entry]:
+        """The ``message`` entries of the active branch, root first."""
+        return (e for e in self.branch() if e.get("type") == "message")
+
+    def segment_files(self) -> list[Path]:
+        """The segment files on disk, newest first (the active file first)."""
+        if self.path is None:
+            return []
+        from .segments import segment_paths
+
+        return list(reversed(segment_paths(self.path)))
+
+
+def is_locked(path: Path) -> int | None:
+    """The pid holding ``path``'s writer lock, or None when it is free (checked by trying it)."""
+    lock = SessionLock(path)
+    try:
+        lock.acquire()
+    except LockHeld as held:
+        return held.pid or -1
+    lock.release()
+    return None
