@@ -15,7 +15,7 @@ import shlex
 import subprocess
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
 
@@ -163,7 +163,76 @@ def cmd_status(ctl: Controller, args: str) -> int:
     out(f"workspace  {ws.cwd} ({ws.scope} sessions in {ws.sessions_dir})")
     if ctl.shell is not None:
         out(f"shell cwd  {ctl.shell.cwd}")
-    out("model      none configured")
+    info = ctl.model_info()
+    if ctl.agent is None or info is None:
+        out("model      none configured (a recorded shell: set OPENAI_API_KEY or ANTHROPIC_API_KEY)")
+        return 0
+    out(f"model      {ctl.agent.model} ({ctl.agent.provider_name})")
+    usage = session_usage(session)
+    context = ctl.agent.last_usage or {}
+    used = int(context.get("input_tokens", 0)) + int(context.get("output_tokens", 0))
+    window = info.context_window
+    out(
+        f"context    {used:,} / {window:,} tokens ({100 * used / window:.1f}%)"
+        if window
+        else f"context    {used:,}"
+    )
+    out(
+        f"tokens     {usage['input_tokens']:,} in, {usage['output_tokens']:,} out, "
+        f"{usage['cache_read_tokens']:,} cached"
+    )
+    out(f"cost       ${sum(_cost(ctl, m) for m in session.entries.values()):.4f}")
+    return 0
+
+
+def session_usage(session: Any) -> dict[str, int]:
+    """Token totals over every assistant message of the session (all branches)."""
+    totals = {"input_tokens": 0, "output_tokens": 0, "cache_read_tokens": 0}
+    for entry in session.entries.values():
+        usage = entry.get("usage")
+        if entry.get("type") == "message" and isinstance(usage, dict):
+            for key in totals:
+                value = usage.get(key)
+                totals[key] += value if isinstance(value, int) else 0
+    return totals
+
+
+def _cost(ctl: Controller, entry: dict[str, Any]) -> float:
+    usage = entry.get("usage")
+    if (
+        entry.get("type") != "message"
+        or not isinstance(usage, dict)
+        or not isinstance(entry.get("model"), str)
+    ):
+        return 0.0
+    from ..agent.providers.catalog import model_info
+
+    try:
+        return float(model_info(entry["model"]).cost(usage))
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _models(ctl: Controller, prefix: str) -> Iterable[tuple[str, str]]:
+    from ..agent.providers.catalog import load_catalog
+
+    for name, info in sorted(load_catalog().items()):
+        yield name, info.provider
+
+
+@REGISTRY.register("model", args="[PROVIDER/]NAME", complete=_models)
+def cmd_model(ctl: Controller, args: str) -> int:
+    """Show the model, or switch to another one (recorded as a model_change)."""
+    if not args:
+        if ctl.agent is None:
+            ctl.console.out("no model configured; /model NAME picks one (its provider needs a key)")
+        else:
+            ctl.console.out(f"{ctl.agent.model} ({ctl.agent.provider_name})")
+        return 0
+    provider, _, model = args.rpartition("/")
+    ctl.switch_model(provider or None, model)
+    assert ctl.agent is not None
+    ctl.console.notice(f"model: {ctl.agent.model} ({ctl.agent.provider_name})")
     return 0
 
 

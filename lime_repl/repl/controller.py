@@ -9,10 +9,11 @@ I/O (the shape of Pi's agent session shared by its modes). A line is a
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 
 from ..context.memory import MemoryFile, build_system_prompt, find_memory_files
-from ..errors import LimeError, StoreError
+from ..errors import LimeError, StoreError, UsageError
 from ..paths import find_project_root
 from ..store.segments import WriteFailed
 from ..store.session import Session
@@ -36,7 +37,16 @@ class Controller:
     shell starts lazily, at the first ``!`` line, and is closed by :meth:`close`.
     """
 
-    def __init__(self, workspace: Workspace, console: Console, *, ephemeral: bool = False) -> None:
+    def __init__(
+        self,
+        workspace: Workspace,
+        console: Console,
+        *,
+        ephemeral: bool = False,
+        provider: str | None = None,
+        model: str | None = None,
+        yolo: bool = False,
+    ) -> None:
         self.workspace = workspace
         self.console = console
         self.ephemeral = ephemeral
@@ -45,6 +55,62 @@ class Controller:
         self.running = True
         self.last_status = 0
         self.memory: list[MemoryFile] = []
+        self.agent = self._make_agent(provider, model, yolo)
+        self._model_recorded = False
+
+    # -- the model -----------------------------------------------------
+    def _make_agent(self, provider: str | None, model: str | None, yolo: bool):  # type: ignore[no-untyped-def]
+        """The agent for the configured provider, or None when none is configured (a recorded shell)."""
+        from ..agent.providers.catalog import choose_provider
+
+        ws = self.workspace
+        config = ws.config
+        chosen = choose_provider(provider, model, ws.env, config.data)
+        if chosen is None:
+            return None
+        from ..agent.loop import Agent
+
+        def factory(name: str):  # type: ignore[no-untyped-def]
+            from ..agent.providers.catalog import make_provider
+
+            options = config.get(f"providers.{name}", {})
+            return make_provider(name, ws.env, options if isinstance(options, dict) else {})
+
+        return Agent(chosen[0], chosen[1], factory, cwd=ws.cwd, env=dict(ws.env), yolo=yolo)
+
+    def model_info(self):  # type: ignore[no-untyped-def]
+        """The catalog entry of the current model (user entries from config.toml included), or None."""
+        if self.agent is None:
+            return None
+        from ..agent.providers.catalog import load_catalog, model_info
+
+        models = self.workspace.config.get("models", {})
+        return model_info(self.agent.model, load_catalog(models if isinstance(models, dict) else None))
+
+    def switch_model(self, provider: str | None, model: str) -> None:
+        """Use ``model`` (and ``provider``, or the catalog's) from now on; records a ``model_change``."""
+        from ..agent.providers.catalog import choose_provider
+
+        chosen = choose_provider(provider, model, {}, {})
+        if chosen is None:
+            raise UsageError(f"no provider known for model {model!r}; give one: /model PROVIDER/MODEL")
+        if self.agent is None:
+            self.agent = self._make_agent(chosen[0], chosen[1], False)
+        else:
+            self.agent.switch(*chosen)
+        self._record_model()
+
+    def _record_model(self) -> None:
+        assert self.session is not None and self.agent is not None
+        last = None
+        for entry in self.session.branch():
+            if entry.get("type") == "model_change" or (entry.get("type") == "message" and entry.get("model")):
+                last = (entry.get("provider"), entry.get("model"))
+        if last != (self.agent.provider_name, self.agent.model):
+            self.session.append(
+                {"type": "model_change", "provider": self.agent.provider_name, "model": self.agent.model}
+            )
+        self._model_recorded = True
 
     # -- sessions ------------------------------------------------------
     def _system_prompt(self) -> str:
@@ -175,5 +241,23 @@ class Controller:
 
     def send_text(self, text: str) -> int:
         """A message for the model. With no provider configured: one explanatory line, nothing recorded."""
-        self.console.error(NO_PROVIDER_HINT)
-        return 1
+        if self.agent is None:
+            self.console.error(NO_PROVIDER_HINT)
+            return 1
+        assert self.session is not None
+        from .render import TerminalUI
+
+        ui = TerminalUI(self.console, can_ask=self.console.interactive or sys.stdin.isatty())
+        if self.shell is not None:
+            self.agent.tool_ctx.cwd = Path(self.shell.cwd)
+        try:
+            if not self._model_recorded:
+                self._record_model()
+            outcome = self.agent.run_turn(self.session, text, ui)
+        except WriteFailed as exc:
+            raise StoreError(f"{exc.strerror or exc}; the turn was not fully recorded") from None
+        if outcome.status == 130:
+            self.console.notice("^C cancelled; the partial answer was recorded")
+        if outcome.error:
+            self.console.error(outcome.error)
+        return outcome.status

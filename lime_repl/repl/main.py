@@ -7,7 +7,7 @@ import sys
 from ..errors import UsageError
 from ..workspace import Workspace
 from .console import Console
-from .controller import Controller
+from .controller import NO_PROVIDER_HINT, Controller
 
 __all__ = ["start"]
 
@@ -52,7 +52,9 @@ def start(
         raise UsageError("--fork needs --continue or --resume")
     if no_session and (continue_ or resume):
         raise UsageError("--no-session cannot resume a session")
-    controller = Controller(workspace, console, ephemeral=no_session)
+    controller = Controller(
+        workspace, console, ephemeral=no_session, provider=provider, model=model, yolo=yolo
+    )
     try:
         if continue_ or resume:
             ref = "latest" if continue_ else resume
@@ -73,6 +75,8 @@ def start(
         else:
             controller.new_session()
         if prompt is not None:
+            if controller.agent is None:
+                raise UsageError(NO_PROVIDER_HINT)
             status = controller.send_text(prompt)
         elif interactive:
             from .app import run_interactive

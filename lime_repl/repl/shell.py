@@ -1,4 +1,4 @@
-"""The persistent shell behind ``!command`` lines (DESIGN.md sections 1 and 3).
+r"""The persistent shell behind ``!command`` lines (DESIGN.md sections 1 and 3).
 
 One long-lived ``bash --norc --noprofile`` per session, so ``cd``, ``export``,
 variables, functions and options persist between ``!`` lines, and the text is
@@ -31,15 +31,7 @@ Status framing
 
 Interrupt
     bash runs in its own session, so a Ctrl-C at the terminal reaches lime
-    only. :meth:`PersistentShell.interrupt` sends SIGINT to bash's process
-    group: bash and its foreground commands (background jobs ignore SIGINT,
-    as without job control). The command dies; bash traps SIGINT and runs
-    ``return 130`` out of the sourced command, so the rest of the line (loops
-    included) is abandoned and the shell keeps its state. A second interrupt
-    makes the trap ``exit 130`` (state kept by the EXIT trap and the restart),
-    for a loop that calls a function; a third SIGKILLs every other process
-    of the group (via ``/proc``), for commands that ignore SIGINT; a fourth
-    kills bash too. ``set -m`` in the shell moves commands out of the group.
+    only; :meth:`PersistentShell.interrupt` forwards it to the command.
 """
 
 from __future__ import annotations
@@ -64,7 +56,12 @@ OutputCallback = Callable[[bytes], None]
 
 _READ_SIZE = 65536
 _STATUS_FD = 63
-_RUN_SUFFIX = b"; __lime_ic=0; } 2>/dev/null; . /dev/fd/62 62<<<'eval \"$__lime_cmd\"' </dev/null; { __lime_done $?; } 2>/dev/null\n"
+# The braces with 2>/dev/null keep lime's own lines out of a user's `set -x` trace.
+_RUN_PREFIX = b"{ __lime_cmd="
+_RUN_SUFFIX = (
+    b"; __lime_ic=0; } 2>/dev/null; . /dev/fd/62 62<<<'eval \"$__lime_cmd\"' </dev/null;"
+    b" { __lime_done $?; } 2>/dev/null\n"
+)
 _PRELUDE = r"""__lime_ic=0
 __lime_done() { builtin printf 'S%d\0%s\0' "$1" "$PWD" >&63; }
 __lime_exit() {
@@ -80,24 +77,19 @@ trap 'if (( __lime_ic++ )); then exit 130; fi; return 130 2>/dev/null' INT
 """
 
 
-class _CallbackError(Exception):
-    """Carries (as ``__cause__``) an exception raised by an output callback."""
-
-
 @dataclass
 class ShellResult:
     """What one :meth:`PersistentShell.run` produced.
 
     Attributes:
-        exit_code: the command's status (``$?``); 130 when interrupted; the
-            status bash exited with for ``exit N``; ``128 + signal`` if bash
-            was killed.
-        duration_ms: wall time of the command in milliseconds.
+        exit_code: the command's ``$?``; 130 when interrupted; ``N`` for
+            ``exit N``; ``128 + signal`` if bash itself was killed.
+        duration_ms: wall time of the command, in milliseconds.
         cwd: the shell's working directory after the command.
         stdout: the command's stdout, capped (head and tail kept).
         stderr: the command's stderr, capped.
-        interrupted: :meth:`PersistentShell.interrupt` was called (or a
-            KeyboardInterrupt arrived) while the command ran.
+        interrupted: the command was interrupted (:meth:`PersistentShell.interrupt`
+            or a KeyboardInterrupt while :meth:`PersistentShell.run` waited).
     """
 
     exit_code: int
@@ -108,49 +100,21 @@ class ShellResult:
     interrupted: bool = False
 
 
-def _quote(command: str) -> bytes:
-    """Quote *command* as one bash single-quoted word (any bytes but NUL)."""
-    if "\0" in command:
-        raise ValueError("a shell command cannot contain a NUL character")
-    raw = command.encode("utf-8", "surrogateescape")
-    return b"'" + raw.replace(b"'", b"'\\''") + b"'"
-
-
-def _existing_dir(path: str) -> str:
-    """*path*, or its nearest existing ancestor (a directory may vanish)."""
-    for candidate in (Path(path), *Path(path).parents):
-        if candidate.is_dir():
-            return str(candidate)
-    return os.sep
-
-
-def _group_members(pgid: int) -> list[int] | None:
-    """Pids in process group *pgid* other than *pgid* itself (None without /proc)."""
-    try:
-        pids = [int(name) for name in os.listdir("/proc") if name.isdigit() and int(name) != pgid]
-    except OSError:
-        return None
-    return [pid for pid in pids if _pgid(pid) == pgid]
-
-
-def _pgid(pid: int) -> int | None:
-    try:
-        return os.getpgid(pid)
-    except OSError:
-        return None
+class _CallbackError(Exception):
+    """Carries (as ``__cause__``) an exception raised by an output callback."""
 
 
 class PersistentShell:
     """A long-lived bash for one session's ``!`` lines; see the module docstring.
 
-    Nothing is started by the constructor: call :meth:`start` (or use ``with``)
-    and :meth:`close`. :meth:`run` is not reentrant; :meth:`interrupt` may be
+    The constructor starts nothing: call :meth:`start` (or use ``with``) and
+    :meth:`close`. :meth:`run` is not reentrant; :meth:`interrupt` may be
     called from any thread.
 
     Args:
         cwd: the directory bash starts in.
-        env: bash's environment (default: a copy of ``os.environ`` now).
-        shell: the bash executable (name or path); it must accept bash syntax.
+        env: bash's environment (default: a copy of ``os.environ`` taken now).
+        shell: the bash executable, a name looked up in PATH or a path.
         output_limit: bytes kept at the head and at the tail of each stream.
     """
 
@@ -172,11 +136,9 @@ class PersistentShell:
         self._fds: dict[str, int] = {}
         self._selector: selectors.BaseSelector | None = None
         self._run_lock = threading.Lock()
-        self._signal_lock = threading.Lock()
+        self._signal_lock = threading.Lock()  # orders signalling against reaping
         self._busy = False
         self._interrupts = 0
-
-    # -- lifecycle ---------------------------------------------------------
 
     def __enter__(self) -> PersistentShell:
         self.start()
@@ -196,15 +158,15 @@ class PersistentShell:
         return None if self._proc is None else self._proc.pid
 
     def start(self) -> None:
-        """Start bash (a no-op when started). Raises OSError if it cannot be run."""
+        """Start bash; a no-op when started. Raises OSError if it cannot be run."""
         if not self._started:
             self._spawn()
             self._started = True
 
     def close(self) -> None:
-        """Stop bash: end its input and wait up to 2 s, then kill its process group.
+        """End bash's input and wait up to 2 s for it, then kill its process group.
 
-        Background jobs are left running when bash exits by itself. Idempotent.
+        Background jobs keep running when bash exits by itself. Idempotent.
         """
         self._started = False
         proc, stdin = self._proc, self._fds.pop("stdin", None)
@@ -216,13 +178,80 @@ class PersistentShell:
             try:
                 proc.wait(timeout=2)
             except subprocess.TimeoutExpired:
-                self._kill(proc, signal.SIGKILL)
+                self._kill(proc)
         self._teardown()
 
+    def interrupt(self) -> None:
+        """Interrupt the running command, not lime; a no-op when none runs.
+
+        Sends SIGINT to bash's process group, that is bash and its foreground
+        commands (background jobs ignore SIGINT, as in a shell without job
+        control). The command dies; bash traps SIGINT and runs ``return 130``
+        out of the sourced command, so the rest of the line, loops included,
+        is abandoned and the shell keeps its state. Repeated calls during one
+        command escalate: the 2nd makes the trap ``exit 130`` (for a loop
+        calling a function; the state is kept by the EXIT trap and the
+        restart), the 3rd SIGKILLs every other process of the group, found in
+        ``/proc`` (for commands that ignore SIGINT), the 4th kills bash too.
+        A ``set -m`` in the shell moves commands out of the group.
+        """
+        with self._signal_lock:
+            proc = self._proc
+            if proc is None or not self._busy or proc.returncode is not None:
+                return
+            self._interrupts += 1
+            pgid = proc.pid
+            with contextlib.suppress(OSError):
+                if self._interrupts <= 2:
+                    os.killpg(pgid, signal.SIGINT)
+                elif self._interrupts == 3 and (members := _group_members(pgid)) is not None:
+                    for pid in members:
+                        with contextlib.suppress(OSError):
+                            os.kill(pid, signal.SIGKILL)
+                else:
+                    os.killpg(pgid, signal.SIGKILL)
+
+    def run(
+        self,
+        command: str,
+        on_stdout: OutputCallback | None = None,
+        on_stderr: OutputCallback | None = None,
+    ) -> ShellResult:
+        """Run *command* (bash syntax, as typed) with stdin ``/dev/null``; wait for it.
+
+        Output chunks go to the callbacks as they are read, and into the
+        result's buffers. A KeyboardInterrupt raised in this thread while
+        waiting interrupts the command and is not propagated. If a callback
+        raises, no callback is called again, the command is interrupted, and
+        the exception is re-raised once the shell is ready for the next one.
+        If bash is gone (``exit``, killed), a new one is started first.
+
+        Raises:
+            RuntimeError: the shell is not started, or another run is in progress.
+            ValueError: *command* contains NUL or cannot be encoded.
+        """
+        if "\0" in command:
+            raise ValueError("a shell command cannot contain a NUL character")
+        raw = command.encode("utf-8", "surrogateescape")
+        line = _RUN_PREFIX + b"'" + raw.replace(b"'", b"'\\''") + b"'" + _RUN_SUFFIX
+        if not self._run_lock.acquire(blocking=False):
+            raise RuntimeError("another command is already running in this shell")
+        try:
+            if not self._started:
+                raise RuntimeError("the shell is not started; call start() first")
+            if self._proc is None or self._proc.poll() is not None:
+                self._teardown()
+                self._spawn()
+            return self._run(line, on_stdout, on_stderr)
+        finally:
+            self._run_lock.release()
+
+    # -- internals ---------------------------------------------------------
+
     def _spawn(self) -> None:
-        cwd = _existing_dir(self._cwd)
-        pipes = [os.pipe() for _ in range(4)]  # stdin, stdout, stderr, status
-        (in_r, in_w), (out_r, out_w), (err_r, err_w), (st_r, st_w) = pipes
+        """Start bash in the last known directory (or its nearest existing parent)."""
+        cwd = next((str(p) for p in (Path(self._cwd), *Path(self._cwd).parents) if p.is_dir()), os.sep)
+        (in_r, in_w), (out_r, out_w), (err_r, err_w), (st_r, st_w) = (os.pipe() for _ in range(4))
         try:
             proc = subprocess.Popen(
                 [self._shell, "--norc", "--noprofile"],
@@ -235,32 +264,27 @@ class PersistentShell:
                 start_new_session=True,
             )
         except BaseException:
-            for fd in (in_r, in_w, out_r, out_w, err_r, err_w, st_r, st_w):
+            for fd in (in_w, out_r, err_r, st_r):
                 os.close(fd)
             raise
-        for fd in (in_r, out_w, err_w, st_w):
-            os.close(fd)
-        for fd in (out_r, err_r, st_r):
-            os.set_blocking(fd, False)
+        finally:
+            for fd in (in_r, out_w, err_w, st_w):
+                os.close(fd)
         self._proc, self._cwd = proc, cwd
         self._fds = {"stdin": in_w, "stdout": out_r, "stderr": err_r, "status": st_r}
-        sel = selectors.DefaultSelector()
+        self._selector = sel = selectors.DefaultSelector()
         for name in ("stdout", "stderr", "status"):
+            os.set_blocking(self._fds[name], False)
             sel.register(self._fds[name], selectors.EVENT_READ, name)
-        try:
+        with contextlib.suppress(AttributeError, OSError):  # without a pidfd, poll
             self._fds["pidfd"] = os.pidfd_open(proc.pid)
             sel.register(self._fds["pidfd"], selectors.EVENT_READ, "pidfd")
-        except (AttributeError, OSError):
-            pass  # no pidfd: poll the process instead
-        self._selector = sel
         move = "" if st_w == _STATUS_FD else f"exec {_STATUS_FD}>&{st_w} {st_w}>&-\n"
-        try:
+        with contextlib.suppress(BrokenPipeError):  # died at once: the next run reports it
             _write_all(in_w, (move + _PRELUDE).encode())
-        except BrokenPipeError:
-            pass  # bash died at once; the next run reports it
 
     def _teardown(self) -> None:
-        """Close every pipe and reap bash (which must have exited or be killed)."""
+        """Close every pipe and reap bash (which must have exited or been killed)."""
         if self._selector is not None:
             self._selector.close()
             self._selector = None
@@ -272,69 +296,10 @@ class PersistentShell:
                 self._proc.wait()
                 self._proc = None
 
-    def _kill(self, proc: subprocess.Popen[bytes], sig: int) -> None:
+    def _kill(self, proc: subprocess.Popen[bytes]) -> None:
         with contextlib.suppress(OSError):
-            os.killpg(proc.pid, sig)
+            os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-
-    # -- running -----------------------------------------------------------
-
-    def interrupt(self) -> None:
-        """Send SIGINT to the running command (not to lime); see the module docstring.
-
-        A no-op when no command runs. Repeated calls during one command
-        escalate: 2nd SIGINT (bash then exits, state kept), 3rd SIGKILL to
-        the command's processes, 4th SIGKILL to bash too.
-        """
-        with self._signal_lock:
-            proc = self._proc
-            if proc is None or not self._busy or proc.returncode is not None:
-                return
-            self._interrupts += 1
-            count, pgid = self._interrupts, proc.pid
-            try:
-                if count <= 2:
-                    os.killpg(pgid, signal.SIGINT)
-                elif count == 3 and (members := _group_members(pgid)) is not None:
-                    for pid in members:
-                        with contextlib.suppress(OSError):
-                            os.kill(pid, signal.SIGKILL)
-                else:
-                    os.killpg(pgid, signal.SIGKILL)
-            except OSError:
-                pass
-
-    def run(
-        self,
-        command: str,
-        on_stdout: OutputCallback | None = None,
-        on_stderr: OutputCallback | None = None,
-    ) -> ShellResult:
-        """Run *command* (bash syntax, as typed) and wait for it to finish.
-
-        Output chunks go to the callbacks as they are read and into the
-        result's buffers. The command's stdin is ``/dev/null``. A
-        KeyboardInterrupt raised in this thread while waiting interrupts the
-        command and is not propagated. If a callback raises, it is not called
-        again, the command is interrupted, and the exception is re-raised once
-        the shell is ready for the next command.
-
-        Raises:
-            RuntimeError: the shell was not started, or a run is in progress.
-            ValueError: *command* contains NUL or cannot be encoded.
-        """
-        line = b"{ __lime_cmd=" + _quote(command) + _RUN_SUFFIX
-        if not self._run_lock.acquire(blocking=False):
-            raise RuntimeError("another command is already running in this shell")
-        try:
-            if not self._started:
-                raise RuntimeError("the shell is not started; call start() first")
-            if self._proc is None or self._proc.poll() is not None:
-                self._teardown()
-                self._spawn()
-            return self._run(line, on_stdout, on_stderr)
-        finally:
-            self._run_lock.release()
 
     def _run(
         self, line: bytes, on_stdout: OutputCallback | None, on_stderr: OutputCallback | None
@@ -358,16 +323,15 @@ class PersistentShell:
             try:
                 while not dead and not (status[:1] == b"S" and status.count(0) >= 2):
                     for key, _ in sel.select(timeout):
-                        name = key.data
+                        fd, name = key.fd, key.data
                         if name == "status":
-                            chunk = _read(key.fileobj)  # type: ignore[arg-type]
-                            if chunk is not None:
-                                status += chunk
-                                dead = dead or not chunk
+                            chunk = _read(fd)
+                            status += chunk or b""
+                            dead = dead or chunk == b""
                         elif name == "pidfd":
                             dead = True
-                        elif not self._pump(key.fileobj, *sinks[name], drain=False):  # type: ignore[arg-type]
-                            sel.unregister(key.fileobj)
+                        elif not self._pump(fd, *sinks[name], drain=False):
+                            sel.unregister(fd)  # end of file: nothing more will come
                     dead = dead or (timeout is not None and proc.poll() is not None)
                 for name in ("stdout", "stderr"):
                     self._pump(fds[name], *sinks[name], drain=True)
@@ -376,14 +340,14 @@ class PersistentShell:
                 finished = True
             except KeyboardInterrupt:
                 self.interrupt()
-            except _CallbackError as exc:  # stop feeding the callbacks, cancel the command
+            except _CallbackError as exc:
                 failure = failure or exc.__cause__
                 for sink in sinks.values():
                     sink[1] = None
                 self.interrupt()
             except BaseException:  # the shell is in an unknown state: drop it
                 self._busy = False
-                self._kill(proc, signal.SIGKILL)
+                self._kill(proc)
                 self._teardown()
                 raise
         with self._signal_lock:
@@ -396,7 +360,11 @@ class PersistentShell:
         return ShellResult(130 if interrupted else code, duration_ms, self._cwd, out, err, interrupted)
 
     def _pump(self, fd: int, buf: HeadTailBuffer, callback: OutputCallback | None, *, drain: bool) -> bool:
-        """Read what *fd* has into *buf* and *callback*; False at end of file."""
+        """Move what *fd* holds into *buf* and *callback*; False at end of file.
+
+        Without *drain*, stop after a short read (the pipe was emptied) and let
+        the selector wait; with it, read until the pipe would block.
+        """
         while True:
             try:
                 chunk = os.read(fd, _READ_SIZE)
@@ -414,7 +382,7 @@ class PersistentShell:
                 return True
 
     def _finish(self, status: bytes, dead: bool) -> int:
-        """Parse the status record, update cwd/env, restart-prepare; return the exit code."""
+        """Apply the status record (cwd, env); reap a dead bash; return the exit code."""
         fields = status.split(b"\0")
         code: int | None = None
         if fields[0][:1] in (b"S", b"X") and len(fields) >= 3:
@@ -422,23 +390,38 @@ class PersistentShell:
             if fields[1]:
                 self._cwd = os.fsdecode(fields[1])
             if fields[0][:1] == b"X" and b"" in fields[2:]:
-                env = dict(os.fsdecode(item).partition("=")[::2] for item in fields[2 : fields.index(b"", 2)])
-                if self._shlvl is None:
-                    env.pop("SHLVL", None)
-                else:
-                    env["SHLVL"] = self._shlvl
-                self._env = env
+                items = (os.fsdecode(item).partition("=") for item in fields[2 : fields.index(b"", 2)])
+                self._env = {name: value for name, _, value in items}
+                self._env.pop("SHLVL", None)
+                if self._shlvl is not None:
+                    self._env["SHLVL"] = self._shlvl
         if not dead and code is not None:
             return code
         proc = self._proc
         assert proc is not None
-        if proc.poll() is None:  # the status channel closed under a live bash
-            self._kill(proc, signal.SIGKILL)
+        if proc.poll() is None:  # the status pipe closed under a live bash
+            self._kill(proc)
         returncode = proc.wait()
         self._teardown()
         if code is None:
             code = returncode if returncode >= 0 else 128 - returncode
         return code
+
+
+def _group_members(pgid: int) -> list[int] | None:
+    """Pids in process group *pgid* other than *pgid* itself (None without /proc)."""
+    try:
+        pids = [int(name) for name in os.listdir("/proc") if name.isdigit() and int(name) != pgid]
+    except OSError:
+        return None
+    return [pid for pid in pids if _pgid(pid) == pgid]
+
+
+def _pgid(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except OSError:
+        return None
 
 
 def _read(fd: int) -> bytes | None:

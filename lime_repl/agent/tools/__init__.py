@@ -1,1 +1,1 @@
-"""lime_repl.agent.tools."""
+"""Agent tools: ``read``, ``bash``, ``edit``, ``write`` (DESIGN.md section 4b)."""

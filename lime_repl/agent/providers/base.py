@@ -1,0 +1,385 @@
+"""The provider protocol, its events, and the helpers every provider shares.
+
+A provider streams one assistant turn (DESIGN.md section 4b)::
+
+    for event in provider.stream(system, messages, tools, model, max_tokens):
+        TextDelta(text)            # visible text, as it arrives
+        ReasoningDelta(text)       # thinking / reasoning summary text, as it arrives (optional)
+        TurnEnd(content, usage, stop_reason, model)   # always last
+
+Neutral message format (what the transcript builder produces and the log
+stores as ``content`` blocks; DESIGN.md section 3):
+
+* ``messages``: ``[{"role": "user" | "assistant", "content": [block, ...]}, ...]``
+* blocks: ``{"type": "text", "text"}``;
+  ``{"type": "tool_use", "id", "name", "input": dict}`` (assistant);
+  ``{"type": "tool_result", "tool_use_id", "content": str, "is_error": bool}`` (user);
+  ``{"type": "reasoning", "provider", "summary": str, "data": opaque}`` (assistant);
+  ``{"type": "local_shell", "command", "stdout", "stderr", "exit_code": int, "cwd"}`` (user).
+* ``tools``: ``[{"name", "description", "input_schema": JSON schema}, ...]``.
+
+``TurnEnd.usage`` is ``{"input_tokens", "output_tokens", "cache_read_tokens",
+"cache_write_tokens", "raw"}``: token counts are ints (0 when unknown) and
+``input_tokens`` counts every prompt token sent, cached or not (the OpenAI
+convention; Anthropic's separate cache counts are added in). ``raw`` is the
+provider's usage object as received.
+
+``stream()`` returns a :class:`TurnStream`: iterate it for events; if the user
+cancels, ``close()`` it and read ``partial()`` for the blocks received so far.
+Failures raise :class:`~lime_repl.agent.providers.errors.ProviderError`
+subclasses, from the first ``next()`` on (the request is sent lazily).
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import json
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from lime_repl.agent.providers.errors import AuthError, ProviderError, map_sdk_error
+
+__all__ = [
+    "DEFAULT_CONNECT_TIMEOUT",
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_TIMEOUT",
+    "Accumulator",
+    "BaseProvider",
+    "Block",
+    "Event",
+    "Provider",
+    "ReasoningDelta",
+    "TextDelta",
+    "TurnEnd",
+    "TurnStream",
+    "make_usage",
+    "parse_tool_arguments",
+    "render_local_shell",
+    "tool_input_json",
+    "tool_result_text",
+    "tool_use_block",
+]
+
+Block = dict[str, Any]
+
+DEFAULT_TIMEOUT = 600.0
+"""Seconds to wait for the next bytes of a streamed reply (reasoning models can pause for minutes)."""
+DEFAULT_CONNECT_TIMEOUT = 10.0
+"""Seconds to wait for the TCP/TLS connection."""
+DEFAULT_MAX_RETRIES = 1
+"""SDK-level retries on 408/409/429/5xx and connection errors; kept small so errors surface fast."""
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    """A piece of visible assistant text."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReasoningDelta:
+    """A piece of reasoning / thinking text (Anthropic thinking, OpenAI reasoning summaries)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class TurnEnd:
+    """The finished turn: every assistant block as received, usage, normalized stop reason, model.
+
+    ``stop_reason`` is ``end_turn``, ``tool_use`` or ``max_tokens``; any other
+    provider string (``content_filter``, ``refusal``, ``pause_turn``, ...) passes through.
+    """
+
+    content: list[Block]
+    usage: dict[str, Any]
+    stop_reason: str
+    model: str
+
+
+Event = TextDelta | ReasoningDelta | TurnEnd
+
+
+@runtime_checkable
+class Provider(Protocol):
+    """What the agent loop needs from a model provider."""
+
+    name: str
+
+    def stream(
+        self,
+        system: str,
+        messages: list[Block],
+        tools: list[Block],
+        model: str,
+        max_tokens: int | None = None,
+    ) -> Iterator[Event]:
+        """Send one request and yield its events; the last event is a :class:`TurnEnd`."""
+        ...
+
+    def warm_up(self) -> None:
+        """Import the SDK and build the client now, so the first turn does not wait for it.
+
+        Safe on a background thread; never raises for missing credentials (the first turn does).
+        """
+        ...
+
+
+def make_usage(
+    input_tokens: Any = 0,
+    output_tokens: Any = 0,
+    cache_read_tokens: Any = 0,
+    cache_write_tokens: Any = 0,
+    raw: Any = None,
+) -> dict[str, Any]:
+    """The normalized usage dict; None and non-ints count as 0, ``raw`` defaults to ``{}``."""
+
+    def n(value: Any) -> int:
+        return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+    return {
+        "input_tokens": n(input_tokens),
+        "output_tokens": n(output_tokens),
+        "cache_read_tokens": n(cache_read_tokens),
+        "cache_write_tokens": n(cache_write_tokens),
+        "raw": raw if raw is not None else {},
+    }
+
+
+def render_local_shell(block: Mapping[str, Any]) -> str:
+    """A ``local_shell`` block as the user text every provider sends.
+
+    ``<bash-input>CMD</bash-input>\\n<bash-stdout>OUT</bash-stdout>\\n<bash-stderr>ERR</bash-stderr>``,
+    followed by ``\\n<bash-exit-code>N</bash-exit-code>`` when the exit code is not 0.
+    """
+    text = (
+        f"<bash-input>{block.get('command', '')}</bash-input>\n"
+        f"<bash-stdout>{block.get('stdout', '')}</bash-stdout>\n"
+        f"<bash-stderr>{block.get('stderr', '')}</bash-stderr>"
+    )
+    code = block.get("exit_code", 0)
+    if code not in (0, None):
+        text += f"\n<bash-exit-code>{code}</bash-exit-code>"
+    return text
+
+
+def tool_result_text(block: Mapping[str, Any]) -> str:
+    """A tool result's text for wires with no error flag (OpenAI): ``[error] `` marks a failure."""
+    content = block.get("content", "")
+    if not isinstance(content, str):
+        content = json.dumps(content, ensure_ascii=False)
+    return f"[error] {content}" if block.get("is_error") else content
+
+
+def tool_input_json(value: Any) -> str:
+    """Tool input as the compact, deterministic JSON string the OpenAI wires carry in ``arguments``."""
+    return json.dumps(value if value is not None else {}, ensure_ascii=False, separators=(",", ":"))
+
+
+def parse_tool_arguments(raw: str | None) -> tuple[dict[str, Any], str | None]:
+    """Parse streamed tool arguments into ``(input, None)``, or ``({}, raw)`` when they are not a JSON object."""
+    if raw is None or not raw.strip():
+        return {}, None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return {}, raw
+    return (value, None) if isinstance(value, dict) else ({}, raw)
+
+
+def tool_use_block(call_id: str, name: str, arguments: str | None) -> Block:
+    """A neutral ``tool_use`` block; unparseable arguments are kept under ``raw_arguments``."""
+    parsed, bad = parse_tool_arguments(arguments)
+    block: Block = {"type": "tool_use", "id": call_id, "name": name, "input": parsed}
+    if bad is not None:
+        block["raw_arguments"] = bad
+    return block
+
+
+@dataclass
+class Accumulator:
+    """The assistant blocks of a turn, in arrival order, keyed by a provider-specific slot."""
+
+    blocks: list[Block] = field(default_factory=list)
+    _slots: dict[Any, int] = field(default_factory=dict)
+
+    def append_text(self, key: Any, text: str) -> None:
+        """Grow the text block at ``key`` (created on first use)."""
+        index = self._slots.get(key)
+        if index is None:
+            self._slots[key] = len(self.blocks)
+            self.blocks.append({"type": "text", "text": text})
+        else:
+            self.blocks[index]["text"] += text
+
+    def put(self, key: Any, block: Block) -> None:
+        """Set the block at ``key``, replacing what was there (kept in place) or appending."""
+        index = self._slots.get(key)
+        if index is None:
+            self._slots[key] = len(self.blocks)
+            self.blocks.append(block)
+        else:
+            self.blocks[index] = block
+
+    def content(self) -> list[Block]:
+        """The finished content: empty text blocks dropped."""
+        return [b for b in self.blocks if not (b.get("type") == "text" and not b.get("text"))]
+
+    def snapshot(self) -> list[Block]:
+        """A deep copy of :meth:`content`, safe to keep after the stream goes on."""
+        return copy.deepcopy(self.content())
+
+
+class TurnStream(Iterator[Event]):
+    """The iterator ``stream()`` returns: events, plus ``partial()`` and ``close()`` for cancellation.
+
+    Also a context manager that closes the stream on exit.
+    """
+
+    def __init__(self, events: Iterator[Event], acc: Accumulator) -> None:
+        self._events = events
+        self._acc = acc
+
+    def __iter__(self) -> TurnStream:
+        return self
+
+    def __next__(self) -> Event:
+        return next(self._events)
+
+    def __enter__(self) -> TurnStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the stream and release the HTTP connection (safe to call twice)."""
+        close = getattr(self._events, "close", None)
+        if close is not None:
+            close()
+
+    def partial(self) -> list[Block]:
+        """The assistant blocks received so far (text so far, finished tool calls and reasoning)."""
+        return self._acc.snapshot()
+
+
+class BaseProvider:
+    """Shared plumbing: lazy SDK client (thread-safe, built once), error mapping, TurnStream.
+
+    Subclasses set ``name``, ``sdk`` (the SDK's module name), ``key_env`` and
+    ``default_base_url`` and implement
+    ``_make_client()`` and ``_events(acc, system, messages, tools, model, max_tokens)``.
+    """
+
+    name = ""
+    sdk = ""
+    key_env = ""
+    default_base_url = ""
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        *,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        timeout: float = DEFAULT_TIMEOUT,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+    ) -> None:
+        self.base_url = (base_url or "").strip() or self.default_base_url
+        custom = self.base_url.rstrip("/") != self.default_base_url.rstrip("/")
+        # OpenAI-compatible local servers and proxies often need no key; the SDKs insist on one.
+        self.api_key = api_key or ("no-key" if custom else None)
+        self.max_retries = max_retries
+        self.timeout = timeout
+        self.connect_timeout = connect_timeout
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    def warm_up(self) -> None:
+        """Import the SDK and construct the client (idempotent, thread-safe).
+
+        Without credentials only the SDK is imported: the missing key is reported
+        by the first turn, not by a background warm-up. Raises
+        :class:`ProviderError` only when the SDK is not installed.
+        """
+        if self.has_credentials():
+            self._get_client()
+        else:
+            self._import_sdk()
+
+    def _import_sdk(self) -> Any:
+        try:
+            return importlib.import_module(self.sdk)
+        except ImportError as exc:
+            raise ProviderError(
+                f"{self.name}: the '{self.sdk}' package is not installed: pip install {self.sdk}",
+                provider=self.name,
+                detail=str(exc),
+            ) from exc
+
+    def _get_client(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                if not self.has_credentials():
+                    raise AuthError(
+                        f"{self.name}: no API key: set {self.key_env}", provider=self.name, status=None
+                    )
+                self._import_sdk()
+                self._client = self._make_client()
+            return self._client
+
+    def has_credentials(self) -> bool:
+        """True when a key is set (a placeholder counts: custom base URLs need none)."""
+        return bool(self.api_key)
+
+    def _make_client(self) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _events(
+        self,
+        acc: Accumulator,
+        system: str,
+        messages: list[Block],
+        tools: list[Block],
+        model: str,
+        max_tokens: int | None,
+    ) -> Iterator[Event]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def error(self, exc: BaseException) -> ProviderError:
+        """Map an SDK exception to the typed error for this provider."""
+        return map_sdk_error(exc, self.name, self.key_env, self.base_url)
+
+    def stream(
+        self,
+        system: str,
+        messages: list[Block],
+        tools: list[Block],
+        model: str,
+        max_tokens: int | None = None,
+    ) -> TurnStream:
+        """Stream one turn; see the module docstring for the events and errors."""
+        acc = Accumulator()
+        return TurnStream(self._guarded(acc, system, messages, tools, model, max_tokens), acc)
+
+    def _guarded(self, acc: Accumulator, *args: Any) -> Iterator[Event]:
+        try:
+            yield from self._events(acc, *args)
+        except ProviderError:
+            raise
+        except Exception as exc:
+            if not _is_sdk_error(exc):
+                raise
+            raise self.error(exc) from exc
+
+
+def _is_sdk_error(exc: BaseException) -> bool:
+    """Errors of the SDKs and their HTTP stacks (mapped to ProviderError); anything else is a bug and propagates."""
+    if isinstance(exc, OSError):
+        return True
+    root = type(exc).__module__.split(".", 1)[0]
+    return root in ("openai", "anthropic", "httpx", "httpx2", "httpcore", "httpcore2", "h11", "anyio")

@@ -1,0 +1,213 @@
+"""The transcript builder: the active branch of a session as provider-neutral messages.
+
+A pure function of its inputs (DESIGN.md section 4). Given the entries of
+the active branch, root first, it returns ``(system, messages)`` where each
+message is ``{"role": "user"|"assistant", "content": [block, ...]}`` with the
+blocks of DESIGN.md section 3 plus ``local_shell`` for a ``!`` exchange:
+
+* the system prompt is the session header's (memory files included), or the
+  text of the latest ``system_prompt`` entry on the branch;
+* if the branch holds a ``compaction``, the latest one's summary opens the
+  conversation as a user message and only entries from its
+  ``firstKeptEntryId`` on follow;
+* a bash triple (``<bash-input>``/``<bash-stdout>``/``<bash-stderr>`` with a
+  shared ``shell.exchange``) folds into one ``local_shell`` block
+  {``command``, ``stdout``, ``stderr``, ``exit_code``, ``cwd``};
+* ``microcompaction`` entries replace the named outputs by
+  ``[Old tool result content cleared]`` (``pruned``) or their first and last
+  1,536 characters (``trimmed``);
+* consecutive messages of one role are merged (providers want turns to
+  alternate), and every ``tool_use`` keeps its ``tool_result``: a tool call
+  whose result never came (a cancelled turn) is dropped with it, and a
+  result without its call is dropped too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from ..store.records import Entry
+
+__all__ = ["CLEARED", "build_transcript", "fold_bash", "trim_middle"]
+
+CLEARED = "[Old tool result content cleared]"
+TRIM_KEEP = 1536
+
+_TAG = re.compile(r"^<(bash-input|bash-stdout|bash-stderr)>(.*)</\1>$", re.S)
+
+
+def trim_middle(text: str, keep: int = TRIM_KEEP) -> str:
+    """``text`` cut to its first and last ``keep`` characters, the cut marked with its size."""
+    if len(text) <= 2 * keep:
+        return text
+    return f"{text[:keep]}\n[… {len(text) - 2 * keep} characters trimmed …]\n{text[-keep:]}"
+
+
+def fold_bash(entries: Sequence[Entry]) -> dict[str, Any] | None:
+    """One ``local_shell`` block from a bash triple's entries, or None if they are not one."""
+    parts: dict[str, str] = {}
+    shell: dict[str, Any] = {}
+    for entry in entries:
+        content = entry.get("content")
+        if not isinstance(content, list) or not content or not isinstance(content[0], dict):
+            return None
+        match = _TAG.match(str(content[0].get("text", "")))
+        if match is None:
+            return None
+        parts[match.group(1)] = match.group(2)
+        if isinstance(entry.get("shell"), dict):
+            shell = entry["shell"]
+    if "bash-input" not in parts:
+        return None
+    return {
+        "type": "local_shell",
+        "command": parts["bash-input"],
+        "stdout": parts.get("bash-stdout", ""),
+        "stderr": parts.get("bash-stderr", ""),
+        "exit_code": shell.get("exitCode", 0),
+        "cwd": shell.get("cwd"),
+    }
+
+
+def _system_prompt(header: Entry | None, branch: Sequence[Entry]) -> str:
+    text = header.get("systemPrompt") if header else None
+    for entry in branch:
+        if entry.get("type") == "system_prompt" and isinstance(entry.get("text"), str):
+            text = entry["text"]
+    return text if isinstance(text, str) else ""
+
+
+def _apply_micro(branch: Sequence[Entry]) -> dict[str, str]:
+    """Map of entry id to how its outputs are shown: 'pruned' or 'trimmed'."""
+    mode: dict[str, str] = {}
+    for entry in branch:
+        if entry.get("type") != "microcompaction":
+            continue
+        for key in ("trimmed", "pruned"):
+            for target in entry.get(key) or ():
+                if isinstance(target, str) and not (key == "trimmed" and mode.get(target) == "pruned"):
+                    mode[target] = key
+    return mode
+
+
+def _shrink(text: str, how: str | None) -> str:
+    if how == "pruned":
+        return CLEARED
+    if how == "trimmed":
+        return trim_middle(text)
+    return text
+
+
+def _blocks(entry: Entry, how: str | None) -> list[dict[str, Any]]:
+    content = entry.get("content")
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}]
+    if not isinstance(content, list):
+        return []
+    blocks = []
+    for block in content:
+        if not isinstance(block, dict):
+            continue
+        if block.get("type") == "tool_result" and how:
+            block = dict(block, content=_shrink(str(block.get("content", "")), how))
+        blocks.append(block)
+    return blocks
+
+
+def _pair_tools(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Drop tool calls without results and results without calls."""
+    results = {
+        b.get("tool_use_id")
+        for m in messages
+        if m["role"] == "user"
+        for b in m["content"]
+        if b.get("type") == "tool_result"
+    }
+    calls = {
+        b.get("id")
+        for m in messages
+        if m["role"] == "assistant"
+        for b in m["content"]
+        if b.get("type") == "tool_use"
+    }
+    kept = []
+    for message in messages:
+        blocks = [
+            b
+            for b in message["content"]
+            if not (b.get("type") == "tool_use" and b.get("id") not in results)
+            and not (b.get("type") == "tool_result" and b.get("tool_use_id") not in calls)
+        ]
+        if blocks:
+            kept.append({"role": message["role"], "content": blocks})
+    return kept
+
+
+def build_transcript(
+    branch: Sequence[Entry], header: Entry | None = None
+) -> tuple[str, list[dict[str, Any]]]:
+    """``(system, messages)`` for the active ``branch`` (root first) of a session with ``header``."""
+    system = _system_prompt(header, branch)
+    start = 0
+    summary: str | None = None
+    for index, entry in enumerate(branch):
+        if entry.get("type") == "compaction":
+            summary = str(entry.get("summary", ""))
+            first_kept = entry.get("firstKeptEntryId")
+            ids = [e.get("id") for e in branch]
+            start = ids.index(first_kept) if first_kept in ids[:index] else index + 1
+    micro = _apply_micro(branch)
+    messages: list[dict[str, Any]] = []
+    if summary is not None:
+        messages.append(
+            {
+                "role": "user",
+                "content": [{"type": "text", "text": f"Summary of the earlier conversation:\n{summary}"}],
+            }
+        )
+
+    def add(role: str, blocks: list[dict[str, Any]]) -> None:
+        if not blocks:
+            return
+        if messages and messages[-1]["role"] == role:
+            messages[-1]["content"] = [*messages[-1]["content"], *blocks]
+        else:
+            messages.append({"role": role, "content": blocks})
+
+    items = [e for e in branch[start:] if e.get("type") in ("message", "branch_summary")]
+    i = 0
+    while i < len(items):
+        entry = items[i]
+        if entry.get("type") == "branch_summary":
+            add(
+                "user",
+                [{"type": "text", "text": f"Summary of an abandoned branch:\n{entry.get('summary', '')}"}],
+            )
+            i += 1
+            continue
+        shell = entry.get("shell")
+        if isinstance(shell, dict) and entry.get("role") == "user":
+            group = [entry]
+            while (
+                i + len(group) < len(items)
+                and len(group) < 3
+                and isinstance(items[i + len(group)].get("shell"), dict)
+                and items[i + len(group)]["shell"].get("exchange") == shell.get("exchange")
+            ):
+                group.append(items[i + len(group)])
+            folded = fold_bash(group)
+            if folded is not None:
+                how = next((micro[e["id"]] for e in group if e.get("id") in micro), None)
+                if how:
+                    folded["stdout"] = _shrink(folded["stdout"], how)
+                    folded["stderr"] = _shrink(folded["stderr"], how) if how == "trimmed" else ""
+                add("user", [folded])
+                i += len(group)
+                continue
+        role = entry.get("role")
+        if role in ("user", "assistant"):
+            add(str(role), _blocks(entry, micro.get(str(entry.get("id")))))
+        i += 1
+    return system, _pair_tools(messages)

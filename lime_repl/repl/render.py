@@ -1,0 +1,164 @@
+"""Showing a model turn: streamed text, highlighted code blocks, tool calls and approvals.
+
+:class:`TerminalUI` implements :class:`~lime_repl.agent.loop.TurnUI`. Text goes
+to stdout as it arrives; a fenced code block is held until its closing fence
+and then printed highlighted by pygments (only when colour is on; piped output
+is the model's text unchanged). Tool calls, results and reasoning are notices
+on stderr. Approval asks on the terminal; without one (line mode, pipes) a
+tool that needs approval is refused unless ``--yolo`` was given.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..agent.tools.base import ToolResult
+from .console import Console
+
+__all__ = ["CodeBlockStream", "TerminalUI"]
+
+
+def _highlight(code: str, lang: str) -> str:
+    from pygments import highlight
+    from pygments.formatters import TerminalFormatter
+    from pygments.lexers import TextLexer, get_lexer_by_name
+    from pygments.util import ClassNotFound
+
+    try:
+        lexer = get_lexer_by_name(lang) if lang else TextLexer()
+    except ClassNotFound:
+        lexer = TextLexer()
+    return highlight(code, lexer, TerminalFormatter())
+
+
+class CodeBlockStream:
+    """Passes text through as it streams, holding fenced code blocks until they close.
+
+    ``write`` receives the text to show; ``highlight(code, lang)`` renders a
+    finished block (None: blocks pass through unchanged, still streamed).
+    """
+
+    def __init__(self, write: Callable[[str], None], highlight: Callable[[str, str], str] | None) -> None:
+        self.write = write
+        self.highlight = highlight
+        self.buf = ""
+        self.at_line_start = True
+        self.in_code = False
+        self.lang = ""
+        self.code: list[str] = []
+
+    def feed(self, text: str) -> None:
+        if self.highlight is None:
+            self.write(text)
+            return
+        self.buf += text
+        while self.buf:
+            if self.in_code:
+                newline = self.buf.find("\n")
+                if newline < 0:
+                    return
+                line, self.buf = self.buf[: newline + 1], self.buf[newline + 1 :]
+                if line.strip().startswith("```"):
+                    self.write(self.highlight("".join(self.code), self.lang))
+                    self.write(line)
+                    self.in_code, self.code = False, []
+                else:
+                    self.code.append(line)
+                continue
+            if self.at_line_start and self.buf.lstrip(" ").startswith("`") or self.buf.strip(" ") == "":
+                newline = self.buf.find("\n")
+                if newline < 0:
+                    if self.buf.lstrip(" ").startswith("```") or "```".startswith(self.buf.strip(" ")):
+                        return  # could be a fence: wait for the whole line
+                    newline = len(self.buf) - 1
+                line, self.buf = self.buf[: newline + 1], self.buf[newline + 1 :]
+                if line.strip().startswith("```"):
+                    self.in_code, self.lang = True, line.strip()[3:].strip().split(" ")[0]
+                self.write(line)
+                self.at_line_start = line.endswith("\n")
+                continue
+            newline = self.buf.find("\n")
+            chunk = self.buf if newline < 0 else self.buf[: newline + 1]
+            self.buf = self.buf[len(chunk) :]
+            self.write(chunk)
+            self.at_line_start = chunk.endswith("\n")
+
+    def close(self) -> None:
+        """Flush whatever is held (an unclosed block is shown as it is)."""
+        if self.code:
+            self.write("".join(self.code))
+        if self.buf:
+            self.write(self.buf)
+        self.buf, self.code, self.in_code, self.at_line_start = "", [], False, True
+
+
+def _summary(arguments: Mapping[str, Any]) -> str:
+    for key in ("command", "path"):
+        if isinstance(arguments.get(key), str):
+            return str(arguments[key])
+    return json.dumps(arguments, ensure_ascii=False)[:200]
+
+
+class TerminalUI:
+    """The REPL's, line mode's and print mode's view of a turn."""
+
+    def __init__(self, console: Console, *, can_ask: bool) -> None:
+        self.console = console
+        self.can_ask = can_ask
+        self.wrote_text = False
+        self.stream = CodeBlockStream(self._write, _highlight if console.color else None)
+
+    def _write(self, text: str) -> None:
+        self.console.stdout.write(text)
+        self.console.stdout.flush()
+        self.wrote_text = True
+        self._ends_with_newline = text.endswith("\n")
+
+    def on_text(self, text: str) -> None:
+        self.stream.feed(text)
+
+    def on_reasoning(self, text: str) -> None:
+        if self.console.interactive:
+            self.console.stderr.write(self.console.style(text, "dim", err=True))
+            self.console.stderr.flush()
+
+    def on_message_end(self) -> None:
+        self.stream.close()
+        if self.wrote_text and not getattr(self, "_ends_with_newline", True):
+            self._write("\n")
+        self.wrote_text = False
+
+    def on_tool_call(self, name: str, arguments: Mapping[str, Any]) -> None:
+        self.console.notice(f"● {name}: {_summary(arguments)}", style="accent")
+
+    def approve(self, name: str, arguments: Mapping[str, Any]) -> str:
+        if not self.can_ask:
+            self.console.warn(
+                f"{name} needs approval and there is no terminal to ask; refused (--yolo allows it)"
+            )
+            return "n"
+        while True:
+            self.console.stderr.write(f"allow {name}? [y]es / [n]o / [a]lways this session: ")
+            self.console.stderr.flush()
+            try:
+                answer = sys.stdin.readline()
+            except KeyboardInterrupt:
+                self.console.stderr.write("\n")
+                return "n"
+            if not answer:
+                return "n"
+            choice = answer.strip().lower()[:1]
+            if choice in ("y", "n", "a"):
+                return choice
+
+    def on_tool_result(self, name: str, result: ToolResult) -> None:
+        first = result.content.strip().splitlines()[:1]
+        line = first[0][:160] if first else "(no output)"
+        if result.is_error:
+            self.console.notice(f"  ✗ {line}", style="error")
+        else:
+            lines = result.content.count("\n") + 1
+            self.console.notice(f"  ✓ {line}" + (f" (+{lines - 1} lines)" if lines > 1 else ""), style="dim")
