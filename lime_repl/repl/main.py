@@ -55,6 +55,8 @@ def start(
     controller = Controller(
         workspace, console, ephemeral=no_session, provider=provider, model=model, yolo=yolo
     )
+    if prompt is not None and controller.agent is None:
+        raise UsageError(NO_PROVIDER_HINT)
     try:
         if continue_ or resume:
             ref = "latest" if continue_ else resume
@@ -75,8 +77,6 @@ def start(
         else:
             controller.new_session()
         if prompt is not None:
-            if controller.agent is None:
-                raise UsageError(NO_PROVIDER_HINT)
             status = controller.send_text(prompt)
         elif interactive:
             from .app import run_interactive

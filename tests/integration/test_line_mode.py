@@ -49,8 +49,11 @@ def test_triples_recorded_with_cwd_and_persistence(lime_env: LimeEnv) -> None:
     entries = _entries(path)
     assert entries[0]["type"] == "session" and entries[0]["cwd"] == str(lime_env.cwd)
     texts = [e["content"][0]["text"] for e in entries[1:]]
-    assert texts[3:6] == ["<bash-input>pwd</bash-input>", "<bash-stdout>/tmp\n</bash-stdout>",
-                          "<bash-stderr></bash-stderr>"]
+    assert texts[3:6] == [
+        "<bash-input>pwd</bash-input>",
+        "<bash-stdout>/tmp\n</bash-stdout>",
+        "<bash-stderr></bash-stderr>",
+    ]
     assert entries[4]["shell"]["cwd"] == "/tmp"
     assert entries[-1]["shell"]["exitCode"] == 1
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -79,16 +82,12 @@ def test_resume_by_prefix_appends_to_same_file(lime_env: LimeEnv) -> None:
 
 
 def test_unknown_and_ambiguous_prefix_exit_2(lime_env: LimeEnv) -> None:
-    sessions = lime_env.home / "sessions"
-    directory = None
-    for sid in ("abc1" + "0" * 28, "abc2" + "0" * 28):
-        lime_env.run(input="!true\n")
-    files = lime_env.session_files()
-    directory = files[0].parent
-    for path, sid in zip(files, ("abc1" + "0" * 28, "abc2" + "0" * 28), strict=True):
-        for p in sorted(directory.glob(path.name + "*")):
-            p.rename(directory / p.name.replace(path.name[:32], sid))
-    assert sessions.exists()
+    lime_env.run(input="!true\n")
+    lime_env.run(input="!true\n")
+    # Give the two sessions ids that share the prefix 'abc' (the catalog resolves by file name).
+    for path, sid in zip(lime_env.session_files(), ("abc1" + "0" * 28, "abc2" + "0" * 28), strict=True):
+        for p in sorted(path.parent.glob(path.name + "*")):
+            p.rename(path.parent / p.name.replace(path.name[:32], sid))
     unknown = lime_env.run("-r", "0123456")
     assert unknown.returncode == 2 and unknown.stderr.count(b"\n") == 1
     assert b"no session matches '0123456'" in unknown.stderr
@@ -105,8 +104,11 @@ def test_second_writer_exits_3_naming_pid(lime_env: LimeEnv) -> None:
     [path] = lime_env.session_files()
     holder = subprocess.Popen(
         [sys.executable, "-m", "lime_repl", "-r", path.name[:8]],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        cwd=lime_env.cwd, env=lime_env.env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=lime_env.cwd,
+        env=lime_env.env,
     )
     try:
         lock = Path(f"{path}.lock")
@@ -149,8 +151,11 @@ def test_rotation_through_line_mode(lime_env: LimeEnv) -> None:
 def test_kill_9_then_torn_line_is_repaired(lime_env: LimeEnv) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "lime_repl"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        cwd=lime_env.cwd, env=lime_env.env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=lime_env.cwd,
+        env=lime_env.env,
     )
     assert proc.stdin is not None and proc.stdout is not None
     for i in range(20):
@@ -183,7 +188,18 @@ def test_session_list_json_and_rm(lime_env: LimeEnv) -> None:
     assert result.returncode == 0
     [item] = json.loads(result.stdout)
     assert item["title"] == "Demo" and item["entries"] == 4 and item["scope"] == "global"
-    assert set(item) == {"id", "title", "cwd", "created", "updated", "entries", "bytes", "segments", "path", "scope"}
+    assert set(item) == {
+        "id",
+        "title",
+        "cwd",
+        "created",
+        "updated",
+        "entries",
+        "bytes",
+        "segments",
+        "path",
+        "scope",
+    }
     assert len(item["id"]) == 32 and item["segments"] == [item["path"]]
     other = lime_env.run("session", "list", "--format", "json", cwd=lime_env.home.parent)
     assert json.loads(other.stdout) == []

@@ -8,7 +8,6 @@ import time
 
 import pexpect
 import pytest
-
 from conftest import LimeEnv
 
 pytestmark = pytest.mark.pty
@@ -106,6 +105,7 @@ def test_tab_completes_commands_and_ctrl_c_clears_line(lime_env: LimeEnv) -> Non
     child.send("some half typed text")
     child.sendintr()
     child.expect_exact(PROMPT)
+    time.sleep(0.3)  # let the fresh prompt take the terminal before Ctrl-D
     child.sendcontrol("d")
     child.expect(pexpect.EOF)
     child.close()

@@ -141,7 +141,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         try:
-            for event in getattr(render, wire)():
+            for count, event in enumerate(getattr(render, wire)()):
+                if reply.cut_after is not None and count >= reply.cut_after:
+                    break
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(event), event))
                 self.wfile.flush()
                 if reply.chunk_delay:

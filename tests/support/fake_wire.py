@@ -66,7 +66,8 @@ class Reply:
     ``length`` / ``incomplete``. ``status`` != 200 makes an error reply with
     ``error_message`` / ``error_code`` (or a raw ``error_body``);
     ``stream_error`` sends the text, then an error event mid-stream.
-    ``chunk_delay`` sleeps between SSE events (for cancellation tests).
+    ``chunk_delay`` sleeps between SSE events (for cancellation tests);
+    ``cut_after`` ends the body cleanly after that many events (a dropped stream).
     """
 
     text: str | list[str] = ""
@@ -84,6 +85,7 @@ class Reply:
     retry: bool = False
     stream_error: str | None = None
     chunk_delay: float = 0.0
+    cut_after: int | None = None
 
 
 def _chunks(text: str | list[str]) -> list[str]:

@@ -57,14 +57,23 @@ def test_entries_chain_and_keys_in_contract_order(tmp_path: Path) -> None:
 
 def test_unicode_and_reserialization_is_byte_identical(tmp_path: Path) -> None:
     session = Session.create(tmp_path, "/w", options=SMALL)
-    session.append_bash("echo ünïcødé ✓", "日本語\n", "", exit_code=0, duration_ms=1,
-                        truncated_bytes={"stdout": 0, "stderr": 0}, cwd="/w")
+    session.append_bash(
+        "echo ünïcødé ✓",
+        "日本語\n",
+        "",
+        exit_code=0,
+        duration_ms=1,
+        truncated_bytes={"stdout": 0, "stderr": 0},
+        cwd="/w",
+    )
     for i in range(40):
         _bash(session, i)
     session.rename("Démo")
     session.close()
     loaded = Session.load(session.path)
-    assert "ünïcødé" in session.path.read_text(encoding="utf-8") or session.path.with_suffix(".jsonl.1").exists()
+    assert (
+        "ünïcødé" in session.path.read_text(encoding="utf-8") or session.path.with_suffix(".jsonl.1").exists()
+    )
     for seg in loaded.segments:
         assert b"".join(line.raw for line in seg.lines) == seg.path.read_bytes()
         for line in seg.lines:
@@ -82,7 +91,7 @@ def test_rotation_keeps_three_backups_with_headers_and_checkpoints(tmp_path: Pat
     names = sorted(p.name.split(".jsonl")[1] for p in files)
     assert names == ["", ".1", ".2", ".3"]
     assert not Path(f"{session.path}.4").exists()
-    for index, path in enumerate(files):
+    for path in files:
         assert path.stat().st_size <= SMALL.max_bytes
         lines = [json.loads(x) for x in path.read_text().splitlines()]
         assert lines[0]["type"] == "session" and lines[0]["sessionId"] == session.session_id
@@ -230,7 +239,11 @@ def test_catalog_cache_follows_appends_and_title_changes(tmp_path: Path) -> None
     session.rename("Later")
     session.sync()
     [info] = Catalog(tmp_path / "index.sqlite").list([(d, "global")])
-    assert info.entries == 4 and info.title == "Later" and info.first_message == "<bash-input>echo 1</bash-input>"
+    assert (
+        info.entries == 4
+        and info.title == "Later"
+        and info.first_message == "<bash-input>echo 1</bash-input>"
+    )
     session.close()
 
 

@@ -25,7 +25,8 @@ Wire rules (Anthropic API reference, "Messages", "Streaming Messages",
   / ``content_block_delta`` (``text_delta``, ``thinking_delta``,
   ``signature_delta``, ``input_json_delta``) / ``content_block_stop``,
   ``message_delta`` (``stop_reason``, cumulative usage), ``message_stop``; an
-  ``error`` event is raised by the SDK and mapped to a typed error.
+  ``error`` event is raised by the SDK and mapped to a typed error; a stream
+  that ends before ``message_stop`` raises :class:`NetworkError`.
 * usage: ``input_tokens`` here is Anthropic's ``input_tokens`` plus
   ``cache_read_input_tokens`` plus ``cache_creation_input_tokens`` (the whole
   prompt); the raw object is kept under ``raw``.
@@ -52,6 +53,7 @@ from lime_repl.agent.providers.base import (
     render_local_shell,
     tool_use_block,
 )
+from lime_repl.agent.providers.errors import NetworkError
 
 __all__ = ["DEFAULT_MAX_TOKENS", "AnthropicProvider", "build_messages", "build_tools"]
 
@@ -251,6 +253,7 @@ class AnthropicProvider(BaseProvider):
         started: dict[int, dict[str, Any]] = {}
         parts: dict[int, list[str]] = {}
         signatures: dict[int, str] = {}
+        finished = False
         with stream:
             for event in stream:
                 kind = getattr(event, "type", "")
@@ -286,10 +289,16 @@ class AnthropicProvider(BaseProvider):
                     served_model = getattr(message, "model", None) or served_model
                     if getattr(message, "usage", None) is not None:
                         usage.update(_plain(message.usage))
+                elif kind == "message_stop":
+                    finished = True
                 elif kind == "message_delta":
                     stop = getattr(event.delta, "stop_reason", None) or stop
                     if getattr(event, "usage", None) is not None:
                         usage.update({k: v for k, v in _plain(event.usage).items() if v is not None})
+        if not finished and not stop:
+            raise NetworkError(
+                f"{PROVIDER}: the stream ended before the message completed", provider=PROVIDER
+            )
         yield TurnEnd(acc.content(), _usage(usage), stop or "end_turn", served_model)
 
 

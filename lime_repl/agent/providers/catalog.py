@@ -283,7 +283,8 @@ def choose_provider(
     models = [_set(flag_model), _set(env.get("LIME_MODEL")), _set(config.get("model"))]
     p_level = next((i for i, p in enumerate(providers) if p), None)
     m_level = next((i for i, m in enumerate(models) if m), None)
-    provider = normalize_provider_name(providers[p_level]) if p_level is not None else None
+    given = providers[p_level] if p_level is not None else None
+    provider = normalize_provider_name(given) if given else None
     model = models[m_level] if m_level is not None else None
     if model is not None and (p_level is None or (m_level is not None and m_level < p_level)):
         info = _find(model, catalog if catalog is not None else load_catalog())
@@ -320,12 +321,14 @@ def make_provider(name: str, env: Mapping[str, str], options: Mapping[str, Any] 
             return OpenAIChatProvider(api_key, base_url, **common)
         from lime_repl.agent.providers.openai_responses import OpenAIResponsesProvider
 
-        extra = {k: opts[k] for k in ("reasoning_effort", "reasoning_summary") if k in opts}
-        return OpenAIResponsesProvider(api_key, base_url, **common, **extra)
+        reasoning: dict[str, Any] = {
+            k: opts[k] for k in ("reasoning_effort", "reasoning_summary") if k in opts
+        }
+        return OpenAIResponsesProvider(api_key, base_url, **common, **reasoning)
     if provider == "anthropic":
         from lime_repl.agent.providers.anthropic import AnthropicProvider
 
-        extra = {k: opts[k] for k in ("thinking", "effort", "prompt_caching") if k in opts}
+        extra: dict[str, Any] = {k: opts[k] for k in ("thinking", "effort", "prompt_caching") if k in opts}
         return AnthropicProvider(
             opts.get("api_key") or _set(env.get("ANTHROPIC_API_KEY")),
             opts.get("base_url") or _set(env.get("ANTHROPIC_BASE_URL")),

@@ -104,7 +104,8 @@ def _body_error(body: Any) -> tuple[str, str]:
     """(code, message) from an error body: OpenAI ``{"error": {...}}``, Anthropic ``{"type": "error", "error": {...}}``, or the inner object."""
     if not isinstance(body, dict):
         return "", str(body or "")
-    inner = body.get("error") if isinstance(body.get("error"), dict) else body
+    error = body.get("error")
+    inner: dict[str, Any] = error if isinstance(error, dict) else body
     code = inner.get("code") or inner.get("type") or ""
     message = inner.get("message") or ""
     return str(code), str(message)

@@ -25,7 +25,8 @@ events", and the reasoning guide's "Encrypted reasoning items"):
   ``response.reasoning_summary_text.delta`` / ``response.reasoning_text.delta``,
   ``response.output_item.done`` (final items), ``response.completed`` /
   ``response.incomplete`` (usage, status), ``response.failed`` and ``error``
-  (raised as typed errors).
+  (raised as typed errors). A stream that ends without ``response.completed``
+  or ``response.incomplete`` raises :class:`NetworkError`.
 * stop reason: a function call -> ``tool_use``; ``incomplete_details.reason``
   ``max_output_tokens`` -> ``max_tokens`` (other reasons pass through);
   otherwise ``end_turn``.
@@ -53,7 +54,7 @@ from lime_repl.agent.providers.base import (
     tool_result_text,
     tool_use_block,
 )
-from lime_repl.agent.providers.errors import from_status
+from lime_repl.agent.providers.errors import NetworkError, from_status
 
 __all__ = ["OpenAIResponsesProvider", "build_input", "build_tools", "replay_reasoning_item"]
 
@@ -228,7 +229,7 @@ class OpenAIResponsesProvider(BaseProvider):
             params["tools"] = build_tools(tools)
         if max_tokens:
             params["max_output_tokens"] = max_tokens
-        reasoning = {}
+        reasoning: dict[str, str] = {}
         if self.reasoning_effort:
             reasoning["effort"] = self.reasoning_effort
         if self.reasoning_summary:
@@ -283,7 +284,9 @@ class OpenAIResponsesProvider(BaseProvider):
                 elif kind == "error":
                     raise from_status(PROVIDER, None, getattr(event, "code", None) or "", event.message)
         if final is None:
-            final = {}
+            raise NetworkError(
+                f"{PROVIDER}: the stream ended before the response completed", provider=PROVIDER
+            )
         for index, item in enumerate(final.get("output") or []):
             if index not in seen and isinstance(item, dict):
                 block = _item_block(item)

@@ -137,3 +137,12 @@ def test_map_passes_typed_errors_through_and_handles_os_errors() -> None:
     assert map_sdk_error(typed, "p") is typed
     assert isinstance(map_sdk_error(ConnectionRefusedError(), "p", base_url="http://h"), NetworkError)
     assert str(map_sdk_error(TimeoutError(), "p")) == "p: request timed out"
+
+
+@pytest.mark.parametrize(("name", "cut"), [("openai-responses", 6), ("anthropic", 5)])
+def test_a_stream_that_stops_early_is_a_network_error(connect, server, name: str, cut: int) -> None:
+    server.reply(Reply(text=["Hello ", "there ", "again"], cut_after=cut))
+    stream = connect(name).stream("", [user("hi")], [], MODELS[name])
+    with pytest.raises(NetworkError, match="stream ended before"):
+        list(stream)
+    assert stream.partial() == [{"type": "text", "text": "Hello there "}]
