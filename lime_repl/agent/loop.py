@@ -101,6 +101,29 @@ class Agent:
             self._provider = None
         self.provider_name, self.model = provider_name, model
 
+    def summarize(self, entries: list[dict[str, Any]], previous: str | None = None, hint: str | None = None) -> str:
+        """A model-written summary of ``entries`` in the fixed sections (no tools, no streaming to the user).
+
+        Raises :class:`ProviderError` when the model cannot be reached; callers
+        fall back to :func:`~lime_repl.context.summary.extractive_summary`.
+        """
+        from ..context.summary import summary_prompt
+
+        system = "You write precise, structured summaries of coding sessions."
+        text: list[str] = []
+        end: TurnEnd | None = None
+        for event in self.provider.stream(system, summary_prompt(entries, previous, hint), [], self.model, None):
+            if isinstance(event, TextDelta):
+                text.append(event.text)
+            elif isinstance(event, TurnEnd):
+                end = event
+        if end is not None:
+            text = [b.get("text", "") for b in end.content if isinstance(b, dict) and b.get("type") == "text"]
+        summary = "".join(text).strip()
+        if not summary:
+            raise ProviderError(f"{self.provider_name}: the model returned an empty summary")
+        return summary
+
     # -- one turn --------------------------------------------------------
     def run_turn(self, session: Session, text: str, ui: TurnUI) -> TurnOutcome:
         """Append the user's ``text`` and run the model until it stops. Provider errors end the turn.

@@ -100,6 +100,23 @@ class Controller:
             self.agent.switch(*chosen)
         self._record_model()
 
+    def summarize_entries(
+        self, entries: list[dict], focus: str | None = None, previous: str | None = None
+    ) -> tuple[str, bool]:
+        """A summary of ``entries`` (branch summaries, compaction): ``(text, by_model)``.
+
+        Uses the model when one is configured and reachable, else the
+        deterministic extractive summary; never raises for provider errors.
+        """
+        from ..context.summary import extractive_summary
+
+        if self.agent is not None:
+            try:
+                return self.agent.summarize(entries, previous, focus), True
+            except LimeError as exc:
+                self.console.warn(f"{exc.message}; using an extractive summary")
+        return extractive_summary(entries, previous, focus), False
+
     def _record_model(self) -> None:
         assert self.session is not None and self.agent is not None
         last = None
