@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from ..context.transcript import build_transcript
 from ..store.session import Session
 from .providers.base import Provider, ReasoningDelta, TextDelta, TurnEnd
-from .providers.errors import ProviderError
+from .providers.errors import ContextOverflowError, ProviderError
 from .tools.base import ToolContext, ToolResult, run_tool
 from .tools.builtin import TOOLS
 
@@ -81,9 +81,13 @@ class Agent:
         self._provider: Provider | None = None
         self.tool_ctx = ToolContext(cwd=cwd, env=env)
         self.yolo = yolo
+        #: Redact secrets in tool output before it is logged (config ``redact``, on by default).
+        self.redact = True
         self.always: set[str] = set()
         self.max_tokens = max_tokens
         self.last_usage: dict[str, Any] | None = None
+        #: The session's context keeper (microcompaction and compaction), set by the caller.
+        self.context: Any = None
 
     @property
     def provider(self) -> Provider:
@@ -142,9 +146,22 @@ class Agent:
         """Run the model from the session's leaf until it stops asking for tools."""
         outcome = outcome or TurnOutcome(0)
         tools = [tool.schema() for tool in TOOLS.values()]
+        retried = False
         for _ in range(MAX_STEPS):
+            if self.context is not None:
+                self.context.boundary(session)
             system, messages = build_transcript(session.branch(), session.header)
-            end, cancelled = self._stream(system, messages, tools, ui, session, outcome)
+            try:
+                end, cancelled = self._stream(system, messages, tools, ui, session, outcome)
+            except ContextOverflowError as exc:
+                # Overflow recovery: compact and retry the request once.
+                if retried or self.context is None or self.context.compact_now(session, "overflow") is None:
+                    outcome.status, outcome.error = 1, exc.message
+                    return outcome
+                retried = True
+                continue
+            if self.context is not None and end is not None:
+                self.context.observe(session.branch())
             if cancelled or end is None:
                 return outcome
             calls = [b for b in end.content if isinstance(b, dict) and b.get("type") == "tool_use"]
@@ -207,6 +224,9 @@ class Agent:
             outcome.entries.append(entry["id"])
             outcome.status, outcome.text = 130, "".join(parts)
             return None, True
+        except ContextOverflowError:
+            ui.on_message_end()
+            raise
         except ProviderError as exc:
             ui.on_message_end()
             outcome.status, outcome.error = exc.exit_code or 1, exc.message
@@ -251,6 +271,11 @@ class Agent:
         else:
             result = run_tool(tool, self.tool_ctx, call.get("input"))
         ui.on_tool_result(name, result)
+        if self.redact:
+            from ..store.redact import redact
+
+            # The user saw the real output; the log (and so the model) gets it redacted.
+            result = ToolResult(redact(result.content, self.tool_ctx.env), result.is_error)
         return result
 
 

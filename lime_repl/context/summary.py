@@ -62,7 +62,13 @@ def files_touched(entries: Sequence[Entry], previous: FileSets | None = None) ->
             path = arguments.get("path")
             if not isinstance(path, str):
                 continue
-            target = read if block.get("name") == "read" else modified if block.get("name") in ("edit", "write") else None
+            target = (
+                read
+                if block.get("name") == "read"
+                else modified
+                if block.get("name") in ("edit", "write")
+                else None
+            )
             if target is not None and path not in target:
                 target.append(path)
     return {"read": read, "modified": modified}
@@ -85,7 +91,11 @@ def _requests_and_commands(entries: Sequence[Entry]) -> tuple[list[str], list[st
             requests.append(_clip(text))
         if entry.get("role") == "assistant":
             for block in entry.get("content") or []:
-                if isinstance(block, dict) and block.get("type") == "tool_use" and block.get("name") == "bash":
+                if (
+                    isinstance(block, dict)
+                    and block.get("type") == "tool_use"
+                    and block.get("name") == "bash"
+                ):
                     arguments = block.get("input") if isinstance(block.get("input"), dict) else {}
                     commands.append(f"`{_clip(str(arguments.get('command', '')), 160)}` (tool)")
     return requests, commands
@@ -139,7 +149,9 @@ def _render_for_prompt(entries: Sequence[Entry]) -> str:
             if kind == "text":
                 lines.append(f"[{role}] {block.get('text', '')}")
             elif kind == "tool_use":
-                lines.append(f"[tool call {block.get('name')}] {json.dumps(block.get('input'), ensure_ascii=False)}")
+                lines.append(
+                    f"[tool call {block.get('name')}] {json.dumps(block.get('input'), ensure_ascii=False)}"
+                )
             elif kind == "tool_result":
                 flag = " (error)" if block.get("is_error") else ""
                 lines.append(f"[tool result{flag}] {_clip(str(block.get('content', '')), 2000)}")

@@ -13,6 +13,7 @@ does.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
@@ -81,15 +82,37 @@ SlashCompleter = _make_completer
 def _toolbar(controller: Controller) -> Any:
     from prompt_toolkit.formatted_text import HTML
 
+    cache: dict[str, int] = {}
+
+    def context_used(keeper: Any, session: Any) -> int:
+        key = f"{session.session_id}:{session.leaf_id}:{len(session.entries)}"
+        if key not in cache:
+            cache.clear()
+            cache[key] = keeper.tokens(session.branch())
+        return cache[key]
+
     def render() -> Any:
         session = controller.session
         if session is None:
             return ""
         saved = "" if session.path is not None else " <b>(not saved)</b>"
         title = session.title or "untitled"
-        return HTML(" <b>{}</b> · {} · {} entries · no model{} ").format(
-            session.short_id, title, len(session.entries), saved
-        )
+        parts = [f"<b>{session.short_id}</b>", "{}", f"{len(session.entries)} entries"]
+        values = [title]
+        agent = controller.agent
+        if agent is None:
+            parts.append("no model")
+        else:
+            parts.append("{}")
+            values.append(agent.model)
+            keeper = controller._keeper
+            info = controller.model_info()
+            if keeper is not None and info is not None and info.context_window:
+                used = context_used(keeper, session)
+                parts.append(f"{used:,}/{info.context_window:,} ({100 * used / info.context_window:.0f}%)")
+                if keeper.state != "idle":
+                    parts.append(f"<b>{keeper.state}…</b>")
+        return HTML(" " + " · ".join(parts) + saved + " ").format(*values)
 
     return render
 
@@ -130,15 +153,37 @@ def run_interactive(controller: Controller, *, input: Any = None, output: Any = 
         output=output,
     )
     status = 0
+    warm_up = _warm_up_once(controller)
     while controller.running:
         try:
-            line = prompt_session.prompt([("class:prompt", "lime> ")])
+            line = prompt_session.prompt([("class:prompt", "lime> ")], pre_run=warm_up)
         except KeyboardInterrupt:
             continue
         except EOFError:
             break
         status = controller.handle_line(line)
     return status
+
+
+def _warm_up_once(controller: Controller) -> Any:
+    """A ``pre_run`` hook that, once the first prompt is on screen, imports the provider SDK on a thread."""
+    started = threading.Event()
+
+    def warm() -> None:
+        agent = controller.agent
+        if agent is None or started.is_set():
+            return
+        started.set()
+
+        def run() -> None:
+            try:
+                agent.warm_up()
+            except Exception:  # the first turn reports any real problem
+                pass
+
+        threading.Thread(target=run, name="lime-warm-up", daemon=True).start()
+
+    return warm
 
 
 def _mono() -> Any:

@@ -182,6 +182,13 @@ def cmd_status(ctl: Controller, args: str) -> int:
         f"{usage['cache_read_tokens']:,} cached"
     )
     out(f"cost       ${sum(_cost(ctl, m) for m in session.entries.values()):.4f}")
+    keeper = ctl.keeper
+    last = keeper.last_compaction or session.compaction
+    auto = f"auto at {keeper.threshold:,} tokens" if keeper.settings.auto else "auto off"
+    out(f"compaction {keeper.state}, {auto}, context ≈ {keeper.tokens(session.branch()):,} tokens")
+    if last is not None:
+        out(f"           last: {last.get('trigger')} at {str(last.get('timestamp', ''))[:19]}, "
+            f"{last.get('tokensBefore', 0):,} → {last.get('tokensAfter', 0):,} tokens")
     return 0
 
 
@@ -233,6 +240,25 @@ def cmd_model(ctl: Controller, args: str) -> int:
     ctl.switch_model(provider or None, model)
     assert ctl.agent is not None
     ctl.console.notice(f"model: {ctl.agent.model} ({ctl.agent.provider_name})")
+    return 0
+
+
+@REGISTRY.register("compact", aliases=("summarize",), args="[hint]")
+def cmd_compact(ctl: Controller, args: str) -> int:
+    """Compact the context now; the hint says what the summary must keep."""
+    assert ctl.session is not None
+    keeper = ctl.keeper
+    try:
+        with ctl.console.spinner("compacting"):
+            keeper.wait_idle(300)
+            entry = keeper.compact_now(ctl.session, "manual", args or None)
+    except KeyboardInterrupt:
+        ctl.console.notice("compaction cancelled; nothing was written")
+        return 130
+    if entry is None:
+        ctl.console.notice("nothing to compact yet")
+        return 0
+    ctl.console.notice(f"compacted: {entry['tokensBefore']:,} → {entry['tokensAfter']:,} tokens")
     return 0
 
 

@@ -7,9 +7,13 @@ commands are passed through unchanged, so line mode pipes cleanly.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
 import sys
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Iterator, Mapping
 from typing import BinaryIO, TextIO
 
 __all__ = ["Console", "wants_color"]
@@ -72,6 +76,34 @@ class Console:
         line = text if self.interactive else f"lime: warning: {text}"
         self.stderr.write(self.style(line, "warn", err=True) + "\n")
         self.stderr.flush()
+
+    @contextlib.contextmanager
+    def spinner(self, label: str) -> Iterator[None]:
+        """Show ``label`` with a spinner on stderr while the block runs (terminals only)."""
+        if not (self.interactive and self.stderr.isatty()):
+            yield
+            return
+        done = threading.Event()
+
+        def spin() -> None:
+            frames = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+            start = time.monotonic()
+            for i in itertools.count():
+                if done.wait(0.1):
+                    break
+                elapsed = time.monotonic() - start
+                self.stderr.write(f"\r{frames[i % len(frames)]} {label} {elapsed:4.1f}s (Ctrl-C cancels)")
+                self.stderr.flush()
+
+        thread = threading.Thread(target=spin, name="lime-spinner", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join()
+            self.stderr.write("\r\x1b[2K")
+            self.stderr.flush()
 
     # -- raw passthrough for ``!`` output -------------------------------
     def _binary(self, stream: TextIO) -> BinaryIO | None:

@@ -57,6 +57,48 @@ class Controller:
         self.memory: list[MemoryFile] = []
         self.agent = self._make_agent(provider, model, yolo)
         self._model_recorded = False
+        self._keeper = None
+
+    # -- context (microcompaction and compaction) ------------------------
+    @property
+    def keeper(self):  # type: ignore[no-untyped-def]
+        """The session's :class:`~lime_repl.context.scheduler.ContextKeeper`, built and started on first use."""
+        if self._keeper is None:
+            from ..context.compaction import load_settings
+            from ..context.scheduler import ContextKeeper
+
+            try:
+                settings = load_settings(self.workspace.config.data, self.workspace.env)
+            except (TypeError, ValueError) as exc:
+                raise UsageError(f"bad [compaction] setting: {exc}") from None
+            info = self.model_info()
+            keeper = ContextKeeper(
+                settings,
+                window=info.context_window if info is not None else 128_000,
+                catalog_threshold=info.auto_compact_threshold if info is not None else None,
+                summarize=self._quiet_summary,
+            )
+            keeper.start()
+            self._keeper = keeper
+            if self.agent is not None:
+                self.agent.context = keeper
+        return self._keeper
+
+    def _quiet_summary(self, entries: list, previous: str | None, hint: str | None) -> str:
+        """Summarizer for the background worker: the model if reachable, else extractive; logs, never prints."""
+        from ..context.summary import extractive_summary
+
+        if self.agent is not None:
+            try:
+                return self.agent.summarize(entries, previous, hint)
+            except LimeError as exc:
+                log.warning("compaction summary by the model failed (%s); using an extractive summary", exc)
+        return extractive_summary(entries, previous, hint)
+
+    def observe(self) -> None:
+        """Hand the keeper a snapshot after a line, so it plans while the user types."""
+        if self._keeper is not None and self.session is not None:
+            self._keeper.observe(self.session.branch())
 
     # -- the model -----------------------------------------------------
     def _make_agent(self, provider: str | None, model: str | None, yolo: bool):  # type: ignore[no-untyped-def]
@@ -76,7 +118,9 @@ class Controller:
             options = config.get(f"providers.{name}", {})
             return make_provider(name, ws.env, options if isinstance(options, dict) else {})
 
-        return Agent(chosen[0], chosen[1], factory, cwd=ws.cwd, env=dict(ws.env), yolo=yolo)
+        agent = Agent(chosen[0], chosen[1], factory, cwd=ws.cwd, env=dict(ws.env), yolo=yolo)
+        agent.redact = config.get("redact", True) is not False
+        return agent
 
     def model_info(self):  # type: ignore[no-untyped-def]
         """The catalog entry of the current model (user entries from config.toml included), or None."""
@@ -183,7 +227,9 @@ class Controller:
         return f"session {short} saved — resume with: lime -r {short}"
 
     def close(self) -> None:
-        """Sync and close the session, stop the shell; idempotent."""
+        """Sync and close the session, stop the shell and the compaction worker; idempotent."""
+        if self._keeper is not None:
+            self._keeper.stop()
         if self.shell is not None:
             shell, self.shell = self.shell, None
             shell.close()
@@ -211,6 +257,7 @@ class Controller:
             status = exc.exit_code
         self.last_status = status
         self.sync()
+        self.observe()
         return status
 
     def sync(self) -> None:
@@ -242,11 +289,18 @@ class Controller:
         if result.interrupted:
             self.console.notice("^C interrupted; the command was recorded as cancelled")
         assert self.session is not None
+        stdout, stderr = result.stdout.text(), result.stderr.text()
+        if self.workspace.config.get("redact", True) is not False:
+            from ..store.redact import Redactor
+
+            # Only the log is redacted: the terminal has already shown the real output.
+            scrub = Redactor(self.workspace.env)
+            command, stdout, stderr = scrub(command), scrub(stdout), scrub(stderr)
         try:
             self.session.append_bash(
                 command,
-                result.stdout.text(),
-                result.stderr.text(),
+                stdout,
+                stderr,
                 exit_code=result.exit_code,
                 duration_ms=result.duration_ms,
                 truncated_bytes={"stdout": result.stdout.truncated, "stderr": result.stderr.truncated},
@@ -267,6 +321,7 @@ class Controller:
         ui = TerminalUI(self.console, can_ask=self.console.interactive or sys.stdin.isatty())
         if self.shell is not None:
             self.agent.tool_ctx.cwd = Path(self.shell.cwd)
+        self.keeper  # noqa: B018 - builds and starts the keeper, attaches it to the agent
         try:
             if not self._model_recorded:
                 self._record_model()

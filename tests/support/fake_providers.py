@@ -32,6 +32,7 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -119,7 +120,7 @@ class _Handler(BaseHTTPRequestHandler):
                 404, {"error": {"message": f"no route {self.path}", "type": "invalid_request_error"}}
             )
             return
-        reply = owner._next_reply(wire)
+        reply = owner._next_reply(wire, body)
         if reply.status != 200:
             headers = {} if reply.retry else {"x-should-retry": "false"}
             if reply.status == 429:
@@ -168,6 +169,8 @@ class FakeProviderServer:
 
     def __init__(self, default: Reply | None = None, models: list[str] | None = None) -> None:
         self.default = default
+        #: ``responder(wire, body) -> Reply | None``: answers a request by its content before the queue.
+        self.responder: Callable[[str, Any], Reply | None] | None = None
         self.models = models or ["gpt-5.4", "gpt-5.4-mini", "claude-sonnet-5-5"]
         self.calls: list[RecordedRequest] = []
         self._queue: deque[Reply] = deque()
@@ -280,7 +283,11 @@ class FakeProviderServer:
         with self._lock:
             self.calls.append(request)
 
-    def _next_reply(self, wire: str) -> Reply:
+    def _next_reply(self, wire: str, body: Any = None) -> Reply:
+        if self.responder is not None:
+            chosen = self.responder(wire, body)
+            if chosen is not None:
+                return chosen
         with self._lock:
             reply = self._queue.popleft() if self._queue else None
         if reply is None:

@@ -1,0 +1,201 @@
+"""Microcompaction policy: which old outputs the model no longer needs in full (DESIGN.md section 4).
+
+Pure functions of their inputs. Pressure is context tokens divided by the
+usable window (window − reserved):
+
+* below ``soft_trim_ratio`` (0.5) nothing happens;
+* from it, tool and ``!`` outputs over 4,096 characters outside the protected
+  tail are *trimmed* to their first and last 1,536 characters;
+* from ``hard_clear_ratio`` (0.7) they are *cleared* to the placeholder;
+* the protected tail is the last ``keep_recent_tokens`` of the branch and
+  always the last 3 tool results;
+* time-based: after an idle gap of ``idle_minutes`` since the last assistant
+  message the provider's prompt cache is cold, so every tool result but the
+  last 5 is cleared, at any pressure (the rule of Claude Code's time-based
+  microcompaction, ``LIME_TIME_BASED_MICROCOMPACT_MIN``).
+
+The log keeps the full outputs; a ``microcompaction`` entry lists the entry
+ids whose outputs the transcript builder shrinks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from ..store.records import Entry
+from .tokens import TokenCounter
+from .transcript import TRIM_KEEP
+
+__all__ = ["MicroPlan", "MicroSettings", "output_entries", "plan_microcompaction"]
+
+MIN_OUTPUT_CHARS = 4096
+PROTECTED_RESULTS = 3
+IDLE_KEEP = 5
+
+
+@dataclass(frozen=True, slots=True)
+class MicroSettings:
+    """Policy settings (tokens, ratios, minutes); ``idle_minutes = 0`` disables the idle rule."""
+
+    window: int
+    reserved: int = 16_384
+    keep_recent_tokens: int = 20_000
+    soft_trim_ratio: float = 0.5
+    hard_clear_ratio: float = 0.7
+    idle_minutes: float = 60.0
+    enabled: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class MicroPlan:
+    """What to shrink: entry ids to ``pruned`` (cleared) and ``trimmed``, why, and tokens saved."""
+
+    pruned: tuple[str, ...]
+    trimmed: tuple[str, ...]
+    trigger: str
+    tokens_saved: int
+
+    def entry(self) -> Entry:
+        """The ``microcompaction`` entry to append (without id, parent and timestamp)."""
+        return {
+            "type": "microcompaction",
+            "pruned": list(self.pruned),
+            "trimmed": list(self.trimmed),
+            "trigger": self.trigger,
+            "tokensSaved": self.tokens_saved,
+        }
+
+
+def _output_size(entry: Entry) -> int:
+    content = entry.get("content")
+    if not isinstance(content, list):
+        return 0
+    size = 0
+    for block in content:
+        if isinstance(block, dict):
+            if block.get("type") == "tool_result":
+                value = block.get("content")
+                size += len(value) if isinstance(value, str) else len(str(value))
+            elif block.get("type") == "text" and isinstance(entry.get("shell"), dict):
+                text = str(block.get("text", ""))
+                if not text.startswith("<bash-input>"):
+                    size += len(text)
+    return size
+
+
+def output_entries(branch: Sequence[Entry]) -> list[Entry]:
+    """Entries that carry outputs: user messages with ``tool_result`` blocks and ``!`` stdout/stderr."""
+    found = []
+    for entry in branch:
+        if entry.get("type") != "message" or entry.get("role") != "user":
+            continue
+        content = entry.get("content")
+        if not isinstance(content, list):
+            continue
+        if isinstance(entry.get("shell"), dict):
+            if (
+                content
+                and isinstance(content[0], dict)
+                and not str(content[0].get("text", "")).startswith("<bash-input>")
+            ):
+                found.append(entry)
+        elif any(isinstance(b, dict) and b.get("type") == "tool_result" for b in content):
+            found.append(entry)
+    return found
+
+
+def _state(branch: Sequence[Entry]) -> dict[str, str]:
+    state: dict[str, str] = {}
+    for entry in branch:
+        if entry.get("type") == "microcompaction":
+            for target in entry.get("trimmed") or ():
+                state.setdefault(str(target), "trimmed")
+            for target in entry.get("pruned") or ():
+                state[str(target)] = "pruned"
+    return state
+
+
+def _protected(
+    branch: Sequence[Entry], outputs: list[Entry], keep_tokens: int, counter: TokenCounter
+) -> set[str]:
+    protected = {str(e.get("id")) for e in outputs[-PROTECTED_RESULTS:]}
+    total = 0
+    for entry in reversed(branch):
+        if total >= keep_tokens:
+            break
+        total += counter.entry(entry)
+        protected.add(str(entry.get("id")))
+    return protected
+
+
+def _parse_time(value: object) -> float | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def idle_seconds(branch: Sequence[Entry], now: float) -> float | None:
+    """Seconds since the last assistant message on the branch (None if there is none)."""
+    for entry in reversed(branch):
+        if entry.get("type") == "message" and entry.get("role") == "assistant":
+            stamp = _parse_time(entry.get("timestamp"))
+            return None if stamp is None else max(0.0, now - stamp)
+    return None
+
+
+def plan_microcompaction(
+    branch: Sequence[Entry],
+    context_tokens: int,
+    settings: MicroSettings,
+    *,
+    now: float,
+    counter: TokenCounter | None = None,
+) -> MicroPlan | None:
+    """The microcompaction to apply now, or None. ``now`` is a Unix time (seconds), injectable for tests."""
+    if not settings.enabled:
+        return None
+    counter = counter or TokenCounter()
+    start = max((i + 1 for i, e in enumerate(branch) if e.get("type") == "compaction"), default=0)
+    live = list(branch[start:])
+    outputs = output_entries(live)
+    if not outputs:
+        return None
+    state = _state(branch)
+    idle = idle_seconds(branch, now)
+    if settings.idle_minutes > 0 and idle is not None and idle >= settings.idle_minutes * 60:
+        targets = [
+            e for e in outputs[:-IDLE_KEEP] if state.get(str(e.get("id"))) != "pruned" and _output_size(e)
+        ]
+        if targets:
+            saved = sum(counter.entry(e) for e in targets)
+            return MicroPlan(tuple(str(e["id"]) for e in targets), (), "idle", saved)
+    usable = max(1, settings.window - settings.reserved)
+    pressure = context_tokens / usable
+    if pressure < settings.soft_trim_ratio:
+        return None
+    protected = _protected(live, outputs, settings.keep_recent_tokens, counter)
+    hard = pressure >= settings.hard_clear_ratio
+    pruned: list[str] = []
+    trimmed: list[str] = []
+    saved = 0
+    for entry in outputs:
+        entry_id = str(entry.get("id"))
+        size = _output_size(entry)
+        if entry_id in protected or size <= MIN_OUTPUT_CHARS or state.get(entry_id) == "pruned":
+            continue
+        tokens = counter.entry(entry)
+        if hard:
+            pruned.append(entry_id)
+            kept = (2 * TRIM_KEEP) if state.get(entry_id) == "trimmed" else size
+            saved += max(0, int(tokens * kept / max(size, 1)))
+        elif state.get(entry_id) != "trimmed":
+            trimmed.append(entry_id)
+            saved += max(0, int(tokens * (1 - (2 * TRIM_KEEP) / size)))
+    if not pruned and not trimmed:
+        return None
+    return MicroPlan(tuple(pruned), tuple(trimmed), "threshold", saved)

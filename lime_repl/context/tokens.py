@@ -1,0 +1,131 @@
+"""Token accounting: provider usage is the truth, text added since is estimated (DESIGN.md section 4).
+
+The estimate is a ``regex`` count of word pieces and symbols: a run of
+letters or digits counts one token per started 4 characters (BPE
+vocabularies split long words), and each other non-space character counts
+one. :class:`TokenCounter` caches the estimate per entry id (entries never
+change) and calibrates it with the ratio of reported to estimated input
+tokens of the last request, clamped to [0.5, 2.0].
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import regex
+
+from ..store.records import Entry
+
+__all__ = ["TokenCounter", "context_tokens", "estimate_text"]
+
+_PIECES = regex.compile(r"[\p{L}\p{N}_]+|[^\s\p{L}\p{N}_]")
+
+
+def estimate_text(text: str) -> int:
+    """Estimated tokens of ``text`` (an uncalibrated count, >= 0)."""
+    total = 0
+    for match in _PIECES.finditer(text):
+        length = match.end() - match.start()
+        total += 1 if length <= 4 else (length + 3) // 4
+    return total
+
+
+def _entry_text(entry: Entry) -> str:
+    content = entry.get("content")
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        return str(entry.get("summary", ""))
+    parts: list[str] = []
+    for block in content:
+        if not isinstance(block, dict):
+            continue
+        kind = block.get("type")
+        if kind == "text":
+            parts.append(str(block.get("text", "")))
+        elif kind == "tool_use":
+            parts.append(f"{block.get('name')} {json.dumps(block.get('input'), ensure_ascii=False)}")
+        elif kind == "tool_result":
+            value = block.get("content")
+            parts.append(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
+        elif kind == "reasoning":
+            parts.append(str(block.get("summary", "")))
+    return "\n".join(parts)
+
+
+class TokenCounter:
+    """Cached, calibrated estimates of entries and transcripts."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, int] = {}
+        self.calibration = 1.0
+
+    def entry(self, entry: Entry) -> int:
+        """Estimated tokens of one log entry (its message text, tool calls and results)."""
+        key = entry.get("id")
+        if isinstance(key, str) and key in self._cache:
+            return self._cache[key]
+        value = estimate_text(_entry_text(entry)) + 4
+        if isinstance(key, str):
+            self._cache[key] = value
+        return value
+
+    def messages(self, system: str, messages: Sequence[dict[str, Any]]) -> int:
+        """Calibrated estimate of a request built by the transcript builder."""
+        raw = estimate_text(system)
+        for message in messages:
+            raw += 4 + estimate_text(_entry_text(message))
+            for block in message.get("content", []):
+                if isinstance(block, dict) and block.get("type") == "local_shell":
+                    raw += estimate_text(
+                        f"{block.get('command')}\n{block.get('stdout')}\n{block.get('stderr')}"
+                    )
+        return int(raw * self.calibration)
+
+    def calibrate(self, reported_input: int, estimated_input: int) -> None:
+        """Learn the ratio of reported to estimated input tokens (clamped to [0.5, 2.0])."""
+        if reported_input > 0 and estimated_input > 0:
+            self.calibration = min(2.0, max(0.5, reported_input / estimated_input))
+
+
+def context_tokens(branch: Sequence[Entry], counter: TokenCounter) -> int:
+    """Context tokens of the active ``branch``: the last reported usage plus estimates since.
+
+    The usage of the newest assistant message after the latest compaction is
+    the truth for everything up to it (``input_tokens + output_tokens``);
+    entries after it are estimated; ``microcompaction`` entries after it
+    subtract their ``tokensSaved``. With no usage, everything is estimated.
+    """
+    start = 0
+    for index, entry in enumerate(branch):
+        if entry.get("type") == "compaction":
+            start = index + 1
+    base = 0
+    anchor = start
+    for index in range(len(branch) - 1, start - 1, -1):
+        entry = branch[index]
+        usage = entry.get("usage")
+        if entry.get("type") == "message" and entry.get("role") == "assistant" and isinstance(usage, dict):
+            reported = usage.get("input_tokens", 0)
+            output = usage.get("output_tokens", 0)
+            if isinstance(reported, int) and isinstance(output, int) and reported > 0:
+                base, anchor = reported + output, index + 1
+                break
+    if anchor == start:
+        for entry in branch[:start]:
+            if entry.get("type") == "compaction":
+                base = estimate_text(str(entry.get("summary", "")))
+    total = base
+    for entry in branch[anchor:]:
+        kind = entry.get("type")
+        if kind == "microcompaction":
+            saved = entry.get("tokensSaved")
+            total -= saved if isinstance(saved, int) else 0
+        elif kind in ("message", "branch_summary"):
+            total += int(counter.entry(entry) * counter.calibration)
+    if anchor == start:
+        # No usage since the last compaction: the microcompacted outputs are estimated away too.
+        total = max(total, 0)
+    return max(total, 0)
