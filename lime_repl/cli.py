@@ -25,13 +25,23 @@ log = logging.getLogger("lime")
 PICK = "\0pick"
 
 
+class _PrivateFileHandler(logging.FileHandler):
+    """A ``FileHandler`` that creates the program log with mode 0600 whatever the umask (DESIGN.md section 2)."""
+
+    def _open(self):  # type: ignore[no-untyped-def]
+        import os
+
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        return open(fd, "a", encoding=self.encoding, errors=self.errors)
+
+
 def _setup_logging(debug: bool) -> None:
     from .paths import ensure_dir, log_path
 
     path = log_path()
     try:
         ensure_dir(path.parent)
-        handler: logging.Handler = logging.FileHandler(path, delay=True, encoding="utf-8")
+        handler: logging.Handler = _PrivateFileHandler(path, delay=True, encoding="utf-8")
     except OSError:
         handler = logging.NullHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"))
@@ -245,6 +255,62 @@ def logs(ref: str, path_only: bool, follow: bool) -> None:
     print_log(path)
     if follow:
         follow_log(path)
+
+
+# -- lime doctor --------------------------------------------------------------
+@cli.command("doctor")
+@click.argument("ref", metavar="[ID]", required=False)
+@click.option("--all", "everywhere", is_flag=True, help="Check every directory's sessions.")
+@click.option("--repair", is_flag=True, help="Fix what is safe to fix (torn tails, stale catalog) and say so.")
+def doctor(ref: str | None, everywhere: bool, repair: bool) -> None:
+    """Check session logs (headers, checkpoints, tree, torn lines, catalog); exit 1 if problems remain."""
+    from .store.doctor import examine_directory, format_finding
+
+    ws = _workspace()
+    if ref is not None and everywhere:
+        raise UsageError("give a session ID or --all, not both")
+    if ref is not None:
+        path = ws.resolve(ref)
+        jobs = [(path.parent, "", [path.name.split(".jsonl")[0]])]
+    else:
+        jobs = [(d, s, None) for d, s in (ws.all_dirs() if everywhere else ws.local_dirs())]
+    checked, remaining = 0, 0
+    for directory, scope, only in jobs:
+        count, findings = examine_directory(directory, scope, ws.catalog, only=only, repair=repair)
+        checked += count
+        for finding in findings:
+            click.echo(format_finding(finding))
+            remaining += finding.open
+    click.echo(f"checked {checked} sessions: {remaining or 'no'} problems" + (" left" if repair else ""), err=True)
+    if remaining:
+        sys.exit(EXIT_ERROR)
+
+
+# -- lime bridge --------------------------------------------------------------
+@cli.command("bridge")
+@click.option("--provider", "bridge_provider", help="Model provider: openai, openai-responses, anthropic.")
+@click.option("--model", "bridge_model", help="Model name.")
+@click.option(
+    "--yolo", "bridge_yolo", is_flag=True, help="Run tools that need approval; without it they are refused."
+)
+@click.pass_context
+def bridge(ctx: click.Context, bridge_provider: str | None, bridge_model: str | None, bridge_yolo: bool) -> None:
+    """JSON-RPC 2.0 on stdin/stdout, one JSON object per line, for editors and web front ends.
+
+    Methods: session.create, resume, list, send, tree, setLeaf, label, rename,
+    fork, clone, compact, export, close; events arrive as session.event
+    notifications. End of input closes every session. See docs/bridge.md.
+    """
+    from .bridge.server import run_bridge
+
+    top = ctx.parent.params if ctx.parent is not None else {}
+    sys.exit(
+        run_bridge(
+            provider=bridge_provider or top.get("provider"),
+            model=bridge_model or top.get("model"),
+            yolo=bridge_yolo or bool(top.get("yolo")),
+        )
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

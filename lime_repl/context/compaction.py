@@ -21,6 +21,7 @@ from typing import Any
 from ..store.records import Entry
 from .summary import files_touched
 from .tokens import TokenCounter
+from .transcript import live_start
 
 __all__ = [
     "CompactionPlan",
@@ -133,14 +134,8 @@ def plan_compaction(
     branch: Sequence[Entry], tokens: int, keep_tokens: int, counter: TokenCounter
 ) -> CompactionPlan | None:
     """What to compact on ``branch`` (root first), or None when there is nothing to summarize."""
-    previous: Entry | None = None
-    start = 0
-    for index, entry in enumerate(branch):
-        if entry.get("type") == "compaction":
-            previous = entry
-            ids = [e.get("id") for e in branch[:index]]
-            first = entry.get("firstKeptEntryId")
-            start = ids.index(first) if first in ids else index + 1
+    start, found = live_start(branch)
+    previous = branch[found] if found is not None else None
     messages = [e for e in branch[start:] if e.get("type") in ("message", "branch_summary")]
     cut = find_cut(messages, keep_tokens, counter)
     if cut is None:

@@ -1,11 +1,13 @@
 """Microcompaction policy: which old outputs the model no longer needs in full (DESIGN.md section 4).
 
 Pure functions of their inputs. Pressure is context tokens divided by the
-usable window (window − reserved):
+usable window (window − reserved, or the auto-compaction threshold when that
+is lower, so that pruning always starts before compaction):
 
 * below ``soft_trim_ratio`` (0.5) nothing happens;
 * from it, tool and ``!`` outputs over 4,096 characters outside the protected
   tail are *trimmed* to their first and last 1,536 characters;
+* a ``!`` exchange counts as one result (its stdout and stderr entries);
 * from ``hard_clear_ratio`` (0.7) they are *cleared* to the placeholder;
 * the protected tail is the last ``keep_recent_tokens`` of the branch and
   always the last 3 tool results;
@@ -26,7 +28,7 @@ from datetime import datetime
 
 from ..store.records import Entry
 from .tokens import TokenCounter
-from .transcript import TRIM_KEEP
+from .transcript import TRIM_KEEP, live_start
 
 __all__ = ["MicroPlan", "MicroSettings", "output_entries", "plan_microcompaction"]
 
@@ -46,6 +48,7 @@ class MicroSettings:
     hard_clear_ratio: float = 0.7
     idle_minutes: float = 60.0
     enabled: bool = True
+    threshold: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +84,7 @@ def _output_size(entry: Entry) -> int:
             elif block.get("type") == "text" and isinstance(entry.get("shell"), dict):
                 text = str(block.get("text", ""))
                 if not text.startswith("<bash-input>"):
-                    size += len(text)
+                    size += max(0, len(text) - len("<bash-stdout></bash-stdout>"))
     return size
 
 
@@ -117,10 +120,30 @@ def _state(branch: Sequence[Entry]) -> dict[str, str]:
     return state
 
 
+def _group_key(entry: Entry) -> str:
+    shell = entry.get("shell")
+    if isinstance(shell, dict) and isinstance(shell.get("exchange"), str):
+        return "!" + shell["exchange"]
+    return str(entry.get("id"))
+
+
+def _last_groups(outputs: list[Entry], count: int) -> set[str]:
+    """Ids of the output entries of the last ``count`` non-empty results (a ``!`` exchange is one result)."""
+    groups: list[str] = []
+    for entry in reversed(outputs):
+        key = _group_key(entry)
+        if len(groups) == count:
+            break
+        if key not in groups and _output_size(entry) > 0:
+            groups.append(key)
+    chosen = set(groups)
+    return {str(e.get("id")) for e in outputs if _group_key(e) in chosen}
+
+
 def _protected(
     branch: Sequence[Entry], outputs: list[Entry], keep_tokens: int, counter: TokenCounter
 ) -> set[str]:
-    protected = {str(e.get("id")) for e in outputs[-PROTECTED_RESULTS:]}
+    protected = _last_groups(outputs, PROTECTED_RESULTS)
     total = 0
     for entry in reversed(branch):
         if total >= keep_tokens:
@@ -160,7 +183,7 @@ def plan_microcompaction(
     if not settings.enabled:
         return None
     counter = counter or TokenCounter()
-    start = max((i + 1 for i, e in enumerate(branch) if e.get("type") == "compaction"), default=0)
+    start, _ = live_start(branch)
     live = list(branch[start:])
     outputs = output_entries(live)
     if not outputs:
@@ -168,13 +191,19 @@ def plan_microcompaction(
     state = _state(branch)
     idle = idle_seconds(branch, now)
     if settings.idle_minutes > 0 and idle is not None and idle >= settings.idle_minutes * 60:
+        keep = _last_groups(outputs, IDLE_KEEP)
         targets = [
-            e for e in outputs[:-IDLE_KEEP] if state.get(str(e.get("id"))) != "pruned" and _output_size(e)
+            e
+            for e in outputs
+            if str(e.get("id")) not in keep and state.get(str(e.get("id"))) != "pruned" and _output_size(e)
         ]
         if targets:
             saved = sum(counter.entry(e) for e in targets)
             return MicroPlan(tuple(str(e["id"]) for e in targets), (), "idle", saved)
     usable = max(1, settings.window - settings.reserved)
+    if settings.threshold:
+        # A threshold below the window (catalog or LIME_CODE_AUTO_COMPACT_INPUT_TOKENS) is the real budget.
+        usable = min(usable, settings.threshold)
     pressure = context_tokens / usable
     if pressure < settings.soft_trim_ratio:
         return None

@@ -27,8 +27,7 @@ from ..store.records import Entry
 from ..store.session import Session
 from .compaction import CompactionPlan, CompactionSettings, compaction_entry, plan_compaction
 from .microcompact import MicroPlan, MicroSettings, plan_microcompaction
-from .tokens import TokenCounter, context_tokens
-from .transcript import build_transcript
+from .tokens import TokenCounter, calibrate_from_usage, context_tokens
 
 __all__ = ["ContextKeeper", "Summarizer"]
 
@@ -81,6 +80,7 @@ class ContextKeeper:
             hard_clear_ratio=self.settings.hard_clear_ratio,
             idle_minutes=self.settings.idle_minutes,
             enabled=self.settings.prune,
+            threshold=self.threshold,
         )
 
     def tokens(self, branch: list[Entry]) -> int:
@@ -132,6 +132,7 @@ class ContextKeeper:
 
     def _work(self, snapshot: list[Entry]) -> None:
         ids = {str(e.get("id")) for e in snapshot}
+        calibrate_from_usage(snapshot, self.counter)
         tokens = self.tokens(snapshot)
         self.state = "microcompacting"
         micro = plan_microcompaction(
@@ -175,6 +176,7 @@ class ContextKeeper:
         """
         written: list[Entry] = []
         branch = session.branch()
+        calibrate_from_usage(branch, self.counter)
         if self.settings.auto and self.tokens(branch) >= self.threshold and self.busy:
             self.state = "compacting"
             self.wait_idle(300)
@@ -220,8 +222,7 @@ class ContextKeeper:
         self, session: Session, plan: CompactionPlan, summary: str, trigger: str, hint: str | None
     ) -> Entry:
         probe = dict(compaction_entry(plan, summary, trigger=trigger, hint=hint, tokens_after=0), id="probe")
-        system, messages = build_transcript([*session.branch(), probe], session.header)
-        after = self.counter.messages(system, messages)
+        after = self.tokens([*session.branch(), probe])
         entry = session.append(
             compaction_entry(plan, summary, trigger=trigger, hint=hint, tokens_after=after)
         )

@@ -18,7 +18,7 @@ import regex
 
 from ..store.records import Entry
 
-__all__ = ["TokenCounter", "context_tokens", "estimate_text"]
+__all__ = ["TokenCounter", "calibrate_from_usage", "context_tokens", "estimate_text", "raw_estimate"]
 
 _PIECES = regex.compile(r"[\p{L}\p{N}_]+|[^\s\p{L}\p{N}_]")
 
@@ -96,28 +96,26 @@ def context_tokens(branch: Sequence[Entry], counter: TokenCounter) -> int:
     The usage of the newest assistant message after the latest compaction is
     the truth for everything up to it (``input_tokens + output_tokens``);
     entries after it are estimated; ``microcompaction`` entries after it
-    subtract their ``tokensSaved``. With no usage, everything is estimated.
+    subtract their ``tokensSaved``. Without such usage, the compaction summary
+    and the kept entries are estimated.
     """
-    start = 0
-    for index, entry in enumerate(branch):
-        if entry.get("type") == "compaction":
-            start = index + 1
-    base = 0
-    anchor = start
-    for index in range(len(branch) - 1, start - 1, -1):
+    from .transcript import live_start
+
+    start, found = live_start(branch)
+    after = found + 1 if found is not None else 0
+    total, anchor = 0, None
+    for index in range(len(branch) - 1, after - 1, -1):
         entry = branch[index]
         usage = entry.get("usage")
         if entry.get("type") == "message" and entry.get("role") == "assistant" and isinstance(usage, dict):
-            reported = usage.get("input_tokens", 0)
-            output = usage.get("output_tokens", 0)
+            reported, output = usage.get("input_tokens", 0), usage.get("output_tokens", 0)
             if isinstance(reported, int) and isinstance(output, int) and reported > 0:
-                base, anchor = reported + output, index + 1
+                total, anchor = reported + output, index + 1
                 break
-    if anchor == start:
-        for entry in branch[:start]:
-            if entry.get("type") == "compaction":
-                base = estimate_text(str(entry.get("summary", "")))
-    total = base
+    if anchor is None:
+        anchor = start
+        if found is not None:
+            total = estimate_text(str(branch[found].get("summary", "")))
     for entry in branch[anchor:]:
         kind = entry.get("type")
         if kind == "microcompaction":
@@ -125,7 +123,42 @@ def context_tokens(branch: Sequence[Entry], counter: TokenCounter) -> int:
             total -= saved if isinstance(saved, int) else 0
         elif kind in ("message", "branch_summary"):
             total += int(counter.entry(entry) * counter.calibration)
-    if anchor == start:
-        # No usage since the last compaction: the microcompacted outputs are estimated away too.
-        total = max(total, 0)
     return max(total, 0)
+
+
+def raw_estimate(branch: Sequence[Entry], counter: TokenCounter) -> int:
+    """Uncalibrated estimate of what the transcript builder sends for ``branch`` (system prompt excluded).
+
+    The latest compaction's summary plus the live entries, with microcompacted
+    outputs counted as cleared (10 tokens) or trimmed (at most 800 tokens).
+    """
+    from .transcript import live_start
+
+    start, found = live_start(branch)
+    state: dict[str, str] = {}
+    for entry in branch:
+        if entry.get("type") == "microcompaction":
+            for target in entry.get("trimmed") or ():
+                state.setdefault(str(target), "trimmed")
+            for target in entry.get("pruned") or ():
+                state[str(target)] = "pruned"
+    total = estimate_text(str(branch[found].get("summary", ""))) if found is not None else 0
+    for entry in branch[start:]:
+        if entry.get("type") not in ("message", "branch_summary"):
+            continue
+        tokens = counter.entry(entry)
+        how = state.get(str(entry.get("id")))
+        total += 10 if how == "pruned" else min(tokens, 800) if how == "trimmed" else tokens
+    return total
+
+
+def calibrate_from_usage(branch: Sequence[Entry], counter: TokenCounter) -> None:
+    """Calibrate ``counter`` with the newest assistant message's reported input tokens."""
+    for index in range(len(branch) - 1, -1, -1):
+        entry = branch[index]
+        usage = entry.get("usage")
+        if entry.get("type") == "message" and entry.get("role") == "assistant" and isinstance(usage, dict):
+            reported = usage.get("input_tokens")
+            if isinstance(reported, int) and reported > 0:
+                counter.calibrate(reported, raw_estimate(branch[:index], counter))
+            return

@@ -30,7 +30,7 @@ from typing import Any
 
 from ..store.records import Entry
 
-__all__ = ["CLEARED", "build_transcript", "fold_bash", "trim_middle"]
+__all__ = ["CLEARED", "build_transcript", "fold_bash", "live_start", "trim_middle"]
 
 CLEARED = "[Old tool result content cleared]"
 TRIM_KEEP = 1536
@@ -69,6 +69,26 @@ def fold_bash(entries: Sequence[Entry]) -> dict[str, Any] | None:
         "exit_code": shell.get("exitCode", 0),
         "cwd": shell.get("cwd"),
     }
+
+
+def live_start(branch: Sequence[Entry]) -> tuple[int, int | None]:
+    """``(start, compaction_index)``: where the model-facing part of ``branch`` begins.
+
+    ``start`` is the index of the latest compaction's ``firstKeptEntryId`` (or
+    the entry after the compaction when that id is not before it), 0 without a
+    compaction; ``compaction_index`` is the latest compaction's index or None.
+    """
+    start, found = 0, None
+    for index, entry in enumerate(branch):
+        if entry.get("type") == "compaction":
+            found = index
+            first_kept = entry.get("firstKeptEntryId")
+            start = index + 1
+            for back in range(index - 1, -1, -1):
+                if branch[back].get("id") == first_kept:
+                    start = back
+                    break
+    return start, found
 
 
 def _system_prompt(header: Entry | None, branch: Sequence[Entry]) -> str:
@@ -150,14 +170,8 @@ def build_transcript(
 ) -> tuple[str, list[dict[str, Any]]]:
     """``(system, messages)`` for the active ``branch`` (root first) of a session with ``header``."""
     system = _system_prompt(header, branch)
-    start = 0
-    summary: str | None = None
-    for index, entry in enumerate(branch):
-        if entry.get("type") == "compaction":
-            summary = str(entry.get("summary", ""))
-            first_kept = entry.get("firstKeptEntryId")
-            ids = [e.get("id") for e in branch]
-            start = ids.index(first_kept) if first_kept in ids[:index] else index + 1
+    start, found = live_start(branch)
+    summary = str(branch[found].get("summary", "")) if found is not None else None
     micro = _apply_micro(branch)
     messages: list[dict[str, Any]] = []
     if summary is not None:

@@ -155,8 +155,9 @@ def run_interactive(controller: Controller, *, input: Any = None, output: Any = 
     status = 0
     warm_up = _warm_up_once(controller)
     while controller.running:
+        default, controller.next_input = controller.next_input or "", None  # set by /tree and /fork
         try:
-            line = prompt_session.prompt([("class:prompt", "lime> ")], pre_run=warm_up)
+            line = prompt_session.prompt([("class:prompt", "lime> ")], pre_run=warm_up, default=default)
         except KeyboardInterrupt:
             continue
         except EOFError:

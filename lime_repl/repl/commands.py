@@ -111,7 +111,14 @@ def cmd_new(ctl: Controller, args: str) -> int:
 
 @REGISTRY.register("resume", aliases=("sessions", "continue"), args="[latest|ID]", complete=_session_ids)
 def cmd_resume(ctl: Controller, args: str) -> int:
-    """Resume a session by 'latest' or id prefix; without one, list this directory's sessions."""
+    """Resume a session by 'latest' or id prefix; without one, choose in the session picker."""
+    if not args and ctl.console.interactive:
+        from .picker import pick_session
+
+        picked = pick_session(ctl.workspace, current=ctl.session)
+        if picked is None:
+            return 0
+        args = str(picked)
     if not args:
         sessions = ctl.workspace.list_sessions()
         if not sessions:
@@ -295,6 +302,46 @@ def cmd_logs(ctl: Controller, args: str) -> int:
             ctl.console.error(f"cannot run the pager {pager[0]}: {exc.strerror}")
             return 1
     return 0
+
+
+def _entry_ids(ctl: Controller, prefix: str) -> Iterable[tuple[str, str]]:
+    from ..store.tree import preview
+
+    if ctl.session is not None:
+        for entry in ctl.session.branch():
+            yield entry["id"], preview(entry)[:60]
+
+
+@REGISTRY.register("tree", args="[ID]", complete=_entry_ids)
+def cmd_tree(ctl: Controller, args: str) -> int:
+    """Navigate the session tree: move the leaf, edit an earlier message, label, fold, filter."""
+    from .branching import tree_command
+
+    return tree_command(ctl, args)
+
+
+@REGISTRY.register("fork", args="[N|ID]")
+def cmd_fork(ctl: Controller, args: str) -> int:
+    """Start a new session from before an earlier user message of this branch."""
+    from .branching import fork_command
+
+    return fork_command(ctl, args)
+
+
+@REGISTRY.register("clone")
+def cmd_clone(ctl: Controller, args: str) -> int:
+    """Copy the active branch into a new session and continue there."""
+    from .branching import clone_command
+
+    return clone_command(ctl, args)
+
+
+@REGISTRY.register("label", args="[text]")
+def cmd_label(ctl: Controller, args: str) -> int:
+    """Label the leaf (a bookmark for /tree); no text clears the label."""
+    from .branching import label_command
+
+    return label_command(ctl, args)
 
 
 @REGISTRY.register("quit", aliases=("exit",))

@@ -58,6 +58,7 @@ class Controller:
         self.agent = self._make_agent(provider, model, yolo)
         self._model_recorded = False
         self._keeper = None
+        self.next_input: str | None = None  # pre-filled text for the next prompt (/tree, /fork)
 
     # -- context (microcompaction and compaction) ------------------------
     @property
@@ -208,6 +209,12 @@ class Controller:
             )
         return session
 
+    def adopt(self, session: Session) -> Session:
+        """Continue in ``session`` (a fork or clone, already open as its writer); closes the current one."""
+        self._switch(session)
+        self._system_prompt()
+        return session
+
     def _switch(self, session: Session) -> None:
         old, self.session = self.session, session
         if old is not None:
@@ -288,6 +295,14 @@ class Controller:
         result = shell.run(command, on_stdout=self.console.stdout_bytes, on_stderr=self.console.stderr_bytes)
         if result.interrupted:
             self.console.notice("^C interrupted; the command was recorded as cancelled")
+        self.record_bash(command, result)
+        return result.exit_code
+
+    def record_bash(self, command: str, result) -> list[dict]:  # type: ignore[no-untyped-def]
+        """Record a finished ``!command`` (a ``ShellResult``) as the bash triple; returns the 3 entries.
+
+        Shared by ``run_bang`` and the bridge. Raises :class:`StoreError` when the log refuses the write.
+        """
         assert self.session is not None
         stdout, stderr = result.stdout.text(), result.stderr.text()
         if self.workspace.config.get("redact", True) is not False:
@@ -297,7 +312,7 @@ class Controller:
             scrub = Redactor(self.workspace.env)
             command, stdout, stderr = scrub(command), scrub(stdout), scrub(stderr)
         try:
-            self.session.append_bash(
+            return self.session.append_bash(
                 command,
                 stdout,
                 stderr,
@@ -308,7 +323,6 @@ class Controller:
             )
         except WriteFailed as exc:
             raise StoreError(f"{exc.strerror or exc}; the command ran but was not recorded") from None
-        return result.exit_code
 
     def send_text(self, text: str) -> int:
         """A message for the model. With no provider configured: one explanatory line, nothing recorded."""

@@ -12,22 +12,14 @@ from .controller import NO_PROVIDER_HINT, Controller
 __all__ = ["start"]
 
 
-def _pick(workspace: Workspace, console: Console) -> str:
-    """A numbered chooser of this directory's recent sessions; returns the chosen id."""
-    import click
-
-    sessions = workspace.list_sessions()[:20]
-    if not sessions:
-        raise UsageError("no session in this directory yet; start one with plain 'lime'")
+def _pick(workspace: Workspace) -> str | None:
+    """The full-screen session picker (:mod:`.picker`); the chosen session's path, or None if cancelled."""
     if not sys.stdin.isatty():
         raise UsageError("choosing a session needs a terminal: pass an id, e.g. lime -r latest")
-    for number, info in enumerate(sessions, 1):
-        label = info.title or (info.first_message or "")[:50] or "untitled"
-        console.notice(
-            f"{number:>3}  {info.id[:8]}  {info.updated[:16].replace('T', ' ')}  {label}", style="bold"
-        )
-    choice = click.prompt("session", type=click.IntRange(1, len(sessions)), default=1, err=True)
-    return sessions[choice - 1].id
+    from .picker import pick_session
+
+    path = pick_session(workspace)
+    return None if path is None else str(path)
 
 
 def start(
@@ -52,6 +44,9 @@ def start(
         raise UsageError("--fork needs --continue or --resume")
     if no_session and (continue_ or resume):
         raise UsageError("--no-session cannot resume a session")
+    picked = _pick(workspace) if pick else None  # before the controller: the picker opens at once
+    if pick and picked is None:
+        return 0
     controller = Controller(
         workspace, console, ephemeral=no_session, provider=provider, model=model, yolo=yolo
     )
@@ -61,7 +56,7 @@ def start(
         if continue_ or resume:
             ref = "latest" if continue_ else resume
             if pick:
-                ref = _pick(workspace, console)
+                ref = picked
             path = workspace.latest() if ref == "latest" else workspace.resolve(ref)
             if path is None:
                 console.notice("no earlier session in this directory; starting a new one")

@@ -1,31 +1,39 @@
-"""The session catalog: list sessions, resolve ``latest``/id prefix/path, cached in SQLite.
+"""The session catalog: list sessions, resolve ``latest``/id prefix/path, backed by the SQLite index.
 
 Sessions are found from the files themselves (``<id>.jsonl`` and its rotated
 ``.N`` copies in a sessions directory), so the catalog works after a crash as
 well as after a clean exit. What a listing needs from inside the files (title,
-entry count, first user message) is cached per segment file in ``index.sqlite``
-keyed by size, mtime and inode; a file that only grew is parsed from where the
-cache stopped. The index is derived data: when it is missing, locked or
-corrupt, the catalog parses the files and, if it can, rebuilds it.
+cwd, created, entry count, first user message) comes from the index
+(:mod:`lime_repl.store.index`), which every listing first brings up to date
+by the size, mtime and inode of each segment: unchanged files are not read,
+grown files are parsed from where the index stopped. The index is derived
+data; a missing, corrupt or outdated one is rebuilt from the files.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import sqlite3
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from .index import Index, SeenFile, segment_name
 
 __all__ = ["AmbiguousSession", "Catalog", "SessionInfo", "SessionNotFound"]
 
-_SEGMENT = re.compile(r"^([0-9A-Za-z_-]+)\.jsonl(?:\.(\d+))?$")
 _HEX = re.compile(r"^[0-9a-f]+$")
-_SCHEMA = 2
+_T = TypeVar("_T")
+
+
+def _segment_number(seen: SeenFile) -> int:
+    return seen[2]
+
+
+def _mtime(info: SessionInfo) -> int:
+    return info.mtime_ns
 
 
 class SessionNotFound(LookupError):
@@ -42,22 +50,84 @@ class AmbiguousSession(LookupError):
         self.candidates = candidates
 
 
-@dataclass(slots=True)
 class SessionInfo:
-    """One session as listed: the fields of ``lime session list --format json`` (DESIGN.md section 1)."""
+    """One session as listed: the fields of ``lime session list --format json`` (DESIGN.md section 1).
 
-    id: str
-    path: Path
-    scope: str
-    title: str | None = None
-    cwd: str | None = None
-    created: str | None = None
-    updated: str = ""
-    entries: int = 0
-    bytes: int = 0
-    segments: list[Path] = field(default_factory=list)
-    first_message: str | None = None
-    mtime_ns: int = 0
+    ``path`` (the active file) and ``segments`` (active first, then ``.1``,
+    ``.2`` ...) are :class:`~pathlib.Path` objects made on access; the catalog
+    keeps them as strings (``path_str``, ``segment_strs``) so that a listing
+    of thousands of sessions does not build paths it never prints.
+    ``updated`` is the newest segment mtime (``mtime_ns``) as RFC 3339 UTC.
+    """
+
+    __slots__ = (
+        "id", "scope", "title", "cwd", "created", "entries", "bytes", "first_message", "mtime_ns",
+        "path_str", "segment_strs", "_updated",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        id: str,
+        path: str | os.PathLike[str],
+        scope: str,
+        title: str | None = None,
+        cwd: str | None = None,
+        created: str | None = None,
+        updated: str = "",
+        entries: int = 0,
+        bytes: int = 0,
+        segments: Iterable[str | os.PathLike[str]] = (),
+        first_message: str | None = None,
+        mtime_ns: int = 0,
+    ) -> None:
+        self.id = id
+        self.path_str = os.fspath(path)
+        self.scope = scope
+        self.title = title
+        self.cwd = cwd
+        self.created = created
+        self._updated = updated
+        self.entries = entries
+        self.bytes = bytes
+        self.segment_strs = [os.fspath(p) for p in segments]
+        self.first_message = first_message
+        self.mtime_ns = mtime_ns
+
+    @property
+    def path(self) -> Path:
+        return Path(self.path_str)
+
+    @path.setter
+    def path(self, value: str | os.PathLike[str]) -> None:
+        self.path_str = os.fspath(value)
+
+    @property
+    def segments(self) -> list[Path]:
+        return [Path(p) for p in self.segment_strs]
+
+    @segments.setter
+    def segments(self, value: Iterable[str | os.PathLike[str]]) -> None:
+        self.segment_strs = [os.fspath(p) for p in value]
+
+    @property
+    def updated(self) -> str:
+        if not self._updated and self.mtime_ns:
+            self._updated = _rfc3339_ns(self.mtime_ns)
+        return self._updated
+
+    @updated.setter
+    def updated(self, value: str) -> None:
+        self._updated = value
+
+    def __repr__(self) -> str:
+        return f"SessionInfo(id={self.id!r}, path={self.path_str!r}, title={self.title!r}, entries={self.entries})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SessionInfo):
+            return NotImplemented
+        return self.to_json() == other.to_json() and self.mtime_ns == other.mtime_ns
+
+    __hash__ = None  # type: ignore[assignment]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -68,172 +138,53 @@ class SessionInfo:
             "updated": self.updated,
             "entries": self.entries,
             "bytes": self.bytes,
-            "segments": [str(p) for p in self.segments],
-            "path": str(self.path),
+            "segments": list(self.segment_strs),
+            "path": self.path_str,
             "scope": self.scope,
         }
 
 
-@dataclass(slots=True)
-class _FileSummary:
-    size: int
-    mtime_ns: int
-    ino: int
-    offset: int = 0
-    session_id: str | None = None
-    cwd: str | None = None
-    created: str | None = None
-    title: str | None = None
-    title_set: bool = False
-    entries: int = 0
-    first_message: str | None = None
-
-
 def _rfc3339_ns(ns: int) -> str:
-    return datetime.fromtimestamp(ns / 1e9, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-def _first_text(entry: dict[str, Any]) -> str | None:
-    content = entry.get("content")
-    if isinstance(content, list):
-        for block in content:
-            if isinstance(block, dict) and isinstance(block.get("text"), str):
-                return block["text"][:200]
-    return content[:200] if isinstance(content, str) else None
-
-
-def _summarize(path: Path, summary: _FileSummary) -> None:
-    """Parse ``path`` from ``summary.offset`` on, updating the summary in place (whole lines only)."""
-    with open(path, "rb") as fh:
-        fh.seek(summary.offset)
-        data = fh.read()
-    end = data.rfind(b"\n") + 1
-    for raw in data[:end].splitlines():
-        if not raw.strip():
-            continue
-        try:
-            entry = json.loads(raw)
-        except ValueError:
-            continue
-        if not isinstance(entry, dict):
-            continue
-        kind = entry.get("type")
-        if kind == "session":
-            if summary.session_id is None:
-                summary.session_id = (
-                    entry.get("sessionId") if isinstance(entry.get("sessionId"), str) else None
-                )
-                summary.cwd = entry.get("cwd") if isinstance(entry.get("cwd"), str) else None
-                summary.created = entry.get("created") if isinstance(entry.get("created"), str) else None
-            continue
-        if kind == "checkpoint":
-            if "title" in entry:
-                summary.title = entry["title"] if isinstance(entry["title"], str) else None
-                summary.title_set = True
-            continue
-        summary.entries += 1
-        if kind == "title":
-            summary.title = entry.get("title") if isinstance(entry.get("title"), str) else None
-            summary.title_set = True
-        elif kind == "message" and summary.first_message is None and entry.get("role") == "user":
-            summary.first_message = _first_text(entry)
-    summary.offset += end
+    """``ns`` (nanoseconds since the epoch) as RFC 3339 UTC with milliseconds."""
+    t = time.gmtime(ns // 1_000_000_000)
+    ms = ns // 1_000_000 % 1000
+    return (
+        f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}.{ms:03d}Z"
+    )
 
 
 class Catalog:
-    """Lists and resolves sessions; ``index_path`` is the SQLite cache (None: no cache)."""
+    """Lists and resolves sessions; ``index_path`` is the SQLite index (None: an in-memory index)."""
 
     def __init__(self, index_path: Path | None) -> None:
         self.index_path = index_path
-        self._db: sqlite3.Connection | None = None
-        self._db_failed = index_path is None
+        self.index = Index(index_path)
 
-    # -- the cache -----------------------------------------------------
-    def _connect(self) -> sqlite3.Connection | None:
-        if self._db is not None or self._db_failed:
-            return self._db
-        assert self.index_path is not None
-        try:
-            self.index_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            db = sqlite3.connect(self.index_path, timeout=2.0, isolation_level=None)
-            os.chmod(self.index_path, 0o600)
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-            if version != _SCHEMA:
-                db.executescript(
-                    "DROP TABLE IF EXISTS files; DROP TABLE IF EXISTS dirs;"
-                    "CREATE TABLE files (path TEXT PRIMARY KEY, dir TEXT, summary TEXT);"
-                    "CREATE INDEX files_dir ON files(dir);"
-                    "CREATE TABLE dirs (path TEXT PRIMARY KEY, scope TEXT);"
-                    f"PRAGMA user_version = {_SCHEMA};"
-                )
-            self._db = db
-        except sqlite3.Error:
-            self._db_failed = True
+    def guarded(self, call: Callable[..., _T], *args: Any) -> _T:
+        """``call(*args)``, rebuilding a corrupt index (or falling back to memory) and retrying on failure."""
+        for _attempt in range(2):
             try:
-                if self.index_path.exists():
-                    self.index_path.unlink()
-            except OSError:
-                pass
-        except OSError:
-            self._db_failed = True
-        return self._db
+                return call(*args)
+            except sqlite3.DatabaseError as exc:
+                self.index.recover(exc)
+        return call(*args)
 
-    def _cached(self, directory: Path) -> dict[str, _FileSummary]:
-        db = self._connect()
-        if db is None:
-            return {}
-        try:
-            rows = db.execute("SELECT path, summary FROM files WHERE dir = ?", (str(directory),)).fetchall()
-        except sqlite3.Error:
-            return {}
-        result = {}
-        for path, text in rows:
-            try:
-                result[path] = _FileSummary(**json.loads(text))
-            except (TypeError, ValueError):
-                continue
-        return result
-
-    def _store(self, directory: Path, updates: dict[str, _FileSummary], gone: Iterable[str]) -> None:
-        db = self._connect()
-        if db is None:
-            return
-        try:
-            with db:
-                db.execute("BEGIN")
-                db.executemany("DELETE FROM files WHERE path = ?", [(p,) for p in gone])
-                db.executemany(
-                    "INSERT OR REPLACE INTO files (path, dir, summary) VALUES (?, ?, ?)",
-                    [(p, str(directory), json.dumps(asdict(s))) for p, s in updates.items()],
-                )
-        except sqlite3.Error:
-            pass
-
+    # -- the index -----------------------------------------------------
     def remember_dir(self, directory: Path, scope: str) -> None:
         """Record a project sessions directory so ``--all`` listings find it later."""
-        db = self._connect()
-        if db is None:
-            return
-        try:
-            db.execute("INSERT OR IGNORE INTO dirs (path, scope) VALUES (?, ?)", (str(directory), scope))
-        except sqlite3.Error:
-            pass
+        self.guarded(self.index.remember_dir, str(directory), scope)
 
     def known_dirs(self) -> list[tuple[Path, str]]:
         """Project sessions directories seen before that still exist."""
-        db = self._connect()
-        if db is None:
-            return []
-        try:
-            rows = db.execute("SELECT path, scope FROM dirs").fetchall()
-        except sqlite3.Error:
-            return []
+        rows = self.guarded(self.index.known_dirs)
         return [(Path(p), s) for p, s in rows if os.path.isdir(p)]
 
+    def sync(self, directory: Path) -> list[SeenFile]:
+        """Bring the index of one sessions directory up to date; its segment files as :data:`SeenFile`."""
+        return self.guarded(self.index.sync_dir, str(directory))
+
     def close(self) -> None:
-        db, self._db = self._db, None
-        if db is not None:
-            db.close()
+        self.index.close()
 
     # -- scanning ------------------------------------------------------
     @staticmethod
@@ -242,62 +193,39 @@ class Catalog:
         try:
             with os.scandir(directory) as it:
                 for item in it:
-                    match = _SEGMENT.match(item.name)
-                    if match:
-                        number = int(match.group(2)) if match.group(2) else -1
-                        groups.setdefault(match.group(1), []).append((number, item))
+                    parsed = segment_name(item.name)
+                    if parsed:
+                        groups.setdefault(parsed[0], []).append((parsed[1], item))
         except (FileNotFoundError, NotADirectoryError, PermissionError):
             return {}
         return groups
 
     def scan_dir(self, directory: Path, scope: str) -> list[SessionInfo]:
-        """Every session in one sessions directory, newest first (by the active file's mtime)."""
-        groups = self._group(directory)
-        if not groups:
-            return []
-        cached = self._cached(directory)
-        updates: dict[str, _FileSummary] = {}
-        seen: set[str] = set()
+        """Every session in one sessions directory, newest first (by the newest segment's mtime)."""
+        groups: dict[str, list[SeenFile]] = {}
+        for seen in self.sync(directory):
+            groups.setdefault(seen[1], []).append(seen)
+        base = str(directory)
         sessions = []
         for stem, files in groups.items():
-            files.sort(key=lambda pair: pair[0])  # active (-1) first, then .1, .2 ...
-            info = SessionInfo(id=stem, path=directory / f"{stem}.jsonl", scope=scope)
+            if len(files) > 1:
+                files.sort(key=_segment_number)  # active (-1) first, then .1, .2 ...
+            info = SessionInfo(stem, f"{base}/{stem}.jsonl", scope)
             title_found = False
-            for _, item in files:
-                try:
-                    st = item.stat()
-                except FileNotFoundError:
-                    continue
-                seen.add(item.path)
-                summary = cached.get(item.path)
-                if summary is None or summary.ino != st.st_ino or summary.size > st.st_size:
-                    summary = _FileSummary(st.st_size, st.st_mtime_ns, st.st_ino)
-                if (summary.size, summary.mtime_ns) != (
-                    st.st_size,
-                    st.st_mtime_ns,
-                ) or item.path not in cached:
-                    summary.size, summary.mtime_ns = st.st_size, st.st_mtime_ns
-                    try:
-                        _summarize(Path(item.path), summary)
-                    except OSError:
-                        continue
-                    updates[item.path] = summary
-                info.segments.append(Path(item.path))
-                info.bytes += st.st_size
-                info.entries += summary.entries
-                info.mtime_ns = max(info.mtime_ns, st.st_mtime_ns)
-                if not title_found and summary.title_set:
-                    info.title, title_found = summary.title, True
-                info.cwd = summary.cwd or info.cwd
-                info.created = summary.created or info.created
-                info.first_message = summary.first_message or info.first_message
-            if info.segments:
-                info.updated = _rfc3339_ns(info.mtime_ns)
-                sessions.append(info)
-        gone = [p for p in cached if p not in seen]
-        if updates or gone:
-            self._store(directory, updates, gone)
-        sessions.sort(key=lambda s: s.mtime_ns, reverse=True)
+            segments = info.segment_strs
+            for name, _stem, _number, size, mtime_ns, row in files:
+                segments.append(f"{base}/{name}")
+                info.bytes += size
+                info.entries += row[9]
+                if mtime_ns > info.mtime_ns:
+                    info.mtime_ns = mtime_ns
+                if not title_found and row[6]:
+                    info.title, title_found = row[5], True
+                info.cwd = row[7] or info.cwd
+                info.created = row[8] or info.created
+                info.first_message = row[10] or info.first_message
+            sessions.append(info)
+        sessions.sort(key=_mtime, reverse=True)
         return sessions
 
     def list(self, dirs: Iterable[tuple[Path, str]]) -> list[SessionInfo]:
@@ -305,7 +233,7 @@ class Catalog:
         result: list[SessionInfo] = []
         for directory, scope in dirs:
             result.extend(self.scan_dir(directory, scope))
-        result.sort(key=lambda s: s.mtime_ns, reverse=True)
+        result.sort(key=_mtime, reverse=True)
         return result
 
     # -- resolving -----------------------------------------------------
@@ -346,9 +274,9 @@ class Catalog:
             return found
         if "/" in ref or ref.endswith(".jsonl") or re.search(r"\.jsonl\.\d+$", ref):
             path = Path(ref).expanduser()
-            match = _SEGMENT.match(path.name)
-            if match:
-                path = path.with_name(f"{match.group(1)}.jsonl")
+            parsed = segment_name(path.name)
+            if parsed:
+                path = path.with_name(f"{parsed[0]}.jsonl")
             if path.exists() or any(path.parent.glob(path.name + ".[0-9]*")):
                 return path.absolute()
             raise SessionNotFound(f"no session file at {ref}")

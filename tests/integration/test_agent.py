@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pexpect
 import pytest
-from conftest import LimeEnv
 from support.fake_providers import FakeProviderServer, Reply
+from support.lime_env import LimeEnv
 
 PROMPT = "lime> "
 

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import LimeEnv
+from support.lime_env import LimeEnv
 
 
 def _entries(path: Path) -> list[dict]:

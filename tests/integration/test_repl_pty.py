@@ -8,7 +8,7 @@ import time
 
 import pexpect
 import pytest
-from conftest import LimeEnv
+from support.lime_env import LimeEnv
 
 pytestmark = pytest.mark.pty
 

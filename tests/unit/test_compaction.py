@@ -103,8 +103,8 @@ def test_idle_rule_uses_injected_clock(tmp_path: Path) -> None:
     assert plan_microcompaction(branch, 10, settings, now=start + 59 * 60) is None
     plan = plan_microcompaction(branch, 10, settings, now=start + 61 * 60)
     assert plan is not None and plan.trigger == "idle"
-    # 8 exchanges with stdout and stderr entries: all but the last 5 outputs cleared
-    assert len(plan.pruned) == 16 - 5
+    # 8 exchanges (stdout entries with output, empty stderr entries): all but the last 5 cleared
+    assert len(plan.pruned) == 3
     disabled = MicroSettings(window=1_000_000, idle_minutes=0)
     assert plan_microcompaction(branch, 10, disabled, now=start + 10**6) is None
     session.close()

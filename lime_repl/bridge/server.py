@@ -1,0 +1,446 @@
+"""``lime bridge``: drive sessions with JSON-RPC 2.0 over stdio (DESIGN.md section 4c; docs/bridge.md).
+
+One JSON object per line in each direction, lines split on LF only
+(:mod:`lime_repl.bridge.protocol`). Requests are handled one at a time, in
+the order they arrive, so responses come back in request order and every
+``session.event`` notification of a call is written before its response.
+SIGINT cancels the running call the way Ctrl-C does in the REPL (a ``!``
+command is interrupted and recorded with exit code 130, a model turn keeps
+its partial answer with ``stopReason: "cancelled"``); while idle, SIGINT is
+ignored. End of input closes every open session (sync, release the lock)
+and ends the process with status 0.
+
+Sessions: ``session.create``, ``session.resume``, ``session.fork`` and
+``session.clone`` open a session in the bridge, which then holds its writer
+lock until ``session.close`` or the end of input. Methods that write
+(``send``, ``setLeaf``, ``label``, ``rename``, ``compact``) need an open
+session; methods that only read (``tree``, ``fork``, ``clone``, ``export``)
+also take any session id, prefix, ``latest`` or path, and never lock or
+write the source. A ``sessionId`` is matched against the open sessions
+first (full id or unique prefix), then resolved like ``lime -r``.
+
+Errors: the JSON-RPC codes for bad messages (-32700, -32600, -32601,
+-32602), and application errors with the exit code of DESIGN.md section 7 as
+``code`` (2 unknown or ambiguous session or entry, 3 locked, 1 anything
+else) and the line the command line would print as ``message``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from ..errors import LimeError, SessionLockedError, SessionNotFoundError, UsageError
+from ..store.records import is_tree_node
+from ..store.session import Session
+from ..workspace import Workspace
+from .engine import SessionEngine, TurnFailed
+from .protocol import (
+    INVALID_PARAMS,
+    METHOD_NOT_FOUND,
+    LineWriter,
+    Request,
+    RpcError,
+    check_params,
+    error_response,
+    parse_line,
+    read_lines,
+    result_response,
+)
+
+__all__ = ["Bridge", "run_bridge"]
+
+log = logging.getLogger("lime")
+
+_STR = (str,)
+_OPT_STR = (str, type(None))
+
+
+class Bridge:
+    """The JSON-RPC server: open sessions by id, the method table, and the read loop.
+
+    ``workspace`` is the bridge's own directory (where ``latest`` and id
+    prefixes are resolved and ``session.list`` looks); ``provider``,
+    ``model`` and ``yolo`` are the command line's.
+    """
+
+    def __init__(
+        self,
+        writer: LineWriter,
+        workspace: Workspace,
+        *,
+        provider: str | None = None,
+        model: str | None = None,
+        yolo: bool = False,
+    ) -> None:
+        self.writer = writer
+        self.workspace = workspace
+        self.provider, self.model, self.yolo = provider, model, yolo
+        self.engines: dict[str, SessionEngine] = {}
+        self.busy = False
+        self._workspaces: dict[Path, Workspace] = {workspace.cwd: workspace}
+        self._methods = {
+            "session.create": self.create,
+            "session.resume": self.resume,
+            "session.list": self.list_sessions,
+            "session.send": self.send,
+            "session.tree": self.tree,
+            "session.setLeaf": self.set_leaf,
+            "session.label": self.label,
+            "session.rename": self.rename,
+            "session.fork": self.fork,
+            "session.clone": self.clone,
+            "session.compact": self.compact,
+            "session.export": self.export,
+            "session.close": self.close,
+        }
+
+    # -- the loop --------------------------------------------------------
+    def serve(self, stdin: BinaryIO) -> None:
+        """Answer every line of ``stdin`` until its end (or until stdout is gone), then close all sessions."""
+        try:
+            for raw in read_lines(stdin):
+                self.handle_line(raw)
+                if self.writer.closed:
+                    break
+        finally:
+            self.close_all()
+
+    def handle_line(self, raw: bytes) -> None:
+        """Parse and answer one line: a request, a notification, a batch, or garbage."""
+        parsed = parse_line(raw)
+        if parsed is None:
+            return
+        requests, batch = parsed
+        responses = [r for r in map(self.handle, requests) if r is not None]
+        if responses:
+            self.writer.send(responses if batch else responses[0])
+
+    def handle(self, request: Request) -> dict[str, Any] | None:
+        """The response to one request, or None for a notification."""
+        if request.error is not None:
+            return error_response(request.id, request.error)
+        try:
+            method = self._methods.get(request.method)
+            if method is None:
+                raise RpcError(METHOD_NOT_FOUND, f"method not found: {request.method}")
+            self.busy = True
+            try:
+                result = method(request.params)
+            finally:
+                self.busy = False
+        except RpcError as exc:
+            error = exc
+        except LimeError as exc:
+            error = RpcError(exc.exit_code, exc.message, _error_data(exc))
+        except KeyboardInterrupt:
+            error = RpcError(1, "interrupted")
+        except Exception as exc:  # a bug: one line for the client, the traceback in the log
+            log.error("bridge: internal error in %s", request.method, exc_info=True)
+            from ..paths import log_path
+
+            error = RpcError(1, f"internal error: {exc} (details in {log_path()})")
+        else:
+            return None if request.notification else result_response(request.id, result)
+        return None if request.notification else error_response(request.id, error)
+
+    def on_sigint(self, signum: int, frame: Any) -> None:
+        """SIGINT handler: cancel the running call; ignored while idle."""
+        if self.busy:
+            raise KeyboardInterrupt
+
+    def emit(self, session_id: str, kind: str, fields: dict[str, Any]) -> None:
+        """Send one ``session.event`` notification."""
+        self.writer.notify("session.event", {"sessionId": session_id, "kind": kind, **fields})
+
+    def close_all(self) -> None:
+        """Close every open session (sync, stop its shell, release its lock)."""
+        for session_id in list(self.engines):
+            engine = self.engines.pop(session_id)
+            try:
+                engine.close()
+            except Exception:
+                log.error("bridge: closing session %s failed", session_id, exc_info=True)
+
+    # -- sessions and workspaces ----------------------------------------
+    def _workspace(self, cwd: Path) -> Workspace:
+        cwd = cwd.absolute()
+        if cwd not in self._workspaces:
+            self._workspaces[cwd] = Workspace(cwd, self.workspace.env)
+        return self._workspaces[cwd]
+
+    def _session_workspace(self, path: Path) -> Workspace:
+        """The workspace of the directory a session was started in (from its header), else the bridge's."""
+        try:
+            with open(path, "rb") as fh:
+                header = parse_header(fh.readline())
+        except OSError:
+            return self.workspace
+        cwd = header.get("cwd")
+        if isinstance(cwd, str) and os.path.isdir(cwd):
+            return self._workspace(Path(cwd))
+        return self.workspace
+
+    def _new_engine(self, workspace: Workspace) -> SessionEngine:
+        return SessionEngine(workspace, self.emit, provider=self.provider, model=self.model, yolo=self.yolo)
+
+    def _register(self, engine: SessionEngine) -> dict[str, Any]:
+        session = engine.current
+        self.engines[session.session_id] = engine
+        return {"sessionId": session.session_id, "path": str(session.path)}
+
+    def _find_open(self, ref: str) -> SessionEngine | None:
+        """The open session ``ref`` names (full id or unique id prefix), or None."""
+        if ref in self.engines:
+            return self.engines[ref]
+        prefix = ref.lower()
+        matches = [e for sid, e in self.engines.items() if sid.startswith(prefix)] if prefix else []
+        if len(matches) > 1:
+            shown = ", ".join(sorted(e.current.session_id[:12] for e in matches))
+            raise UsageError(f"session prefix '{ref}' is ambiguous: {shown}")
+        return matches[0] if matches else None
+
+    def _by_path(self, path: Path) -> SessionEngine | None:
+        return next((e for e in self.engines.values() if e.current.path == path), None)
+
+    def _open_engine(self, ref: str) -> SessionEngine:
+        """The open session for a method that writes; code 2 when unknown or not open here."""
+        engine = self._find_open(ref)
+        if engine is not None:
+            return engine
+        path = self.workspace.resolve(ref)
+        engine = self._by_path(path)
+        if engine is None:
+            raise SessionNotFoundError(
+                f"session {path.name.split('.')[0][:8]} is not open in this bridge: open it with session.resume"
+            )
+        return engine
+
+    def _readable(self, ref: str) -> tuple[Session, Workspace]:
+        """A session to read: the open one, else loaded from disk without its lock."""
+        engine = self._find_open(ref)
+        if engine is None:
+            path = self.workspace.resolve(ref)
+            engine = self._by_path(path)
+            if engine is None:
+                workspace = self._session_workspace(path)
+                return workspace.load_session(path), workspace
+        return engine.current, engine.workspace
+
+    # -- methods ---------------------------------------------------------
+    def create(self, params: Any) -> dict[str, Any]:
+        p = check_params(params, optional={"cwd": _STR, "title": _OPT_STR})
+        workspace = self.workspace
+        if p["cwd"] is not None:
+            cwd = (self.workspace.cwd / Path(p["cwd"]).expanduser()).absolute()
+            if not cwd.is_dir():
+                raise RpcError(INVALID_PARAMS, f"parameter 'cwd': no such directory: {p['cwd']}")
+            workspace = self._workspace(cwd)
+        engine = self._new_engine(workspace)
+        try:
+            engine.start_new(p["title"])
+        except BaseException:
+            engine.close()
+            raise
+        return self._register(engine)
+
+    def resume(self, params: Any) -> dict[str, Any]:
+        p = check_params(params, {"sessionId": _STR})
+        engine = self._find_open(p["sessionId"])
+        if engine is None:
+            path = self.workspace.resolve(p["sessionId"])
+            engine = self._by_path(path)
+            if engine is None:
+                engine = self._new_engine(self._session_workspace(path))
+                try:
+                    engine.open(path)
+                except BaseException:
+                    engine.close()
+                    raise
+                self._register(engine)
+        session = engine.current
+        return {
+            "sessionId": session.session_id,
+            "path": str(session.path),
+            "leafId": session.leaf_id,
+            "title": session.title,
+            "warnings": engine.take_notes(),
+        }
+
+    def list_sessions(self, params: Any) -> dict[str, Any]:
+        p = check_params(params, optional={"all": (bool,), "limit": (int,), "cwd": _STR})
+        if p["limit"] is not None and p["limit"] < 1:
+            raise RpcError(INVALID_PARAMS, "parameter 'limit' must be at least 1")
+        workspace = self.workspace if p["cwd"] is None else self._workspace(self.workspace.cwd / p["cwd"])
+        sessions = workspace.list_sessions(bool(p["all"]))
+        if p["limit"] is not None:
+            sessions = sessions[: p["limit"]]
+        return {"sessions": [s.to_json() for s in sessions]}
+
+    def send(self, params: Any) -> dict[str, Any]:
+        p = check_params(params, {"sessionId": _STR, "text": _STR})
+        engine = self._open_engine(p["sessionId"])
+        stripped = p["text"].strip()
+        if not stripped:
+            raise RpcError(INVALID_PARAMS, "parameter 'text' is empty")
+        if stripped.startswith("!"):
+            command = stripped[1:].strip()
+            if not command:
+                raise RpcError(INVALID_PARAMS, "'!' needs a command, e.g. !ls")
+            if "\0" in command:
+                raise RpcError(INVALID_PARAMS, "a shell command cannot contain a NUL character")
+            return engine.bang(command)
+        return engine.message(p["text"])
+
+    def tree(self, params: Any) -> dict[str, Any]:
+        from ..store.tree import preview
+
+        p = check_params(params, {"sessionId": _STR})
+        session, _ = self._readable(p["sessionId"])
+        tool_names: dict[str, str] = {}
+        for entry in session.entries.values():
+            content = entry.get("content")
+            for block in content if isinstance(content, list) else ():
+                if isinstance(block, dict) and block.get("type") == "tool_use":
+                    tool_names[str(block.get("id"))] = str(block.get("name"))
+        nodes = [
+            {
+                "id": entry_id,
+                "parentId": entry.get("parentId"),
+                "type": entry.get("type"),
+                "role": entry.get("role"),
+                "preview": preview(entry, tool_names),
+                "label": session.labels.get(entry_id),
+                "timestamp": entry.get("timestamp"),
+            }
+            for entry_id, entry in session.entries.items()
+            if is_tree_node(entry)
+        ]
+        return {"sessionId": session.session_id, "leafId": session.leaf_id, "entries": nodes}
+
+    def _node(self, engine: SessionEngine, entry_id: str) -> str:
+        session = engine.current
+        entry = session.entries.get(entry_id)
+        if entry is None or not is_tree_node(entry):
+            raise SessionNotFoundError(f"no entry {entry_id} in session {session.short_id}")
+        return entry_id
+
+    def set_leaf(self, params: Any) -> dict[str, Any]:
+        p = check_params(params, {"sessionId": _STR, "entryId": _OPT_STR})
+        engine = self._open_engine(p["sessionId"])
+        target = None if p["entryId"] is None else self._node(engine, p["entryId"])
+        engine.set_leaf(target)
+        return {"ok": True}
+
+    def label(self, params: Any) -> dict[str, Any]:
+        p = check_params(params, {"sessionId": _STR, "entryId": _STR, "label": _OPT_STR})
+        engine = self._open_engine(p["sessionId"])
+        engine.label(self._node(engine, p["entryId"]), p["label"])
+        return {"ok": True}
+
+    def rename(self, params: Any) -> dict[str, Any]:
+        p = check_params(params, {"sessionId": _STR, "title": _OPT_STR})
+        self._open_engine(p["sessionId"]).rename(p["title"])
+        return {"ok": True}
+
+    def _fork(self, ref: str, entry_id: str | None) -> dict[str, Any]:
+        source, workspace = self._readable(ref)
+        assert source.path is not None
+        forked = workspace.fork_session(source.path, entry_id)
+        engine = self._new_engine(workspace)
+        try:
+            engine.adopt(forked)
+        except BaseException:
+            engine.close()
+            forked.close()
+            raise
+        result = self._register(engine)
+        result["leafId"] = forked.leaf_id
+        result["forkedFrom"] = forked.header.get("forkedFrom")
+        return result
+
+    def fork(self, params: Any) -> dict[str, Any]:
+        p = check_params(params, {"sessionId": _STR}, {"entryId": _STR})
+        return self._fork(p["sessionId"], p["entryId"])
+
+    def clone(self, params: Any) -> dict[str, Any]:
+        p = check_params(params, {"sessionId": _STR})
+        return self._fork(p["sessionId"], None)
+
+    def compact(self, params: Any) -> dict[str, Any] | None:
+        p = check_params(params, {"sessionId": _STR}, {"hint": _OPT_STR})
+        return self._open_engine(p["sessionId"]).compact(p["hint"] or None)
+
+    def export(self, params: Any) -> dict[str, Any]:
+        p = check_params(params, {"sessionId": _STR, "format": _STR}, {"path": _OPT_STR})
+        try:
+            from ..exchange.export import export_session  # noqa: F401 - written alongside the bridge
+        except ImportError:
+            raise RpcError(
+                METHOD_NOT_FOUND, "session.export is not available: this lime has no exporter yet"
+            ) from None
+        raise RpcError(METHOD_NOT_FOUND, "session.export is not available yet")
+
+    def close(self, params: Any) -> dict[str, Any]:
+        p = check_params(params, {"sessionId": _STR})
+        engine = self._open_engine(p["sessionId"])
+        del self.engines[engine.current.session_id]
+        engine.close()
+        return {"ok": True}
+
+
+def parse_header(raw: bytes) -> dict[str, Any]:
+    """The ``session`` header of a first line, or ``{}`` when the line is not one."""
+    import json
+
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) and value.get("type") == "session" else {}
+
+
+def _error_data(exc: LimeError) -> dict[str, Any] | None:
+    if isinstance(exc, SessionLockedError) and exc.pid:
+        return {"pid": exc.pid}
+    if isinstance(exc, TurnFailed):
+        return {"entryIds": exc.entry_ids}
+    return None
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
+def run_bridge(*, provider: str | None = None, model: str | None = None, yolo: bool = False) -> int:
+    """Serve stdin/stdout until the end of input; returns the exit status (0).
+
+    The protocol keeps the real stdout to itself: file descriptor 1 is pointed
+    at stderr, so nothing else the process or its children print can corrupt
+    the stream. Raises :class:`UsageError` for an unknown ``provider``.
+    """
+    from ..agent.providers.catalog import PROVIDERS, normalize_provider_name
+
+    if provider and normalize_provider_name(provider) not in PROVIDERS:
+        raise UsageError(f"unknown provider {provider!r}: choose one of {', '.join(PROVIDERS)}")
+    workspace = Workspace()
+    sys.stdout.flush()
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    bridge = Bridge(LineWriter(out), workspace, provider=provider, model=model, yolo=yolo)
+    old_int = signal.signal(signal.SIGINT, bridge.on_sigint)
+    old_term = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        bridge.serve(sys.stdin.buffer)
+    finally:
+        signal.signal(signal.SIGINT, old_int)
+        signal.signal(signal.SIGTERM, old_term)
+        try:
+            out.close()
+        except OSError:
+            pass
+    return 0

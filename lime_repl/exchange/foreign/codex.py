@@ -1,0 +1,149 @@
+"""Reader for Codex CLI rollouts (``~/.codex/sessions/YYYY/MM/DD/rollout-<time>-<uuid>.jsonl``).
+
+Each line is ``{"timestamp", "type", "payload"}``. ``session_meta`` opens the
+file (id, cwd, base instructions); ``response_item`` lines are the items the
+model saw or produced (the Responses API shapes); ``event_msg`` lines are the
+UI's event stream (``user_message``, ``agent_message``, ``token_count``, ...);
+``turn_context`` and ``compacted`` record settings and compactions.
+
+Mapping onto lime entries (one entry per line, chained in file order):
+
+* ``response_item`` ``message`` with role ``user``/``assistant``: lime messages
+  (``input_text``/``output_text`` become ``text``); roles ``developer`` and
+  ``system`` hold Codex's own instructions and are kept as ``custom`` entries,
+  so they are not sent to lime's model;
+* ``reasoning``: an assistant message with a ``reasoning`` block tagged ``codex``;
+* ``function_call``, ``custom_tool_call``, ``local_shell_call``: an assistant
+  ``tool_use`` (``call_id`` is the id; JSON ``arguments`` are parsed);
+* ``function_call_output``, ``custom_tool_call_output``: a ``tool_result``;
+  ``is_error`` is set from ``success: false``, a non-zero
+  ``metadata.exit_code``, or an ``Exit code: N`` / ``Process exited with code N``
+  line with N not 0;
+* ``compacted``: a lime ``compaction`` whose summary is its ``message``;
+* ``event_msg`` ``token_count``: its ``last_token_usage`` becomes the ``usage``
+  of the latest assistant message; the first ``user_message`` gives the title;
+* every line not mapped above (``session_meta``, ``event_msg``,
+  ``turn_context``, other item types) is kept as a ``custom`` entry.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ...store.records import Entry
+from ..guard import loads
+from .common import Builder, Imported, as_dict, as_list, as_str, flatten_text, parse_arguments, usage_of
+
+__all__ = ["looks_like", "read"]
+
+TOOL = "codex"
+_TYPES = frozenset({"session_meta", "response_item", "event_msg", "turn_context", "compacted"})
+_EXIT = re.compile(r"^(?:Exit code:|Process exited with code)\s*(-?\d+)", re.M)
+_CALLS = ("function_call", "custom_tool_call", "local_shell_call")
+_OUTPUTS = ("function_call_output", "custom_tool_call_output")
+
+
+def looks_like(records: list[tuple[int, Any]]) -> bool:
+    """True when the first records are ``{"type": <rollout type>, "payload": ...}`` lines."""
+    seen = 0
+    for _, value in records[:5]:
+        if not (isinstance(value, dict) and value.get("type") in _TYPES and "payload" in value):
+            return False
+        seen += 1
+    return seen > 0
+
+
+def _failed(output: Any, text: str) -> bool:
+    if isinstance(output, dict):
+        if output.get("success") is False:
+            return True
+    elif isinstance(output, str) and output.lstrip().startswith("{"):
+        try:
+            value = loads(output, "tool output")
+        except ValueError:
+            value = None
+        code = as_dict(as_dict(value).get("metadata")).get("exit_code")
+        if isinstance(code, int) and not isinstance(code, bool) and code != 0:
+            return True
+    match = _EXIT.search(text[:2000])
+    return match is not None and int(match.group(1)) != 0
+
+
+def _call(payload: dict[str, Any]) -> dict[str, Any]:
+    kind = payload.get("type")
+    if kind == "function_call":
+        args = parse_arguments(payload.get("arguments"), "function_call arguments")
+        name = as_str(payload.get("name"))
+    elif kind == "custom_tool_call":
+        args, name = {"input": payload.get("input")}, as_str(payload.get("name"))
+    else:
+        args, name = as_dict(payload.get("action")) or {"action": payload.get("action")}, "local_shell"
+    call_id = payload.get("call_id") or payload.get("id")
+    return {"type": "tool_use", "id": as_str(call_id), "name": name, "input": args}
+
+
+def _message_blocks(content: Any) -> list[dict[str, Any]]:
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}]
+    blocks: list[dict[str, Any]] = []
+    for part in as_list(content):
+        part = as_dict(part)
+        if part.get("type") in ("input_text", "output_text", "text", "refusal"):
+            text = part.get("text", part.get("refusal"))
+            blocks.append({"type": "text", "text": as_str(text)})
+        elif part:
+            blocks.append(part)
+    return blocks
+
+
+def read(records: list[tuple[int, Any]], path: str, warnings: list[str]) -> Imported:
+    """Map a Codex rollout's records onto an :class:`Imported`."""
+    b = Builder(TOOL, "1970-01-01T00:00:00.000Z")
+    session_id = cwd = title = None
+    last_assistant: Entry | None = None
+    for _, record in records:
+        line = as_dict(record)
+        kind, stamp = line.get("type"), line.get("timestamp")
+        payload = line.get("payload")
+        item = as_dict(payload)
+        item_type = item.get("type")
+        if kind == "session_meta":
+            session_id = session_id or (item.get("id") if isinstance(item.get("id"), str) else None)
+            cwd = cwd or (item.get("cwd") if isinstance(item.get("cwd"), str) else None)
+            b.custom("session_meta", record, time=stamp or item.get("timestamp"))
+        elif kind == "response_item" and item_type == "message" and item.get("role") in ("user", "assistant"):
+            entry = b.add({"type": "message", "role": item["role"],
+                           "content": _message_blocks(item.get("content"))}, time=stamp)
+            last_assistant = entry if item["role"] == "assistant" else last_assistant
+        elif kind == "response_item" and item_type == "reasoning":
+            summary = "\n".join(as_str(as_dict(s).get("text")) for s in as_list(item.get("summary")))
+            last_assistant = b.add({"type": "message", "role": "assistant", "content": [
+                {"type": "reasoning", "provider": TOOL, "summary": summary, "data": item}]}, time=stamp)
+        elif kind == "response_item" and item_type in _CALLS:
+            last_assistant = b.add({"type": "message", "role": "assistant", "content": [_call(item)]}, time=stamp)
+        elif kind == "response_item" and item_type in _OUTPUTS:
+            output = item.get("output")
+            text = flatten_text(as_dict(output).get("content", output)) if isinstance(output, dict) else (
+                output if isinstance(output, str) else flatten_text(output))
+            result = {"type": "tool_result", "tool_use_id": as_str(item.get("call_id")), "content": text,
+                      "is_error": _failed(output, text)}
+            b.add({"type": "message", "role": "user", "content": [result]}, time=stamp)
+        elif kind == "compacted":
+            b.add({"type": "compaction", "summary": as_str(item.get("message")), "firstKeptEntryId": None,
+                   "trigger": "auto", "source": record}, time=stamp)
+        else:
+            if kind == "event_msg" and item_type == "user_message" and title is None:
+                first = as_str(item.get("message")).strip().splitlines()
+                title = first[0][:80] if first else None
+            if kind == "event_msg" and item_type == "token_count" and last_assistant is not None:
+                usage = usage_of(as_dict(item.get("info")).get("last_token_usage"),
+                                 input_keys=("input_tokens",), output_keys=("output_tokens",),
+                                 cache_read_keys=("cached_input_tokens",))
+                if usage is not None and "usage" not in last_assistant:
+                    last_assistant["usage"] = usage
+            sub = f"/{item_type}" if isinstance(item_type, str) and kind in ("event_msg", "response_item") else ""
+            b.custom(f"{as_str(kind, 'unknown')}{sub}", record, time=stamp)
+    imported = Imported(TOOL, session_id, path, b.finish(), title=title, cwd=cwd, warnings=warnings)
+    imported.created = b.entries[0]["timestamp"] if b.entries else None
+    return imported

@@ -1,0 +1,291 @@
+"""What every reader of another tool's log shares: the result shape, an entry builder, value coercion.
+
+A reader turns parsed records into an :class:`Imported`: lime entries with
+ids, parents and timestamps already set, ready for
+:meth:`~lime_repl.store.session.Session.append_copy`. The rules all readers
+follow:
+
+* records that map onto lime entries (messages, compactions, model changes,
+  titles, labels) become those entries, keeping the source's timestamps;
+* every other record, and every record of an unknown type, is kept whole as
+  a ``custom`` entry ``{"customType": "<tool>:<record type>", "data": record}``
+  (Pi's shape for extension state), so nothing is dropped; ``custom`` entries
+  are not part of what the model is sent;
+* entry ids are the source's when they are 8 lowercase hex and unused,
+  otherwise fresh ones; parents given as source ids are remapped at the end,
+  so a child may come before its parent in the file;
+* reasoning blocks keep the source's opaque data but are tagged with the
+  source tool as ``provider``, so no provider ever replays foreign state.
+
+Readers must accept any JSON shape without raising anything but
+:class:`~lime_repl.exchange.guard.ImportRefused`; :func:`as_dict`,
+:func:`as_list` and :func:`as_str` make that easy.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from ...store.records import Entry, bash_triple, new_entry_id
+from ..guard import loads
+
+__all__ = [
+    "CHAIN",
+    "Builder",
+    "Imported",
+    "as_dict",
+    "as_list",
+    "as_str",
+    "flatten_text",
+    "parse_arguments",
+    "to_rfc3339",
+    "usage_of",
+]
+
+CHAIN: Any = object()
+_HEX8 = re.compile(r"^[0-9a-f]{8}$")
+
+
+@dataclass
+class Imported:
+    """A session read from a file, before anything is written.
+
+    ``entries`` are complete lime entries in the order to append them.
+    ``leaf_id`` is the entry the conversation continues from (None: the last
+    node appended). ``system_prompt`` is None for foreign logs: the importer
+    then builds lime's own, and the source's prompt stays in a custom entry.
+    """
+
+    tool: str
+    source_id: str | None
+    path: str
+    entries: list[Entry] = field(default_factory=list)
+    system_prompt: str | None = None
+    title: str | None = None
+    cwd: str | None = None
+    created: str | None = None
+    leaf_id: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def as_str(value: Any, default: str = "") -> str:
+    return value if isinstance(value, str) else default
+
+
+def to_rfc3339(value: Any) -> str | None:
+    """A timestamp as RFC 3339 UTC with milliseconds, or None when it is not one.
+
+    Accepts ISO 8601 strings (``Z``, an offset, or none: taken as UTC), Unix
+    seconds (int or float) and Unix milliseconds (numbers above 10^11).
+    """
+    moment: datetime | None = None
+    try:
+        if isinstance(value, bool):
+            return None
+        if isinstance(value, int | float):
+            seconds = value / 1000 if abs(value) > 1e11 else value
+            moment = datetime.fromtimestamp(float(seconds), UTC)
+        elif isinstance(value, str) and 10 <= len(value) <= 40:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
+    if moment is None:
+        return None
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def parse_arguments(raw: Any, where: str) -> dict[str, Any]:
+    """Tool-call arguments as the dict lime's ``tool_use.input`` holds.
+
+    A dict is kept; a string holding a JSON object is parsed; anything else
+    is kept under ``{"arguments": raw}``. Deep nesting raises ImportRefused.
+    """
+    if isinstance(raw, dict):
+        return raw
+    if isinstance(raw, str):
+        try:
+            value = loads(raw, where) if raw.strip() else {}
+        except ValueError:
+            value = None
+        if isinstance(value, dict):
+            return value
+    return {"arguments": raw}
+
+
+def flatten_text(content: Any) -> str:
+    """Text of a content value (a string or a list of parts): text parts joined by newlines.
+
+    Parts that are not text are shown by their type (``[image]``), so a tool
+    result always has the string content lime's ``tool_result`` holds.
+    """
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        content = [content]
+    parts: list[str] = []
+    for part in as_list(content):
+        if isinstance(part, str):
+            parts.append(part)
+        elif isinstance(part, dict):
+            text = part.get("text", part.get("output_text"))
+            if isinstance(text, str):
+                parts.append(text)
+            else:
+                parts.append(f"[{as_str(part.get('type'), 'part')}]")
+        elif part is not None:
+            parts.append(json.dumps(part, ensure_ascii=False))
+    return "\n".join(parts)
+
+
+def usage_of(raw: Any, *, input_keys: tuple[str, ...], output_keys: tuple[str, ...],
+             cache_read_keys: tuple[str, ...] = (), cache_write_keys: tuple[str, ...] = ()) -> dict[str, Any] | None:
+    """lime's usage shape ``{input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, raw}``."""
+    data = as_dict(raw)
+    if not data:
+        return None
+
+    def total(keys: tuple[str, ...]) -> int:
+        return sum(v for k in keys if isinstance(v := data.get(k), int) and not isinstance(v, bool))
+
+    return {
+        "input_tokens": total(input_keys),
+        "output_tokens": total(output_keys),
+        "cache_read_tokens": total(cache_read_keys),
+        "cache_write_tokens": total(cache_write_keys),
+        "raw": data,
+    }
+
+
+class Builder:
+    """Builds the entry list of an :class:`Imported`: ids, parents, timestamps, custom records.
+
+    ``add`` chains an entry after the previous node by default; ``parent=None``
+    makes a root; ``parent_src="x"`` names a parent by its source id, resolved
+    by :meth:`finish`. ``src`` registers the entry under a source id (the
+    last entry registered for a source id is the one its children hang from).
+    """
+
+    def __init__(self, tool: str, fallback_time: str) -> None:
+        self.tool = tool
+        self.entries: list[Entry] = []
+        self.taken: set[str] = set()
+        self.last_node: str | None = None
+        self.time = fallback_time
+        self._by_src: dict[str, str] = {}
+        self._pending: list[tuple[Entry, str, str]] = []
+        self.dangling = 0
+
+    def stamp(self, value: Any) -> str:
+        """The entry time for a source timestamp; the latest known time when it has none."""
+        moment = to_rfc3339(value)
+        if moment is not None:
+            self.time = moment
+        return self.time
+
+    def new_id(self, preferred: Any = None) -> str:
+        if isinstance(preferred, str) and _HEX8.match(preferred) and preferred not in self.taken:
+            entry_id = preferred
+        else:
+            entry_id = new_entry_id(self.taken)
+        self.taken.add(entry_id)
+        return entry_id
+
+    def add(
+        self,
+        body: dict[str, Any],
+        *,
+        time: Any = None,
+        src: Any = None,
+        parent: Any = CHAIN,
+        parent_src: Any = None,
+        keep_id: Any = None,
+        node: bool = True,
+    ) -> Entry:
+        """Append one entry built from ``body`` (its ``type`` and fields) and return it."""
+        entry_id = self.new_id(keep_id)
+        parent_id = self.last_node if parent is CHAIN else parent
+        entry: Entry = {"type": body.get("type", "custom"), "id": entry_id, "parentId": parent_id}
+        entry["timestamp"] = self.stamp(time)
+        entry.update((k, v) for k, v in body.items() if k not in ("type", "id", "parentId", "timestamp"))
+        self.entries.append(entry)
+        if isinstance(parent_src, str):
+            self._pending.append((entry, "parentId", parent_src))
+        if isinstance(src, str) and src:
+            self._by_src[src] = entry_id
+        if node:
+            self.last_node = entry_id
+        return entry
+
+    def custom(self, kind: str, record: Any, *, time: Any = None, **kw: Any) -> Entry:
+        """Keep ``record`` whole as a ``custom`` entry of type ``<tool>:<kind>``."""
+        return self.add({"type": "custom", "customType": f"{self.tool}:{kind}", "data": record}, time=time, **kw)
+
+    def refer(self, entry: Entry, key: str, src: Any) -> None:
+        """Set ``entry[key]`` to the lime id of source id ``src`` once it is known (None if never)."""
+        entry[key] = None
+        if isinstance(src, str):
+            self._pending.append((entry, key, src))
+
+    def bash(
+        self,
+        command: str,
+        stdout: str,
+        stderr: str,
+        *,
+        exit_code: int,
+        cwd: str | None,
+        time: Any = None,
+        src: Any = None,
+        parent: Any = CHAIN,
+        parent_src: Any = None,
+        keep_id: Any = None,
+        extra: dict[str, Any] | None = None,
+    ) -> list[Entry]:
+        """Append one ``!`` exchange as lime's bash triple; the third entry is registered under ``src``."""
+        triple = bash_triple(
+            command,
+            stdout,
+            stderr,
+            exit_code=exit_code,
+            duration_ms=0,
+            truncated_bytes={"stdout": 0, "stderr": 0},
+            cwd=cwd or "",
+            exchange="",
+        )
+        first = self.add(triple[0], time=time, parent=parent, parent_src=parent_src, keep_id=keep_id)
+        shell = dict(first["shell"], exchange=first["id"], **(extra or {}))
+        first["shell"] = shell
+        second = self.add(dict(triple[1], shell=shell), time=time)
+        third = self.add(dict(triple[2], shell=shell), time=time, src=src)
+        return [first, second, third]
+
+    def alias(self, src: str, entry_id: str) -> None:
+        """Register ``src`` as another source id of the entry ``entry_id``."""
+        self._by_src[src] = entry_id
+
+    def lime_id(self, src: Any) -> str | None:
+        return self._by_src.get(src) if isinstance(src, str) else None
+
+    def finish(self) -> list[Entry]:
+        """Resolve source-id references; an unknown parent makes its entry a root."""
+        for entry, key, src in self._pending:
+            target = self._by_src.get(src)
+            if target is None and key == "parentId":
+                self.dangling += 1
+            entry[key] = target if target != entry.get("id") else None
+        self._pending.clear()
+        return self.entries

@@ -1,0 +1,73 @@
+"""Start-up discipline: the fast commands never import the REPL, highlighting or provider stacks.
+
+``lime --version`` and ``lime session list`` run in a subprocess (the real
+entry point, ``python -m lime_repl``) with ``sys.modules`` inspected after the
+command finished, and again through ``python -X importtime`` so the check also
+holds for imports done by ``-m`` start-up itself.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from support.lime_env import LimeEnv
+
+HEAVY = ("prompt_toolkit", "pygments", "openai", "anthropic", "httpx", "pydantic")
+
+_PROBE = textwrap.dedent(
+    """
+    import runpy, sys
+    sys.argv = ["lime", *sys.argv[1:]]
+    try:
+        runpy.run_module("lime_repl", run_name="__main__")
+    except SystemExit as exc:
+        code = exc.code
+    else:
+        code = 0
+    heavy = sorted({m.split(".")[0] for m in sys.modules} & set(%r))
+    print("HEAVY=" + ",".join(heavy), file=sys.stderr)
+    sys.exit(code)
+    """
+) % (HEAVY,)
+
+
+@pytest.mark.parametrize("args", [["--version"], ["session", "list"], ["session", "list", "--format", "json"]])
+def test_fast_commands_import_nothing_heavy(lime_env: LimeEnv, args: list[str]) -> None:
+    # A session to list, so the listing code path really runs.
+    made = lime_env.run(input="!echo hi\n")
+    assert made.returncode == 0, made.stderr
+    result = subprocess.run(
+        [sys.executable, "-c", _PROBE, *args],
+        cwd=lime_env.cwd,
+        env=lime_env.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "HEAVY=\n" in result.stderr, result.stderr
+    if args[0] == "session":
+        assert "echo hi" in result.stdout or '"entries": 3' in result.stdout
+
+
+@pytest.mark.parametrize("args", [["--version"], ["session", "list"]])
+def test_importtime_shows_no_heavy_module(lime_env: LimeEnv, args: list[str]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "lime_repl", *args],
+        cwd=lime_env.cwd,
+        env=lime_env.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    imported = {
+        line.rsplit("|", 1)[-1].strip().split(".")[0]
+        for line in result.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+    assert "click" in imported  # the probe really saw the imports
+    assert not imported & set(HEAVY), sorted(imported & set(HEAVY))
