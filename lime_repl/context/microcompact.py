@@ -28,7 +28,7 @@ from datetime import datetime
 
 from ..store.records import Entry
 from .tokens import TokenCounter
-from .transcript import TRIM_KEEP, live_start
+from .transcript import TRIM_KEEP, live_start, micro_state
 
 __all__ = ["MicroPlan", "MicroSettings", "output_entries", "plan_microcompaction"]
 
@@ -109,17 +109,6 @@ def output_entries(branch: Sequence[Entry]) -> list[Entry]:
     return found
 
 
-def _state(branch: Sequence[Entry]) -> dict[str, str]:
-    state: dict[str, str] = {}
-    for entry in branch:
-        if entry.get("type") == "microcompaction":
-            for target in entry.get("trimmed") or ():
-                state.setdefault(str(target), "trimmed")
-            for target in entry.get("pruned") or ():
-                state[str(target)] = "pruned"
-    return state
-
-
 def _group_key(entry: Entry) -> str:
     shell = entry.get("shell")
     if isinstance(shell, dict) and isinstance(shell.get("exchange"), str):
@@ -188,7 +177,7 @@ def plan_microcompaction(
     outputs = output_entries(live)
     if not outputs:
         return None
-    state = _state(branch)
+    state = micro_state(branch)
     idle = idle_seconds(branch, now)
     if settings.idle_minutes > 0 and idle is not None and idle >= settings.idle_minutes * 60:
         keep = _last_groups(outputs, IDLE_KEEP)

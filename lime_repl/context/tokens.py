@@ -132,16 +132,10 @@ def raw_estimate(branch: Sequence[Entry], counter: TokenCounter) -> int:
     The latest compaction's summary plus the live entries, with microcompacted
     outputs counted as cleared (10 tokens) or trimmed (at most 800 tokens).
     """
-    from .transcript import live_start
+    from .transcript import live_start, micro_state
 
     start, found = live_start(branch)
-    state: dict[str, str] = {}
-    for entry in branch:
-        if entry.get("type") == "microcompaction":
-            for target in entry.get("trimmed") or ():
-                state.setdefault(str(target), "trimmed")
-            for target in entry.get("pruned") or ():
-                state[str(target)] = "pruned"
+    state = micro_state(branch)
     total = estimate_text(str(branch[found].get("summary", ""))) if found is not None else 0
     for entry in branch[start:]:
         if entry.get("type") not in ("message", "branch_summary"):

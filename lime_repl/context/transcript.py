@@ -30,7 +30,7 @@ from typing import Any
 
 from ..store.records import Entry
 
-__all__ = ["CLEARED", "build_transcript", "fold_bash", "live_start", "trim_middle"]
+__all__ = ["CLEARED", "build_transcript", "fold_bash", "live_start", "micro_state", "trim_middle"]
 
 CLEARED = "[Old tool result content cleared]"
 TRIM_KEEP = 1536
@@ -99,8 +99,8 @@ def _system_prompt(header: Entry | None, branch: Sequence[Entry]) -> str:
     return text if isinstance(text, str) else ""
 
 
-def _apply_micro(branch: Sequence[Entry]) -> dict[str, str]:
-    """Map of entry id to how its outputs are shown: 'pruned' or 'trimmed'."""
+def micro_state(branch: Sequence[Entry]) -> dict[str, str]:
+    """Map of entry id to how ``microcompaction`` entries on ``branch`` show its outputs: 'pruned' or 'trimmed'."""
     mode: dict[str, str] = {}
     for entry in branch:
         if entry.get("type") != "microcompaction":
@@ -172,7 +172,7 @@ def build_transcript(
     system = _system_prompt(header, branch)
     start, found = live_start(branch)
     summary = str(branch[found].get("summary", "")) if found is not None else None
-    micro = _apply_micro(branch)
+    micro = micro_state(branch)
     messages: list[dict[str, Any]] = []
     if summary is not None:
         messages.append(
