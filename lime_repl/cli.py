@@ -221,12 +221,17 @@ def session_rm(ref: str, yes: bool) -> None:
 @click.argument("pattern")
 @click.option("--all", "everywhere", is_flag=True, help="Search every directory's sessions.")
 @click.option("-i", "ignore_case", is_flag=True, help="Ignore case.")
-def session_search(pattern: str, everywhere: bool, ignore_case: bool) -> None:
-    """Print the sessions and lines whose text matches the regular expression PATTERN."""
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def session_search(pattern: str, everywhere: bool, ignore_case: bool, fmt: str) -> None:
+    """Print the entries whose text matches the regular expression PATTERN (exit 1: no match).
+
+    Messages and ! commands are searched through the catalog's full-text
+    index; PATTERN uses the syntax of Python's regex module.
+    """
     from .exchange.listing import search_sessions
 
     ws = _workspace()
-    found = search_sessions(ws, pattern, everywhere=everywhere, ignore_case=ignore_case)
+    found = search_sessions(ws, pattern, everywhere=everywhere, ignore_case=ignore_case, fmt=fmt)
     if not found:
         sys.exit(1)
 
@@ -252,9 +257,63 @@ def logs(ref: str, path_only: bool, follow: bool) -> None:
         for p in reversed(segment_paths(path)):
             click.echo(str(p))
         return
-    print_log(path)
     if follow:
-        follow_log(path)
+        follow_log(path, env=ws.env)
+    else:
+        print_log(path, env=ws.env)
+
+
+# -- lime export / lime import ------------------------------------------------
+@cli.command("export")
+@click.argument("ref", metavar="[ID]", required=False)
+@click.option(
+    "--format", "fmt", type=click.Choice(["jsonl", "json", "md", "html", "zip"]), default=None,
+    help="Output format (default: from -o's extension, else md).",
+)
+@click.option("-o", "--output", metavar="PATH", help="File or directory to write; '-' for stdout.")
+def export(ref: str | None, fmt: str | None, output: str | None) -> None:
+    """Export a session (default: this directory's latest) as jsonl, json, md, html or zip.
+
+    Prints the path written. Default name: lime-<id8>-<YYYYmmdd-HHMMSS>.<ext>.
+    """
+    from .exchange.export import export_bytes, export_session, format_for
+    from .paths import log_path
+
+    ws = _workspace()
+    if ref is None:
+        path = ws.latest()
+        if path is None:
+            raise UsageError("no session in this directory to export; give an ID (lime session list --all)")
+    else:
+        path = ws.resolve(ref)
+    if output == "-":
+        data = export_bytes(fmt or "md", path=path, log=log_path())
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    click.echo(str(export_session(path, fmt or format_for(output), output, cwd=ws.cwd, env=ws.env)))
+
+
+@cli.command("import")
+@click.argument("source", metavar="FILE|URL")
+def import_(source: str) -> None:
+    """Import a session: a lime jsonl/json/zip export, a pi, Kimi, Claude Code or Codex log, or a URL.
+
+    Prints the new session's id; refused input (exit 1) writes nothing.
+    """
+    from .exchange.import_ import import_source
+
+    ws = _workspace()
+    result = import_source(ws, source)
+    for warning in result.warnings:
+        click.echo(f"lime: warning: {warning}", err=True)
+    origin = f" {result.source_id}" if result.source_id else ""
+    click.echo(
+        f"lime: imported {result.tool} session{origin} as {result.session_id[:8]} ({result.entries} entries) "
+        f"— resume with: lime -r {result.session_id[:8]}",
+        err=True,
+    )
+    click.echo(result.session_id)
 
 
 # -- lime doctor --------------------------------------------------------------

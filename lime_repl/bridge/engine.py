@@ -19,7 +19,7 @@ callback as ``session.event`` notification params instead of a terminal:
 Approvals: the bridge cannot ask, so a tool that needs approval (``bash``,
 ``edit``, ``write``; DESIGN.md section 4b) is refused unless the bridge runs
 with ``--yolo``. Lime's own notices (resume warnings, summary fallbacks) are
-collected in :attr:`SessionEngine.notes` and logged, never printed on stdout.
+collected for :meth:`SessionEngine.take_notes` and logged, never printed on stdout.
 """
 
 from __future__ import annotations
@@ -30,9 +30,8 @@ import sys
 from collections.abc import Callable, Mapping
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..agent.tools.base import ToolResult
 from ..errors import LimeError, StoreError
 from ..repl.console import Console
 from ..repl.controller import NO_PROVIDER_HINT, Controller
@@ -41,7 +40,10 @@ from ..store.segments import WriteFailed
 from ..store.session import Session
 from ..workspace import Workspace
 
-__all__ = ["Emit", "EventUI", "SessionEngine"]
+if TYPE_CHECKING:
+    from ..agent.tools.base import ToolResult
+
+__all__ = ["Emit", "EventUI", "SessionEngine", "TurnFailed"]
 
 log = logging.getLogger("lime")
 
@@ -99,7 +101,7 @@ class EventUI:
         self.engine.flush_entries()
 
     def approve(self, name: str, arguments: Mapping[str, Any]) -> str:
-        self.engine.notes.append(f"refused the {name} tool: the bridge runs such tools only with --yolo")
+        self.engine.console.notice(f"refused the {name} tool: the bridge runs such tools only with --yolo")
         return "n"
 
     def on_tool_result(self, name: str, result: ToolResult) -> None:
@@ -129,12 +131,8 @@ class SessionEngine(Controller):
         self._seen = 0
 
     # -- the session -----------------------------------------------------
-    @property
-    def notes(self) -> list[str]:
-        """Notices since the last :meth:`take_notes` (warnings, fallbacks, refusals)."""
-        return self._console.notes
-
     def take_notes(self) -> list[str]:
+        """The notices since the last call (warnings, fallbacks, refusals); each is also in the program log."""
         notes, self._console.notes = self._console.notes, []
         return notes
 
@@ -196,6 +194,7 @@ class SessionEngine(Controller):
         Returns ``{"entryIds": [3 ids], "exitCode": n, "cwd": dir}`` plus
         ``"cancelled": true`` when SIGINT interrupted it (exit code 130).
         """
+        self.take_notes()
         shell = self.ensure_shell()
         out, err = _Decoder(self, "stdout"), _Decoder(self, "stderr")
         result = shell.run(command, on_stdout=out.feed, on_stderr=err.feed)
@@ -219,6 +218,7 @@ class SessionEngine(Controller):
         """
         if self.agent is None:
             raise LimeError(NO_PROVIDER_HINT)
+        self.take_notes()
         session = self.current
         if self.shell is not None:
             self.agent.tool_ctx.cwd = Path(self.shell.cwd)
@@ -241,6 +241,7 @@ class SessionEngine(Controller):
 
     def compact(self, hint: str | None) -> Entry | None:
         """Compact the active branch now (``trigger: "manual"``); the entry, or None when nothing to compact."""
+        self.take_notes()
         keeper = self.keeper
         self.event("compaction", phase="started", trigger="manual")
         try:

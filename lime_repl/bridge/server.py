@@ -36,7 +36,6 @@ from typing import Any, BinaryIO
 
 from ..errors import LimeError, SessionLockedError, SessionNotFoundError, UsageError
 from ..store.records import is_tree_node
-from ..store.session import Session
 from ..workspace import Workspace
 from .engine import SessionEngine, TurnFailed
 from .protocol import (
@@ -51,6 +50,7 @@ from .protocol import (
     read_lines,
     result_response,
 )
+from .registry import OpenSessions
 
 __all__ = ["Bridge", "run_bridge"]
 
@@ -65,7 +65,10 @@ class Bridge:
 
     ``workspace`` is the bridge's own directory (where ``latest`` and id
     prefixes are resolved and ``session.list`` looks); ``provider``,
-    ``model`` and ``yolo`` are the command line's.
+    ``model`` and ``yolo`` are the command line's. Each method below takes a
+    request's ``params`` and returns its ``result`` (docs/bridge.md gives the
+    shapes); it raises :class:`RpcError` for bad params and a LimeError for
+    application errors, which :meth:`handle` turns into error objects.
     """
 
     def __init__(
@@ -80,9 +83,8 @@ class Bridge:
         self.writer = writer
         self.workspace = workspace
         self.provider, self.model, self.yolo = provider, model, yolo
-        self.engines: dict[str, SessionEngine] = {}
         self.busy = False
-        self._workspaces: dict[Path, Workspace] = {workspace.cwd: workspace}
+        self.open = OpenSessions(workspace, self._new_engine)
         self._methods = {
             "session.create": self.create,
             "session.resume": self.resume,
@@ -108,7 +110,7 @@ class Bridge:
                 if self.writer.closed:
                     break
         finally:
-            self.close_all()
+            self.open.close_all()
 
     def handle_line(self, raw: bytes) -> None:
         """Parse and answer one line: a request, a notification, a batch, or garbage."""
@@ -157,79 +159,8 @@ class Bridge:
         """Send one ``session.event`` notification."""
         self.writer.notify("session.event", {"sessionId": session_id, "kind": kind, **fields})
 
-    def close_all(self) -> None:
-        """Close every open session (sync, stop its shell, release its lock)."""
-        for session_id in list(self.engines):
-            engine = self.engines.pop(session_id)
-            try:
-                engine.close()
-            except Exception:
-                log.error("bridge: closing session %s failed", session_id, exc_info=True)
-
-    # -- sessions and workspaces ----------------------------------------
-    def _workspace(self, cwd: Path) -> Workspace:
-        cwd = cwd.absolute()
-        if cwd not in self._workspaces:
-            self._workspaces[cwd] = Workspace(cwd, self.workspace.env)
-        return self._workspaces[cwd]
-
-    def _session_workspace(self, path: Path) -> Workspace:
-        """The workspace of the directory a session was started in (from its header), else the bridge's."""
-        try:
-            with open(path, "rb") as fh:
-                header = parse_header(fh.readline())
-        except OSError:
-            return self.workspace
-        cwd = header.get("cwd")
-        if isinstance(cwd, str) and os.path.isdir(cwd):
-            return self._workspace(Path(cwd))
-        return self.workspace
-
     def _new_engine(self, workspace: Workspace) -> SessionEngine:
         return SessionEngine(workspace, self.emit, provider=self.provider, model=self.model, yolo=self.yolo)
-
-    def _register(self, engine: SessionEngine) -> dict[str, Any]:
-        session = engine.current
-        self.engines[session.session_id] = engine
-        return {"sessionId": session.session_id, "path": str(session.path)}
-
-    def _find_open(self, ref: str) -> SessionEngine | None:
-        """The open session ``ref`` names (full id or unique id prefix), or None."""
-        if ref in self.engines:
-            return self.engines[ref]
-        prefix = ref.lower()
-        matches = [e for sid, e in self.engines.items() if sid.startswith(prefix)] if prefix else []
-        if len(matches) > 1:
-            shown = ", ".join(sorted(e.current.session_id[:12] for e in matches))
-            raise UsageError(f"session prefix '{ref}' is ambiguous: {shown}")
-        return matches[0] if matches else None
-
-    def _by_path(self, path: Path) -> SessionEngine | None:
-        return next((e for e in self.engines.values() if e.current.path == path), None)
-
-    def _open_engine(self, ref: str) -> SessionEngine:
-        """The open session for a method that writes; code 2 when unknown or not open here."""
-        engine = self._find_open(ref)
-        if engine is not None:
-            return engine
-        path = self.workspace.resolve(ref)
-        engine = self._by_path(path)
-        if engine is None:
-            raise SessionNotFoundError(
-                f"session {path.name.split('.')[0][:8]} is not open in this bridge: open it with session.resume"
-            )
-        return engine
-
-    def _readable(self, ref: str) -> tuple[Session, Workspace]:
-        """A session to read: the open one, else loaded from disk without its lock."""
-        engine = self._find_open(ref)
-        if engine is None:
-            path = self.workspace.resolve(ref)
-            engine = self._by_path(path)
-            if engine is None:
-                workspace = self._session_workspace(path)
-                return workspace.load_session(path), workspace
-        return engine.current, engine.workspace
 
     # -- methods ---------------------------------------------------------
     def create(self, params: Any) -> dict[str, Any]:
@@ -239,29 +170,26 @@ class Bridge:
             cwd = (self.workspace.cwd / Path(p["cwd"]).expanduser()).absolute()
             if not cwd.is_dir():
                 raise RpcError(INVALID_PARAMS, f"parameter 'cwd': no such directory: {p['cwd']}")
-            workspace = self._workspace(cwd)
-        engine = self._new_engine(workspace)
+            workspace = self.open.workspace_for(cwd)
+        engine = self.open.new_engine(workspace)
         try:
             engine.start_new(p["title"])
         except BaseException:
             engine.close()
             raise
-        return self._register(engine)
+        return self.open.add(engine)
 
     def resume(self, params: Any) -> dict[str, Any]:
         p = check_params(params, {"sessionId": _STR})
-        engine = self._find_open(p["sessionId"])
+        engine, path = self.open.resolve(p["sessionId"])
         if engine is None:
-            path = self.workspace.resolve(p["sessionId"])
-            engine = self._by_path(path)
-            if engine is None:
-                engine = self._new_engine(self._session_workspace(path))
-                try:
-                    engine.open(path)
-                except BaseException:
-                    engine.close()
-                    raise
-                self._register(engine)
+            engine = self.open.new_engine(self.open.session_workspace(path))
+            try:
+                engine.open(path)
+            except BaseException:
+                engine.close()
+                raise
+            self.open.add(engine)
         session = engine.current
         return {
             "sessionId": session.session_id,
@@ -275,7 +203,7 @@ class Bridge:
         p = check_params(params, optional={"all": (bool,), "limit": (int,), "cwd": _STR})
         if p["limit"] is not None and p["limit"] < 1:
             raise RpcError(INVALID_PARAMS, "parameter 'limit' must be at least 1")
-        workspace = self.workspace if p["cwd"] is None else self._workspace(self.workspace.cwd / p["cwd"])
+        workspace = self.workspace if p["cwd"] is None else self.open.workspace_for(Path(p["cwd"]))
         sessions = workspace.list_sessions(bool(p["all"]))
         if p["limit"] is not None:
             sessions = sessions[: p["limit"]]
@@ -283,7 +211,7 @@ class Bridge:
 
     def send(self, params: Any) -> dict[str, Any]:
         p = check_params(params, {"sessionId": _STR, "text": _STR})
-        engine = self._open_engine(p["sessionId"])
+        engine = self.open.writable(p["sessionId"])
         stripped = p["text"].strip()
         if not stripped:
             raise RpcError(INVALID_PARAMS, "parameter 'text' is empty")
@@ -300,7 +228,7 @@ class Bridge:
         from ..store.tree import preview
 
         p = check_params(params, {"sessionId": _STR})
-        session, _ = self._readable(p["sessionId"])
+        session, _ = self.open.readable(p["sessionId"])
         tool_names: dict[str, str] = {}
         for entry in session.entries.values():
             content = entry.get("content")
@@ -331,34 +259,34 @@ class Bridge:
 
     def set_leaf(self, params: Any) -> dict[str, Any]:
         p = check_params(params, {"sessionId": _STR, "entryId": _OPT_STR})
-        engine = self._open_engine(p["sessionId"])
+        engine = self.open.writable(p["sessionId"])
         target = None if p["entryId"] is None else self._node(engine, p["entryId"])
         engine.set_leaf(target)
         return {"ok": True}
 
     def label(self, params: Any) -> dict[str, Any]:
         p = check_params(params, {"sessionId": _STR, "entryId": _STR, "label": _OPT_STR})
-        engine = self._open_engine(p["sessionId"])
+        engine = self.open.writable(p["sessionId"])
         engine.label(self._node(engine, p["entryId"]), p["label"])
         return {"ok": True}
 
     def rename(self, params: Any) -> dict[str, Any]:
         p = check_params(params, {"sessionId": _STR, "title": _OPT_STR})
-        self._open_engine(p["sessionId"]).rename(p["title"])
+        self.open.writable(p["sessionId"]).rename(p["title"])
         return {"ok": True}
 
     def _fork(self, ref: str, entry_id: str | None) -> dict[str, Any]:
-        source, workspace = self._readable(ref)
+        source, workspace = self.open.readable(ref)
         assert source.path is not None
         forked = workspace.fork_session(source.path, entry_id)
-        engine = self._new_engine(workspace)
+        engine = self.open.new_engine(workspace)
         try:
             engine.adopt(forked)
         except BaseException:
             engine.close()
             forked.close()
             raise
-        result = self._register(engine)
+        result = self.open.add(engine)
         result["leafId"] = forked.leaf_id
         result["forkedFrom"] = forked.header.get("forkedFrom")
         return result
@@ -373,35 +301,24 @@ class Bridge:
 
     def compact(self, params: Any) -> dict[str, Any] | None:
         p = check_params(params, {"sessionId": _STR}, {"hint": _OPT_STR})
-        return self._open_engine(p["sessionId"]).compact(p["hint"] or None)
+        return self.open.writable(p["sessionId"]).compact(p["hint"] or None)
 
     def export(self, params: Any) -> dict[str, Any]:
+        from ..exchange.export import export_session
+
         p = check_params(params, {"sessionId": _STR, "format": _STR}, {"path": _OPT_STR})
-        try:
-            from ..exchange.export import export_session  # noqa: F401 - written alongside the bridge
-        except ImportError:
-            raise RpcError(
-                METHOD_NOT_FOUND, "session.export is not available: this lime has no exporter yet"
-            ) from None
-        raise RpcError(METHOD_NOT_FOUND, "session.export is not available yet")
+        session, _ = self.open.readable(p["sessionId"])
+        if p["path"] == "-":
+            raise RpcError(INVALID_PARAMS, "parameter 'path': '-' (stdout) is the protocol's; give a file")
+        written = export_session(
+            session.path, p["format"], p["path"], cwd=self.workspace.cwd, env=self.workspace.env
+        )
+        return {"path": str(written)}
 
     def close(self, params: Any) -> dict[str, Any]:
         p = check_params(params, {"sessionId": _STR})
-        engine = self._open_engine(p["sessionId"])
-        del self.engines[engine.current.session_id]
-        engine.close()
+        self.open.close(self.open.writable(p["sessionId"]))
         return {"ok": True}
-
-
-def parse_header(raw: bytes) -> dict[str, Any]:
-    """The ``session`` header of a first line, or ``{}`` when the line is not one."""
-    import json
-
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) and value.get("type") == "session" else {}
 
 
 def _error_data(exc: LimeError) -> dict[str, Any] | None:

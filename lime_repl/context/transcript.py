@@ -24,6 +24,7 @@ blocks of DESIGN.md section 3 plus ``local_shell`` for a ``!`` exchange:
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -31,6 +32,8 @@ from typing import Any
 from ..store.records import Entry
 
 __all__ = ["CLEARED", "build_transcript", "fold_bash", "live_start", "micro_state", "trim_middle"]
+
+log = logging.getLogger("lime.context")
 
 CLEARED = "[Old tool result content cleared]"
 TRIM_KEEP = 1536
@@ -106,7 +109,11 @@ def micro_state(branch: Sequence[Entry]) -> dict[str, str]:
         if entry.get("type") != "microcompaction":
             continue
         for key in ("trimmed", "pruned"):
-            for target in entry.get(key) or ():
+            targets = entry.get(key) or ()
+            if not isinstance(targets, list | tuple):
+                log.warning("transcript: skipped %r of microcompaction %s: not a list of ids", key, entry.get("id"))
+                continue
+            for target in targets:
                 if isinstance(target, str) and not (key == "trimmed" and mode.get(target) == "pruned"):
                     mode[target] = key
     return mode
@@ -128,12 +135,23 @@ def _blocks(entry: Entry, how: str | None) -> list[dict[str, Any]]:
         return []
     blocks = []
     for block in content:
-        if not isinstance(block, dict):
+        if not isinstance(block, dict) or not _ids_ok(block):
+            log.warning("transcript: skipped a malformed content block of entry %s: %.80r", entry.get("id"), block)
             continue
         if block.get("type") == "tool_result" and how:
             block = dict(block, content=_shrink(str(block.get("content", "")), how))
         blocks.append(block)
     return blocks
+
+
+def _ids_ok(block: dict[str, Any]) -> bool:
+    """False for a ``tool_use``/``tool_result`` block whose id is not a string (it could never be paired)."""
+    kind = block.get("type")
+    if kind == "tool_use":
+        return isinstance(block.get("id"), str)
+    if kind == "tool_result":
+        return isinstance(block.get("tool_use_id"), str)
+    return True
 
 
 def _pair_tools(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -213,7 +231,7 @@ def build_transcript(
                 group.append(items[i + len(group)])
             folded = fold_bash(group)
             if folded is not None:
-                how = next((micro[e["id"]] for e in group if e.get("id") in micro), None)
+                how = next((micro[e["id"]] for e in group if isinstance(e.get("id"), str) and e["id"] in micro), None)
                 if how:
                     folded["stdout"] = _shrink(folded["stdout"], how)
                     folded["stderr"] = _shrink(folded["stderr"], how) if how == "trimmed" else ""

@@ -38,6 +38,7 @@ __all__ = [
     "MAX_JSON_DEPTH",
     "MAX_LINE_BYTES",
     "ImportRefused",
+    "check_lines",
     "decode_text",
     "import_cap",
     "json_depth",
@@ -171,6 +172,14 @@ def _lines(data: bytes, name: str) -> Iterator[tuple[int, bytes]]:
         start = stop + 1
 
 
+def check_lines(data: bytes, name: str) -> None:
+    """Raise :class:`ImportRefused` when a line of ``data`` is longer than :data:`MAX_LINE_BYTES`."""
+    if len(data) <= MAX_LINE_BYTES:
+        return
+    for _ in _lines(data, name):
+        pass
+
+
 def split_jsonl(data: bytes, name: str) -> tuple[list[tuple[int, Any]], list[str]]:
     """Parse JSONL bytes into ``([(line number, value), ...], warnings)``.
 
@@ -189,7 +198,9 @@ def split_jsonl(data: bytes, name: str) -> tuple[list[tuple[int, Any]], list[str
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise ImportRefused(f"refusing {name}: invalid UTF-8 on line {lineno} (byte {exc.start})") from None
+            raise ImportRefused(
+                f"refusing {name}: invalid UTF-8 on line {lineno} (byte {exc.start})"
+            ) from None
         try:
             records.append((lineno, loads(text, f"{name}:{lineno}")))
         except ValueError:
@@ -263,8 +274,17 @@ def read_zip(data: bytes, name: str, cap: int) -> dict[str, bytes]:
                         chunks.append(chunk)
             except ImportRefused:
                 raise
-            except (zipfile.BadZipFile, NotImplementedError, ValueError, EOFError, OSError, RuntimeError) as exc:
-                raise ImportRefused(f"refusing {name}: member {info.filename!r} cannot be read ({exc})") from None
+            except (
+                zipfile.BadZipFile,
+                NotImplementedError,
+                ValueError,
+                EOFError,
+                OSError,
+                RuntimeError,
+            ) as exc:
+                raise ImportRefused(
+                    f"refusing {name}: member {info.filename!r} cannot be read ({exc})"
+                ) from None
             except Exception as exc:  # zlib.error and friends from a damaged stream
                 raise ImportRefused(f"refusing {name}: member {info.filename!r} is damaged ({exc})") from None
             members[info.filename] = b"".join(chunks)

@@ -7,9 +7,8 @@ pipes and are printed without colour or decoration.
 from __future__ import annotations
 
 import json
-import os
 import sys
-import time
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -39,7 +38,7 @@ def _write(text: str) -> None:
 def print_sessions(sessions: list[SessionInfo], fmt: str, everywhere: bool) -> None:
     """Print ``sessions`` as a JSON array (DESIGN.md section 1 fields) or an aligned table."""
     if fmt == "json":
-        _write(json.dumps([s.to_json() for s in sessions], ensure_ascii=False, indent=2) + "\n")
+        _write(_json_array(s.to_json() for s in sessions))
         return
     if not sessions:
         print(
@@ -55,6 +54,12 @@ def print_sessions(sessions: list[SessionInfo], fmt: str, everywhere: bool) -> N
         row = f"{s.id[:8]:<8}  {s.updated[:16].replace('T', ' '):<16}  {s.entries:>7}  {_size(s.bytes):>8}  {label}"
         lines.append(row + (f"  {s.cwd}" if everywhere else ""))
     _write("\n".join(lines) + "\n")
+
+
+def _json_array(items: Iterable[object]) -> str:
+    """A JSON array with one compact element per line (the C encoder: fast for thousands of rows)."""
+    body = ",\n  ".join(json.dumps(item, ensure_ascii=False) for item in items)
+    return f"[\n  {body}\n]\n" if body else "[]\n"
 
 
 def _size(n: int) -> str:
@@ -117,48 +122,100 @@ def remove_session(workspace: Workspace, path: Path) -> list[Path]:
     return removed
 
 
-def search_sessions(workspace: Workspace, pattern: str, *, everywhere: bool, ignore_case: bool) -> int:
-    """Print ``id  title: matching text`` for each matching message; returns the number of matches.
+def search_sessions(
+    workspace: Workspace, pattern: str, *, everywhere: bool, ignore_case: bool, fmt: str = "table"
+) -> int:
+    """Print the entries whose text matches the regular expression ``pattern``; returns how many.
 
-    The pattern is a ``regex`` (the PCRE-like module) regular expression; it is
-    tried first on the raw bytes of each line, so non-matching lines are not decoded.
-    Raises :class:`UsageError` for a bad pattern.
+    Table rows are ``ID8  ENTRY  TIME  KIND  snippet`` with the match
+    highlighted when stdout is a terminal and ``NO_COLOR`` is unset; ``json``
+    prints an array of :meth:`SearchHit.to_json` objects, newest first. The
+    pattern uses the ``regex`` module's syntax (:mod:`lime_repl.store.search`
+    narrows the candidates with the FTS5 index first). Raises
+    :class:`UsageError` (exit 2) for a bad pattern.
     """
-    import regex
+    from ..store.search import search, snippet
 
-    flags = regex.IGNORECASE if ignore_case else 0
+    dirs = workspace.all_dirs() if everywhere else workspace.local_dirs()
     try:
-        raw_re = regex.compile(pattern.encode("utf-8"), flags)
-        text_re = regex.compile(pattern, flags)
-    except regex.error as exc:
+        hits = search(workspace.catalog, dirs, pattern, ignore_case=ignore_case)
+    except ValueError as exc:
         raise UsageError(f"bad pattern {pattern!r}: {exc}") from None
-    count = 0
-    for info in workspace.list_sessions(everywhere):
-        for seg in reversed(info.segments):
-            try:
-                data = seg.read_bytes()
-            except OSError:
-                continue
-            for line in data.splitlines():
-                if not raw_re.search(line):
-                    continue
-                try:
-                    entry = json.loads(line)
-                except ValueError:
-                    continue
-                text = text_of(entry) if isinstance(entry, dict) else ""
-                match = text_re.search(text)
-                if match is None:
-                    continue
-                count += 1
-                start = max(0, match.start() - 40)
-                snippet = text[start : match.end() + 40].replace("\n", " ")
-                _write(f"{info.id[:8]}  {info.title or '-'}: {snippet}\n")
-    return count
+    if fmt == "json":
+        _write(_json_array(hit.to_json() for hit in hits))
+        return len(hits)
+    from ..repl.console import wants_color
+
+    color = wants_color(sys.stdout, workspace.env)
+
+    def paint(text: str, code: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if color and text else text
+
+    lines = []
+    for hit in hits:
+        before, match, after = snippet(hit.text, hit.start, hit.end)
+        if hit.kind == "shell":
+            before = "$ " + before
+        when = hit.timestamp[:16].replace("T", " ") or "-"
+        entry = f"{hit.entry_id or '-':<8}"
+        lines.append(
+            f"{paint(hit.session_id[:8], '35')}  {paint(entry, '33')}  {paint(when, '2')}  "
+            f"{hit.kind:<9}  {before}{paint(match, '1;31')}{after}"
+        )
+    if lines:
+        _write("\n".join(lines) + "\n")
+    return len(hits)
 
 
-def print_log(path: Path) -> None:
-    """Copy every surviving segment, oldest first, to stdout byte for byte (whole lines only)."""
+class _LogWriter:
+    """Writes log lines to stdout: raw bytes to a pipe or file; on a terminal, indented JSON, coloured
+    with pygments' JSON lexer unless ``NO_COLOR`` is set."""
+
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        self.out = sys.stdout.buffer
+        self.pretty = sys.stdout.isatty()
+        self._format: Callable[[str], str] | None = None
+        if self.pretty:
+            from ..repl.console import wants_color
+
+            if wants_color(sys.stdout, env):
+                from pygments import highlight
+                from pygments.formatters import TerminalFormatter
+                from pygments.lexers import JsonLexer
+
+                lexer, formatter = JsonLexer(), TerminalFormatter()
+                self._format = lambda text: highlight(text, lexer, formatter)
+
+    def write(self, line: bytes) -> None:
+        if not self.pretty:
+            self.out.write(line)
+            return
+        try:
+            text = json.dumps(json.loads(line), ensure_ascii=False, indent=2) + "\n"
+        except ValueError:
+            text = line.decode("utf-8", "replace")
+        if self._format is not None:
+            text = self._format(text)
+        self.out.write(text.encode("utf-8", "replace"))
+
+    def flush(self) -> None:
+        self.out.flush()
+
+
+def print_log(path: Path, env: Mapping[str, str] | None = None) -> None:
+    """Print every surviving segment, oldest first (whole lines only).
+
+    To a pipe or file the bytes are copied unchanged; on a terminal each
+    line is shown as indented, coloured JSON (see :class:`_LogWriter`).
+    """
+    writer = _LogWriter(env)
+    if writer.pretty:
+        from ..store.tail import follow_lines
+
+        for line in follow_lines(path, follow=False):
+            writer.write(line)
+        writer.flush()
+        return
     out = sys.stdout.buffer
     for seg in segment_paths(path):
         try:
@@ -169,52 +226,20 @@ def print_log(path: Path) -> None:
     out.flush()
 
 
-def follow_log(path: Path, poll: float = 0.2) -> None:
-    """Print whole lines appended to the active file until interrupted.
+def follow_log(path: Path, poll: float = 0.1, env: Mapping[str, str] | None = None) -> None:
+    """Print the whole log, then every line appended to it, across rotations, until interrupted.
 
-    The open file is kept while following, so the lines written just before a
-    rotation are read from the renamed file before switching to the new one.
+    Each line is printed once, whole, in order (:func:`lime_repl.store.tail.follow_lines`
+    keeps the open file across a rotation, so lines written just before it
+    are read from the renamed file). Output is flushed whenever no more is to be read.
     """
-    out = sys.stdout.buffer
-    fh = None
-    pending = b""
+    from ..store.tail import follow_lines
 
-    def drain() -> None:
-        nonlocal pending
-        assert fh is not None
-        chunk = fh.read()
-        if chunk:
-            pending += chunk
-            end = pending.rfind(b"\n") + 1
-            if end:
-                out.write(pending[:end])
-                out.flush()
-                pending = pending[end:]
-
+    writer = _LogWriter(env)
     try:
-        try:
-            fh = open(path, "rb")
-            data = fh.read()
-            pending = data[data.rfind(b"\n") + 1 :]
-        except FileNotFoundError:
-            fh = None
-        while True:
-            if fh is not None:
-                drain()
-            try:
-                st = os.stat(path)
-            except FileNotFoundError:
-                time.sleep(poll)
-                continue
-            if fh is None or st.st_ino != os.fstat(fh.fileno()).st_ino:
-                if fh is not None:
-                    drain()
-                    fh.close()
-                fh, pending = open(path, "rb"), b""
-                continue
-            time.sleep(poll)
+        for line in follow_lines(path, follow=True, poll=poll, on_idle=writer.flush):
+            writer.write(line)
     except KeyboardInterrupt:
         return
     finally:
-        if fh is not None:
-            fh.close()
+        writer.flush()

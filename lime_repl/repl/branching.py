@@ -187,7 +187,11 @@ def _pick_prompt(ctl: Controller, prompts: list[Entry], args: str) -> Entry | No
         from .selector import select
 
         options = [(e, f"{e['id']}  {preview(e)[6:]}") for e in prompts]
-        return select("Fork from which message? (the new session ends just before it)", options, default=len(options) - 1)
+        return select(
+            "Fork from which message? (the new session ends just before it)",
+            options,
+            default=len(options) - 1,
+        )
     for number, entry in enumerate(prompts, 1):
         ctl.console.out(f"{number:>3}  {entry['id']}  {preview(entry)[6:]}")
     ctl.console.notice("fork from one with /fork N or /fork ID")
@@ -220,7 +224,9 @@ def clone_command(ctl: Controller, args: str) -> int:
     session = _copy(ctl, source.leaf_id)
     old = source.short_id
     ctl.adopt(session)
-    ctl.console.notice(f"cloned session {old} into new session {session.short_id} ({len(session.entries)} entries)")
+    ctl.console.notice(
+        f"cloned session {old} into new session {session.short_id} ({len(session.entries)} entries)"
+    )
     return 0
 
 

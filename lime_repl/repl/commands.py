@@ -344,6 +344,28 @@ def cmd_label(ctl: Controller, args: str) -> int:
     return label_command(ctl, args)
 
 
+def _export_formats(ctl: Controller, prefix: str) -> Iterable[tuple[str, str]]:
+    from .export_command import complete_formats
+
+    return complete_formats(ctl, prefix)
+
+
+@REGISTRY.register("export", args="[jsonl|json|md|html|zip] [PATH]", complete=_export_formats)
+def cmd_export(ctl: Controller, args: str) -> int:
+    """Export this session to PATH (default: lime-<id8>-<time>.<ext> here); the format defaults to md."""
+    from .export_command import export_command
+
+    return export_command(ctl, args, None)
+
+
+@REGISTRY.register("export-md", args="[PATH]")
+def cmd_export_md(ctl: Controller, args: str) -> int:
+    """Export this session as Markdown (the same as /export md)."""
+    from .export_command import export_command
+
+    return export_command(ctl, args, "md")
+
+
 @REGISTRY.register("quit", aliases=("exit",))
 def cmd_quit(ctl: Controller, args: str) -> int:
     """Save and leave lime."""

@@ -115,8 +115,9 @@ class PickerState:
     def selected(self) -> SessionInfo | None:
         return self.shown[self.index] if self.shown else None
 
-    def refresh(self) -> None:
-        keep = self.selected.id if self.selected else None
+    def refresh(self, keep_selection: bool = False) -> None:
+        """Recompute the shown list; the selection goes to the top unless ``keep_selection``."""
+        keep = self.selected.id if self.selected and keep_selection else None
         self.shown = filter_sessions(self.sessions, self.query, named_only=self.named_only, sort=self.sort)
         ids = [s.id for s in self.shown]
         self.index = ids.index(keep) if keep in ids else 0
@@ -290,28 +291,21 @@ def pick_session(
             text = " Enter save (empty clears) · Esc cancel"
         else:
             text = (
-                " type to search · ↑↓ move · Enter resume · Tab all/this directory · Ctrl-S sort"
-                " · Ctrl-N named · Ctrl-P path · Ctrl-R rename · Ctrl-D delete · Esc cancel"
+                " Enter resume · Tab all dirs · Ctrl-S sort · Ctrl-N named · Ctrl-P path"
+                " · Ctrl-R rename · Ctrl-D delete · Esc cancel"
             )
         return [("class:dim", text)]
 
     bindings = KeyBindings()
 
-    @bindings.add("up", filter=searching)
-    def _up(event: Any) -> None:
-        state.move(-1)
-
-    @bindings.add("down", filter=searching)
-    def _down(event: Any) -> None:
-        state.move(1)
-
-    @bindings.add("pageup", filter=searching)
-    def _page_up(event: Any) -> None:
-        state.move(-max(1, list_height() - 1))
-
-    @bindings.add("pagedown", filter=searching)
-    def _page_down(event: Any) -> None:
-        state.move(max(1, list_height() - 1))
+    steps = {
+        "up": lambda: -1,
+        "down": lambda: 1,
+        "pageup": lambda: -max(1, list_height() - 1),
+        "pagedown": lambda: max(1, list_height() - 1),
+    }
+    for key, step in steps.items():
+        bindings.add(key, filter=searching)(lambda event, step=step: state.move(step()))
 
     @bindings.add("tab", filter=searching)
     def _scope(event: Any) -> None:

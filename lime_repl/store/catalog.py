@@ -20,7 +20,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .index import Index, SeenFile, segment_name
+from .extract import segment_name
+from .index import Index, SeenFile
 
 __all__ = ["AmbiguousSession", "Catalog", "SessionInfo", "SessionNotFound"]
 
@@ -148,9 +149,7 @@ def _rfc3339_ns(ns: int) -> str:
     """``ns`` (nanoseconds since the epoch) as RFC 3339 UTC with milliseconds."""
     t = time.gmtime(ns // 1_000_000_000)
     ms = ns // 1_000_000 % 1000
-    return (
-        f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}.{ms:03d}Z"
-    )
+    return f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}.{ms:03d}Z"
 
 
 class Catalog:
@@ -166,7 +165,8 @@ class Catalog:
             try:
                 return call(*args)
             except sqlite3.DatabaseError as exc:
-                self.index.recover(exc)
+                if not self.index.recover(exc):
+                    raise
         return call(*args)
 
     # -- the index -----------------------------------------------------

@@ -13,8 +13,8 @@ The index (``index.sqlite``, DESIGN.md section 2) is derived data. It holds:
   characters can narrow a regular-expression search);
 * ``dirs``: project sessions directories seen before (for ``--all``).
 
-:meth:`Index.sync_dir` compares each segment's size, mtime and inode with its
-row. A file that only grew is parsed from the stored offset (new lines become
+:meth:`Index.refresh` compares each segment's size, mtime and inode with its
+row (a digest of them per directory makes the unchanged case one query). A file that only grew is parsed from the stored offset (new lines become
 new ``texts`` rows); a renamed file (rotation: ``<id>.jsonl`` -> ``.1``) keeps
 its row and rows of text; a replaced or rewritten file is parsed again from
 the start; rows of vanished files are dropped. A missing, corrupt or
@@ -25,23 +25,22 @@ stands in, so listings and searches stay correct, only slower.
 
 from __future__ import annotations
 
-import json
+import hashlib
 import os
-import re
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SCHEMA_VERSION", "FileRow", "Index", "SeenFile", "entry_texts", "segment_name"]
+from .extract import FileRow, parse_from, read_head, segment_name
+
+__all__ = ["SCHEMA_VERSION", "Index", "SeenFile"]
 
 #: Bumped whenever the tables or what is extracted from the logs change; a mismatch rebuilds the index.
-SCHEMA_VERSION = 3
-_HEAD = 64
-_SEGMENT = re.compile(r"([0-9A-Za-z_-]+)\.jsonl(?:\.([0-9]+))?").fullmatch
+SCHEMA_VERSION = 4
 _BUSY_MS = 5000
-_DROPPED = ("texts_fts", "texts", "files")  # "dirs" (remembered project directories) survives upgrades
+# Dropped on a schema change; "dirs" (remembered project directories) survives upgrades.
+_DROPPED = ("texts_fts", "texts", "files", "dirsigs")
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS dirs (path TEXT PRIMARY KEY, scope TEXT)",
     "CREATE TABLE files (id INTEGER PRIMARY KEY, dir TEXT NOT NULL, name TEXT NOT NULL,"
@@ -52,6 +51,7 @@ _SCHEMA = (
     "CREATE TABLE texts (id INTEGER PRIMARY KEY, file INTEGER NOT NULL, entry TEXT, ts TEXT, kind TEXT,"
     " text TEXT)",
     "CREATE INDEX texts_file ON texts(file)",
+    "CREATE TABLE dirsigs (dir TEXT PRIMARY KEY, sig BLOB)",
     "CREATE VIRTUAL TABLE texts_fts USING fts5(text, content='texts', content_rowid='id',"
     " tokenize='trigram', detail='none')",
     "CREATE TRIGGER texts_ai AFTER INSERT ON texts BEGIN"
@@ -61,155 +61,11 @@ _SCHEMA = (
     f"PRAGMA user_version = {SCHEMA_VERSION}",
 )
 _FIELDS = "id, name, ino, size, mtime_ns, title, title_set, cwd, created, entries, first_message"
-_TAGS = (("bash-input", "shell"), ("bash-stdout", "stdout"), ("bash-stderr", "stderr"))
-
-
-def segment_name(name: str) -> tuple[str, int] | None:
-    """``(stem, number)`` for ``<stem>.jsonl`` (number -1, the active file) or ``<stem>.jsonl.N``; else None."""
-    match = _SEGMENT(name)
-    if match is None:
-        return None
-    stem, number = match.groups()
-    return stem, int(number) if number else -1
-
-
-@dataclass(slots=True)
-class FileRow:
-    """A segment file as indexed: identity, parse position and listing facts."""
-
-    name: str
-    ino: int
-    size: int
-    mtime_ns: int
-    offset: int = 0
-    head: bytes = b""
-    session_id: str | None = None
-    cwd: str | None = None
-    created: str | None = None
-    title: str | None = None
-    title_set: bool = False
-    entries: int = 0
-    first_message: str | None = None
-    id: int | None = None
 
 
 #: One segment on disk with its indexed facts: ``(name, stem, number, size, mtime_ns, row)`` where
 #: ``row`` is the ``files`` row as a tuple in ``_FIELDS`` order.
 SeenFile = tuple[str, str, int, int, int, tuple[Any, ...]]
-
-
-def entry_texts(entry: dict[str, Any]) -> list[tuple[str, str]]:
-    """``(kind, text)`` pairs worth indexing in one entry: the text of messages and ``!`` commands.
-
-    ``kind`` is the role (``user``/``assistant``), ``tool`` for tool results,
-    or ``shell``/``stdout``/``stderr`` for the three parts of a bash triple
-    (DESIGN.md section 3), whose tags are stripped. Other entries give ``[]``.
-    """
-    if entry.get("type") != "message":
-        return []
-    role = entry.get("role") if isinstance(entry.get("role"), str) else "message"
-    content = entry.get("content")
-    if isinstance(content, str):
-        return [(role, content)] if content else []
-    if not isinstance(content, list):
-        return []
-    texts: list[str] = []
-    tools: list[str] = []
-    for block in content:
-        if not isinstance(block, dict):
-            continue
-        kind = block.get("type")
-        if kind == "text" and isinstance(block.get("text"), str):
-            texts.append(block["text"])
-        elif kind == "tool_result":
-            inner = block.get("content")
-            if isinstance(inner, str):
-                tools.append(inner)
-            elif isinstance(inner, list):
-                tools.extend(
-                    b["text"] for b in inner if isinstance(b, dict) and isinstance(b.get("text"), str)
-                )
-    result: list[tuple[str, str]] = []
-    text = "\n".join(texts)
-    if text and isinstance(entry.get("shell"), dict):
-        for tag, kind in _TAGS:
-            if text.startswith(f"<{tag}>") and text.endswith(f"</{tag}>"):
-                body = text[len(tag) + 2 : -(len(tag) + 3)]
-                return [(kind, body)] if body else []
-    if text:
-        result.append((role, text))
-    tool_text = "\n".join(t for t in tools if t)
-    if tool_text:
-        result.append(("tool", tool_text))
-    return result
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _parse(path: str, row: FileRow) -> list[tuple[str, str, str, str]]:
-    """Parse ``path`` from ``row.offset`` on (whole lines only), updating ``row``; returns new texts.
-
-    Texts are ``(entry id, timestamp, kind, text)``. Raises ``OSError``.
-    """
-    with open(path, "rb") as fh:
-        if row.offset:
-            fh.seek(row.offset)
-        data = fh.read()
-    if row.offset == 0:
-        row.head = data[:_HEAD]
-    end = data.rfind(b"\n") + 1
-    texts: list[tuple[str, str, str, str]] = []
-    for raw in data[:end].split(b"\n"):
-        if not raw.strip():
-            continue
-        try:
-            entry = json.loads(raw)
-        except (ValueError, RecursionError):
-            continue
-        if not isinstance(entry, dict):
-            continue
-        kind = entry.get("type")
-        if kind == "session":
-            if row.session_id is None:
-                row.session_id = _str(entry.get("sessionId"))
-                row.cwd = _str(entry.get("cwd"))
-                row.created = _str(entry.get("created"))
-            continue
-        if kind == "checkpoint":
-            if "title" in entry:
-                row.title, row.title_set = _str(entry["title"]), True
-            continue
-        row.entries += 1
-        if kind == "title":
-            row.title, row.title_set = _str(entry.get("title")), True
-            continue
-        if row.first_message is None and kind == "message" and entry.get("role") == "user":
-            row.first_message = _first_text(entry)
-        found = entry_texts(entry)
-        if not found:
-            continue
-        entry_id = _str(entry.get("id")) or ""
-        stamp = _str(entry.get("timestamp")) or ""
-        texts.extend((entry_id, stamp, k, t) for k, t in found)
-    row.offset += end
-    return texts
-
-
-def _first_text(entry: dict[str, Any]) -> str | None:
-    """The first text block of a message (200 characters at most), as the listing shows it."""
-    content = entry.get("content")
-    if isinstance(content, list):
-        for block in content:
-            if isinstance(block, dict) and isinstance(block.get("text"), str):
-                return block["text"][:200]
-    return content[:200] if isinstance(content, str) else None
-
-
-def _read_head(path: str, n: int) -> bytes:
-    with open(path, "rb") as fh:
-        return fh.read(n)
 
 
 class Index:
@@ -228,7 +84,7 @@ class Index:
             self._db = self._open()
         return self._db
 
-    def _open(self) -> sqlite3.Connection:
+    def _open(self, retry: bool = True) -> sqlite3.Connection:
         if not self.in_memory:
             assert self.path is not None
             try:
@@ -242,8 +98,8 @@ class Index:
                     raise
                 return db
             except sqlite3.DatabaseError as exc:
-                if not self._is_transient(exc) and self._discard():
-                    return self._open()
+                if retry and not self._is_transient(exc) and self._discard():
+                    return self._open(retry=False)
             except OSError:
                 pass
             self.in_memory = True
@@ -254,7 +110,7 @@ class Index:
     @staticmethod
     def _prepare(db: sqlite3.Connection, *, durable: bool) -> None:
         if db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
-            db.execute("SELECT 1 FROM files LIMIT 0")
+            db.execute("SELECT 1 FROM files, texts, texts_fts, dirsigs, dirs LIMIT 0")
         else:
             if durable:
                 db.execute("PRAGMA journal_mode = WAL")
@@ -290,11 +146,29 @@ class Index:
             return False
         return True
 
-    def recover(self, exc: sqlite3.DatabaseError) -> None:
-        """After ``exc`` from a query: rebuild a corrupt index, or fall back to memory when it is unusable."""
-        self.close()
-        if self.in_memory or self._is_transient(exc) or not self._discard():
+    @staticmethod
+    def _is_damage(exc: sqlite3.DatabaseError) -> bool:
+        """A corrupt file, a foreign database or missing tables (not a mistake in a query)."""
+        if not isinstance(exc, sqlite3.OperationalError):
+            return True
+        text = str(exc).lower()
+        return any(word in text for word in ("no such table", "no such column", "malformed", "corrupt"))
+
+    def recover(self, exc: sqlite3.DatabaseError) -> bool:
+        """After ``exc`` from a query: rebuild a damaged index, or use memory when the file is unusable.
+
+        Returns False when ``exc`` is neither (a bad query): the caller re-raises it.
+        """
+        if self._is_transient(exc):
+            self.close()
             self.in_memory = True
+            return True
+        if not self._is_damage(exc):
+            return False
+        self.close()
+        if self.in_memory or not self._discard():
+            self.in_memory = True
+        return True
 
     def close(self) -> None:
         db, self._db = self._db, None
@@ -309,60 +183,71 @@ class Index:
         return self.db.execute("SELECT path, scope FROM dirs").fetchall()
 
     # -- keeping in step -----------------------------------------------
-    def sync_dir(self, directory: str) -> list[SeenFile]:
-        """Bring the rows of one sessions directory up to date; returns its segments as :data:`SeenFile`.
-
-        Unchanged files cost one ``stat`` each and no parsing. Raises
-        ``sqlite3.DatabaseError`` (see :meth:`recover`).
-        """
-        on_disk: list[tuple[str, str, int, os.stat_result]] = []
+    @staticmethod
+    def _scan(directory: str) -> list[tuple[str, os.stat_result]]:
+        """The segment files of ``directory`` with their ``stat`` (empty when it does not exist)."""
+        on_disk = []
         try:
             with os.scandir(directory) as it:
                 for item in it:
-                    parsed = segment_name(item.name)
-                    if parsed is None:
+                    if segment_name(item.name) is None:
                         continue
                     try:
-                        st = item.stat()
+                        on_disk.append((item.name, item.stat()))
                     except FileNotFoundError:
                         continue
-                    on_disk.append((item.name, parsed[0], parsed[1], st))
         except (FileNotFoundError, NotADirectoryError, PermissionError):
-            on_disk = []
-        db = self.db
-        cached = {row[1]: row for row in db.execute(f"SELECT {_FIELDS} FROM files WHERE dir = ?", (directory,))}
-        seen: list[SeenFile] = []
-        stale = len(cached) != len(on_disk)
-        for name, stem, number, st in on_disk:
-            row = cached.get(name)
-            if row is None or (row[2], row[3], row[4]) != (st.st_ino, st.st_size, st.st_mtime_ns):
-                stale = True
-                break
-            seen.append((name, stem, number, st.st_size, st.st_mtime_ns, row))
-        if not stale:
-            return seen
-        rows = self._apply(directory, on_disk)
-        return [
-            (name, stem, number, st.st_size, st.st_mtime_ns, rows[name])
-            for name, stem, number, st in on_disk
-            if name in rows
-        ]
+            return []
+        return on_disk
 
-    def _apply(self, directory: str, on_disk: list[tuple[str, str, int, os.stat_result]]) -> dict[str, tuple]:
-        """Re-read the directory's rows under the write lock and reconcile them with ``on_disk``."""
+    @staticmethod
+    def _signature(on_disk: list[tuple[str, os.stat_result]]) -> bytes:
+        """A digest of every segment's name, inode, size and mtime: equal means nothing to re-read."""
+        text = "\n".join(f"{name}/{st.st_ino}/{st.st_size}/{st.st_mtime_ns}" for name, st in on_disk)
+        return hashlib.blake2b(text.encode("utf-8", "surrogateescape"), digest_size=16).digest()
+
+    def refresh(self, directory: str) -> None:
+        """Bring the rows of one sessions directory up to date with its files.
+
+        Costs one ``stat`` per segment and one query when nothing changed (the
+        directory's stored signature matches); otherwise the changed files are
+        parsed under the index's write lock. Raises ``sqlite3.DatabaseError``
+        (see :meth:`recover`).
+        """
+        on_disk = self._scan(directory)
+        signature = self._signature(on_disk)
         db = self.db
+        stored = db.execute("SELECT sig FROM dirsigs WHERE dir = ?", (directory,)).fetchone()
+        if stored is not None and stored[0] == signature:
+            return
+        if (
+            not on_disk
+            and db.execute("SELECT 1 FROM files WHERE dir = ? LIMIT 1", (directory,)).fetchone() is None
+        ):
+            return
         db.execute("BEGIN IMMEDIATE")
         try:
-            result = self._reconcile(db, directory, on_disk)
+            self._reconcile(db, directory, on_disk)
+            db.execute("INSERT OR REPLACE INTO dirsigs (dir, sig) VALUES (?, ?)", (directory, signature))
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
-        return result
+
+    def sync_dir(self, directory: str) -> list[SeenFile]:
+        """:meth:`refresh`, then the directory's segments as :data:`SeenFile` (in no particular order)."""
+        self.refresh(directory)
+        seen: list[SeenFile] = []
+        for row in self.db.execute(f"SELECT {_FIELDS} FROM files WHERE dir = ?", (directory,)):
+            parsed = segment_name(row[1])
+            if parsed is not None:
+                seen.append((row[1], parsed[0], parsed[1], row[3], row[4], row))
+        return seen
 
     def _reconcile(
-        self, db: sqlite3.Connection, directory: str, on_disk: list[tuple[str, str, int, os.stat_result]]
-    ) -> dict[str, tuple]:
+        self, db: sqlite3.Connection, directory: str, on_disk: list[tuple[str, os.stat_result]]
+    ) -> None:
+        """Re-read the directory's rows (under the write lock) and reconcile them with ``on_disk``."""
         cached: dict[str, FileRow] = {}
         for values in db.execute(
             "SELECT name, ino, size, mtime_ns, offset, head, session_id, cwd, created, title, title_set,"
@@ -373,20 +258,23 @@ class Index:
             row.head = bytes(row.head or b"")
             cached[row.name] = row
         claimed: set[int] = set()
-        final: dict[str, FileRow] = {}
         changed: list[tuple[str, os.stat_result]] = []
-        for name, _stem, _number, st in on_disk:
+        for name, st in on_disk:
             row = cached.get(name)
-            if row is not None and (row.ino, row.size, row.mtime_ns) == (st.st_ino, st.st_size, st.st_mtime_ns):
+            if row is not None and (row.ino, row.size, row.mtime_ns) == (
+                st.st_ino,
+                st.st_size,
+                st.st_mtime_ns,
+            ):
                 assert row.id is not None
                 claimed.add(row.id)
-                final[name] = row
             else:
                 changed.append((name, st))
         by_ino: dict[int, list[FileRow]] = {}
         for row in cached.values():
             by_ino.setdefault(row.ino, []).append(row)
         new_texts: list[tuple[FileRow, list[tuple[str, str, str, str]]]] = []
+        dirty: list[FileRow] = []
         for name, st in changed:
             path = os.path.join(directory, name)
             row = self._reuse(path, st, by_ino.get(st.st_ino, []), claimed)
@@ -399,20 +287,31 @@ class Index:
             if (row.size, row.mtime_ns) != (st.st_size, st.st_mtime_ns) or row.offset == 0:
                 row.size, row.mtime_ns = st.st_size, st.st_mtime_ns
                 try:
-                    texts = _parse(path, row)
+                    texts = parse_from(path, row)
                 except OSError:
                     continue
                 new_texts.append((row, texts))
-            final[name] = row
+            dirty.append(row)
         dropped = [(row.id,) for row in cached.values() if row.id not in claimed]
         if dropped:
             db.executemany("DELETE FROM texts WHERE file = ?", dropped)
             db.executemany("DELETE FROM files WHERE id = ?", dropped)
-        for row in final.values():
+        for row in dirty:
             values = (
-                row.name, row.ino, row.size, row.mtime_ns, row.offset, row.head, row.session_id, row.cwd,
-                row.created, row.title, int(row.title_set), row.entries, row.first_message,
-            )  # fmt: skip
+                row.name,
+                row.ino,
+                row.size,
+                row.mtime_ns,
+                row.offset,
+                row.head,
+                row.session_id,
+                row.cwd,
+                row.created,
+                row.title,
+                int(row.title_set),
+                row.entries,
+                row.first_message,
+            )
             if row.id is None:
                 cursor = db.execute(
                     "INSERT INTO files (dir, name, ino, size, mtime_ns, offset, head, session_id, cwd, created,"
@@ -432,13 +331,6 @@ class Index:
                 "INSERT INTO texts (file, entry, ts, kind, text) VALUES (?, ?, ?, ?, ?)",
                 [(row.id, *text) for text in texts],
             )
-        return {
-            name: (
-                row.id, row.name, row.ino, row.size, row.mtime_ns, row.title, int(row.title_set), row.cwd,
-                row.created, row.entries, row.first_message,
-            )  # fmt: skip
-            for name, row in final.items()
-        }
 
     @staticmethod
     def _reuse(path: str, st: os.stat_result, rows: list[FileRow], claimed: set[int]) -> FileRow | None:
@@ -454,7 +346,7 @@ class Index:
             if row.id in claimed:
                 continue
             try:
-                head = _read_head(path, len(row.head)) if row.head else b""
+                head = read_head(path, len(row.head)) if row.head else b""
             except OSError:
                 return None
             grew_only = st.st_size > row.size or (st.st_size, st.st_mtime_ns) == (row.size, row.mtime_ns)
@@ -465,24 +357,47 @@ class Index:
         return None
 
     # -- reading -------------------------------------------------------
-    def texts(self, file_ids: set[int], fts_query: str | None) -> Iterator[tuple[int, str, str, str, str]]:
-        """``(file id, entry id, timestamp, kind, text)`` of the indexed texts of ``file_ids``.
+    def texts(self, dirs: list[str], fts_query: str | None) -> Iterator[tuple[Any, ...]]:
+        """``(dir, file name, entry id, timestamp, kind, text, title, title_set, cwd)`` of the texts in ``dirs``.
+
+        ``title``, ``title_set`` and ``cwd`` are those of the text's segment file.
 
         With ``fts_query`` (an FTS5 expression over trigrams) only the rows it
         matches, a superset of the rows a regular expression with those
-        literals can match; without it, every row of those files.
+        literals can match; without it, every row. Call :meth:`refresh` first.
         """
+        columns = "f.dir, f.name, t.entry, t.ts, t.kind, t.text, f.title, f.title_set, f.cwd"
         if fts_query is None:
-            for file_id in sorted(file_ids):
+            for directory in dirs:
                 yield from self.db.execute(
-                    "SELECT file, entry, ts, kind, text FROM texts WHERE file = ? ORDER BY id", (file_id,)
+                    f"SELECT {columns} FROM files AS f JOIN texts AS t ON t.file = f.id WHERE f.dir = ?"
+                    " ORDER BY t.id",
+                    (directory,),
                 )
             return
+        wanted = set(dirs)
         cursor = self.db.execute(
-            "SELECT t.file, t.entry, t.ts, t.kind, t.text FROM texts_fts JOIN texts AS t"
-            " ON t.id = texts_fts.rowid WHERE texts_fts MATCH ? ORDER BY t.id",
+            f"SELECT {columns} FROM texts_fts JOIN texts AS t ON t.id = texts_fts.rowid"
+            " JOIN files AS f ON f.id = t.file WHERE texts_fts MATCH ? ORDER BY t.id",
             (fts_query,),
         )
         for row in cursor:
-            if row[0] in file_ids:
+            if row[0] in wanted:
                 yield row
+
+    def session_facts(self, directory: str, stem: str) -> tuple[str | None, str | None]:
+        """``(title, cwd)`` of one session from its rows: the title of the newest segment that sets one."""
+        rows = self.db.execute(
+            "SELECT name, title, title_set, cwd FROM files WHERE dir = ? AND name LIKE ? ESCAPE '\\'",
+            (directory, stem.replace("_", "\\_") + ".jsonl%"),
+        ).fetchall()
+        ordered = sorted(
+            (parsed[1], row) for row in rows if (parsed := segment_name(row[0])) and parsed[0] == stem
+        )
+        title = cwd = None
+        title_found = False
+        for _number, (_name, row_title, title_set, row_cwd) in ordered:
+            if not title_found and title_set:
+                title, title_found = row_title, True
+            cwd = cwd or row_cwd
+        return title, cwd

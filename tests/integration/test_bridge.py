@@ -174,6 +174,14 @@ def test_shell_tree_fork_clone_list_close(lime_env: LimeEnv, bridge: BridgeClien
     assert tree["leafId"] == sent["entryIds"][2]
     assert {n["id"]: n["label"] for n in tree["entries"]}[sent["entryIds"][0]] == "start"
 
+    exported, _ = bridge.call("session.export", {"sessionId": sid, "format": "jsonl", "path": "out.jsonl"})
+    assert exported == {"path": str(lime_env.cwd / "out.jsonl")}
+    assert (lime_env.cwd / "out.jsonl").read_bytes() == Path(path).read_bytes()
+    markdown, _ = bridge.call("session.export", {"sessionId": sid[:8], "format": "md"})
+    assert "echo x" in Path(markdown["path"]).read_text()
+    error = bridge.fail("session.export", {"sessionId": sid, "format": "bogus"})
+    assert error["code"] == 2 and "bogus" in error["message"]
+
     before = Path(path).read_bytes()
     fork_at = sent["entryIds"][1]
     forked, events = bridge.call("session.fork", {"sessionId": sid, "entryId": fork_at})

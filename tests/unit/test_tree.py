@@ -18,9 +18,9 @@ def _user(session: Session, text: str, parent: object = ...) -> str:
 
 
 def _assistant(session: Session, text: str) -> str:
-    return session.append({"type": "message", "role": "assistant", "content": [{"type": "text", "text": text}]})[
-        "id"
-    ]
+    return session.append(
+        {"type": "message", "role": "assistant", "content": [{"type": "text", "text": text}]}
+    )["id"]
 
 
 def _tool_turn(session: Session) -> tuple[str, str]:
@@ -35,7 +35,9 @@ def _tool_turn(session: Session) -> tuple[str, str]:
         {
             "type": "message",
             "role": "user",
-            "content": [{"type": "tool_result", "tool_use_id": "call_1", "content": "hello", "is_error": False}],
+            "content": [
+                {"type": "tool_result", "tool_use_id": "call_1", "content": "hello", "is_error": False}
+            ],
         }
     )
     return call["id"], result["id"]

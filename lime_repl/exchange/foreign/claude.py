@@ -74,22 +74,35 @@ def _blocks(content: Any, role: str) -> list[dict[str, Any]]:
             blocks.append({"type": "text", "text": as_str(part.get("text"))})
         elif kind == "tool_use":
             value = part.get("input")
-            blocks.append({"type": "tool_use", "id": as_str(part.get("id")), "name": as_str(part.get("name")),
-                           "input": value if isinstance(value, dict) else {"input": value}})
+            blocks.append(
+                {
+                    "type": "tool_use",
+                    "id": as_str(part.get("id")),
+                    "name": as_str(part.get("name")),
+                    "input": value if isinstance(value, dict) else {"input": value},
+                }
+            )
         elif kind == "tool_result":
-            blocks.append({"type": "tool_result", "tool_use_id": as_str(part.get("tool_use_id")),
-                           "content": flatten_text(part.get("content")), "is_error": part.get("is_error") is True})
+            blocks.append(
+                {
+                    "type": "tool_result",
+                    "tool_use_id": as_str(part.get("tool_use_id")),
+                    "content": flatten_text(part.get("content")),
+                    "is_error": part.get("is_error") is True,
+                }
+            )
         elif kind in ("thinking", "redacted_thinking"):
-            blocks.append({"type": "reasoning", "provider": TOOL, "summary": as_str(part.get("thinking")),
-                           "data": part})
+            blocks.append(
+                {"type": "reasoning", "provider": TOOL, "summary": as_str(part.get("thinking")), "data": part}
+            )
         elif part:
             blocks.append(part)
     return blocks
 
 
-def read(records: list[tuple[int, Any]], path: str, warnings: list[str]) -> Imported:
+def read(records: list[tuple[int, Any]], path: str, warnings: list[str], fallback: str) -> Imported:
     """Map a Claude Code log's records onto an :class:`Imported`."""
-    b = Builder(TOOL, "1970-01-01T00:00:00.000Z")
+    b = Builder(TOOL, fallback)
     title: str | None = None
     session_id: str | None = None
     cwd: str | None = None
@@ -111,7 +124,9 @@ def read(records: list[tuple[int, Any]], path: str, warnings: list[str]) -> Impo
         if kind not in ("user", "assistant") or not isinstance(message, dict):
             b.custom(as_str(kind, "unknown"), record, time=stamp)
             continue
-        session_id = session_id or (record.get("sessionId") if isinstance(record.get("sessionId"), str) else None)
+        session_id = session_id or (
+            record.get("sessionId") if isinstance(record.get("sessionId"), str) else None
+        )
         cwd = cwd or (record.get("cwd") if isinstance(record.get("cwd"), str) else None)
         uuid = record.get("uuid")
         if "parentUuid" in record:
@@ -127,8 +142,12 @@ def read(records: list[tuple[int, Any]], path: str, warnings: list[str]) -> Impo
         elif text is not None and (m := _OUTPUT.match(text)):
             if pending_bash is None:
                 pending_bash = b.bash("", "", "", exit_code=0, cwd=cwd, time=stamp, **links)
-            pending_bash[1]["content"] = [{"type": "text", "text": f"<bash-stdout>{m.group(1)}</bash-stdout>"}]
-            pending_bash[2]["content"] = [{"type": "text", "text": f"<bash-stderr>{m.group(2) or ''}</bash-stderr>"}]
+            pending_bash[1]["content"] = [
+                {"type": "text", "text": f"<bash-stdout>{m.group(1)}</bash-stdout>"}
+            ]
+            pending_bash[2]["content"] = [
+                {"type": "text", "text": f"<bash-stderr>{m.group(2) or ''}</bash-stderr>"}
+            ]
             if isinstance(uuid, str):
                 b.alias(uuid, pending_bash[2]["id"])
             entry_id, pending_bash = pending_bash[2]["id"], None
@@ -154,8 +173,10 @@ def read(records: list[tuple[int, Any]], path: str, warnings: list[str]) -> Impo
         if record.get("isSidechain") is not True:
             leaf = entry_id
     imported = Imported(TOOL, session_id, path, b.finish(), title=title, cwd=cwd, warnings=warnings)
-    imported.created = b.entries[0]["timestamp"] if b.entries else None
+    imported.created = b.first_time
     imported.leaf_id = leaf
     if b.dangling:
-        warnings.append(f"{path}: {b.dangling} entries name a parent that is not in the file; they start new branches")
+        warnings.append(
+            f"{path}: {b.dangling} entries name a parent that is not in the file; they start new branches"
+        )
     return imported

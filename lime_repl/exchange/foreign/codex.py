@@ -48,7 +48,12 @@ def looks_like(records: list[tuple[int, Any]]) -> bool:
     """True when the first records are ``{"type": <rollout type>, "payload": ...}`` lines."""
     seen = 0
     for _, value in records[:5]:
-        if not (isinstance(value, dict) and value.get("type") in _TYPES and "payload" in value):
+        if not (
+            isinstance(value, dict)
+            and isinstance(value.get("type"), str)
+            and value["type"] in _TYPES
+            and "payload" in value
+        ):
             return False
         seen += 1
     return seen > 0
@@ -97,9 +102,9 @@ def _message_blocks(content: Any) -> list[dict[str, Any]]:
     return blocks
 
 
-def read(records: list[tuple[int, Any]], path: str, warnings: list[str]) -> Imported:
+def read(records: list[tuple[int, Any]], path: str, warnings: list[str], fallback: str) -> Imported:
     """Map a Codex rollout's records onto an :class:`Imported`."""
-    b = Builder(TOOL, "1970-01-01T00:00:00.000Z")
+    b = Builder(TOOL, fallback)
     session_id = cwd = title = None
     last_assistant: Entry | None = None
     for _, record in records:
@@ -113,37 +118,69 @@ def read(records: list[tuple[int, Any]], path: str, warnings: list[str]) -> Impo
             cwd = cwd or (item.get("cwd") if isinstance(item.get("cwd"), str) else None)
             b.custom("session_meta", record, time=stamp or item.get("timestamp"))
         elif kind == "response_item" and item_type == "message" and item.get("role") in ("user", "assistant"):
-            entry = b.add({"type": "message", "role": item["role"],
-                           "content": _message_blocks(item.get("content"))}, time=stamp)
+            entry = b.add(
+                {"type": "message", "role": item["role"], "content": _message_blocks(item.get("content"))},
+                time=stamp,
+            )
             last_assistant = entry if item["role"] == "assistant" else last_assistant
         elif kind == "response_item" and item_type == "reasoning":
             summary = "\n".join(as_str(as_dict(s).get("text")) for s in as_list(item.get("summary")))
-            last_assistant = b.add({"type": "message", "role": "assistant", "content": [
-                {"type": "reasoning", "provider": TOOL, "summary": summary, "data": item}]}, time=stamp)
+            last_assistant = b.add(
+                {
+                    "type": "message",
+                    "role": "assistant",
+                    "content": [{"type": "reasoning", "provider": TOOL, "summary": summary, "data": item}],
+                },
+                time=stamp,
+            )
         elif kind == "response_item" and item_type in _CALLS:
-            last_assistant = b.add({"type": "message", "role": "assistant", "content": [_call(item)]}, time=stamp)
+            last_assistant = b.add(
+                {"type": "message", "role": "assistant", "content": [_call(item)]}, time=stamp
+            )
         elif kind == "response_item" and item_type in _OUTPUTS:
             output = item.get("output")
-            text = flatten_text(as_dict(output).get("content", output)) if isinstance(output, dict) else (
-                output if isinstance(output, str) else flatten_text(output))
-            result = {"type": "tool_result", "tool_use_id": as_str(item.get("call_id")), "content": text,
-                      "is_error": _failed(output, text)}
+            text = (
+                flatten_text(as_dict(output).get("content", output))
+                if isinstance(output, dict)
+                else (output if isinstance(output, str) else flatten_text(output))
+            )
+            result = {
+                "type": "tool_result",
+                "tool_use_id": as_str(item.get("call_id")),
+                "content": text,
+                "is_error": _failed(output, text),
+            }
             b.add({"type": "message", "role": "user", "content": [result]}, time=stamp)
         elif kind == "compacted":
-            b.add({"type": "compaction", "summary": as_str(item.get("message")), "firstKeptEntryId": None,
-                   "trigger": "auto", "source": record}, time=stamp)
+            b.add(
+                {
+                    "type": "compaction",
+                    "summary": as_str(item.get("message")),
+                    "firstKeptEntryId": None,
+                    "trigger": "auto",
+                    "source": record,
+                },
+                time=stamp,
+            )
         else:
             if kind == "event_msg" and item_type == "user_message" and title is None:
                 first = as_str(item.get("message")).strip().splitlines()
                 title = first[0][:80] if first else None
             if kind == "event_msg" and item_type == "token_count" and last_assistant is not None:
-                usage = usage_of(as_dict(item.get("info")).get("last_token_usage"),
-                                 input_keys=("input_tokens",), output_keys=("output_tokens",),
-                                 cache_read_keys=("cached_input_tokens",))
+                usage = usage_of(
+                    as_dict(item.get("info")).get("last_token_usage"),
+                    input_keys=("input_tokens",),
+                    output_keys=("output_tokens",),
+                    cache_read_keys=("cached_input_tokens",),
+                )
                 if usage is not None and "usage" not in last_assistant:
                     last_assistant["usage"] = usage
-            sub = f"/{item_type}" if isinstance(item_type, str) and kind in ("event_msg", "response_item") else ""
+            sub = (
+                f"/{item_type}"
+                if isinstance(item_type, str) and kind in ("event_msg", "response_item")
+                else ""
+            )
             b.custom(f"{as_str(kind, 'unknown')}{sub}", record, time=stamp)
     imported = Imported(TOOL, session_id, path, b.finish(), title=title, cwd=cwd, warnings=warnings)
-    imported.created = b.entries[0]["timestamp"] if b.entries else None
+    imported.created = b.first_time
     return imported

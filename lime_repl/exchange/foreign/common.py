@@ -151,8 +151,14 @@ def flatten_text(content: Any) -> str:
     return "\n".join(parts)
 
 
-def usage_of(raw: Any, *, input_keys: tuple[str, ...], output_keys: tuple[str, ...],
-             cache_read_keys: tuple[str, ...] = (), cache_write_keys: tuple[str, ...] = ()) -> dict[str, Any] | None:
+def usage_of(
+    raw: Any,
+    *,
+    input_keys: tuple[str, ...],
+    output_keys: tuple[str, ...],
+    cache_read_keys: tuple[str, ...] = (),
+    cache_write_keys: tuple[str, ...] = (),
+) -> dict[str, Any] | None:
     """lime's usage shape ``{input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, raw}``."""
     data = as_dict(raw)
     if not data:
@@ -185,6 +191,7 @@ class Builder:
         self.taken: set[str] = set()
         self.last_node: str | None = None
         self.time = fallback_time
+        self.first_time: str | None = None
         self._by_src: dict[str, str] = {}
         self._pending: list[tuple[Entry, str, str]] = []
         self.dangling = 0
@@ -194,6 +201,7 @@ class Builder:
         moment = to_rfc3339(value)
         if moment is not None:
             self.time = moment
+            self.first_time = self.first_time or moment
         return self.time
 
     def new_id(self, preferred: Any = None) -> str:
@@ -232,7 +240,9 @@ class Builder:
 
     def custom(self, kind: str, record: Any, *, time: Any = None, **kw: Any) -> Entry:
         """Keep ``record`` whole as a ``custom`` entry of type ``<tool>:<kind>``."""
-        return self.add({"type": "custom", "customType": f"{self.tool}:{kind}", "data": record}, time=time, **kw)
+        return self.add(
+            {"type": "custom", "customType": f"{self.tool}:{kind}", "data": record}, time=time, **kw
+        )
 
     def refer(self, entry: Entry, key: str, src: Any) -> None:
         """Set ``entry[key]`` to the lime id of source id ``src`` once it is known (None if never)."""

@@ -102,25 +102,41 @@ def _assistant_blocks(content: Any) -> list[dict[str, Any]]:
 def _user_blocks(content: Any) -> list[dict[str, Any]]:
     if isinstance(content, str):
         return [{"type": "text", "text": content}]
-    return [p if p.get("type") != "text" else {"type": "text", "text": as_str(p.get("text"))}
-            for p in (as_dict(x) for x in as_list(content)) if p]
+    return [
+        p if p.get("type") != "text" else {"type": "text", "text": as_str(p.get("text"))}
+        for p in (as_dict(x) for x in as_list(content))
+        if p
+    ]
 
 
 def _message(b: Builder, entry: dict[str, Any], cwd: str | None) -> None:
     message = as_dict(entry.get("message"))
     role = message.get("role")
-    common = {"time": entry.get("timestamp"), "src": entry.get("id"), "keep_id": entry.get("id"),
-              "parent": None, "parent_src": entry.get("parentId")}
+    common = {
+        "time": entry.get("timestamp"),
+        "src": entry.get("id"),
+        "keep_id": entry.get("id"),
+        "parent": None,
+        "parent_src": entry.get("parentId"),
+    }
     if role == "user":
         b.add({"type": "message", "role": "user", "content": _user_blocks(message.get("content"))}, **common)
     elif role == "assistant":
-        body: dict[str, Any] = {"type": "message", "role": "assistant",
-                                "content": _assistant_blocks(message.get("content"))}
+        body: dict[str, Any] = {
+            "type": "message",
+            "role": "assistant",
+            "content": _assistant_blocks(message.get("content")),
+        }
         for key in ("model", "provider", "stopReason", "errorMessage"):
             if isinstance(message.get(key), str):
                 body[key] = message[key]
-        usage = usage_of(message.get("usage"), input_keys=("input", "cacheRead", "cacheWrite"),
-                         output_keys=("output",), cache_read_keys=("cacheRead",), cache_write_keys=("cacheWrite",))
+        usage = usage_of(
+            message.get("usage"),
+            input_keys=("input", "cacheRead", "cacheWrite"),
+            output_keys=("output",),
+            cache_read_keys=("cacheRead",),
+            cache_write_keys=("cacheWrite",),
+        )
         if usage is not None:
             body["usage"] = usage
         b.add(body, **common)
@@ -135,15 +151,24 @@ def _message(b: Builder, entry: dict[str, Any], cwd: str | None) -> None:
     elif role == "bashExecution":
         code = message.get("exitCode")
         cancelled = message.get("cancelled") is True
-        exit_code = code if isinstance(code, int) and not isinstance(code, bool) else (130 if cancelled else 0)
+        exit_code = (
+            code if isinstance(code, int) and not isinstance(code, bool) else (130 if cancelled else 0)
+        )
         extra = {k: message[k] for k in ("cancelled", "truncated", "excludeFromContext") if k in message}
-        b.bash(as_str(message.get("command")), as_str(message.get("output")), "", exit_code=exit_code,
-               cwd=cwd, extra=extra, **common)
+        b.bash(
+            as_str(message.get("command")),
+            as_str(message.get("output")),
+            "",
+            exit_code=exit_code,
+            cwd=cwd,
+            extra=extra,
+            **common,
+        )
     else:
         b.custom(f"message/{as_str(role, 'unknown')}", entry, **common)
 
 
-def read(records: list[tuple[int, Any]], path: str, warnings: list[str]) -> Imported:
+def read(records: list[tuple[int, Any]], path: str, warnings: list[str], fallback: str) -> Imported:
     """Map a Pi log's records (the header first) onto an :class:`Imported`."""
     header = as_dict(records[0][1])
     version = header.get("version")
@@ -153,7 +178,7 @@ def read(records: list[tuple[int, Any]], path: str, warnings: list[str]) -> Impo
         _migrate_v1(entries)
     cwd = header.get("cwd") if isinstance(header.get("cwd"), str) else None
     created = header.get("timestamp")
-    b = Builder(TOOL, "1970-01-01T00:00:00.000Z")
+    b = Builder(TOOL, fallback)
     b.stamp(created)
     b.custom("session", header, time=created, parent=None, node=False)
     title: str | None = None
@@ -162,38 +187,77 @@ def read(records: list[tuple[int, Any]], path: str, warnings: list[str]) -> Impo
             b.custom("value", entry)
             continue
         kind = entry.get("type")
-        common = {"time": entry.get("timestamp"), "src": entry.get("id"), "keep_id": entry.get("id"),
-                  "parent": None, "parent_src": entry.get("parentId")}
+        common = {
+            "time": entry.get("timestamp"),
+            "src": entry.get("id"),
+            "keep_id": entry.get("id"),
+            "parent": None,
+            "parent_src": entry.get("parentId"),
+        }
         if kind == "message":
             if version < 3 and as_dict(entry.get("message")).get("role") == "hookMessage":
                 entry["message"]["role"] = "custom"
             _message(b, entry, cwd)
         elif kind == "model_change":
-            b.add({"type": "model_change", "provider": as_str(entry.get("provider")),
-                   "model": as_str(entry.get("modelId"))}, **common)
+            b.add(
+                {
+                    "type": "model_change",
+                    "provider": as_str(entry.get("provider")),
+                    "model": as_str(entry.get("modelId")),
+                },
+                **common,
+            )
         elif kind == "compaction":
             details = as_dict(entry.get("details"))
-            compaction = b.add({"type": "compaction", "summary": as_str(entry.get("summary")),
-                                "firstKeptEntryId": None, "tokensBefore": entry.get("tokensBefore"),
-                                "files": {"read": as_list(details.get("readFiles")),
-                                          "modified": as_list(details.get("modifiedFiles"))}}, **common)
+            compaction = b.add(
+                {
+                    "type": "compaction",
+                    "summary": as_str(entry.get("summary")),
+                    "firstKeptEntryId": None,
+                    "tokensBefore": entry.get("tokensBefore"),
+                    "files": {
+                        "read": as_list(details.get("readFiles")),
+                        "modified": as_list(details.get("modifiedFiles")),
+                    },
+                },
+                **common,
+            )
             b.refer(compaction, "firstKeptEntryId", entry.get("firstKeptEntryId"))
         elif kind == "branch_summary":
-            summary = b.add({"type": "branch_summary", "fromId": None,
-                             "summary": as_str(entry.get("summary"))}, **common)
+            summary = b.add(
+                {"type": "branch_summary", "fromId": None, "summary": as_str(entry.get("summary"))}, **common
+            )
             b.refer(summary, "fromId", entry.get("fromId"))
         elif kind == "label":
-            label = b.add({"type": "label", "targetId": None, "label": entry.get("label") or None},
-                          time=entry.get("timestamp"), keep_id=entry.get("id"), parent=b.last_node, node=False)
+            label = b.add(
+                {"type": "label", "targetId": None, "label": entry.get("label") or None},
+                time=entry.get("timestamp"),
+                keep_id=entry.get("id"),
+                parent=b.last_node,
+                node=False,
+            )
             b.refer(label, "targetId", entry.get("targetId"))
         elif kind == "session_info":
             name = entry.get("name")
             title = name if isinstance(name, str) and name else title
-            b.add({"type": "title", "title": title}, time=entry.get("timestamp"), keep_id=entry.get("id"),
-                  parent=b.last_node, node=False)
+            b.add(
+                {"type": "title", "title": title},
+                time=entry.get("timestamp"),
+                keep_id=entry.get("id"),
+                parent=b.last_node,
+                node=False,
+            )
         else:
             b.custom(as_str(kind, "unknown"), entry, **common)
-    imported = Imported(TOOL, as_str(header.get("id")) or None, path, b.finish(), title=title, cwd=cwd,
-                        created=b.entries[0]["timestamp"], warnings=warnings)
+    imported = Imported(
+        TOOL,
+        as_str(header.get("id")) or None,
+        path,
+        b.finish(),
+        title=title,
+        cwd=cwd,
+        created=b.first_time,
+        warnings=warnings,
+    )
     imported.leaf_id = b.last_node
     return imported

@@ -1,0 +1,264 @@
+"""``lime export``: a session out as jsonl, json, md, html or zip.
+
+* ``jsonl``: the segment files joined byte for byte, oldest first (so an
+  export of a session that never rotated is its file, byte for byte);
+* ``json``: one document ``{"session": header, "entries": [...]}`` (the shape
+  of opencode's export), one entry per line; when rotation deleted the first
+  segments, the oldest surviving ``checkpoint`` is included as ``"checkpoint"``;
+* ``md``: :mod:`lime_repl.exchange.markdown`; ``html``: :mod:`lime_repl.exchange.html`;
+* ``zip``: every segment and the ``.torn`` file under ``session/``, the lines
+  of the program log (``~/.lime/logs/lime.log`` and its rotated copies) from
+  an hour before the session's first entry to an hour after its last, plus
+  any line naming the session, under ``logs/lime.log``, and a
+  ``manifest.json`` with the size and SHA-256 of each (:mod:`.manifest`).
+
+Default file name: ``lime-<id8>-<YYYYmmdd-HHMMSS>.<ext>`` in the current
+directory (local time). ``-o`` names a file, or a directory to put the
+default name in, or ``-`` for stdout. Files are written to a temporary name
+and renamed, with mode 0600 like the session logs they come from.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import tempfile
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from ..errors import StoreError, UsageError
+from ..store.records import dumps, now_rfc3339
+from ..store.segments import segment_paths
+from ..store.session import Session
+
+__all__ = [
+    "EXTENSIONS",
+    "FORMATS",
+    "default_name",
+    "export_bytes",
+    "export_session",
+    "format_for",
+    "log_excerpt",
+    "resolve_target",
+    "write_export",
+]
+
+FORMATS = ("jsonl", "json", "md", "html", "zip")
+EXTENSIONS = {"jsonl": "jsonl", "json": "json", "md": "md", "html": "html", "zip": "zip"}
+_LOG_TIME = re.compile(rb"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)")
+_MARGIN = timedelta(hours=1)
+
+
+def default_name(session_id: str, fmt: str, now: datetime | None = None) -> str:
+    """``lime-<id8>-<YYYYmmdd-HHMMSS>.<ext>`` for an export made at ``now`` (local time)."""
+    moment = now or datetime.now()
+    return f"lime-{session_id[:8]}-{moment.strftime('%Y%m%d-%H%M%S')}.{EXTENSIONS[fmt]}"
+
+
+def format_for(path: str | None) -> str | None:
+    """The format a file name's extension asks for (``.markdown`` and ``.htm`` too), or None."""
+    if not path or path == "-":
+        return None
+    ext = Path(path).suffix.lower().lstrip(".")
+    return {"markdown": "md", "htm": "html", "ndjson": "jsonl"}.get(ext, ext if ext in FORMATS else None)
+
+
+def resolve_target(output: str | None, session_id: str, fmt: str, cwd: Path) -> Path | None:
+    """Where to write: ``None`` for stdout (``-``), a directory's default name, or the path given."""
+    if output == "-":
+        return None
+    if not output:
+        return cwd / default_name(session_id, fmt)
+    target = (
+        (cwd / Path(output).expanduser())
+        if not Path(output).expanduser().is_absolute()
+        else Path(output).expanduser()
+    )
+    if target.is_dir():
+        return target / default_name(session_id, fmt)
+    return target
+
+
+def _read_segments(path: Path) -> list[tuple[Path, bytes]]:
+    for attempt in range(3):
+        paths = segment_paths(path)
+        if not paths:
+            raise UsageError(f"no session file at {path}")
+        try:
+            return [(p, p.read_bytes()) for p in paths]
+        except FileNotFoundError:  # rotated under us: list again
+            if attempt == 2:
+                raise StoreError(f"cannot read {path}: the session kept rotating while it was read") from None
+        except OSError as exc:
+            raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from None
+    raise AssertionError("unreachable")
+
+
+def _json_document(session: Session) -> bytes:
+    parts = [b'{"session":', dumps(session.header).rstrip(b"\n")]
+    if session.segments and session.first_segment > 0:
+        lines = session.segments[0].lines
+        if len(lines) > 1 and lines[1].entry.get("type") == "checkpoint":
+            parts += [b',\n"checkpoint":', lines[1].raw.rstrip(b"\n")]
+    entries = [dumps(e).rstrip(b"\n") for e in session.entries.values()]
+    parts += [b',\n"entries":[\n', b",\n".join(entries), b"\n]}\n" if entries else b"]}\n"]
+    return b"".join(parts)
+
+
+def log_excerpt(log: Path, session: Session) -> bytes:
+    """The program-log lines from around ``session``'s dates (see the module doc), oldest file first."""
+    stamps = sorted(
+        str(e["timestamp"]) for e in session.entries.values() if isinstance(e.get("timestamp"), str)
+    )
+    created = session.header.get("created")
+    if isinstance(created, str):
+        stamps.insert(0, created)
+
+    def parse(stamp: str) -> datetime | None:
+        try:
+            return datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(UTC)
+        except ValueError:
+            return None
+
+    moments = [m for m in (parse(s) for s in stamps) if m is not None]
+    if not moments:
+        return b""
+    start, end = min(moments) - _MARGIN, max(moments) + _MARGIN
+    short = session.session_id[:8].encode()
+    files = sorted(
+        (p for p in log.parent.glob(log.name + ".*") if p.suffix.lstrip(".").isdigit()),
+        key=lambda p: -int(p.suffix.lstrip(".")),
+    )
+    out = io.BytesIO()
+    for path in [*files, log]:
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        keep = False
+        for line in data.splitlines(keepends=True):
+            match = _LOG_TIME.match(line)
+            if match:
+                try:
+                    moment = datetime.strptime(match.group(1).decode(), "%Y-%m-%d %H:%M:%S").astimezone(UTC)
+                except ValueError:
+                    moment = None
+                keep = (moment is not None and start <= moment <= end) or short in line
+            if keep:
+                out.write(line if line.endswith(b"\n") else line + b"\n")
+    return out.getvalue()
+
+
+def _zip(session: Session, path: Path, log: Path | None) -> bytes:
+    import zipfile
+
+    from .manifest import MANIFEST, build_manifest
+
+    files: list[tuple[str, str, bytes]] = [
+        (f"session/{p.name}", "segment", data) for p, data in _read_segments(path)
+    ]
+    torn = Path(f"{path}.torn")
+    if torn.is_file():
+        files.append((f"session/{torn.name}", "torn", torn.read_bytes()))
+    excerpt = log_excerpt(log, session) if log is not None else b""
+    if excerpt:
+        files.append(("logs/lime.log", "log", excerpt))
+    manifest = build_manifest(session.session_id, now_rfc3339(), files)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, _, data in files:
+            archive.writestr(name, data)
+        archive.writestr(MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
+    return buffer.getvalue()
+
+
+def export_bytes(
+    fmt: str, *, path: Path | None = None, session: Session | None = None, log: Path | None = None
+) -> bytes:
+    """The export of the session at ``path`` (or the in-memory ``session``) in ``fmt``.
+
+    ``jsonl`` and ``zip`` need the files (``path``); the other formats read
+    ``session`` when given, else load ``path``. ``log`` is the program log for
+    ``zip``. Raises :class:`UsageError` for an unknown format or an unsaved
+    session, :class:`StoreError` when the files cannot be read.
+    """
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if fmt in ("jsonl", "zip") and path is None:
+        raise UsageError(f"a session that is not saved (--no-session) cannot be exported as {fmt}")
+    if fmt == "jsonl":
+        assert path is not None
+        return b"".join(data for _, data in _read_segments(path))
+    if session is None:
+        assert path is not None
+        try:
+            session = Session.load(path)
+        except FileNotFoundError:
+            raise UsageError(f"no session file at {path}") from None
+        except OSError as exc:
+            raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if fmt == "json":
+        return _json_document(session)
+    if fmt == "md":
+        from .markdown import render_markdown
+
+        return render_markdown(session).encode("utf-8", "surrogatepass")
+    if fmt == "html":
+        from .html import render_html
+
+        return render_html(session).encode("utf-8", "surrogatepass")
+    assert path is not None
+    return _zip(session, path, log)
+
+
+def write_export(data: bytes, target: Path) -> Path:
+    """Write ``data`` to ``target`` atomically (temporary file, then rename), mode 0600. Raises StoreError."""
+    directory = target.parent
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise StoreError(f"cannot write {target}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, target)
+    except OSError as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise StoreError(f"cannot write {target}: {exc.strerror or exc}") from None
+    return target
+
+
+def export_session(
+    path: Path | None,
+    fmt: str | None,
+    output: str | None = None,
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    session: Session | None = None,
+) -> Path:
+    """Export the session at ``path`` (or the unsaved ``session``) to a file; return the file's path.
+
+    ``fmt`` None takes the format from ``output``'s extension, else ``md``.
+    ``output`` is a file, a directory or None (the default name in ``cwd``);
+    ``-`` is for callers that print, and is a usage error here.
+    """
+    from ..paths import log_path
+
+    fmt = fmt or format_for(output) or "md"
+    if output == "-":
+        raise UsageError("write to stdout with the command line's -o -")
+    session_id = session.session_id if session is not None else (path.name.split(".jsonl")[0] if path else "")
+    data = export_bytes(fmt, path=path, session=session if path is None else None, log=log_path(env))
+    target = resolve_target(output, session_id, fmt, cwd or Path.cwd())
+    assert target is not None
+    return write_export(data, target)

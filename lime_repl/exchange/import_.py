@@ -1,0 +1,306 @@
+"""``lime import FILE|URL``: read a session from lime or another tool, then write it as a new lime session.
+
+Reading and writing are two steps. :func:`read_source` reads and checks
+everything first (the rules of :mod:`lime_repl.exchange.guard`), detects the
+format by content, not by file name, and returns an
+:class:`~lime_repl.exchange.foreign.common.Imported`; only then does
+:func:`write_imported` create the session. Refused input therefore writes
+nothing.
+
+Formats, by what the content looks like:
+
+* a zip archive (``PK`` magic): a lime zip export, checked against its
+  ``manifest.json`` (:mod:`lime_repl.exchange.manifest`);
+* one JSON document ``{"session": header, "entries": [...]}``: a lime json export;
+* JSONL whose first record is a lime ``session`` header (``sessionId``):
+  lime jsonl (one or more segments joined);
+* JSONL read by :mod:`~.foreign.pi`, :mod:`~.foreign.codex` or :mod:`~.foreign.claude`
+  when their ``looks_like`` says so;
+* a Kimi folder (or a file inside one): ``context.jsonl`` makes it kimi-cli,
+  ``agents/*/wire.jsonl`` (records with dotted types) kimi-code.
+
+The new session gets a new id, the original entries (ids, parents,
+timestamps) and ``importedFrom`` {``tool``, ``id``, ``path``} in its header
+(plus ``cwd`` and ``created`` of the source when known). A lime session keeps
+its own system prompt; a foreign one gets lime's, built as for a new session,
+while the source's prompt stays in a ``custom`` entry.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import StoreError, UsageError
+from ..store.records import now_rfc3339
+from .foreign.common import Imported, to_rfc3339
+from .guard import ImportRefused, decode_text, import_cap, loads, read_file, split_jsonl
+from .lime_reader import is_lime_header, json_document, lime_from_document, lime_from_records, read_zip_export
+
+if TYPE_CHECKING:
+    from ..workspace import Workspace
+
+__all__ = ["ImportResult", "import_source", "read_bytes", "read_source", "write_imported"]
+
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_MAX_AGENTS = 256
+_UNKNOWN = "not a session log lime knows (lime, pi, Kimi, Claude Code or Codex)"
+
+
+@dataclass
+class ImportResult:
+    """What an import wrote: the new session's id and path, the source tool, entry count, warnings."""
+
+    session_id: str
+    path: Path
+    tool: str
+    source_id: str | None
+    entries: int
+    title: str | None
+    warnings: list[str] = field(default_factory=list)
+
+
+def import_source(workspace: Workspace, source: str, *, timeout: float | None = None) -> ImportResult:
+    """Import ``source`` (a path, a Kimi folder or an http(s) URL) into ``workspace``.
+
+    Raises :class:`ImportRefused` (exit 1) for hostile or unrecognised input,
+    :class:`UsageError` (exit 2) for a missing file, :class:`StoreError` when writing fails.
+    """
+    imported = read_source(source, cap=import_cap(workspace.env), timeout=timeout)
+    return write_imported(workspace, imported)
+
+
+# -- reading ------------------------------------------------------------------
+def read_source(source: str, *, cap: int, timeout: float | None = None) -> Imported:
+    """Read and check ``source`` without writing anything."""
+    if _URL.match(source):
+        from .fetch import DEFAULT_TIMEOUT, fetch
+
+        data = fetch(source, cap, DEFAULT_TIMEOUT if timeout is None else timeout)
+        return read_bytes(data, source, cap=cap, fallback=now_rfc3339())
+    path = Path(source).expanduser()
+    if path.is_symlink():
+        raise ImportRefused(f"refusing {source}: it is a symbolic link")
+    if path.is_dir():
+        return _read_folder(path, cap)
+    if not path.exists():
+        raise UsageError(f"no such file or folder: {source}")
+    if path.name in ("context.jsonl", "wire.jsonl", "state.json") and _kimi_kind(path.parent):
+        return _read_folder(path.parent, cap)
+    if (
+        path.name == "wire.jsonl"
+        and path.parent.parent.name == "agents"
+        and _kimi_kind(path.parent.parent.parent)
+    ):
+        return _read_folder(path.parent.parent.parent, cap)
+    data = _read(path, cap)
+    return read_bytes(data, str(path), cap=cap, fallback=_mtime(path))
+
+
+def _read(path: Path, cap: int) -> bytes:
+    try:
+        return read_file(path, cap)
+    except FileNotFoundError:
+        raise UsageError(f"no such file: {path}") from None
+    except PermissionError:
+        raise ImportRefused(f"cannot read {path}: permission denied") from None
+    except OSError as exc:
+        raise ImportRefused(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _mtime(path: Path) -> str:
+    try:
+        return to_rfc3339(path.lstat().st_mtime) or now_rfc3339()
+    except OSError:
+        return now_rfc3339()
+
+
+def read_bytes(data: bytes, name: str, *, cap: int, fallback: str) -> Imported:
+    """Detect the format of ``data`` (named ``name`` in messages) and read it."""
+    if data[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
+        return read_zip_export(data, name, cap)
+    if not data.strip():
+        raise ImportRefused(f"refusing {name}: it is empty")
+    document = json_document(data, name)
+    if document is not None:
+        return lime_from_document(document, name)
+    records, warnings = split_jsonl(data, name)
+    if not records:
+        raise ImportRefused(f"refusing {name}: {_UNKNOWN} (no JSON records in it)")
+    from .foreign import claude, codex, kimi, pi
+
+    if is_lime_header(records[0][1]):
+        return lime_from_records(records, name, warnings)
+    if pi.looks_like(records):
+        return pi.read(records, name, warnings, fallback)
+    if codex.looks_like(records):
+        return codex.read(records, name, warnings, fallback)
+    if claude.looks_like(records):
+        return claude.read(records, name, warnings, fallback)
+    kind = _kimi_records_kind(records)
+    if kind == "kimi-code":
+        return kimi.read_kimi_code({"main": records}, None, name, None, warnings, fallback)
+    if kind == "kimi-cli-wire":
+        return kimi.read_kimi_cli([], records, None, name, None, warnings, fallback)
+    if kind == "kimi-cli-context":
+        return kimi.read_kimi_cli(records, [], None, name, None, warnings, fallback)
+    raise ImportRefused(f"refusing {name}: {_UNKNOWN}")
+
+
+def _kimi_records_kind(records: list[tuple[int, Any]]) -> str | None:
+    values = [v for _, v in records[:20] if isinstance(v, dict)]
+    if any("." in str(v.get("type", "")) for v in values) or any("created_at" in v for v in values[:1]):
+        return "kimi-code"
+    if any(isinstance(v.get("message"), dict) and "timestamp" in v for v in values) or (
+        values and values[0].get("type") == "metadata"
+    ):
+        return "kimi-cli-wire"
+    if values and all("role" in v and "type" not in v for v in values):
+        return "kimi-cli-context"
+    return None
+
+
+def _kimi_kind(folder: Path) -> str | None:
+    if (folder / "context.jsonl").is_file():
+        return "kimi-cli"
+    if (folder / "agents").is_dir():
+        return "kimi-code"
+    return None
+
+
+def _folder_file(folder: Path, name: str, cap: int) -> bytes | None:
+    path = folder / name
+    if not os.path.lexists(path):
+        return None
+    return _read(path, cap)
+
+
+def _records(data: bytes | None, name: str, warnings: list[str]) -> list[tuple[int, Any]]:
+    if data is None or not data.strip():
+        return []
+    records, more = split_jsonl(data, name)
+    warnings.extend(more)
+    return records
+
+
+def _state(data: bytes | None, name: str, warnings: list[str]) -> Any:
+    if data is None:
+        return None
+    try:
+        return loads(decode_text(data, name), name)
+    except ValueError:
+        warnings.append(f"{name}: not JSON; ignored")
+        return None
+
+
+def _read_folder(folder: Path, cap: int) -> Imported:
+    from .foreign import kimi
+
+    if folder.is_symlink():
+        raise ImportRefused(f"refusing {folder}: it is a symbolic link")
+    kind = _kimi_kind(folder)
+    warnings: list[str] = []
+    budget = [cap]
+
+    def take(data: bytes | None) -> bytes | None:
+        if data is not None:
+            budget[0] -= len(data)
+            if budget[0] < 0:
+                raise ImportRefused(f"refusing {folder}: its files add up to more than the import cap")
+        return data
+
+    state = _state(take(_folder_file(folder, "state.json", cap)), str(folder / "state.json"), warnings)
+    fallback = _mtime(folder)
+    if kind == "kimi-cli":
+        context = _records(
+            take(_folder_file(folder, "context.jsonl", cap)), str(folder / "context.jsonl"), warnings
+        )
+        wire = _records(take(_folder_file(folder, "wire.jsonl", cap)), str(folder / "wire.jsonl"), warnings)
+        return kimi.read_kimi_cli(context, wire, state, str(folder), folder.name, warnings, fallback)
+    if kind == "kimi-code":
+        agents_dir = folder / "agents"
+        if agents_dir.is_symlink():
+            raise ImportRefused(f"refusing {agents_dir}: it is a symbolic link")
+        agents: dict[str, list[tuple[int, Any]]] = {}
+        with os.scandir(agents_dir) as it:
+            items = sorted(it, key=lambda item: (item.name != "main", item.name))
+        for item in items[:_MAX_AGENTS]:
+            if item.is_symlink():
+                raise ImportRefused(f"refusing {item.path}: it is a symbolic link")
+            if item.is_dir():
+                wire_path = Path(item.path) / "wire.jsonl"
+                agents[item.name] = _records(
+                    take(_folder_file(Path(item.path), "wire.jsonl", cap)), str(wire_path), warnings
+                )
+        if "main" not in agents:
+            raise ImportRefused(f"refusing {folder}: no agents/main/wire.jsonl in it")
+        return kimi.read_kimi_code(agents, state, str(folder), folder.name, warnings, fallback)
+    if (folder / "wire.jsonl").is_file():
+        data = _read(folder / "wire.jsonl", cap)
+        return read_bytes(data, str(folder / "wire.jsonl"), cap=cap, fallback=fallback)
+    raise ImportRefused(
+        f"refusing {folder}: no session files in it (Kimi folders hold context.jsonl or agents/)"
+    )
+
+
+# -- writing -----------------------------------------------------------------------
+def _lime_system_prompt(workspace: Workspace) -> str:
+    from ..context.memory import build_system_prompt, find_memory_files
+    from ..paths import find_project_root
+
+    memory = find_memory_files(workspace.home, find_project_root(workspace.cwd, workspace.env), workspace.cwd)
+    return build_system_prompt(memory, workspace.cwd)
+
+
+def write_imported(workspace: Workspace, imported: Imported) -> ImportResult:
+    """Create the new session from ``imported``. Raises :class:`StoreError`; a failed write leaves no file."""
+    origin: dict[str, str] = {"tool": imported.tool, "id": imported.source_id or "", "path": imported.path}
+    if imported.cwd:
+        origin["cwd"] = imported.cwd
+    if imported.created:
+        origin["created"] = imported.created
+    prompt = imported.system_prompt if imported.tool == "lime" else _lime_system_prompt(workspace)
+    session = workspace.create_session(system_prompt=prompt, imported_from=origin)
+    try:
+        for entry in imported.entries:
+            session.append_copy(entry)
+        if imported.title and session.title != imported.title:
+            session.rename(imported.title)
+        for target, label in imported.labels.items():
+            if target in session.entries and session.labels.get(target) != label:
+                session.label(target, label)
+        leaf = imported.leaf_id
+        if leaf is not None and leaf in session.entries and session.leaf_id != leaf:
+            session.set_leaf(leaf)
+    except (OSError, ValueError, TypeError) as exc:
+        session.close()
+        _discard(session.path)
+        raise StoreError(
+            f"cannot write the imported session: {getattr(exc, 'strerror', None) or exc}"
+        ) from None
+    session.close()
+    assert session.path is not None
+    return ImportResult(
+        session.session_id,
+        session.path,
+        imported.tool,
+        imported.source_id,
+        len(session.entries),
+        session.title,
+        list(imported.warnings),
+    )
+
+
+def _discard(path: Path | None) -> None:
+    if path is None:
+        return
+    from ..store.segments import segment_paths
+
+    for p in [*segment_paths(path), Path(f"{path}.lock"), Path(f"{path}.torn")]:
+        try:
+            p.unlink()
+        except OSError:
+            continue

@@ -1,0 +1,283 @@
+"""A session arranged for reading: the active branch as turns, overview figures, the whole tree as rows.
+
+The Markdown and HTML exports draw from this one pure view of a
+:class:`~lime_repl.store.session.Session`:
+
+* the active branch (root to leaf) becomes :class:`Item` objects: a user
+  message, an assistant message, a user message of tool results, a ``!``
+  exchange (the bash triple folded into one item), a compaction, a branch
+  summary, a model change, and so on;
+* a *turn* starts at each user prompt and at each ``!`` exchange; items
+  before the first turn form the preamble;
+* :class:`Overview` counts messages, tool calls (and failed ones), ``!``
+  commands and compactions, lists the models, and names the fork points on
+  the branch: entries with more than one child, whose other branches the
+  export does not show;
+* :func:`tree_rows` lists every node of the tree (all branches) depth-first,
+  indented only where the tree forks, with the active branch first among
+  siblings; the stdout and stderr entries of a bash triple are folded into
+  its command row. It is iterative, so any depth works.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..context.transcript import fold_bash
+from ..store.records import Entry, text_of
+from ..store.session import Session
+
+__all__ = ["Item", "Overview", "Row", "Turn", "View", "build_view", "preview", "tree_rows"]
+
+
+@dataclass(slots=True)
+class Item:
+    """One thing on the branch. ``kind`` is ``user``, ``assistant``, ``tool_result``, ``shell``,
+    ``compaction``, ``branch_summary``, ``model_change``, ``system_prompt``, ``microcompaction``,
+    ``custom`` or ``other``; ``shell`` holds the folded ``!`` exchange
+    (``command``, ``stdout``, ``stderr``, ``exit_code``, ``cwd``, ``duration_ms``)."""
+
+    kind: str
+    entry: Entry
+    shell: dict[str, Any] | None = None
+
+
+@dataclass(slots=True)
+class Turn:
+    number: int
+    items: list[Item] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Overview:
+    title: str
+    session_id: str
+    cwd: str | None
+    created: str | None
+    updated: str | None
+    entries: int
+    branch_entries: int
+    turns: int = 0
+    user_messages: int = 0
+    assistant_messages: int = 0
+    tool_calls: int = 0
+    tool_errors: int = 0
+    shell_commands: int = 0
+    compactions: int = 0
+    models: list[str] = field(default_factory=list)
+    root_id: str | None = None
+    leaf_id: str | None = None
+    forks: list[tuple[str, int, int]] = field(default_factory=list)  # (entry id, turn number, other branches)
+    dropped_entries: int = 0
+    imported_from: dict[str, Any] | None = None
+    forked_from: dict[str, Any] | None = None
+
+
+@dataclass(slots=True)
+class Row:
+    """One node of the tree as listed: its indentation ``depth``, entry, and whether it is on the branch."""
+
+    depth: int
+    entry: Entry
+    on_branch: bool
+    label: str | None = None
+
+
+@dataclass(slots=True)
+class View:
+    overview: Overview
+    preamble: list[Item]
+    turns: list[Turn]
+    tool_names: dict[str, str]
+
+
+def _is_tool_results(entry: Entry) -> bool:
+    content = entry.get("content")
+    return isinstance(content, list) and any(
+        isinstance(b, dict) and b.get("type") == "tool_result" for b in content
+    )
+
+
+def _items(branch: list[Entry]) -> list[Item]:
+    items: list[Item] = []
+    i = 0
+    while i < len(branch):
+        entry = branch[i]
+        kind = entry.get("type")
+        shell = entry.get("shell")
+        if kind == "message" and isinstance(shell, dict):
+            group = [entry]
+            while (
+                len(group) < 3
+                and i + len(group) < len(branch)
+                and isinstance(branch[i + len(group)].get("shell"), dict)
+                and branch[i + len(group)]["shell"].get("exchange") == shell.get("exchange")
+            ):
+                group.append(branch[i + len(group)])
+            folded = fold_bash(group)
+            if folded is not None:
+                folded["duration_ms"] = shell.get("durationMs")
+                folded["truncated"] = shell.get("truncatedBytes")
+                items.append(Item("shell", entry, folded))
+                i += len(group)
+                continue
+        if kind == "message":
+            role = entry.get("role")
+            if role == "assistant":
+                items.append(Item("assistant", entry))
+            elif _is_tool_results(entry):
+                items.append(Item("tool_result", entry))
+            else:
+                items.append(Item("user", entry))
+        elif kind in (
+            "compaction",
+            "branch_summary",
+            "model_change",
+            "system_prompt",
+            "microcompaction",
+            "custom",
+        ):
+            items.append(Item(str(kind), entry))
+        else:
+            items.append(Item("other", entry))
+        i += 1
+    return items
+
+
+def preview(entry: Entry, width: int = 72) -> str:
+    """A one-line description of an entry for the tree view."""
+    kind = entry.get("type")
+    if kind == "message":
+        if isinstance(entry.get("shell"), dict):
+            text = text_of(entry)
+            text = (
+                "$ " + text[len("<bash-input>") : -len("</bash-input>")]
+                if text.startswith("<bash-input>")
+                else text
+            )
+        elif _is_tool_results(entry):
+            text = "tool result"
+        else:
+            text = text_of(entry) or " ".join(
+                f"{b.get('name')}(…)"
+                for b in entry.get("content") or []
+                if isinstance(b, dict) and b.get("type") == "tool_use"
+            )
+        text = f"{entry.get('role', '?')}: {text}"
+    elif kind == "custom":
+        text = f"custom: {entry.get('customType', '')}"
+    elif kind in ("compaction", "branch_summary"):
+        text = f"{kind}: {entry.get('summary', '')}"
+    elif kind == "model_change":
+        text = f"model: {entry.get('provider')}/{entry.get('model')}"
+    else:
+        text = str(kind)
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def build_view(session: Session) -> View:
+    """The view of ``session``'s active branch."""
+    branch = session.branch()
+    items = _items(branch)
+    header = session.header
+    first_user = next(
+        (
+            text_of(i.entry) if i.kind == "user" else f"!{i.shell['command']}"
+            for i in items
+            if (i.kind == "user" and text_of(i.entry).strip()) or (i.kind == "shell" and i.shell is not None)
+        ),
+        "",
+    )
+    title = session.title or " ".join(first_user.split())[:80] or f"session {session.short_id}"
+    stamps = [e.get("timestamp") for e in session.entries.values() if isinstance(e.get("timestamp"), str)]
+    ov = Overview(
+        title=title,
+        session_id=session.session_id,
+        cwd=session.cwd,
+        created=header.get("created")
+        if isinstance(header.get("created"), str)
+        else (min(stamps) if stamps else None),
+        updated=max(stamps) if stamps else None,
+        entries=len(session.entries),
+        branch_entries=len(branch),
+        root_id=branch[0].get("id") if branch else None,
+        leaf_id=session.leaf_id,
+        dropped_entries=session.dropped_entries,
+        imported_from=header.get("importedFrom") if isinstance(header.get("importedFrom"), dict) else None,
+        forked_from=header.get("forkedFrom") if isinstance(header.get("forkedFrom"), dict) else None,
+    )
+    preamble: list[Item] = []
+    turns: list[Turn] = []
+    names: dict[str, str] = {}
+    turn_of: dict[str, int] = {}
+    for item in items:
+        if item.kind in ("user", "shell"):
+            turns.append(Turn(len(turns) + 1))
+        (turns[-1].items if turns else preamble).append(item)
+        turn_of[str(item.entry.get("id"))] = len(turns)
+        entry = item.entry
+        if item.kind == "user":
+            ov.user_messages += 1
+        elif item.kind == "assistant":
+            ov.assistant_messages += 1
+            model = entry.get("model")
+            if isinstance(model, str) and model:
+                label = (
+                    f"{entry.get('provider')}/{model}" if isinstance(entry.get("provider"), str) else model
+                )
+                if label not in ov.models:
+                    ov.models.append(label)
+            for block in entry.get("content") or []:
+                if isinstance(block, dict) and block.get("type") == "tool_use":
+                    ov.tool_calls += 1
+                    names[str(block.get("id"))] = str(block.get("name"))
+        elif item.kind == "tool_result":
+            ov.tool_errors += sum(
+                1 for b in entry.get("content") or [] if isinstance(b, dict) and b.get("is_error") is True
+            )
+        elif item.kind == "shell":
+            ov.shell_commands += 1
+        elif item.kind == "compaction":
+            ov.compactions += 1
+    ov.turns = len(turns)
+    children = session.children()
+    for entry in branch:
+        kids = children.get(str(entry.get("id")), [])
+        if len(kids) > 1:
+            ov.forks.append((str(entry.get("id")), turn_of.get(str(entry.get("id")), 0), len(kids) - 1))
+    return View(ov, preamble, turns, names)
+
+
+def tree_rows(session: Session) -> list[Row]:
+    """Every tree node of ``session``, depth-first, indented at forks, the active branch first."""
+    on_branch = {str(e.get("id")) for e in session.branch()}
+    children = session.children()
+    nodes = {eid for kids in children.values() for eid in kids}
+    roots = [eid for eid, e in session.entries.items() if eid in nodes and _parent(e) not in session.entries]
+    rows: list[Row] = []
+    stack: list[tuple[str, int]] = [(r, 0) for r in reversed(_ordered(roots, on_branch))]
+    seen: set[str] = set()
+    while stack:
+        entry_id, depth = stack.pop()
+        if entry_id in seen:
+            continue
+        seen.add(entry_id)
+        entry = session.entries[entry_id]
+        shell = entry.get("shell")
+        if not (isinstance(shell, dict) and not text_of(entry).startswith("<bash-input>")):
+            rows.append(Row(depth, entry, entry_id in on_branch, session.labels.get(entry_id)))
+        kids = _ordered(children.get(entry_id, []), on_branch)
+        child_depth = depth + 1 if len(kids) > 1 else depth
+        stack.extend((k, child_depth) for k in reversed(kids))
+    return rows
+
+
+def _parent(entry: Entry) -> str | None:
+    parent = entry.get("parentId")
+    return parent if isinstance(parent, str) else None
+
+
+def _ordered(ids: list[str], on_branch: set[str]) -> list[str]:
+    return sorted(ids, key=lambda i: i not in on_branch)
