@@ -13,7 +13,8 @@ Formats, by what the content looks like:
   ``manifest.json`` (:mod:`lime_repl.exchange.manifest`);
 * one JSON document ``{"session": header, "entries": [...]}``: a lime json export;
 * JSONL whose first record is a lime ``session`` header (``sessionId``):
-  lime jsonl (one or more segments joined);
+  lime jsonl (one or more segments joined); the three lime formats are read
+  by :mod:`lime_repl.exchange.lime_reader`;
 * JSONL read by :mod:`~.foreign.pi`, :mod:`~.foreign.codex` or :mod:`~.foreign.claude`
   when their ``looks_like`` says so;
 * a Kimi folder (or a file inside one): ``context.jsonl`` makes it kimi-cli,

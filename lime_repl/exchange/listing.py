@@ -58,7 +58,8 @@ def print_sessions(sessions: list[SessionInfo], fmt: str, everywhere: bool) -> N
 
 def _json_array(items: Iterable[object]) -> str:
     """A JSON array with one compact element per line (the C encoder: fast for thousands of rows)."""
-    body = ",\n  ".join(json.dumps(item, ensure_ascii=False) for item in items)
+    encode = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
+    body = ",\n  ".join(encode(item) for item in items)
     return f"[\n  {body}\n]\n" if body else "[]\n"
 
 

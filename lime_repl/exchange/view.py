@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..context.transcript import fold_bash
-from ..store.records import Entry, text_of
+from ..store.records import Entry, is_tree_node, text_of
 from ..store.session import Session
 
 __all__ = ["Item", "Overview", "Row", "Turn", "View", "build_view", "preview", "tree_rows"]
@@ -184,21 +184,25 @@ def build_view(session: Session) -> View:
     header = session.header
     first_user = next(
         (
-            text_of(i.entry) if i.kind == "user" else f"!{i.shell['command']}"
+            text_of(i.entry) if i.shell is None else f"!{i.shell['command']}"
             for i in items
             if (i.kind == "user" and text_of(i.entry).strip()) or (i.kind == "shell" and i.shell is not None)
         ),
         "",
     )
     title = session.title or " ".join(first_user.split())[:80] or f"session {session.short_id}"
-    stamps = [e.get("timestamp") for e in session.entries.values() if isinstance(e.get("timestamp"), str)]
+    stamps = [
+        str(e["timestamp"])
+        for e in session.entries.values()
+        if isinstance(e.get("timestamp"), str) and is_tree_node(e)
+    ]
+    origin = header.get("importedFrom") if isinstance(header.get("importedFrom"), dict) else {}
+    created = origin.get("created") or header.get("created")
     ov = Overview(
         title=title,
         session_id=session.session_id,
         cwd=session.cwd,
-        created=header.get("created")
-        if isinstance(header.get("created"), str)
-        else (min(stamps) if stamps else None),
+        created=created if isinstance(created, str) else (min(stamps) if stamps else None),
         updated=max(stamps) if stamps else None,
         entries=len(session.entries),
         branch_entries=len(branch),

@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Any
 from ..errors import LimeError
 
 if TYPE_CHECKING:
+    from prompt_toolkit.formatted_text import StyleAndTextTuples
+
     from ..store.catalog import SessionInfo
     from ..store.session import Session
     from ..workspace import Workspace
@@ -195,11 +197,11 @@ class PickerState:
         return [(i, self.shown[i]) for i in range(self.top, min(self.top + height, len(self.shown)))]
 
 
-def _row(info: SessionInfo, selected: bool, current: bool, show_path: bool) -> list[tuple[str, str]]:
+def _row(info: SessionInfo, selected: bool, current: bool, show_path: bool) -> StyleAndTextTuples:
     base = "class:cursor" if selected else ""
     when = info.updated[:16].replace("T", " ")
     name = _name(info) or "(empty)"
-    parts = [
+    parts: StyleAndTextTuples = [
         (base, "› " if selected else "  "),
         (f"{base} class:dim", f"{info.id[:8]}  {when:<16}  {info.entries:>6}  "),
         (f"{base} class:title" if info.title else base, name[:200]),
@@ -248,7 +250,7 @@ def pick_session(
     def list_height() -> int:
         return get_app().output.get_size().rows - _CHROME_ROWS
 
-    def header() -> list[tuple[str, str]]:
+    def header() -> StyleAndTextTuples:
         scope = "all directories" if state.all_dirs else "this directory"
         flags = " · named only" if state.named_only else ""
         return [
@@ -259,26 +261,26 @@ def pick_session(
             )
         ]
 
-    def prompt() -> list[tuple[str, str]]:
+    def prompt() -> StyleAndTextTuples:
         if mode["now"] == "rename" and state.selected is not None:
             return [("class:prompt", f" rename {state.selected.id[:8]}: ")]
         return [("class:prompt", " search: ")]
 
-    def columns() -> list[tuple[str, str]]:
+    def columns() -> StyleAndTextTuples:
         path = "  CWD" if state.show_path else ""
         return [("class:dim", f"  {'ID':<8}  {'UPDATED':<16}  {'ENTRIES':>6}  TITLE / FIRST MESSAGE{path}")]
 
-    def rows() -> list[tuple[str, str]]:
+    def rows() -> StyleAndTextTuples:
         if not state.shown:
             hint = "no sessions match" if state.query or state.named_only else "no sessions here"
             other = "" if state.all_dirs else "; Tab shows every directory's"
             return [("class:dim", f"  {hint}{other}\n")]
-        fragments: list[tuple[str, str]] = []
+        fragments: StyleAndTextTuples = []
         for i, info in state.visible(list_height()):
             fragments.extend(_row(info, i == state.index, state.is_current(info), state.show_path))
         return fragments
 
-    def status() -> list[tuple[str, str]]:
+    def status() -> StyleAndTextTuples:
         if mode["now"] == "confirm" and state.selected is not None:
             info = state.selected
             return [
@@ -286,7 +288,7 @@ def pick_session(
             ]
         return [("class:status", " " + state.status)] if state.status else []
 
-    def helpline() -> list[tuple[str, str]]:
+    def helpline() -> StyleAndTextTuples:
         if mode["now"] == "rename":
             text = " Enter save (empty clears) · Esc cancel"
         else:

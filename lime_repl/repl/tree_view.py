@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 from ..store.tree import FILTER_MODES, Row, SessionTree, build_tree, flatten
 
 if TYPE_CHECKING:
+    from prompt_toolkit.formatted_text import StyleAndTextTuples
+
     from ..store.session import Session
 
 __all__ = ["TreeState", "run_tree_view"]
@@ -142,17 +144,17 @@ class TreeState:
         elif self.index >= self.top + height:
             self.top = self.index - height + 1
         self.top = max(0, min(self.top, max(0, len(self.rows) - height)))
-        return list(enumerate(self.rows))[self.top : self.top + height]
+        return [(i, self.rows[i]) for i in range(self.top, min(self.top + height, len(self.rows)))]
 
 
-def _row_fragments(row: Row, selected: bool, show_times: bool) -> list[tuple[str, str]]:
+def _row_fragments(row: Row, selected: bool, show_times: bool) -> StyleAndTextTuples:
     base = "class:cursor" if selected else ""
     text_style = "class:user" if row.kind == "user" else ""
     if not row.on_path:
         text_style = "class:offpath"
     if row.is_leaf:
         text_style += " class:leaf"
-    parts: list[tuple[str, str]] = [
+    parts: StyleAndTextTuples = [
         (base, "› " if selected else "  "),
         (f"{base} class:gutter", row.prefix),
         (f"{base} {text_style}", "● " if row.on_path else "○ "),
@@ -195,7 +197,7 @@ def run_tree_view(session: Session, *, input: Any = None, output: Any = None) ->
     def body_height() -> int:
         return get_app().output.get_size().rows - _CHROME_ROWS - (1 if editing["on"] else 0)
 
-    def header() -> list[tuple[str, str]]:
+    def header() -> StyleAndTextTuples:
         title = session.title or "untitled"
         count = f"{state.index + 1}/{len(state.rows)}" if state.rows else "0/0"
         return [
@@ -205,15 +207,15 @@ def run_tree_view(session: Session, *, input: Any = None, output: Any = None) ->
             )
         ]
 
-    def body() -> list[tuple[str, str]]:
+    def body() -> StyleAndTextTuples:
         if not state.rows:
             return [("class:hint", "  no entries under this filter (Ctrl-O changes it)\n")]
-        fragments: list[tuple[str, str]] = []
+        fragments: StyleAndTextTuples = []
         for i, row in state.visible_rows(body_height()):
             fragments.extend(_row_fragments(row, i == state.index, state.show_times))
         return fragments
 
-    def footer() -> list[tuple[str, str]]:
+    def footer() -> StyleAndTextTuples:
         return [
             (
                 "class:hint",
@@ -222,7 +224,7 @@ def run_tree_view(session: Session, *, input: Any = None, output: Any = None) ->
             )
         ]
 
-    def status() -> list[tuple[str, str]]:
+    def status() -> StyleAndTextTuples:
         return [("class:status", " " + state.status)] if state.status else []
 
     bindings = KeyBindings()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -27,10 +28,6 @@ __all__ = ["AmbiguousSession", "Catalog", "SessionInfo", "SessionNotFound"]
 
 _HEX = re.compile(r"^[0-9a-f]+$")
 _T = TypeVar("_T")
-
-
-def _segment_number(seen: SeenFile) -> int:
-    return seen[2]
 
 
 def _mtime(info: SessionInfo) -> int:
@@ -147,9 +144,8 @@ class SessionInfo:
 
 def _rfc3339_ns(ns: int) -> str:
     """``ns`` (nanoseconds since the epoch) as RFC 3339 UTC with milliseconds."""
-    t = time.gmtime(ns // 1_000_000_000)
-    ms = ns // 1_000_000 % 1000
-    return f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}.{ms:03d}Z"
+    seconds = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ns // 1_000_000_000))
+    return f"{seconds}.{ns // 1_000_000 % 1000:03d}Z"
 
 
 class Catalog:
@@ -158,16 +154,22 @@ class Catalog:
     def __init__(self, index_path: Path | None) -> None:
         self.index_path = index_path
         self.index = Index(index_path)
+        self._lock = threading.RLock()
 
     def guarded(self, call: Callable[..., _T], *args: Any) -> _T:
-        """``call(*args)``, rebuilding a corrupt index (or falling back to memory) and retrying on failure."""
-        for _attempt in range(2):
-            try:
-                return call(*args)
-            except sqlite3.DatabaseError as exc:
-                if not self.index.recover(exc):
-                    raise
-        return call(*args)
+        """``call(*args)``, rebuilding a corrupt index (or falling back to memory) and retrying on failure.
+
+        Calls are serialized, so one catalog can serve several threads (a REPL
+        completer, the picker); every use of :attr:`index` goes through here.
+        """
+        with self._lock:
+            for _attempt in range(2):
+                try:
+                    return call(*args)
+                except sqlite3.DatabaseError as exc:
+                    if not self.index.recover(exc):
+                        raise
+            return call(*args)
 
     # -- the index -----------------------------------------------------
     def remember_dir(self, directory: Path, scope: str) -> None:
@@ -202,29 +204,28 @@ class Catalog:
 
     def scan_dir(self, directory: Path, scope: str) -> list[SessionInfo]:
         """Every session in one sessions directory, newest first (by the newest segment's mtime)."""
-        groups: dict[str, list[SeenFile]] = {}
-        for seen in self.sync(directory):
-            groups.setdefault(seen[1], []).append(seen)
         base = str(directory)
         sessions = []
-        for stem, files in groups.items():
-            if len(files) > 1:
-                files.sort(key=_segment_number)  # active (-1) first, then .1, .2 ...
-            info = SessionInfo(stem, f"{base}/{stem}.jsonl", scope)
-            title_found = False
-            segments = info.segment_strs
-            for name, _stem, _number, size, mtime_ns, row in files:
-                segments.append(f"{base}/{name}")
-                info.bytes += size
-                info.entries += row[9]
-                if mtime_ns > info.mtime_ns:
-                    info.mtime_ns = mtime_ns
-                if not title_found and row[6]:
-                    info.title, title_found = row[5], True
-                info.cwd = row[7] or info.cwd
-                info.created = row[8] or info.created
-                info.first_message = row[10] or info.first_message
-            sessions.append(info)
+        info: SessionInfo | None = None
+        title_found = False
+        # Rows come grouped by session id (stem), the active file (-1) first, then .1, .2 ...
+        for stem, _number, name, size, mtime_ns, title, title_set, cwd, created, entries, first in self.sync(
+            directory
+        ):
+            if info is None or info.id != stem:
+                info = SessionInfo(stem, f"{base}/{stem}.jsonl", scope)
+                sessions.append(info)
+                title_found = False
+            info.segment_strs.append(f"{base}/{name}")
+            info.bytes += size
+            info.entries += entries
+            if mtime_ns > info.mtime_ns:
+                info.mtime_ns = mtime_ns
+            if title_set and not title_found:
+                info.title, title_found = title, True
+            info.cwd = cwd or info.cwd
+            info.created = created or info.created
+            info.first_message = first or info.first_message
         sessions.sort(key=_mtime, reverse=True)
         return sessions
 

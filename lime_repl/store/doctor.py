@@ -39,7 +39,14 @@ from .catalog import Catalog
 from .records import Entry, is_tree_node
 from .segments import LockHeld, Segment, SessionLock, read_segment, repair_torn_tail, segment_paths
 
-__all__ = ["Finding", "examine_catalog", "examine_directory", "examine_session", "format_finding"]
+__all__ = [
+    "Finding",
+    "examine_catalog",
+    "examine_directory",
+    "examine_session",
+    "format_finding",
+    "session_stems",
+]
 
 _FILE = re.compile(r"^([0-9A-Za-z_-]+)\.jsonl(?:\.(\d+|torn|lock))?$")
 
@@ -78,14 +85,18 @@ def _check_segments(sid: str, segments: list[Segment], out: list[Finding]) -> No
     previous: int | None = None
     for index, seg in enumerate(segments):
         if seg.size == 0:
-            out.append(Finding(sid, seg.path, f"{seg.path}: empty segment (the next resume writes its header)"))
+            out.append(
+                Finding(sid, seg.path, f"{seg.path}: empty segment (the next resume writes its header)")
+            )
             continue
         for warning in seg.warnings:
             out.append(Finding(sid, seg.path, f"{warning} (readers skip it)"))
         first = seg.lines[0] if seg.lines else None
         header = first.entry if first is not None and first.lineno == 1 else None
         if header is None or header.get("type") != "session":
-            out.append(Finding(sid, seg.path, f"{seg.path}:1: the segment does not open with a session header"))
+            out.append(
+                Finding(sid, seg.path, f"{seg.path}:1: the segment does not open with a session header")
+            )
             continue
         if header.get("sessionId") != sid:
             out.append(
@@ -97,7 +108,9 @@ def _check_segments(sid: str, segments: list[Segment], out: list[Finding]) -> No
             continue
         if previous is not None and number <= previous:
             out.append(
-                Finding(sid, seg.path, f"{seg.path}:1: segment number {number} after {previous} (out of order)")
+                Finding(
+                    sid, seg.path, f"{seg.path}:1: segment number {number} after {previous} (out of order)"
+                )
             )
         previous = number
         if number > 0:
@@ -150,7 +163,9 @@ def _check_tree(sid: str, active: Path, segments: list[Segment], out: list[Findi
     for parent, count in missing.items():
         if dropped:
             out.append(
-                Finding(sid, active, f"{count} entries continue from {parent}, dropped by rotation", problem=False)
+                Finding(
+                    sid, active, f"{count} entries continue from {parent}, dropped by rotation", problem=False
+                )
             )
         else:
             out.append(Finding(sid, active, f"{count} entries name a missing parent {parent}"))
@@ -209,7 +224,9 @@ def examine_session(active: Path, *, repair: bool = False) -> list[Finding]:
     if not paths:
         if torn_file.exists():
             out.append(
-                Finding(sid, torn_file, f"{torn_file}: orphaned .torn file (no segment of its session is left)")
+                Finding(
+                    sid, torn_file, f"{torn_file}: orphaned .torn file (no segment of its session is left)"
+                )
             )
         if lock_file.exists():
             finding = Finding(sid, lock_file, f"{lock_file}: lock file without a session")
@@ -271,9 +288,7 @@ def _indexed_files(index: Path, directory: Path) -> dict[str, tuple[int, int, in
         db.close()
 
 
-def examine_catalog(
-    catalog: Catalog, directory: Path, scope: str, *, repair: bool = False
-) -> list[Finding]:
+def examine_catalog(catalog: Catalog, directory: Path, scope: str, *, repair: bool = False) -> list[Finding]:
     """Whether the catalog's summaries of ``directory`` match the files; refresh them when ``repair``.
 
     A stale catalog is a note, not a problem: it is derived data that the
@@ -281,7 +296,9 @@ def examine_catalog(
     """
     index = catalog.index_path
     if index is None or not index.exists():
-        return [Finding("", directory, f"{directory}: no catalog index yet (built by the next listing)", False)]
+        return [
+            Finding("", directory, f"{directory}: no catalog index yet (built by the next listing)", False)
+        ]
     try:
         cached = _indexed_files(index, directory)
     except sqlite3.Error as exc:  # a damaged or older index is rebuilt by the next listing

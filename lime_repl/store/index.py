@@ -28,7 +28,6 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,17 +36,18 @@ from .extract import FileRow, parse_from, read_head, segment_name
 __all__ = ["SCHEMA_VERSION", "Index", "SeenFile"]
 
 #: Bumped whenever the tables or what is extracted from the logs change; a mismatch rebuilds the index.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 _BUSY_MS = 5000
+_PARSE_BUDGET = 4 << 20  # bytes of log parsed per write transaction
 # Dropped on a schema change; "dirs" (remembered project directories) survives upgrades.
 _DROPPED = ("texts_fts", "texts", "files", "dirsigs")
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS dirs (path TEXT PRIMARY KEY, scope TEXT)",
     "CREATE TABLE files (id INTEGER PRIMARY KEY, dir TEXT NOT NULL, name TEXT NOT NULL,"
-    " ino INTEGER, size INTEGER, mtime_ns INTEGER, offset INTEGER, head BLOB,"
+    " stem TEXT NOT NULL, number INTEGER NOT NULL, ino INTEGER, size INTEGER, mtime_ns INTEGER, offset INTEGER, head BLOB,"
     " session_id TEXT, cwd TEXT, created TEXT, title TEXT, title_set INTEGER,"
     " entries INTEGER, first_message TEXT)",
-    "CREATE INDEX files_dir ON files(dir)",
+    "CREATE INDEX files_dir ON files(dir, stem, number)",
     "CREATE TABLE texts (id INTEGER PRIMARY KEY, file INTEGER NOT NULL, entry TEXT, ts TEXT, kind TEXT,"
     " text TEXT)",
     "CREATE INDEX texts_file ON texts(file)",
@@ -60,16 +60,16 @@ _SCHEMA = (
     " INSERT INTO texts_fts(texts_fts, rowid, text) VALUES ('delete', old.id, old.text); END",
     f"PRAGMA user_version = {SCHEMA_VERSION}",
 )
-_FIELDS = "id, name, ino, size, mtime_ns, title, title_set, cwd, created, entries, first_message"
+_LISTED = "stem, number, name, size, mtime_ns, title, title_set, cwd, created, entries, first_message"
 
-
-#: One segment on disk with its indexed facts: ``(name, stem, number, size, mtime_ns, row)`` where
-#: ``row`` is the ``files`` row as a tuple in ``_FIELDS`` order.
-SeenFile = tuple[str, str, int, int, int, tuple[Any, ...]]
+#: One segment as listed: ``(stem, number, name, size, mtime_ns, title, title_set, cwd, created, entries,
+#: first_message)``; ``number`` is -1 for the active file, N for ``.N``; ``title_set`` is 1 when the
+#: segment sets the title (to ``title``, which may be None).
+SeenFile = tuple[Any, ...]
 
 
 class Index:
-    """The SQLite index at ``path`` (None: in memory only). Not shared between threads."""
+    """The SQLite index at ``path`` (None: in memory only); callers serialize access (``Catalog.guarded``)."""
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
@@ -89,7 +89,9 @@ class Index:
             assert self.path is not None
             try:
                 self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-                db = sqlite3.connect(self.path, timeout=_BUSY_MS / 1000, isolation_level=None)
+                db = sqlite3.connect(
+                    self.path, timeout=_BUSY_MS / 1000, isolation_level=None, check_same_thread=False
+                )
                 try:
                     os.chmod(self.path, 0o600)
                     self._prepare(db, durable=True)
@@ -103,7 +105,7 @@ class Index:
             except OSError:
                 pass
             self.in_memory = True
-        db = sqlite3.connect(":memory:", isolation_level=None)
+        db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
         self._prepare(db, durable=False)
         return db
 
@@ -190,10 +192,11 @@ class Index:
         try:
             with os.scandir(directory) as it:
                 for item in it:
-                    if segment_name(item.name) is None:
-                        continue
+                    name = item.name
+                    if not name.endswith(".jsonl") and (".jsonl." not in name or not name[-1].isdigit()):
+                        continue  # fast filter; _reconcile checks names fully
                     try:
-                        on_disk.append((item.name, item.stat()))
+                        on_disk.append((name, item.stat()))
                     except FileNotFoundError:
                         continue
         except (FileNotFoundError, NotADirectoryError, PermissionError):
@@ -211,7 +214,8 @@ class Index:
 
         Costs one ``stat`` per segment and one query when nothing changed (the
         directory's stored signature matches); otherwise the changed files are
-        parsed under the index's write lock. Raises ``sqlite3.DatabaseError``
+        parsed under the index's write lock, in transactions of about
+        ``_PARSE_BUDGET`` bytes of log each. Raises ``sqlite3.DatabaseError``
         (see :meth:`recover`).
         """
         on_disk = self._scan(directory)
@@ -225,29 +229,37 @@ class Index:
             and db.execute("SELECT 1 FROM files WHERE dir = ? LIMIT 1", (directory,)).fetchone() is None
         ):
             return
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            self._reconcile(db, directory, on_disk)
-            db.execute("INSERT OR REPLACE INTO dirsigs (dir, sig) VALUES (?, ?)", (directory, signature))
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+        complete = False
+        while not complete:  # one transaction per _PARSE_BUDGET bytes, so other lime processes get a turn
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                complete = self._reconcile(db, directory, on_disk)
+                if complete:
+                    db.execute(
+                        "INSERT OR REPLACE INTO dirsigs (dir, sig) VALUES (?, ?)", (directory, signature)
+                    )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
 
     def sync_dir(self, directory: str) -> list[SeenFile]:
-        """:meth:`refresh`, then the directory's segments as :data:`SeenFile` (in no particular order)."""
+        """:meth:`refresh`, then the directory's segments as :data:`SeenFile`, by stem, active file first."""
         self.refresh(directory)
-        seen: list[SeenFile] = []
-        for row in self.db.execute(f"SELECT {_FIELDS} FROM files WHERE dir = ?", (directory,)):
-            parsed = segment_name(row[1])
-            if parsed is not None:
-                seen.append((row[1], parsed[0], parsed[1], row[3], row[4], row))
-        return seen
+        return self.db.execute(
+            f"SELECT {_LISTED} FROM files WHERE dir = ? ORDER BY stem, number", (directory,)
+        ).fetchall()
 
     def _reconcile(
         self, db: sqlite3.Connection, directory: str, on_disk: list[tuple[str, os.stat_result]]
-    ) -> None:
-        """Re-read the directory's rows (under the write lock) and reconcile them with ``on_disk``."""
+    ) -> bool:
+        """Re-read the directory's rows (under the write lock) and reconcile them with ``on_disk``.
+
+        Parses at most about ``_PARSE_BUDGET`` bytes; returns False when files
+        were left for another round. A file left over keeps its old row (renamed
+        if it moved, with its old size so that it still reads as changed) or,
+        when new, gets none yet; the rows stay consistent between rounds.
+        """
         cached: dict[str, FileRow] = {}
         for values in db.execute(
             "SELECT name, ino, size, mtime_ns, offset, head, session_id, cwd, created, title, title_set,"
@@ -275,16 +287,29 @@ class Index:
             by_ino.setdefault(row.ino, []).append(row)
         new_texts: list[tuple[FileRow, list[tuple[str, str, str, str]]]] = []
         dirty: list[FileRow] = []
+        budget, complete = _PARSE_BUDGET, True
         for name, st in changed:
+            if segment_name(name) is None:
+                continue
             path = os.path.join(directory, name)
             row = self._reuse(path, st, by_ino.get(st.st_ino, []), claimed)
+            needs_parse = (
+                row is None or (row.size, row.mtime_ns) != (st.st_size, st.st_mtime_ns) or row.offset == 0
+            )
+            cost = st.st_size - (row.offset if row is not None else 0)
+            if needs_parse and cost > budget and budget < _PARSE_BUDGET:
+                complete = False
+                if row is None:
+                    continue
+                needs_parse = False  # renamed now, parsed in a later round
             if row is None:
                 row = FileRow(name, st.st_ino, st.st_size, st.st_mtime_ns)
             else:
                 assert row.id is not None
                 claimed.add(row.id)
             row.name, row.ino = name, st.st_ino
-            if (row.size, row.mtime_ns) != (st.st_size, st.st_mtime_ns) or row.offset == 0:
+            if needs_parse:
+                budget -= cost
                 row.size, row.mtime_ns = st.st_size, st.st_mtime_ns
                 try:
                     texts = parse_from(path, row)
@@ -297,8 +322,11 @@ class Index:
             db.executemany("DELETE FROM texts WHERE file = ?", dropped)
             db.executemany("DELETE FROM files WHERE id = ?", dropped)
         for row in dirty:
+            stem, number = segment_name(row.name) or (row.name, 0)
             values = (
                 row.name,
+                stem,
+                number,
                 row.ino,
                 row.size,
                 row.mtime_ns,
@@ -314,14 +342,16 @@ class Index:
             )
             if row.id is None:
                 cursor = db.execute(
-                    "INSERT INTO files (dir, name, ino, size, mtime_ns, offset, head, session_id, cwd, created,"
-                    " title, title_set, entries, first_message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO files (dir, name, stem, number, ino, size, mtime_ns, offset, head, session_id, cwd,"
+                    " created, title, title_set, entries, first_message)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (directory, *values),
                 )
                 row.id = cursor.lastrowid
             else:
                 db.execute(
-                    "UPDATE files SET name = ?, ino = ?, size = ?, mtime_ns = ?, offset = ?, head = ?,"
+                    "UPDATE files SET name = ?, stem = ?, number = ?, ino = ?, size = ?, mtime_ns = ?, offset = ?,"
+                    " head = ?,"
                     " session_id = ?, cwd = ?, created = ?, title = ?, title_set = ?, entries = ?,"
                     " first_message = ? WHERE id = ?",
                     (*values, row.id),
@@ -331,6 +361,7 @@ class Index:
                 "INSERT INTO texts (file, entry, ts, kind, text) VALUES (?, ?, ?, ?, ?)",
                 [(row.id, *text) for text in texts],
             )
+        return complete
 
     @staticmethod
     def _reuse(path: str, st: os.stat_result, rows: list[FileRow], claimed: set[int]) -> FileRow | None:
@@ -355,49 +386,3 @@ class Index:
             if row.name == name:
                 return None
         return None
-
-    # -- reading -------------------------------------------------------
-    def texts(self, dirs: list[str], fts_query: str | None) -> Iterator[tuple[Any, ...]]:
-        """``(dir, file name, entry id, timestamp, kind, text, title, title_set, cwd)`` of the texts in ``dirs``.
-
-        ``title``, ``title_set`` and ``cwd`` are those of the text's segment file.
-
-        With ``fts_query`` (an FTS5 expression over trigrams) only the rows it
-        matches, a superset of the rows a regular expression with those
-        literals can match; without it, every row. Call :meth:`refresh` first.
-        """
-        columns = "f.dir, f.name, t.entry, t.ts, t.kind, t.text, f.title, f.title_set, f.cwd"
-        if fts_query is None:
-            for directory in dirs:
-                yield from self.db.execute(
-                    f"SELECT {columns} FROM files AS f JOIN texts AS t ON t.file = f.id WHERE f.dir = ?"
-                    " ORDER BY t.id",
-                    (directory,),
-                )
-            return
-        wanted = set(dirs)
-        cursor = self.db.execute(
-            f"SELECT {columns} FROM texts_fts JOIN texts AS t ON t.id = texts_fts.rowid"
-            " JOIN files AS f ON f.id = t.file WHERE texts_fts MATCH ? ORDER BY t.id",
-            (fts_query,),
-        )
-        for row in cursor:
-            if row[0] in wanted:
-                yield row
-
-    def session_facts(self, directory: str, stem: str) -> tuple[str | None, str | None]:
-        """``(title, cwd)`` of one session from its rows: the title of the newest segment that sets one."""
-        rows = self.db.execute(
-            "SELECT name, title, title_set, cwd FROM files WHERE dir = ? AND name LIKE ? ESCAPE '\\'",
-            (directory, stem.replace("_", "\\_") + ".jsonl%"),
-        ).fetchall()
-        ordered = sorted(
-            (parsed[1], row) for row in rows if (parsed := segment_name(row[0])) and parsed[0] == stem
-        )
-        title = cwd = None
-        title_found = False
-        for _number, (_name, row_title, title_set, row_cwd) in ordered:
-            if not title_found and title_set:
-                title, title_found = row_title, True
-            cwd = cwd or row_cwd
-        return title, cwd

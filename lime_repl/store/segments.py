@@ -220,7 +220,7 @@ class SessionLock:
         try:
             lock.acquire(timeout=0)
         except filelock.Timeout:
-            raise LockHeld(self.path, self.holder_pid()) from None
+            raise LockHeld(self.path, self._live_holder_pid()) from None
         self._lock = lock
         try:
             fd = os.open(self.path, os.O_WRONLY | os.O_TRUNC)
@@ -230,6 +230,25 @@ class SessionLock:
                 os.close(fd)
         except OSError:
             pass
+
+    def _live_holder_pid(self, tries: int = 20) -> int | None:
+        """The holder's pid, waiting up to ~0.2 s for it: a holder that has just won a race writes it
+        right after taking the lock, and until then the file is empty or names an earlier, dead holder."""
+        import time
+
+        pid = None
+        for _ in range(tries):
+            pid = self.holder_pid()
+            if pid is not None and pid > 0:
+                try:
+                    os.kill(pid, 0)
+                    return pid
+                except PermissionError:
+                    return pid
+                except OSError:
+                    pass
+            time.sleep(0.01)
+        return pid
 
     def holder_pid(self) -> int | None:
         """The pid written by the current holder, or None when unreadable."""

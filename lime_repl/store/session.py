@@ -173,7 +173,9 @@ class Session:
                 )
             last_header = session._last_header_segment(segments)
             session._lock = lock
-            if not path.exists():
+            # An empty active file after earlier segments: a crash between a rollover's create and
+            # its header. It is the next segment, not another copy of the last one.
+            if not path.exists() or (len(segments) > 1 and path.stat().st_size == 0):
                 session._start_writer(options, segment=last_header + 1, lock=False)
                 session.warnings.append(
                     f"{path}: the active file was missing; started segment {last_header + 1}"

@@ -74,6 +74,11 @@ def _open_next(active: Path, after: int | None) -> tuple[BinaryIO, int] | None:
     return None
 
 
+def _whole_lines(data: bytes) -> list[bytes]:
+    """``data`` (ending in ``\\n``) cut after each ``\\n`` only (a ``\\r`` inside a line stays in it)."""
+    return [part + b"\n" for part in data.split(b"\n")[:-1]]
+
+
 def _inode(path: Path) -> int | None:
     try:
         return os.stat(path).st_ino
@@ -120,23 +125,21 @@ def follow_lines(
                     continue
                 current, number = opened
                 pending = b""
-            chunk = current.read()
-            if chunk:
-                pending += chunk
-                end = pending.rfind(b"\n") + 1
-                if end:
-                    yield from pending[:end].splitlines(keepends=True)
-                    pending = pending[end:]
+            pending += current.read()
+            end = pending.rfind(b"\n") + 1
+            if end:
+                yield from _whole_lines(pending[:end])
+                pending = pending[end:]
             if _inode(active) == os.fstat(current.fileno()).st_ino:
                 if not wait():
                     return
                 continue
             # ``current`` is no longer the active file: it is complete once read to its end.
-            chunk = current.read()
-            if chunk:
-                pending += chunk
-                end = pending.rfind(b"\n") + 1
-                yield from pending[:end].splitlines(keepends=True)
+            pending += current.read()
+            end = pending.rfind(b"\n") + 1
+            if end:
+                yield from _whole_lines(pending[:end])
+                pending = pending[end:]
             opened = _open_next(active, number)
             if opened is None:
                 if not wait():  # the next segment's header is not written yet, or the file vanished

@@ -13,7 +13,9 @@ from conftest import LimeEnv
 from lime_repl.store.segments import segment_paths
 
 
-def spawn(lime_env: LimeEnv, *args: str, extra: dict[str, str] | None = None, **kw: Any) -> subprocess.Popen[bytes]:
+def spawn(
+    lime_env: LimeEnv, *args: str, extra: dict[str, str] | None = None, **kw: Any
+) -> subprocess.Popen[bytes]:
     """``python -m lime_repl ARGS`` with stdin, stdout and stderr on pipes (line mode)."""
     return subprocess.Popen(
         [sys.executable, "-m", "lime_repl", *args],

@@ -77,9 +77,7 @@ BLOCK = st.one_of(
         }
     ),
     st.fixed_dictionaries({"type": st.just("reasoning"), "data": JSON}),
-    st.fixed_dictionaries(
-        {"type": st.just("local_shell"), "command": JSON, "stdout": JSON, "stderr": JSON}
-    ),
+    st.fixed_dictionaries({"type": st.just("local_shell"), "command": JSON, "stdout": JSON, "stderr": JSON}),
     JSON,
 )
 
@@ -101,7 +99,9 @@ _BASE = {
 }
 
 
-def _kind(kind: st.SearchStrategy[Any], **fields: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, Any]]:
+def _kind(
+    kind: st.SearchStrategy[Any], **fields: st.SearchStrategy[Any]
+) -> st.SearchStrategy[dict[str, Any]]:
     """Entries of one family: ``type`` from ``kind``, usually an id and parent, and optional ``fields``."""
     return st.fixed_dictionaries({"type": kind}, optional={**_BASE, **fields})
 
@@ -111,12 +111,18 @@ ENTRY = st.one_of(
         st.just("message"),
         role=_maybe(st.sampled_from(["user", "assistant", "system"])),
         content=CONTENT,
-        shell=_maybe(st.fixed_dictionaries({"exchange": _maybe(IDS), "exitCode": _maybe(st.integers(0, 255))})),
+        shell=_maybe(
+            st.fixed_dictionaries({"exchange": _maybe(IDS), "exitCode": _maybe(st.integers(0, 255))})
+        ),
     ),
     _kind(st.just("message"), role=st.just("user"), content=CONTENT),
     _kind(st.just("message"), role=st.just("assistant"), content=CONTENT),
     _kind(st.just("compaction"), summary=_maybe(st.text(max_size=20)), firstKeptEntryId=_maybe(IDS)),
-    _kind(st.just("microcompaction"), pruned=_maybe(st.lists(IDS, max_size=3)), trimmed=_maybe(st.lists(IDS, max_size=3))),
+    _kind(
+        st.just("microcompaction"),
+        pruned=_maybe(st.lists(IDS, max_size=3)),
+        trimmed=_maybe(st.lists(IDS, max_size=3)),
+    ),
     _kind(
         st.sampled_from(["leaf", "title", "label"]),
         targetId=_maybe(st.none() | IDS),

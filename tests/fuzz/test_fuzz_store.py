@@ -107,7 +107,9 @@ def _check_branch(session: Session) -> None:
 
 @FUZZ_MORE
 @given(SEGMENT_FILES)
-def test_session_load_never_raises_and_warns_about_what_it_skipped(scratch_root: Path, files: list[bytes]) -> None:
+def test_session_load_never_raises_and_warns_about_what_it_skipped(
+    scratch_root: Path, files: list[bytes]
+) -> None:
     directory = _scratch(scratch_root)
     active = directory / f"{next(_COUNTER):032x}.jsonl"
     # Oldest first: .N ... .1, then the active file.
@@ -125,7 +127,8 @@ def test_session_load_never_raises_and_warns_about_what_it_skipped(scratch_root:
         1
         for s in segments
         for line in s.lines
-        if line.entry.get("type") not in ("session", "checkpoint") and not isinstance(line.entry.get("id"), str)
+        if line.entry.get("type") not in ("session", "checkpoint")
+        and not isinstance(line.entry.get("id"), str)
     )
     assert sum("without a string id" in w for w in session.warnings) == no_id
     assert all(isinstance(k, str) for k in session.entries)
@@ -141,7 +144,9 @@ def test_open_repairs_the_tail_and_appends_after_damage(scratch_root: Path, data
     end = data.rfind(b"\n") + 1
     session = Session.open(active)
     try:
-        entry = session.append({"type": "message", "role": "user", "content": [{"type": "text", "text": "ok"}]})
+        entry = session.append(
+            {"type": "message", "role": "user", "content": [{"type": "text", "text": "ok"}]}
+        )
         session.sync()
     finally:
         session.close()

@@ -43,7 +43,9 @@ def test_build_transcript_never_raises(branch: list, header: object) -> None:
 @given(st.lists(IDS, min_size=1, max_size=4), st.integers(0, 3))
 def test_tool_pairs_survive_and_unpaired_halves_are_dropped(ids: list, cut: int) -> None:
     calls = [{"type": "tool_use", "id": i, "name": "read", "input": {}} for i in ids]
-    results = [{"type": "tool_result", "tool_use_id": i, "content": "x", "is_error": False} for i in ids[cut:]]
+    results = [
+        {"type": "tool_result", "tool_use_id": i, "content": "x", "is_error": False} for i in ids[cut:]
+    ]
     branch = [
         {"type": "message", "id": "u", "role": "user", "content": [{"type": "text", "text": "go"}]},
         {"type": "message", "id": "a", "parentId": "u", "role": "assistant", "content": calls},
@@ -58,7 +60,10 @@ def test_tool_pairs_survive_and_unpaired_halves_are_dropped(ids: list, cut: int)
 @pytest.mark.parametrize(
     ("entry", "named"),
     [
-        ({"type": "message", "id": "x1", "role": "user", "content": [7, {"type": "text", "text": "ok"}]}, "x1"),
+        (
+            {"type": "message", "id": "x1", "role": "user", "content": [7, {"type": "text", "text": "ok"}]},
+            "x1",
+        ),
         (
             {
                 "type": "message",
@@ -71,8 +76,13 @@ def test_tool_pairs_survive_and_unpaired_halves_are_dropped(ids: list, cut: int)
         ({"type": "microcompaction", "id": "x3", "pruned": 5, "trimmed": None}, "x3"),
     ],
 )
-def test_skipped_parts_are_named_in_a_warning(entry: dict, named: str, caplog: pytest.LogCaptureFixture) -> None:
-    branch = [{"type": "message", "id": "u0", "role": "user", "content": [{"type": "text", "text": "hi"}]}, entry]
+def test_skipped_parts_are_named_in_a_warning(
+    entry: dict, named: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    branch = [
+        {"type": "message", "id": "u0", "role": "user", "content": [{"type": "text", "text": "hi"}]},
+        entry,
+    ]
     with caplog.at_level(logging.WARNING, logger="lime"):
         _check(*build_transcript(branch))
     assert any(named in record.getMessage() and "skipped" in record.getMessage() for record in caplog.records)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from pathlib import Path
 
+import pexpect
 import pytest
 from support.fake_providers import FakeProviderServer
 from support.lime_env import LimeEnv
@@ -130,3 +132,21 @@ def test_search_sees_new_entries_and_a_rebuilt_index(lime_env: LimeEnv) -> None:
     index.write_bytes(b"\0garbage" * 1000)
     again = lime_env.run("session", "search", "wildebeest")
     assert again.returncode == 0 and sorted(r[3] for r in _rows(again.stdout)) == kinds
+
+
+@pytest.mark.pty
+def test_on_a_terminal_the_match_is_highlighted(shared: LimeEnv, made: dict[str, str]) -> None:
+    env = {k: v for k, v in shared.env.items() if k != "NO_COLOR"}
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "lime_repl", "session", "search", "zebra"],
+        cwd=str(shared.cwd),
+        env=env,
+        timeout=30,
+        dimensions=(40, 250),
+    )
+    child.expect(pexpect.EOF)
+    child.close()
+    out = child.before.decode()
+    assert child.exitstatus == 0, out
+    assert "\x1b[1;31mzebra\x1b[0m" in out and f"\x1b[35m{made['shell']}\x1b[0m" in out

@@ -26,7 +26,13 @@ SECRET = "s3cr3t-value-for-the-test"
 SK = "sk-proj-" + "A1b2C3d4E5f6G7h8I9j0"
 
 
-def _run(lime_env: LimeEnv, *args: str, input: str = "", extra: dict[str, str] | None = None, cwd: Path | None = None):
+def _run(
+    lime_env: LimeEnv,
+    *args: str,
+    input: str = "",
+    extra: dict[str, str] | None = None,
+    cwd: Path | None = None,
+):
     """``lime ARGS`` with umask 000 (so only explicit modes make files private)."""
     return subprocess.run(
         [sys.executable, "-m", "lime_repl", *args],

@@ -299,3 +299,51 @@ def test_narrowing_never_loses_a_match(corpus: tuple[Catalog, list[tuple[Path, s
         return
     expected = sorted(t for t in _CORPUS if compiled.search(t))
     assert sorted(h.text for h in search(catalog, dirs, pattern, ignore_case=ignore_case)) == expected
+
+
+def test_large_changes_are_indexed_in_several_transactions(
+    tmp_path: Path, sessions: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import lime_repl.store.index as index_module
+
+    for n in range(5):
+        s = Session.create(sessions, "/w", options=StoreOptions(max_bytes=3000, backups=0))
+        for i in range(12):
+            _say(s, "user", f"session{n} message{i} " + "words " * 40)
+        s.close()
+    dirs = [(sessions, "global")]
+    reference = {i.id: i.to_json() for i in Catalog(tmp_path / "reference.sqlite").list(dirs)}
+    commits = []
+    monkeypatch.setattr(index_module, "_PARSE_BUDGET", 2500)
+    catalog = Catalog(tmp_path / "index.sqlite")
+    catalog.index.db.set_trace_callback(lambda sql: commits.append(sql) if sql == "COMMIT" else None)
+    assert {i.id: i.to_json() for i in catalog.list(dirs)} == reference
+    assert len(commits) > 5
+    assert len(search(catalog, dirs, r"session\d message\d+")) == 60
+    assert len(_texts(tmp_path / "index.sqlite")) == 60
+
+
+def test_a_renamed_file_left_for_a_later_round_keeps_its_rows(
+    tmp_path: Path, sessions: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import lime_repl.store.index as index_module
+
+    dirs = [(sessions, "global")]
+    written = [
+        Session.create(sessions, "/w", options=StoreOptions(max_bytes=4000, backups=0)) for _ in range(3)
+    ]
+    for s in written:
+        _say(s, "user", "early words " * 20)
+    catalog = Catalog(tmp_path / "index.sqlite")
+    catalog.list(dirs)
+    for s in written:  # each indexed file grows and is renamed to .N; new segments follow
+        for i in range(40):
+            _say(s, "assistant", f"later{i:02d} " + "words " * 30)
+        s.close()
+    # With a tiny budget the renamed files cannot all be parsed in one round: some are only renamed
+    # (keeping their rows and offsets) and parsed in a later transaction.
+    monkeypatch.setattr(index_module, "_PARSE_BUDGET", 1000)
+    got = {i.id: i.to_json() for i in catalog.list(dirs)}
+    assert got == {i.id: i.to_json() for i in Catalog(tmp_path / "reference.sqlite").list(dirs)}
+    assert all(len(info["segments"]) >= 4 for info in got.values())
+    assert len(search(catalog, dirs, r"later\d\d|early")) == 3 * 41 == len(_texts(tmp_path / "index.sqlite"))

@@ -26,7 +26,9 @@ def test_short_values_and_other_names_are_kept() -> None:
 
 
 def test_sk_shaped_strings_are_redacted_without_env() -> None:
-    text = "key sk-abcdefghijklmnopqrstuvwx and sk-ant-api03-AAAAbbbbCCCCdddd_-x1, not sk-learn or task-sk-short"
+    text = (
+        "key sk-abcdefghijklmnopqrstuvwx and sk-ant-api03-AAAAbbbbCCCCdddd_-x1, not sk-learn or task-sk-short"
+    )
     assert redact(text, {}) == f"key {REDACTED} and {REDACTED}, not sk-learn or task-sk-short"
 
 

@@ -34,7 +34,9 @@ _PROBE = textwrap.dedent(
 ) % (HEAVY,)
 
 
-@pytest.mark.parametrize("args", [["--version"], ["session", "list"], ["session", "list", "--format", "json"]])
+@pytest.mark.parametrize(
+    "args", [["--version"], ["session", "list"], ["session", "list", "--format", "json"]]
+)
 def test_fast_commands_import_nothing_heavy(lime_env: LimeEnv, args: list[str]) -> None:
     # A session to list, so the listing code path really runs.
     made = lime_env.run(input="!echo hi\n")

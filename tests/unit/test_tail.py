@@ -56,3 +56,37 @@ def test_without_follow_it_prints_what_exists_and_stops(tmp_path: Path) -> None:
     )
     assert b"".join(lines) == expected and b"torn" not in expected
     assert list(follow_lines(tmp_path / "s" / "missing.jsonl", follow=False)) == []
+
+
+def test_a_rotation_before_the_next_header_is_written_duplicates_nothing(tmp_path: Path) -> None:
+    active = tmp_path / "abc.jsonl"
+    first = b'{"type":"session","segment":0}\n{"type":"message","n":1}\n{"type":"message","raw":"a\rb"}\n'
+    active.write_bytes(first)
+    stop = threading.Event()
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.extend(follow_lines(active, poll=0.01, stop=stop)))
+    reader.start()
+    try:
+        time.sleep(0.1)
+        with open(active, "ab") as fh:
+            fh.write(b'{"type":"message","n":2}\n')
+        active.rename(tmp_path / "abc.jsonl.1")  # rotated; the new active file has no header yet
+        active.write_bytes(b"")
+        time.sleep(0.1)
+        second = b'{"type":"session","segment":1}\n{"type":"message","n":3}\n'
+        with open(active, "ab") as fh:
+            fh.write(second[:20])  # a header being written: not a whole line yet
+            time.sleep(0.1)
+            fh.write(second[20:])
+        time.sleep(0.1)
+    finally:
+        stop.set()
+        reader.join(timeout=10)
+    assert got == [
+        b'{"type":"session","segment":0}\n',
+        b'{"type":"message","n":1}\n',
+        b'{"type":"message","raw":"a\rb"}\n',
+        b'{"type":"message","n":2}\n',
+        b'{"type":"session","segment":1}\n',
+        b'{"type":"message","n":3}\n',
+    ]

@@ -194,6 +194,7 @@ class Builder:
         self.first_time: str | None = None
         self._by_src: dict[str, str] = {}
         self._pending: list[tuple[Entry, str, str]] = []
+        self._undated: list[Entry] = []
         self.dangling = 0
 
     def stamp(self, value: Any) -> str:
@@ -228,6 +229,8 @@ class Builder:
         parent_id = self.last_node if parent is CHAIN else parent
         entry: Entry = {"type": body.get("type", "custom"), "id": entry_id, "parentId": parent_id}
         entry["timestamp"] = self.stamp(time)
+        if self.first_time is None:
+            self._undated.append(entry)
         entry.update((k, v) for k, v in body.items() if k not in ("type", "id", "parentId", "timestamp"))
         self.entries.append(entry)
         if isinstance(parent_src, str):
@@ -291,7 +294,15 @@ class Builder:
         return self._by_src.get(src) if isinstance(src, str) else None
 
     def finish(self) -> list[Entry]:
-        """Resolve source-id references; an unknown parent makes its entry a root."""
+        """Resolve source-id references (an unknown parent makes its entry a root) and date early entries.
+
+        Entries before the first dated record take that record's time rather
+        than the fallback, so an undated header never looks newer than the
+        conversation.
+        """
+        for entry in self._undated:
+            entry["timestamp"] = self.first_time or entry["timestamp"]
+        self._undated.clear()
         for entry, key, src in self._pending:
             target = self._by_src.get(src)
             if target is None and key == "parentId":

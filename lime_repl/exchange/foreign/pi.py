@@ -112,7 +112,7 @@ def _user_blocks(content: Any) -> list[dict[str, Any]]:
 def _message(b: Builder, entry: dict[str, Any], cwd: str | None) -> None:
     message = as_dict(entry.get("message"))
     role = message.get("role")
-    common = {
+    common: dict[str, Any] = {
         "time": entry.get("timestamp"),
         "src": entry.get("id"),
         "keep_id": entry.get("id"),
@@ -154,7 +154,9 @@ def _message(b: Builder, entry: dict[str, Any], cwd: str | None) -> None:
         exit_code = (
             code if isinstance(code, int) and not isinstance(code, bool) else (130 if cancelled else 0)
         )
-        extra = {k: message[k] for k in ("cancelled", "truncated", "excludeFromContext") if k in message}
+        extra: dict[str, Any] = {
+            k: message[k] for k in ("cancelled", "truncated", "excludeFromContext") if k in message
+        }
         b.bash(
             as_str(message.get("command")),
             as_str(message.get("output")),
@@ -187,7 +189,7 @@ def read(records: list[tuple[int, Any]], path: str, warnings: list[str], fallbac
             b.custom("value", entry)
             continue
         kind = entry.get("type")
-        common = {
+        common: dict[str, Any] = {
             "time": entry.get("timestamp"),
             "src": entry.get("id"),
             "keep_id": entry.get("id"),

@@ -1,0 +1,342 @@
+"""The figures of DESIGN.md section 8, one function each; ``benchmarks/run.py`` calls them in turn.
+
+Every function takes a :class:`Settings` and returns the figure's JSON object
+(see :func:`bench_util.figure`): the measured command and its floor, each with
+raw times and median, their ratio, the goal and whether it is met, plus
+figure-specific facts (peak memory, data sizes, what the load was).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import math
+import os
+import pty
+import select
+import shutil
+import statistics
+import struct
+import subprocess
+import sys
+import termios
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench_data import SEARCH_WORD, make_session, make_tree
+from bench_util import REPO, Run, bench_env, figure, fresh_dir, lime_command, measure, run_child, timed
+
+__all__ = ["FIGURES", "Settings"]
+
+_WALK = (
+    "import os, sys\n"
+    "def walk(p):\n"
+    "    with os.scandir(p) as it:\n"
+    "        for e in it:\n"
+    "            walk(e.path) if e.is_dir(follow_symlinks=False) else e.stat()\n"
+    "walk(sys.argv[1])\n"
+)
+
+
+@dataclass
+class Settings:
+    """How much to measure: ``repeat`` runs per side after a warm-up, and the data sizes."""
+
+    data: Path
+    repeat: int
+    tree_sessions: int
+    tree_bytes: int
+    throughput: str  # the size given to ``head -c``
+    keys: int
+    roundtrips: int
+
+
+def _cwd(settings: Settings, name: str) -> Path:
+    path = settings.data / "cwd" / name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def version(s: Settings) -> dict[str, Any]:
+    env = bench_env(s.data, "home-version")
+    lime = measure(lambda: run_child([*lime_command(), "--version"], env=env), s.repeat)
+    floor = measure(lambda: run_child([sys.executable, "-c", "import click"], env=env), s.repeat)
+    return figure(
+        "lime --version wall time", ("lime --version", lime), ("python -c 'import click'", floor), 1.3
+    )
+
+
+def _pty_first_prompt(env: dict[str, str], cwd: Path) -> Run:
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        lime_command(),
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        cwd=cwd,
+        start_new_session=True,
+        preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
+    )
+    os.close(slave)
+    seen = b""
+    elapsed = None
+    try:
+        while elapsed is None:
+            ready, _, _ = select.select([master], [], [], 30)
+            if not ready:
+                raise TimeoutError("no prompt within 30 s")
+            seen += os.read(master, 65536)
+            if b"lime> " in seen:
+                elapsed = time.perf_counter() - start
+        os.write(master, b"\x04")  # Ctrl-D on the empty line: exit
+        while True:
+            ready, _, _ = select.select([master], [], [], 30)
+            if not ready:
+                break
+            try:
+                if not os.read(master, 65536):
+                    break
+            except OSError:  # EIO: the child closed the terminal
+                break
+    finally:
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        os.close(master)
+    return Run(elapsed, usage.ru_maxrss / 1024, proc.returncode)
+
+
+def first_prompt(s: Settings) -> dict[str, Any]:
+    env = bench_env(s.data, "home-prompt")
+    cwd = _cwd(s, "prompt")
+    lime = measure(lambda: _pty_first_prompt(env, cwd), s.repeat)
+    floor = measure(lambda: run_child([sys.executable, "-c", "import prompt_toolkit"], env=env), s.repeat)
+    return figure(
+        "time to the first prompt in a pty",
+        ("lime (pty, until 'lime> ')", lime),
+        ("python -c 'import prompt_toolkit'", floor),
+        2.0,
+    )
+
+
+def print_turn(s: Settings) -> dict[str, Any]:
+    sys.path.insert(0, str(REPO / "tests"))
+    from support.fake_providers import FakeProviderServer, Reply
+
+    cwd = _cwd(s, "print")
+    with FakeProviderServer(default=Reply(text="Hello from the benchmark server.")) as server:
+        env = bench_env(s.data, "home-print", **server.env("openai", "gpt-5.4"))
+        lime = measure(lambda: run_child([*lime_command(), "-p", "hi"], env=env, cwd=cwd), s.repeat)
+        requests = len(server.requests)
+    floor = measure(lambda: run_child([sys.executable, "-c", "import openai"], env=env), s.repeat)
+    result = figure(
+        "lime -p hi against a 127.0.0.1 OpenAI-compatible server",
+        ("lime -p hi", lime),
+        ("python -c 'import openai'", floor),
+        1.5,
+    )
+    peak = result["measured"]["peak_mib"]
+    result.update(max_peak_mib=80, memory_ok=peak <= 80, requests_served=requests)
+    result["ok"] = result["ok"] and peak <= 80
+    return result
+
+
+def bang_roundtrip(s: Settings) -> dict[str, Any]:
+    from lime_repl.repl.console import Console
+    from lime_repl.repl.controller import Controller
+    from lime_repl.workspace import Workspace
+
+    env = bench_env(s.data, "home-bang")
+    with open(os.devnull, "w") as devnull:
+        controller = Controller(Workspace(_cwd(s, "bang"), env=env), Console(stdout=devnull, stderr=devnull))
+        controller.new_session()
+        try:
+            lime = timed(lambda: controller.handle_line("!true"), s.roundtrips, warmup=3)
+            shell = controller.ensure_shell()
+            shell_only = timed(lambda: shell.run("true"), s.roundtrips, warmup=1)
+        finally:
+            controller.close()
+    floor = measure(lambda: run_child(["bash", "-c", "true"], env=env), s.roundtrips)
+    return figure(
+        "!true round trip inside the REPL (persistent shell), recorded and fsynced",
+        ("Controller.handle_line('!true')", lime),
+        ("bash -c true (new process)", floor),
+        1.0,
+        shell_run_median_s=round(statistics.median(shell_only), 6),
+        how="in-process: the REPL's own Controller; each line runs in the persistent bash, is logged and fsynced",
+    )
+
+
+def resume(s: Settings) -> dict[str, Any]:
+    from lime_repl.context.transcript import build_transcript
+    from lime_repl.store.segments import segment_paths
+    from lime_repl.store.session import Session
+
+    directory = fresh_dir(s.data / "session-1mib")
+    path = make_session(directory)
+    files = segment_paths(path)
+
+    def open_and_build() -> None:
+        session = Session.open(path)
+        build_transcript(session.branch(), session.header)
+        session.close()
+
+    def loads() -> None:
+        for file in files:
+            for line in file.read_bytes().splitlines():
+                json.loads(line)
+
+    lime = timed(open_and_build, s.repeat)
+    floor = timed(loads, s.repeat)
+    return figure(
+        "resume of a full session (4 segments, 1 MiB)",
+        ("Session.open + build_transcript + close", lime),
+        ("json.loads of every line of the same files", floor),
+        3.0,
+        segments=len(files),
+        bytes=sum(f.stat().st_size for f in files),
+        how="in-process, like its floor",
+    )
+
+
+def _tree(s: Settings) -> tuple[Path, dict[str, str], dict[str, Any]]:
+    root = s.data / f"tree-{s.tree_sessions}" / "lime"
+    params = make_tree(root, sessions=s.tree_sessions, total_bytes=s.tree_bytes)
+    env = bench_env(s.data, f"tree-{s.tree_sessions}")
+    return root, env, params
+
+
+def session_list(s: Settings) -> dict[str, Any]:
+    root, env, params = _tree(s)
+    shutil.rmtree(root / "cache", ignore_errors=True)  # a cold index for the first run
+    command = [*lime_command(), "session", "list", "--all"]
+    cold = run_child(command, env=env, cwd=_cwd(s, "list"))
+    lime = measure(lambda: run_child(command, env=env, cwd=_cwd(s, "list")), s.repeat)
+    floor = measure(
+        lambda: run_child([sys.executable, "-c", _WALK, str(root / "sessions")], env=env), s.repeat
+    )
+    return figure(
+        f"lime session list over {params['sessions']} sessions",
+        ("lime session list --all (index warm)", lime),
+        ("python: os.scandir walk + stat of the same tree", floor),
+        5.0,
+        cold_index_s=round(cold.seconds, 3),
+        tree=params,
+    )
+
+
+def session_search(s: Settings) -> dict[str, Any]:
+    root, env, params = _tree(s)
+    command = [*lime_command(), "session", "search", SEARCH_WORD, "--all"]
+    cold = run_child(command, env=env, cwd=_cwd(s, "list"))
+    lime = measure(lambda: run_child(command, env=env, cwd=_cwd(s, "list")), s.repeat)
+    floor = measure(lambda: run_child(["grep", "-r", SEARCH_WORD, str(root / "sessions")], env=env), s.repeat)
+    size = sum(f.stat().st_size for f in (root / "sessions").rglob("*.jsonl*"))
+    return figure(
+        f"lime session search WORD over {params['sessions']} sessions ({size / 2**20:.0f} MiB)",
+        (f"lime session search {SEARCH_WORD} --all", lime),
+        (f"grep -r {SEARCH_WORD}", floor),
+        0.5,
+        first_run_s=round(cold.seconds, 3),
+        tree=dict(params, bytes=size),
+    )
+
+
+def bang_throughput(s: Settings) -> dict[str, Any]:
+    env = bench_env(s.data, "home-throughput")
+    cwd = _cwd(s, "throughput")
+    big = f"!head -c {s.throughput} /dev/zero\n".encode()
+    lime = measure(lambda: run_child(lime_command(), env=env, cwd=cwd, stdin=big), s.repeat)
+    small = measure(lambda: run_child(lime_command(), env=env, cwd=cwd, stdin=b"!head -c 1M /dev/zero\n"), 3)
+    floor = measure(lambda: run_child(["bash", "-c", f"head -c {s.throughput} /dev/zero"], env=env), s.repeat)
+    floor_small = measure(lambda: run_child(["bash", "-c", "head -c 1M /dev/zero"], env=env), 3)
+    result = figure(
+        f"! throughput (head -c {s.throughput} /dev/zero), line mode, stdout to /dev/null",
+        (f"printf '!head -c {s.throughput} /dev/zero\\n' | lime", lime),
+        (f"bash -c 'head -c {s.throughput} /dev/zero'", floor),
+        1.25,
+    )
+    growth = result["measured"]["peak_mib"] - max(r.peak_mib for r in small)
+    startup = statistics.median(r.seconds for r in small)
+    floor_startup = statistics.median(r.seconds for r in floor_small)
+    # The stream alone: the same command with 1M instead subtracted, on both sides.
+    stream = result["measured"]["median_s"] - startup
+    floor_stream = result["floor"]["median_s"] - floor_startup
+    result.update(
+        peak_mib_1m=round(max(r.peak_mib for r in small), 1),
+        memory_growth_mib=round(growth, 1),
+        memory_flat=growth <= 8,
+        lime_1m_median_s=round(startup, 6),
+        floor_1m_median_s=round(floor_startup, 6),
+        stream_s=round(stream, 6),
+        floor_stream_s=round(floor_stream, 6),
+        stream_ratio=round(stream / floor_stream, 3) if floor_stream > 0 else None,
+    )
+    result["ok"] = result["ok"] and growth <= 8
+    return result
+
+
+def _p99(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(0.99 * len(ordered)) - 1)]
+
+
+def keystroke(s: Settings) -> dict[str, Any]:
+    env = bench_env(s.data, "home-keys")
+    cwd = _cwd(s, "keys")
+    from lime_repl.paths import sessions_dir_for
+
+    directory, _ = sessions_dir_for(cwd, env)
+    shutil.rmtree(directory, ignore_errors=True)
+    path = make_session(directory, seed=3)
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("bench_keys.py")), str(path), str(s.keys)],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        timeout=300,
+    )
+    data = json.loads(done.stdout or b"{}")
+    if done.returncode != 0 or "error" in data or "load_ms" not in data:
+        raise RuntimeError(f"bench_keys failed: {data.get('error') or done.stderr.decode()[-500:]}")
+    rest, load = data["rest_ms"], data["load_ms"]
+    delta = _p99(load) - _p99(rest)
+    return {
+        "goal": "keystroke latency while a 1 MiB session microcompacts: p99 at most 10 ms over rest",
+        "measured": {
+            "command": f"keystroke under load ({data['load']})",
+            "times_ms": [round(v, 3) for v in load],
+            "median_ms": round(statistics.median(load), 3),
+            "p99_ms": round(_p99(load), 3),
+        },
+        "floor": {
+            "command": "the same keystroke at rest",
+            "times_ms": [round(v, 3) for v in rest],
+            "median_ms": round(statistics.median(rest), 3),
+            "p99_ms": round(_p99(rest), 3),
+        },
+        "ratio": round(_p99(load) / _p99(rest), 3),
+        "delta_p99_ms": round(delta, 3),
+        "max_delta_ms": 10,
+        "ok": delta <= 10,
+        "load": data["load"],
+        "load_cycles": data["load_cycles"],
+    }
+
+
+#: Figure name -> function, in the order of DESIGN.md section 8.
+FIGURES = {
+    "version": version,
+    "first_prompt": first_prompt,
+    "print_turn": print_turn,
+    "bang_roundtrip": bang_roundtrip,
+    "resume": resume,
+    "session_list": session_list,
+    "session_search": session_search,
+    "bang_throughput": bang_throughput,
+    "keystroke_latency": keystroke,
+}

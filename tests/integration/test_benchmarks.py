@@ -1,0 +1,71 @@
+"""The benchmark harness runs end to end (``--smoke``) and prints every figure of DESIGN.md section 8.
+
+No timing is asserted: CI machines vary. What is checked is that the JSON is
+complete: each figure has its measured command and its floor with raw times
+and medians, the ratio, the goal, and the figure-specific facts.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import REPO
+
+FIGURES = [
+    "version",
+    "first_prompt",
+    "print_turn",
+    "bang_roundtrip",
+    "resume",
+    "session_list",
+    "session_search",
+    "bang_throughput",
+    "keystroke_latency",
+    "picker_open",
+]
+
+
+def test_smoke_run_prints_every_figure(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "benchmarks" / "run.py"),
+            "--smoke",
+            "--markdown",
+            "--data",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout)
+    assert result["mode"] == "smoke" and result["faults"] is None
+    assert isinstance(result["all_ok"], bool)
+    assert list(result["figures"]) == FIGURES
+    for name, figure in result["figures"].items():
+        assert "error" not in figure, (name, figure.get("error"))
+        assert figure["goal"] and isinstance(figure["ok"], bool) and figure["ratio"] > 0
+        for side in ("measured", "floor"):
+            data = figure[side]
+            assert data["command"]
+            times = data.get("times_s") or data.get("times_ms")
+            assert times and all(t > 0 for t in times), (name, side)
+            assert (data.get("median_s") or data.get("median_ms")) > 0
+        if name == "keystroke_latency":
+            assert figure["max_delta_ms"] == 10 and "delta_p99_ms" in figure
+            assert figure["load"] in ("microcompaction", "transcript-rebuild") and figure["load_cycles"] > 0
+        else:
+            assert figure["max_ratio"] > 0
+    assert result["figures"]["print_turn"]["measured"]["peak_mib"] > 0
+    assert result["figures"]["print_turn"]["max_peak_mib"] == 80
+    assert result["figures"]["print_turn"]["requests_served"] >= 2
+    assert isinstance(result["figures"]["bang_throughput"]["memory_flat"], bool)
+    assert result["figures"]["resume"]["segments"] == 4
+    assert result["figures"]["session_list"]["tree"]["sessions"] == 200
+    table = done.stderr[done.stderr.index("| figure |") :]
+    assert all(f"| {name} |" in table for name in FIGURES)
