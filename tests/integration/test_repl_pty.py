@@ -118,9 +118,13 @@ def test_history_is_kept_per_directory(lime_env: LimeEnv) -> None:
     child.sendcontrol("d")
     child.expect(pexpect.EOF)
     child = _spawn(lime_env)
-    time.sleep(0.5)  # the threaded history loads in the background
-    child.send("\x1b[A")  # Up arrow recalls the previous line
-    child.expect_exact("from-history")  # the recalled line (the lexer styles it in pieces)
+    # The threaded history loads in the background: press Up (recall the previous line) until it shows.
+    for _ in range(10):
+        child.send("\x1b[A")
+        if child.expect_exact(["from-history", pexpect.TIMEOUT], timeout=2) == 0:
+            break
+    else:
+        raise AssertionError("Up did not recall the history")
     child.send("\r")
     child.expect_exact("from-history")
     child.expect_exact(PROMPT)
