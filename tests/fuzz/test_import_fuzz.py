@@ -66,29 +66,33 @@ def arena() -> Iterator[Callable[[Callable[[Path], Path]], None]]:
         number = next(counter)
         work = base / "inputs" / str(number)
         work.mkdir(parents=True)
-        source = make(work)
-        before = {**state, **snapshot(work)}
         sessions_before = set(os.listdir(target)) if target.exists() else set()
         try:
-            result = import_source(ws, str(source))
-        except ImportRefused as exc:
-            assert "\n" not in str(exc)
-            assert (set(os.listdir(target)) if target.exists() else set()) == sessions_before
-        else:
-            assert result.path.parent == target
-            session = Session.load(result.path)
-            build_transcript(session.branch(), session.header)
-            export_bytes("md", session=session)
-            if number % 8 == 0:  # pygments makes HTML the slowest check; every 8th import still covers it
-                export_bytes("html", session=session)
-            for name in os.listdir(target):
-                if name.startswith(result.session_id):
-                    os.unlink(target / name)
-        after = snapshot(base)
-        assert after == before
-        shutil.rmtree(work)
-        state.clear()
-        state.update({k: v for k, v in after.items() if not k.startswith(str(work) + os.sep)})
+            source = make(work)
+            before = {**state, **snapshot(work)}
+            try:
+                result = import_source(ws, str(source))
+            except ImportRefused as exc:
+                assert "\n" not in str(exc)
+                assert (set(os.listdir(target)) if target.exists() else set()) == sessions_before
+            else:
+                assert result.path.parent == target
+                session = Session.load(result.path)
+                build_transcript(session.branch(), session.header)
+                export_bytes("md", session=session)
+                if number % 8 == 0:  # pygments makes HTML the slowest check; every 8th import still covers it
+                    export_bytes("html", session=session)
+            assert snapshot(base) == before
+        finally:
+            # Clean up even when an example fails, so one failure cannot leak into the next example
+            # (hypothesis replays examples while shrinking and must see the same failure again).
+            if target.exists():
+                for name in os.listdir(target):
+                    if name not in sessions_before:
+                        os.unlink(target / name)
+            shutil.rmtree(work, ignore_errors=True)
+            state.clear()
+            state.update({k: v for k, v in snapshot(base).items() if not k.startswith(str(work) + os.sep)})
 
     yield run
     shutil.rmtree(base, ignore_errors=True)
