@@ -56,6 +56,21 @@ def _fail(exc: LimeError) -> NoReturn:
     sys.exit(exc.exit_code)
 
 
+def _complete_sessions(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    """Shell completion of session ids (8-char prefixes, titles as help) for this directory."""
+    from click.shell_completion import CompletionItem
+
+    try:
+        sessions = _workspace().list_sessions()
+    except Exception:  # completion must never fail loudly
+        return []
+    items = [CompletionItem("latest", help="the most recent session here")] if "latest".startswith(incomplete) else []
+    for info in sessions[:200]:
+        if info.id.startswith(incomplete):
+            items.append(CompletionItem(info.id[:8], help=info.title or (info.first_message or "")[:40]))
+    return items
+
+
 def _workspace() -> Any:
     from .workspace import Workspace
 
@@ -94,6 +109,7 @@ class _Group(click.Group):
     "-r",
     "--resume",
     "resume",
+    shell_complete=_complete_sessions,
     is_flag=False,
     flag_value=PICK,
     default=None,
@@ -188,7 +204,7 @@ def session_list(limit: int | None, fmt: str, everywhere: bool) -> None:
 
 
 @session.command("show")
-@click.argument("ref", metavar="ID")
+@click.argument("ref", metavar="ID", shell_complete=_complete_sessions)
 def session_show(ref: str) -> None:
     """Print a session as readable text (ID: 'latest', an id prefix or a path)."""
     from .exchange.listing import print_transcript
@@ -201,7 +217,7 @@ def session_show(ref: str) -> None:
 
 
 @session.command("rm")
-@click.argument("ref", metavar="ID")
+@click.argument("ref", metavar="ID", shell_complete=_complete_sessions)
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 def session_rm(ref: str, yes: bool) -> None:
     """Delete a session and all its segment files."""
@@ -238,7 +254,7 @@ def session_search(pattern: str, everywhere: bool, ignore_case: bool, fmt: str) 
 
 # -- lime logs ----------------------------------------------------------------
 @cli.command("logs")
-@click.argument("ref", metavar="[ID]", default="latest")
+@click.argument("ref", metavar="[ID]", default="latest", shell_complete=_complete_sessions)
 @click.option(
     "--path", "path_only", is_flag=True, help="Print the file paths (active first) instead of the log."
 )
@@ -265,7 +281,7 @@ def logs(ref: str, path_only: bool, follow: bool) -> None:
 
 # -- lime export / lime import ------------------------------------------------
 @cli.command("export")
-@click.argument("ref", metavar="[ID]", required=False)
+@click.argument("ref", metavar="[ID]", required=False, shell_complete=_complete_sessions)
 @click.option(
     "--format", "fmt", type=click.Choice(["jsonl", "json", "md", "html", "zip"]), default=None,
     help="Output format (default: from -o's extension, else md).",
@@ -318,7 +334,7 @@ def import_(source: str) -> None:
 
 # -- lime doctor --------------------------------------------------------------
 @cli.command("doctor")
-@click.argument("ref", metavar="[ID]", required=False)
+@click.argument("ref", metavar="[ID]", required=False, shell_complete=_complete_sessions)
 @click.option("--all", "everywhere", is_flag=True, help="Check every directory's sessions.")
 @click.option("--repair", is_flag=True, help="Fix what is safe to fix (torn tails, stale catalog) and say so.")
 def doctor(ref: str | None, everywhere: bool, repair: bool) -> None:

@@ -228,3 +228,12 @@ def test_logs_and_version(lime_env: LimeEnv) -> None:
     assert lime_env.run("logs").stdout == path.read_bytes()
     version = lime_env.run("--version")
     assert version.returncode == 0 and version.stdout.startswith(b"lime ")
+
+
+def test_shell_completion_of_session_ids(lime_env: LimeEnv) -> None:
+    lime_env.run(input="!true\n")
+    [path] = lime_env.session_files()
+    for words, cword in (("lime session show ", "3"), ("lime -r ", "2"), ("lime logs ", "2")):
+        result = lime_env.run(extra_env={"COMP_WORDS": words, "COMP_CWORD": cword, "_LIME_COMPLETE": "bash_complete"})
+        assert result.returncode == 0
+        assert result.stdout.decode().split() == ["plain,latest", f"plain,{path.name[:8]}"]
