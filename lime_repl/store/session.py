@@ -1,34 +1,22 @@
-"""A session: its entry tree, its persisted leaf, and appends to its rotated log.
+"""A session on disk: creating, resuming and loading it, and appending to its rotated log.
 
-The state of a session is a pure replay of its log lines (DESIGN.md section 3):
-
-* ``session`` headers and ``checkpoint`` lines open segments; the checkpoint of
-  the oldest surviving segment restores the leaf, title, labels and latest
-  compaction of the segments rotation deleted, and ``droppedEntries`` says how
-  many entries went with them;
-* every other entry is a node of the tree (``id``/``parentId``); appending a
-  node moves the leaf to it, while ``leaf`` entries move the leaf explicitly
-  and ``title``/``label`` entries annotate without moving it (Pi's v3 tree,
-  with the leaf persisted so a resume never lands on a dead branch).
-
-:class:`Session` is the only writer: it holds the lock, writes through a
+:class:`Session` adds the files to :class:`~lime_repl.store.state.SessionState`
+(the pure replay of entries into a tree with a persisted leaf). It is the only
+writer: it holds the lock, writes through a
 :class:`~lime_repl.store.segments.SegmentWriter` and syncs at turn ends.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from .records import (
     Entry,
     bash_triple,
     checkpoint,
     dumps,
-    is_tree_node,
     new_entry_id,
     new_session_id,
     now_rfc3339,
@@ -45,10 +33,9 @@ from .segments import (
     read_segments,
     repair_torn_tail,
 )
+from .state import UNSET, SessionState
 
 __all__ = ["LockHeld", "Session", "StoreOptions", "WriteFailed"]
-
-_UNSET: Any = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +60,7 @@ def _ensure_dir(path: Path) -> None:
         os.chmod(d, 0o700)
 
 
-class Session:
+class Session(SessionState):
     """One session's state and (unless read-only or ephemeral) its writer.
 
     Build one with :meth:`create`, :meth:`open` (writer, takes the lock),
@@ -83,21 +70,9 @@ class Session:
     """
 
     def __init__(self, path: Path | None, session_id: str, header: Entry) -> None:
-        self.path = path
-        self.session_id = session_id
-        self.header = header
-        self.entries: dict[str, Entry] = {}
-        self.leaf_id: str | None = None
-        self.title: str | None = None
-        self.labels: dict[str, str] = {}
-        self.compaction: Entry | None = None
-        self.dropped_entries = 0
-        self.first_segment = 0
-        self.segments: list[Segment] = []
-        self.warnings: list[str] = []
+        super().__init__(path, session_id, header)
         self._lock: SessionLock | None = None
         self._writer: SegmentWriter | None = None
-        self._taken: set[str] = set()
 
     # -- construction --------------------------------------------------
     @classmethod
@@ -219,54 +194,6 @@ class Session:
             first = False
         return session
 
-    # -- replay --------------------------------------------------------
-    def _apply(self, entry: Entry, *, first_segment: bool = False) -> None:
-        kind = entry.get("type")
-        entry_id = entry.get("id")
-        if isinstance(entry_id, str):
-            self._taken.add(entry_id)
-        if kind == "session":
-            if first_segment and isinstance(entry.get("segment"), int):
-                self.first_segment = entry["segment"]
-            return
-        if kind == "checkpoint":
-            if first_segment:
-                dropped = entry.get("droppedEntries")
-                self.dropped_entries = dropped if isinstance(dropped, int) and self.first_segment > 0 else 0
-                self.leaf_id = entry.get("leafId") if isinstance(entry.get("leafId"), str) else self.leaf_id
-                title = entry.get("title")
-                self.title = title if isinstance(title, str) else self.title
-                if isinstance(entry.get("labels"), dict):
-                    self.labels.update({k: v for k, v in entry["labels"].items() if isinstance(v, str)})
-                if isinstance(entry.get("compaction"), dict):
-                    self.compaction = entry["compaction"]
-            return
-        if not isinstance(entry_id, str):
-            self.warnings.append(f"skipped a {kind!r} entry without a string id")
-            return
-        if entry_id in self.entries:
-            self.warnings.append(f"skipped a second entry with id {entry_id}")
-            return
-        self.entries[entry_id] = entry
-        if kind == "leaf":
-            target = entry.get("targetId")
-            if isinstance(target, str) or target is None:
-                self.leaf_id = target
-        elif kind == "title":
-            title = entry.get("title")
-            self.title = title if isinstance(title, str) and title else None
-        elif kind == "label":
-            target, label = entry.get("targetId"), entry.get("label")
-            if isinstance(target, str):
-                if isinstance(label, str) and label:
-                    self.labels[target] = label
-                else:
-                    self.labels.pop(target, None)
-        elif is_tree_node(entry):
-            self.leaf_id = entry_id
-            if kind == "compaction":
-                self.compaction = entry
-
     # -- writing -------------------------------------------------------
     def _start_writer(self, options: StoreOptions, *, segment: int, lock: bool = True) -> None:
         assert self.path is not None
@@ -303,7 +230,7 @@ class Session:
             lines.append(dumps(cp))
         return lines
 
-    def append(self, entry: Entry, *, parent_id: str | None = _UNSET) -> Entry:
+    def append(self, entry: Entry, *, parent_id: str | None = UNSET) -> Entry:
         """Give ``entry`` an id, parent (the leaf by default) and timestamp, write it, apply it.
 
         Returns the entry as written. Raises :class:`WriteFailed` when the disk
@@ -311,7 +238,7 @@ class Session:
         """
         record = dict(entry)
         record["id"] = new_entry_id(self._taken)
-        record["parentId"] = self.leaf_id if parent_id is _UNSET else parent_id
+        record["parentId"] = self.leaf_id if parent_id is UNSET else parent_id
         record["timestamp"] = now_rfc3339()
         # Keep the contract's key order: type, id, parentId, timestamp, then the rest.
         ordered = {"type": record.pop("type"), "id": record.pop("id"), "parentId": record.pop("parentId")}
@@ -397,52 +324,9 @@ class Session:
         return self._writer is not None
 
     @property
-    def short_id(self) -> str:
-        return self.session_id[:8]
-
-    @property
-    def cwd(self) -> str | None:
-        value = self.header.get("cwd")
-        return value if isinstance(value, str) else None
-
-    @property
-    def system_prompt(self) -> str | None:
-        value = self.header.get("systemPrompt")
-        return value if isinstance(value, str) else None
-
-    @property
     def segment(self) -> int:
         """The number of the active segment (0 for the first file)."""
         return self._writer.segment if self._writer is not None else int(self.header.get("segment") or 0)
-
-    def branch(self, leaf_id: str | None = _UNSET) -> list[Entry]:
-        """The entries from the root to ``leaf_id`` (the session's leaf by default), root first.
-
-        Stops at a missing parent (rotation dropped it) and at a cycle.
-        """
-        current = self.leaf_id if leaf_id is _UNSET else leaf_id
-        path: list[Entry] = []
-        seen: set[str] = set()
-        while isinstance(current, str) and current in self.entries and current not in seen:
-            seen.add(current)
-            entry = self.entries[current]
-            path.append(entry)
-            current = entry.get("parentId")
-        path.reverse()
-        return path
-
-    def children(self) -> dict[str | None, list[str]]:
-        """Map of parent id to child ids of the tree nodes, in log order."""
-        result: dict[str | None, list[str]] = {}
-        for entry_id, entry in self.entries.items():
-            if is_tree_node(entry):
-                parent = entry.get("parentId")
-                result.setdefault(parent if isinstance(parent, str) else None, []).append(entry_id)
-        return result
-
-    def iter_messages(self) -> Iterator[Entry]:
-        """The ``message`` entries of the active branch, root first."""
-        return (e for e in self.branch() if e.get("type") == "message")
 
     def segment_files(self) -> list[Path]:
         """The segment files on disk, newest first (the active file first)."""

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from conftest import LimeEnv
+from support.lime_env import LimeEnv
 
 from lime_repl.store.segments import segment_paths
 

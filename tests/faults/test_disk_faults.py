@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import LimeEnv
 from fault_support import bash_inputs, send, session_entries, spawn, whole_lines
+from support.lime_env import LimeEnv
 
 LIMIT = 6000
 

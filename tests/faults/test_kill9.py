@@ -23,8 +23,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import LimeEnv
 from fault_support import bash_inputs, send, session_entries, spawn, whole_lines
+from support.lime_env import LimeEnv
 
 from lime_repl.store.segments import segment_paths
 from lime_repl.store.session import Session

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pexpect
 import pytest
-from conftest import LimeEnv
 from support.fake_providers import FakeProviderServer
+from support.lime_env import LimeEnv
 from support.screen import Screen
 
 from lime_repl.store.session import Session

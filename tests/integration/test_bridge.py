@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import LimeEnv
 from support.fake_providers import FakeProviderServer
+from support.lime_env import LimeEnv
 
 from lime_repl.store.session import Session
 

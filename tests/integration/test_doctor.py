@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import LimeEnv
+from support.lime_env import LimeEnv
 
 from lime_repl.store.records import dumps, session_header
 

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import LimeEnv
 from support.exchange_helpers import FOREIGN, make_workspace
+from support.lime_env import LimeEnv
 
 from lime_repl.exchange.guard import ImportRefused
 from lime_repl.exchange.import_ import import_source

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pexpect
 import pytest
-from conftest import LimeEnv
+from support.lime_env import LimeEnv
 from support.screen import Screen
 
 from lime_repl.store.records import dumps, new_entry_id, new_session_id, now_rfc3339, session_header
