@@ -222,7 +222,6 @@ def pick_session(
     ``current`` is the session open in this process (it is renamed through
     that writer and never deleted).
     """
-    from prompt_toolkit.application import Application
     from prompt_toolkit.application.current import get_app
     from prompt_toolkit.buffer import Buffer
     from prompt_toolkit.document import Document
@@ -231,7 +230,6 @@ def pick_session(
     from prompt_toolkit.layout import ConditionalContainer, HSplit, Layout, VSplit, Window
     from prompt_toolkit.layout.controls import BufferControl, FormattedTextControl
     from prompt_toolkit.layout.dimension import Dimension
-    from prompt_toolkit.styles import Style
 
     state = PickerState(workspace, current)
     state.load()
@@ -405,13 +403,7 @@ def pick_session(
         ),
         focused_element=search_window,
     )
-    app: Application[Path | None] = Application(
-        layout=layout,
-        key_bindings=bindings,
-        style=Style.from_dict(_STYLE),
-        full_screen=True,
-        input=input,
-        output=output,
-    )
-    app.ttimeoutlen = 0.05
-    return app.run()
+    from .selector import run_full_screen
+
+    result: Path | None = run_full_screen(layout, bindings, _STYLE, input=input, output=output)
+    return result

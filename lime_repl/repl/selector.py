@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-__all__ = ["ask_line", "select"]
+__all__ = ["ask_line", "run_full_screen", "select"]
 
 T = TypeVar("T")
 
@@ -134,6 +134,26 @@ def select(
     )
     chosen = app.run()
     return None if chosen is None else options[chosen][0]
+
+
+def run_full_screen(layout: Any, bindings: Any, style: dict[str, str], *, input: Any = None, output: Any = None) -> Any:
+    """Run a full-screen prompt-toolkit application (the picker, the tree view) and return its result.
+
+    Escape sequences are waited for 50 ms, so Esc alone answers at once.
+    """
+    from prompt_toolkit.application import Application
+    from prompt_toolkit.styles import Style
+
+    app: Application[Any] = Application(
+        layout=layout,
+        key_bindings=bindings,
+        style=Style.from_dict(style),
+        full_screen=True,
+        input=input,
+        output=output,
+    )
+    app.ttimeoutlen = 0.05
+    return app.run()
 
 
 def ask_line(message: str, *, default: str = "", input: Any = None, output: Any = None) -> str | None:

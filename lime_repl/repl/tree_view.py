@@ -177,7 +177,6 @@ def run_tree_view(session: Session, *, input: Any = None, output: Any = None) ->
 
     Labels set in the view are written to the session immediately.
     """
-    from prompt_toolkit.application import Application
     from prompt_toolkit.application.current import get_app
     from prompt_toolkit.buffer import Buffer
     from prompt_toolkit.document import Document
@@ -186,7 +185,6 @@ def run_tree_view(session: Session, *, input: Any = None, output: Any = None) ->
     from prompt_toolkit.layout import ConditionalContainer, HSplit, Layout, VSplit, Window
     from prompt_toolkit.layout.controls import BufferControl, FormattedTextControl
     from prompt_toolkit.layout.dimension import Dimension
-    from prompt_toolkit.styles import Style
 
     state = TreeState(session)
     label_buffer = Buffer(multiline=False)
@@ -339,13 +337,7 @@ def run_tree_view(session: Session, *, input: Any = None, output: Any = None) ->
         ),
         focused_element=body_window,
     )
-    app: Application[str | None] = Application(
-        layout=layout,
-        key_bindings=bindings,
-        style=Style.from_dict(_STYLE),
-        full_screen=True,
-        input=input,
-        output=output,
-    )
-    app.ttimeoutlen = 0.05
-    return app.run()
+    from .selector import run_full_screen
+
+    result: str | None = run_full_screen(layout, bindings, _STYLE, input=input, output=output)
+    return result
