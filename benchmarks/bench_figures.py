@@ -8,25 +8,30 @@ figure-specific facts (peak memory, data sizes, what the load was).
 
 from __future__ import annotations
 
-import fcntl
 import json
 import math
 import os
-import pty
-import select
 import shutil
 import statistics
-import struct
 import subprocess
 import sys
-import termios
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bench_data import SEARCH_WORD, make_session, make_tree
-from bench_util import REPO, Run, bench_env, figure, fresh_dir, lime_command, measure, run_child, timed
+from bench_util import (
+    REPO,
+    Run,
+    bench_env,
+    figure,
+    fresh_dir,
+    lime_command,
+    measure,
+    run_child,
+    run_in_pty,
+    timed,
+)
 
 __all__ = ["FIGURES", "Settings"]
 
@@ -69,45 +74,7 @@ def version(s: Settings) -> dict[str, Any]:
 
 
 def _pty_first_prompt(env: dict[str, str], cwd: Path) -> Run:
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        lime_command(),
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env=env,
-        cwd=cwd,
-        start_new_session=True,
-        preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
-    )
-    os.close(slave)
-    seen = b""
-    elapsed = None
-    try:
-        while elapsed is None:
-            ready, _, _ = select.select([master], [], [], 30)
-            if not ready:
-                raise TimeoutError("no prompt within 30 s")
-            seen += os.read(master, 65536)
-            if b"lime> " in seen:
-                elapsed = time.perf_counter() - start
-        os.write(master, b"\x04")  # Ctrl-D on the empty line: exit
-        while True:
-            ready, _, _ = select.select([master], [], [], 30)
-            if not ready:
-                break
-            try:
-                if not os.read(master, 65536):
-                    break
-            except OSError:  # EIO: the child closed the terminal
-                break
-    finally:
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        os.close(master)
-    return Run(elapsed, usage.ru_maxrss / 1024, proc.returncode)
+    return run_in_pty(lime_command(), env, cwd, b"lime> ", b"\x04")  # Ctrl-D on the empty line: exit
 
 
 def first_prompt(s: Settings) -> dict[str, Any]:

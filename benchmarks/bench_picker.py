@@ -12,18 +12,10 @@ under ``<data>/picker-N/`` and reused by later runs.
 
 from __future__ import annotations
 
-import fcntl
-import os
-import pty
-import select
-import struct
-import subprocess
-import termios
-import time
 from pathlib import Path
 from typing import Any
 
-from bench_util import Run, bench_env, figure, lime_command, measure, run_child
+from bench_util import Run, bench_env, figure, lime_command, measure, run_child, run_in_pty
 
 __all__ = ["picker_open"]
 
@@ -66,45 +58,8 @@ def _sessions(directory: Path, cwd: Path, count: int) -> None:
 
 
 def _pty_picker(env: dict[str, str], cwd: Path, marker: bytes) -> Run:
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        [*lime_command(), "-r"],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env=env,
-        cwd=cwd,
-        start_new_session=True,
-        preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
-    )
-    os.close(slave)
-    seen = b""
-    elapsed = None
-    try:
-        while elapsed is None:
-            ready, _, _ = select.select([master], [], [], 30)
-            if not ready:
-                raise TimeoutError("the picker did not show within 30 s")
-            seen += os.read(master, 65536)
-            if marker in seen:
-                elapsed = time.perf_counter() - start
-        os.write(master, b"\x1b")  # Esc: cancel, exit 0
-        while True:
-            ready, _, _ = select.select([master], [], [], 30)
-            if not ready:
-                break
-            try:
-                if not os.read(master, 65536):
-                    break
-            except OSError:  # EIO: the child closed the terminal
-                break
-    finally:
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        os.close(master)
-    return Run(elapsed, usage.ru_maxrss / 1024, proc.returncode, "lime -r (pty)")
+    # Esc cancels the picker, which exits 0.
+    return run_in_pty([*lime_command(), "-r"], env, cwd, marker, b"\x1b", "lime -r (pty)")
 
 
 def picker_open(s: Any) -> dict[str, Any]:

@@ -161,3 +161,58 @@ def fresh_dir(path: Path) -> Path:
     shutil.rmtree(path, ignore_errors=True)
     path.mkdir(parents=True)
     return path
+
+
+def run_in_pty(
+    args: Sequence[str], env: Mapping[str, str], cwd: Path, marker: bytes, quit_key: bytes, command: str = ""
+) -> Run:
+    """Start ``args`` in a 40x120 pseudo terminal, time it until ``marker`` shows, then send ``quit_key``.
+
+    Returns the time to the marker, the child's peak RSS (``os.wait4``) and its exit status.
+    Raises ``TimeoutError`` when the marker does not show within 30 s.
+    """
+    import fcntl
+    import pty
+    import select
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        list(args),
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=dict(env),
+        cwd=cwd,
+        start_new_session=True,
+        preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
+    )
+    os.close(slave)
+    seen = b""
+    elapsed = None
+    try:
+        while elapsed is None:
+            ready, _, _ = select.select([master], [], [], 30)
+            if not ready:
+                raise TimeoutError(f"{marker!r} did not show within 30 s")
+            seen += os.read(master, 65536)
+            if marker in seen:
+                elapsed = time.perf_counter() - start
+        os.write(master, quit_key)
+        while True:
+            ready, _, _ = select.select([master], [], [], 30)
+            if not ready:
+                break
+            try:
+                if not os.read(master, 65536):
+                    break
+            except OSError:  # EIO: the child closed the terminal
+                break
+    finally:
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        os.close(master)
+    return Run(elapsed, usage.ru_maxrss / 1024, proc.returncode, command)
