@@ -49,7 +49,7 @@ from lime_repl.agent.providers.base import (
     tool_use_block,
 )
 
-__all__ = ["OpenAIChatProvider", "build_messages", "build_tools"]
+__all__ = ["OpenAIChatProvider", "build_messages", "build_tools", "make_openai_client"]
 
 _FINISH = {"stop": "end_turn", "tool_calls": "tool_use", "function_call": "tool_use", "length": "max_tokens"}
 
@@ -135,6 +135,18 @@ def _extra(obj: Any, name: str) -> Any:
     return value
 
 
+def make_openai_client(provider: BaseProvider) -> Any:
+    """The official SDK client for ``provider``'s key, base URL, retries and timeouts (imports ``openai``)."""
+    import openai
+
+    return openai.OpenAI(
+        api_key=provider.api_key,
+        base_url=provider.base_url,
+        max_retries=provider.max_retries,
+        timeout=openai.Timeout(provider.timeout, connect=provider.connect_timeout),
+    )
+
+
 class OpenAIChatProvider(BaseProvider):
     """Chat Completions over the ``openai`` SDK; see the module docstring for the wire rules."""
 
@@ -144,14 +156,7 @@ class OpenAIChatProvider(BaseProvider):
     default_base_url = "https://api.openai.com/v1"
 
     def _make_client(self) -> Any:
-        import openai
-
-        return openai.OpenAI(
-            api_key=self.api_key,
-            base_url=self.base_url,
-            max_retries=self.max_retries,
-            timeout=openai.Timeout(self.timeout, connect=self.connect_timeout),
-        )
+        return make_openai_client(self)
 
     def request_params(
         self, system: str, messages: list[Block], tools: list[Block], model: str, max_tokens: int | None

@@ -203,14 +203,9 @@ class OpenAIResponsesProvider(BaseProvider):
         self.reasoning_summary = reasoning_summary
 
     def _make_client(self) -> Any:
-        import openai
+        from lime_repl.agent.providers.openai import make_openai_client
 
-        return openai.OpenAI(
-            api_key=self.api_key,
-            base_url=self.base_url,
-            max_retries=self.max_retries,
-            timeout=openai.Timeout(self.timeout, connect=self.connect_timeout),
-        )
+        return make_openai_client(self)
 
     def request_params(
         self, system: str, messages: list[Block], tools: list[Block], model: str, max_tokens: int | None
