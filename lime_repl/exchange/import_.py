@@ -48,7 +48,6 @@ __all__ = ["ImportResult", "import_source", "read_bytes", "read_source", "write_
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _MAX_AGENTS = 256
-_UNKNOWN = "not a session log lime knows (lime, pi, Kimi, Claude Code or Codex)"
 
 
 @dataclass
@@ -128,10 +127,14 @@ def read_bytes(data: bytes, name: str, *, cap: int, fallback: str) -> Imported:
     document = json_document(data, name)
     if document is not None:
         return lime_from_document(document, name)
+    from .foreign import claude, codex, detect, gemini, kimi, pi
+
+    value = detect.document(data, name)
+    if value is not None and gemini.looks_like(value):
+        return gemini.read(value, name, [], fallback)
     records, warnings = split_jsonl(data, name)
     if not records:
-        raise ImportRefused(f"refusing {name}: {_UNKNOWN} (no JSON records in it)")
-    from .foreign import claude, codex, kimi, pi
+        raise ImportRefused(_unknown(name, detect.describe(data, records, value)))
 
     if is_lime_header(records[0][1]):
         return lime_from_records(records, name, warnings)
@@ -140,7 +143,8 @@ def read_bytes(data: bytes, name: str, *, cap: int, fallback: str) -> Imported:
     if codex.looks_like(records):
         return codex.read(records, name, warnings, fallback)
     if claude.looks_like(records):
-        return claude.read(records, name, warnings, fallback)
+        subagents = claude.subagent_records(name, cap) if not _URL.match(name) else {}
+        return claude.read(records, name, warnings, fallback, subagents)
     kind = _kimi_records_kind(records)
     if kind == "kimi-code":
         return kimi.read_kimi_code({"main": records}, None, name, None, warnings, fallback)
@@ -148,7 +152,13 @@ def read_bytes(data: bytes, name: str, *, cap: int, fallback: str) -> Imported:
         return kimi.read_kimi_cli([], records, None, name, None, warnings, fallback)
     if kind == "kimi-cli-context":
         return kimi.read_kimi_cli(records, [], None, name, None, warnings, fallback)
-    raise ImportRefused(f"refusing {name}: {_UNKNOWN}")
+    raise ImportRefused(_unknown(name, detect.describe(data, records)))
+
+
+def _unknown(name: str, looked: str) -> str:
+    from .foreign.detect import FORMATS
+
+    return f"refusing {name}: not a session log lime reads: it is {looked}; lime reads {FORMATS}"
 
 
 def _kimi_records_kind(records: list[tuple[int, Any]]) -> str | None:

@@ -20,6 +20,9 @@ Mapping onto lime entries:
 * everything else (``custom``, ``custom_message``, ``thinking_level_change``,
   the header, other roles) is kept as a ``custom`` entry.
 
+Every ``compaction`` is kept (a v1 file may hold several), and the session's
+``created`` is the earliest timestamp of the file, header or entry.
+
 Pi's leaf on load is the last entry of the file; lime's is the last node appended.
 """
 
@@ -27,7 +30,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .common import Builder, Imported, as_dict, as_list, as_str, flatten_text, usage_of
+from .common import Builder, Imported, as_dict, as_list, as_str, flatten_text, to_rfc3339, usage_of
 
 __all__ = ["looks_like", "read"]
 
@@ -170,6 +173,12 @@ def _message(b: Builder, entry: dict[str, Any], cwd: str | None) -> None:
         b.custom(f"message/{as_str(role, 'unknown')}", entry, **common)
 
 
+def _earliest(values: list[Any]) -> str | None:
+    """The earliest of the timestamps (v1 headers may be written after the first entry)."""
+    moments = [m for m in (to_rfc3339(v) for v in values) if m is not None]
+    return min(moments) if moments else None
+
+
 def read(records: list[tuple[int, Any]], path: str, warnings: list[str], fallback: str) -> Imported:
     """Map a Pi log's records (the header first) onto an :class:`Imported`."""
     header = as_dict(records[0][1])
@@ -258,7 +267,7 @@ def read(records: list[tuple[int, Any]], path: str, warnings: list[str], fallbac
         b.finish(),
         title=title,
         cwd=cwd,
-        created=b.first_time,
+        created=_earliest([created, *(as_dict(e).get("timestamp") for e in entries)]) or b.first_time,
         warnings=warnings,
     )
     imported.leaf_id = b.last_node
