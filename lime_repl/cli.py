@@ -313,9 +313,10 @@ def export(ref: str | None, fmt: str | None, output: str | None) -> None:
 @cli.command("import")
 @click.argument("source", metavar="FILE|URL")
 def import_(source: str) -> None:
-    """Import a session: a lime jsonl/json/zip export, a pi, Kimi, Claude Code or Codex log, or a URL.
+    """Import a session: a lime export; a pi, Kimi, Claude Code, Codex, Gemini CLI, opencode or aider log; a URL.
 
-    Prints the new session's id; refused input (exit 1) writes nothing.
+    Prints the new session's id, one line per session (an aider history holds
+    several); refused input (exit 1) writes nothing.
     """
     from .exchange.import_ import import_source
 
@@ -323,13 +324,14 @@ def import_(source: str) -> None:
     result = import_source(ws, source)
     for warning in result.warnings:
         click.echo(f"lime: warning: {warning}", err=True)
-    origin = f" {result.source_id}" if result.source_id else ""
-    click.echo(
-        f"lime: imported {result.tool} session{origin} as {result.session_id[:8]} ({result.entries} entries) "
-        f"— resume with: lime -r {result.session_id[:8]}",
-        err=True,
-    )
-    click.echo(result.session_id)
+    for one in [result, *result.more]:
+        origin = f" {one.source_id}" if one.source_id else ""
+        click.echo(
+            f"lime: imported {one.tool} session{origin} as {one.session_id[:8]} ({one.entries} entries) "
+            f"— resume with: lime -r {one.session_id[:8]}",
+            err=True,
+        )
+        click.echo(one.session_id)
 
 
 # -- lime doctor --------------------------------------------------------------

@@ -17,6 +17,10 @@ Formats, by what the content looks like:
   by :mod:`lime_repl.exchange.lime_reader`;
 * JSONL read by :mod:`~.foreign.pi`, :mod:`~.foreign.codex` or :mod:`~.foreign.claude`
   when their ``looks_like`` says so;
+* one JSON document read by :mod:`~.foreign.gemini` (Gemini CLI chat
+  recordings) or :mod:`~.foreign.opencode` (``opencode export``);
+* Markdown read by :mod:`~.foreign.aider` (``.aider.chat.history.md``; each of
+  its sessions becomes a lime session, the others in ``ImportResult.more``);
 * a Kimi folder (or a file inside one): ``context.jsonl`` makes it kimi-cli,
   ``agents/*/wire.jsonl`` (records with dotted types) kimi-code.
 
@@ -61,6 +65,7 @@ class ImportResult:
     entries: int
     title: str | None
     warnings: list[str] = field(default_factory=list)
+    more: list[ImportResult] = field(default_factory=list)  # the other sessions of a multi-session file
 
 
 def import_source(workspace: Workspace, source: str, *, timeout: float | None = None) -> ImportResult:
@@ -70,7 +75,9 @@ def import_source(workspace: Workspace, source: str, *, timeout: float | None = 
     :class:`UsageError` (exit 2) for a missing file, :class:`StoreError` when writing fails.
     """
     imported = read_source(source, cap=import_cap(workspace.env), timeout=timeout)
-    return write_imported(workspace, imported)
+    result = write_imported(workspace, imported)
+    result.more = [write_imported(workspace, other) for other in imported.more]
+    return result
 
 
 # -- reading ------------------------------------------------------------------
@@ -127,11 +134,17 @@ def read_bytes(data: bytes, name: str, *, cap: int, fallback: str) -> Imported:
     document = json_document(data, name)
     if document is not None:
         return lime_from_document(document, name)
-    from .foreign import claude, codex, detect, gemini, kimi, pi
+    from .foreign import aider, claude, codex, detect, gemini, kimi, opencode, pi
 
     value = detect.document(data, name)
     if value is not None and gemini.looks_like(value):
         return gemini.read(value, name, [], fallback)
+    if value is not None and opencode.looks_like(value):
+        return opencode.read(value, name, [], fallback)
+    if value is None and data.lstrip()[:1] not in (b"{", b"["):
+        text = decode_text(data, name)
+        if aider.looks_like(text):
+            return aider.read(text, name, [], fallback)
     records, warnings = split_jsonl(data, name)
     if not records:
         raise ImportRefused(_unknown(name, detect.describe(data, records, value)))

@@ -31,7 +31,10 @@ Mapping onto lime entries (one entry per line, chained in file order):
   holds becomes the user message (some versions record the prompt only there);
 * ``compacted``: a lime ``compaction`` whose summary is its ``message``;
 * ``event_msg`` ``token_count``: its ``last_token_usage`` becomes the ``usage``
-  of the latest assistant message; the first ``user_message`` gives the title;
+  of the latest assistant message; the title is the last ``thread_name_updated``
+  ``thread_name``, else the first line of the first ``user_message``;
+* ``input_image`` parts become ``image`` blocks {``url``}, in messages and
+  in tool outputs (there after the ``tool_result``);
 * the mid-2025 shape without the ``payload`` envelope (a first line with the
   session's ``id``, ``{"record_type": "state"}`` lines, items as lines) is read
   the same way;
@@ -197,6 +200,8 @@ def _message_blocks(content: Any) -> list[dict[str, Any]]:
         if part.get("type") in ("input_text", "output_text", "text", "refusal"):
             text = part.get("text", part.get("refusal"))
             blocks.append({"type": "text", "text": as_str(text)})
+        elif part.get("type") == "input_image":
+            blocks.append({"type": "image", "url": as_str(part.get("image_url")), "data": part})
         elif part:
             blocks.append(part)
     return blocks
@@ -206,6 +211,7 @@ def read(records: list[tuple[int, Any]], path: str, warnings: list[str], fallbac
     """Map a Codex rollout's records onto an :class:`Imported`."""
     b = Builder(TOOL, fallback)
     session_id = cwd = title = None
+    thread_name: str | None = None
     last_assistant: Entry | None = None
     lines = [_envelope(record, i == 0) for i, (_, record) in enumerate(records)]
     ends = _end_errors(lines)
@@ -256,10 +262,17 @@ def read(records: list[tuple[int, Any]], path: str, warnings: list[str], fallbac
             )
         elif kind == "response_item" and item_type in _OUTPUTS:
             output = item.get("output")
+            raw = as_dict(output).get("content", output) if isinstance(output, dict) else output
+            parts = as_list(raw)
+            images = [
+                {"type": "image", "url": as_str(as_dict(p).get("image_url")), "data": p}
+                for p in parts
+                if as_dict(p).get("type") == "input_image"
+            ]
             text = (
-                flatten_text(as_dict(output).get("content", output))
-                if isinstance(output, dict)
-                else (output if isinstance(output, str) else flatten_text(output))
+                raw
+                if isinstance(raw, str)
+                else flatten_text([p for p in parts if as_dict(p).get("type") != "input_image"] or raw)
             )
             call_id = as_str(item.get("call_id"))
             result = {
@@ -268,7 +281,7 @@ def read(records: list[tuple[int, Any]], path: str, warnings: list[str], fallbac
                 "content": text,
                 "is_error": ends[call_id] if call_id in ends else _failed(output, text),
             }
-            b.add({"type": "message", "role": "user", "content": [result]}, time=stamp)
+            b.add({"type": "message", "role": "user", "content": [result, *images]}, time=stamp)
         elif kind == "compacted":
             b.add(
                 {
@@ -281,6 +294,9 @@ def read(records: list[tuple[int, Any]], path: str, warnings: list[str], fallbac
                 time=stamp,
             )
         else:
+            if kind == "event_msg" and item_type == "thread_name_updated":
+                name = as_str(item.get("thread_name")).strip()
+                thread_name = name or thread_name
             if kind == "event_msg" and item_type == "user_message" and title is None:
                 first = as_str(item.get("message")).strip().splitlines()
                 title = first[0][:80] if first else None
@@ -299,6 +315,8 @@ def read(records: list[tuple[int, Any]], path: str, warnings: list[str], fallbac
                 else ""
             )
             b.custom(f"{as_str(kind, 'unknown')}{sub}", record, time=stamp)
-    imported = Imported(TOOL, session_id, path, b.finish(), title=title, cwd=cwd, warnings=warnings)
+    imported = Imported(
+        TOOL, session_id, path, b.finish(), title=thread_name or title, cwd=cwd, warnings=warnings
+    )
     imported.created = b.first_time
     return imported

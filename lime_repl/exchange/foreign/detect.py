@@ -15,7 +15,8 @@ from ..guard import decode_text, loads
 __all__ = ["FORMATS", "describe", "document"]
 
 FORMATS = (
-    "lime jsonl/json/zip, pi, Claude Code, Codex, Kimi (kimi-cli, kimi-code) and Gemini CLI session logs"
+    "lime jsonl/json/zip, pi, Claude Code, Codex, Kimi (kimi-cli, kimi-code) and Gemini CLI session logs,"
+    " opencode export JSON and aider chat histories"
 )
 
 

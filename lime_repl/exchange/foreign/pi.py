@@ -12,7 +12,7 @@ Mapping onto lime entries:
 * ``message`` with role ``user`` / ``assistant``: lime messages; ``toolCall``
   blocks become ``tool_use``, ``thinking`` becomes ``reasoning``;
 * role ``toolResult``: a user message holding one ``tool_result`` with
-  ``is_error`` from ``isError``;
+  ``is_error`` from ``isError`` (its ``image`` parts follow it as image blocks);
 * role ``bashExecution`` (Pi's ``!`` mode): the bash triple (Pi keeps stdout
   and stderr as one ``output``, so stderr is empty);
 * ``compaction``, ``branch_summary``, ``model_change`` (``modelId`` -> ``model``),
@@ -144,13 +144,23 @@ def _message(b: Builder, entry: dict[str, Any], cwd: str | None) -> None:
             body["usage"] = usage
         b.add(body, **common)
     elif role == "toolResult":
+        parts = as_list(message.get("content"))
+        images = [
+            dict(p, toolUseId=as_str(message.get("toolCallId")))
+            for p in parts
+            if as_dict(p).get("type") == "image"
+        ]
         result = {
             "type": "tool_result",
             "tool_use_id": as_str(message.get("toolCallId")),
-            "content": flatten_text(message.get("content")),
+            "content": flatten_text(
+                [p for p in parts if as_dict(p).get("type") != "image"]
+                if isinstance(message.get("content"), list)
+                else message.get("content")
+            ),
             "is_error": message.get("isError") is True,
         }
-        b.add({"type": "message", "role": "user", "content": [result]}, **common)
+        b.add({"type": "message", "role": "user", "content": [result, *images]}, **common)
     elif role == "bashExecution":
         code = message.get("exitCode")
         cancelled = message.get("cancelled") is True
