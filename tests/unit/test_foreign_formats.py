@@ -622,3 +622,89 @@ def test_refusals_say_what_the_file_looked_like(ws, tmp_path):
     assert "it is one JSON document (keys conversation)" in message
     assert "Gemini CLI" in message and "opencode" in message and "aider" in message and "\n" not in message
     assert session_files(ws) == []
+
+
+# -- odd shapes: a reader takes any JSON without a traceback ------------------------------------------
+_ODD = [None, 1, "x", [], [1, [2]], {"type": [1]}, {"type": {"a": 1}}, {"content": {"x": []}}, True]
+
+
+def _odd_claude() -> list:
+    out: list = [_cc("u1", None, "user", "hi")]
+    for i, value in enumerate(_ODD):
+        out += [
+            _cc(f"o{i}", "u1", "user", value),
+            _cc(f"p{i}", [value], "assistant", [value, {"type": "tool_result", "content": value}]),
+            {
+                "type": "system",
+                "subtype": "microcompact_boundary",
+                "uuid": f"m{i}",
+                "microcompactMetadata": {"compactedToolIds": [value, [value]]},
+            },
+            {
+                "type": value,
+                "uuid": value,
+                "parentUuid": value,
+                "isCompactSummary": True,
+                "message": {"content": value},
+            },
+        ]
+    return out
+
+
+def _odd_codex() -> list:
+    out: list = [_cx("session_meta", {"id": "c"})]
+    for value in _ODD:
+        out += [
+            _cx("response_item", value),
+            _cx("event_msg", value),
+            _cx(value, value),
+            _cx("response_item", {"type": value, "call_id": value, "output": value, "content": value}),
+            _cx("event_msg", {"type": "user_message", "message": value, "images": value}),
+            _cx(
+                "event_msg", {"type": "exec_command_end", "call_id": "x", "exit_code": value, "result": value}
+            ),
+        ]
+    return out
+
+
+def _odd_gemini() -> dict:
+    messages: list = [{"type": "user", "content": "hi"}]
+    for value in _ODD:
+        messages += [
+            {"type": "gemini", "content": value, "thoughts": value, "toolCalls": value, "tokens": value},
+            {
+                "type": "gemini",
+                "toolCalls": [value, {"result": value, "status": value, "args": value}],
+                "thoughts": [value],
+            },
+            {"type": "user", "content": [value]},
+        ]
+    return {"sessionId": "g", "projectHash": "h", "messages": messages, "summary": 3}
+
+
+def _odd_opencode() -> dict:
+    messages: list = []
+    for value in _ODD:
+        messages += [
+            {
+                "info": {"role": "assistant", "time": value, "tokens": value},
+                "parts": [value, {"type": "tool", "state": value}],
+            },
+            {"info": {"role": "user", "summary": value}, "parts": [{"type": "file", "mime": value}]},
+            {"info": {"role": value}, "parts": []},
+        ]
+    return {"info": {"id": "o", "time": value, "title": value}, "messages": messages}
+
+
+@pytest.mark.parametrize("kind", ["claude", "codex", "gemini", "opencode"])
+def test_odd_shapes_import_without_a_traceback(ws, tmp_path, kind):
+    path = tmp_path / f"{kind}.json"
+    if kind == "claude":
+        _jsonl(path, _odd_claude())
+    elif kind == "codex":
+        _jsonl(path, _odd_codex())
+    else:
+        path.write_text(json.dumps(_odd_gemini() if kind == "gemini" else _odd_opencode(), indent=1))
+    result = import_source(ws, str(path))
+    assert result.tool == {"claude": "claude-code", "gemini": "gemini-cli"}.get(kind, kind)
+    assert Session.load(result.path).entries

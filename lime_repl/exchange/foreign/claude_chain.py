@@ -204,7 +204,11 @@ class ClaudeReader:
 
     def _microcompaction(self, record: dict[str, Any], uuid: str | None, links: dict[str, Any]) -> Entry:
         meta = as_dict(record.get("microcompactMetadata"))
-        ids = [self.results[c] for c in as_list(meta.get("compactedToolIds")) if c in self.results]
+        ids = [
+            self.results[c]
+            for c in as_list(meta.get("compactedToolIds"))
+            if isinstance(c, str) and c in self.results
+        ]
         saved = meta.get("tokensSaved")
         return self.b.add(
             {

@@ -55,17 +55,15 @@ __all__ = ["looks_like", "read"]
 
 TOOL = "codex"
 _TYPES = frozenset({"session_meta", "response_item", "event_msg", "turn_context", "compacted"})
-_ITEMS = frozenset(
-    {
-        "message",
-        "reasoning",
-        "function_call",
-        "function_call_output",
-        "custom_tool_call",
-        "custom_tool_call_output",
-        "local_shell_call",
-        "web_search_call",
-    }
+_ITEMS = (
+    "message",
+    "reasoning",
+    "function_call",
+    "function_call_output",
+    "custom_tool_call",
+    "custom_tool_call_output",
+    "local_shell_call",
+    "web_search_call",
 )
 _CONTEXT = ("<environment_context>", "<user_instructions>", "# AGENTS.md instructions", "<INSTRUCTIONS>")
 _EXIT = re.compile(r"^(?:Exit code:|Process exited with code)\s*(-?\d+)", re.M)
@@ -77,8 +75,8 @@ def looks_like(records: list[tuple[int, Any]]) -> bool:
     """True for rollout lines: the first ones ``{"type", "payload"}`` with a known type among them
     (unknown types such as ``world_state`` are allowed), or the envelope-less mid-2025 shape."""
     head = [value for _, value in records[:5]]
-    if head and all(isinstance(v, dict) and isinstance(v.get("type"), str) and "payload" in v for v in head):
-        return any(v["type"] in _TYPES for v in head)
+    if head and all(isinstance(v, dict) and "payload" in v for v in head):
+        return any(isinstance(v.get("type"), str) and v["type"] in _TYPES for v in head)
     return _bare(records)
 
 
