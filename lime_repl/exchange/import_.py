@@ -265,8 +265,11 @@ def _read_folder(folder: Path, cap: int) -> Imported:
     if (folder / "wire.jsonl").is_file():
         data = _read(folder / "wire.jsonl", cap)
         return read_bytes(data, str(folder / "wire.jsonl"), cap=cap, fallback=fallback)
+    from .foreign.detect import FORMATS
+
     raise ImportRefused(
-        f"refusing {folder}: no session files in it (Kimi folders hold context.jsonl or agents/)"
+        f"refusing {folder}: a folder with no session files lime reads (a Kimi folder holds context.jsonl"
+        f" or agents/; other tools' logs are imported file by file); lime reads {FORMATS}"
     )
 
 

@@ -622,6 +622,10 @@ def test_refusals_say_what_the_file_looked_like(ws, tmp_path):
     assert "it is one JSON document (keys conversation)" in message
     assert "Gemini CLI" in message and "opencode" in message and "aider" in message and "\n" not in message
     assert session_files(ws) == []
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(ImportRefused) as caught:
+        import_source(ws, str(tmp_path / "folder"))
+    assert "a folder with no session files lime reads" in str(caught.value) and "aider" in str(caught.value)
 
 
 # -- odd shapes: a reader takes any JSON without a traceback ------------------------------------------
