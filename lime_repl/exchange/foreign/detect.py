@@ -38,11 +38,19 @@ def document(data: bytes, name: str) -> Any:
         return None
 
 
+def _short(value: Any) -> str:
+    """A value as a short one-line ``repr`` (newlines and control characters escaped)."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _shape(value: Any) -> str:
     if isinstance(value, dict):
-        keys = ", ".join(sorted(str(k) for k in value)[:6])
         kind = value.get("type")
-        return f"type {kind!r}" if isinstance(kind, str) else (f"keys {keys}" if keys else "an empty object")
+        if isinstance(kind, str):
+            return f"type {_short(kind)}"
+        keys = ", ".join(_short(str(k)).strip("'\"") for k in sorted(str(k) for k in value)[:6])
+        return f"keys {keys}" if keys else "an empty object"
     return type(value).__name__ if value is not None else "null"
 
 
@@ -52,7 +60,8 @@ def describe(data: bytes, records: list[tuple[int, Any]], value: Any = None) -> 
         return f"one JSON document ({_shape(value)})"
     if records:
         shapes = list(dict.fromkeys(_shape(v) for _, v in records[:5]))
-        return f"{len(records)} JSON lines, the first with {', '.join(shapes[:3])}"
+        lines = "1 JSON line" if len(records) == 1 else f"{len(records)} JSON lines"
+        return f"{lines}, the first with {', '.join(shapes[:3])}"
     text = data[:200].decode("utf-8", "replace").strip().splitlines()
     first = text[0][:60] if text else ""
     return f"text that is not JSON, starting {first!r}"
