@@ -44,12 +44,13 @@ __all__ = ["FakeProviderServer", "RecordedRequest", "Reply", "ToolCall"]
 
 @dataclass
 class RecordedRequest:
-    """A request the server received; ``body`` is the parsed JSON (None when empty or not JSON)."""
+    """A request the server received; ``body`` is the parsed JSON (None when empty or not JSON), ``raw`` its bytes."""
 
     method: str
     path: str
     headers: dict[str, str]
     body: Any
+    raw: bytes = b""
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -105,7 +106,7 @@ class _Handler(BaseHTTPRequestHandler):
             body = json.loads(raw) if raw else None
         except ValueError:
             body = None
-        owner._record(RecordedRequest("POST", self.path, dict(self.headers.items()), body))
+        owner._record(RecordedRequest("POST", self.path, dict(self.headers.items()), body, raw))
         route = self.path.split("?")[0].rstrip("/")
         wire = {
             "/v1/chat/completions": "chat",

@@ -1,4 +1,4 @@
-"""The ``anthropic`` provider: the Messages API, streamed through the official ``anthropic`` SDK.
+"""The ``anthropic`` provider: the Messages API, streamed over HTTP (:mod:`.http`).
 
 Configured by ``ANTHROPIC_API_KEY`` (or ``ANTHROPIC_AUTH_TOKEN``) and ``ANTHROPIC_BASE_URL``.
 
@@ -25,7 +25,7 @@ Wire rules (Anthropic API reference, "Messages", "Streaming Messages",
   / ``content_block_delta`` (``text_delta``, ``thinking_delta``,
   ``signature_delta``, ``input_json_delta``) / ``content_block_stop``,
   ``message_delta`` (``stop_reason``, cumulative usage), ``message_stop``; an
-  ``error`` event is raised by the SDK and mapped to a typed error; a stream
+  ``error`` event is raised as a typed error; a stream
   that ends before ``message_stop`` raises :class:`NetworkError`.
 * usage: ``input_tokens`` here is Anthropic's ``input_tokens`` plus
   ``cache_read_input_tokens`` plus ``cache_creation_input_tokens`` (the whole
@@ -54,11 +54,14 @@ from lime_repl.agent.providers.base import (
     tool_use_block,
 )
 from lime_repl.agent.providers.errors import NetworkError
+from lime_repl.agent.providers.http import encode_body, raise_stream_error
 
 __all__ = ["DEFAULT_MAX_TOKENS", "AnthropicProvider", "build_messages", "build_tools"]
 
 PROVIDER = "anthropic"
 DEFAULT_MAX_TOKENS = 8192
+ANTHROPIC_VERSION = "2026-10-21"
+"""The ``anthropic-version`` header (the API version the official SDK sends)."""
 _CACHE = {"type": "ephemeral"}
 _CACHEABLE = ("text", "tool_use", "tool_result", "image", "document")
 
@@ -160,10 +163,9 @@ def _finish_block(started: dict[str, Any], parts: list[str], signature: str) -> 
 
 
 class AnthropicProvider(BaseProvider):
-    """Messages API over the ``anthropic`` SDK; see the module docstring for the wire rules."""
+    """Messages API over HTTP; see the module docstring for the wire rules."""
 
     name = PROVIDER
-    sdk = "anthropic"
     key_env = "ANTHROPIC_API_KEY"
     default_base_url = "https://api.anthropic.com"
 
@@ -198,16 +200,9 @@ class AnthropicProvider(BaseProvider):
         """An API key or a bearer token (``ANTHROPIC_AUTH_TOKEN``) is set."""
         return bool(self.api_key or self.auth_token)
 
-    def _make_client(self) -> Any:
-        import anthropic
-
-        return anthropic.Anthropic(
-            api_key=self.api_key or None,
-            auth_token=self.auth_token,
-            base_url=self.base_url,
-            max_retries=self.max_retries,
-            timeout=anthropic.Timeout(self.timeout, connect=self.connect_timeout),
-        )
+    def _auth_headers(self) -> dict[str, str]:
+        """``Authorization: Bearer`` with the API key (or, without one, the auth token) and ``anthropic-version``."""
+        return {"Authorization": f"Bearer {self.api_key or self.auth_token}", "anthropic-version": ANTHROPIC_VERSION}
 
     def request_params(
         self, system: str, messages: list[Block], tools: list[Block], model: str, max_tokens: int | None
@@ -236,6 +231,12 @@ class AnthropicProvider(BaseProvider):
             params["output_config"] = {"effort": self.effort}
         return params
 
+    def request_body(
+        self, system: str, messages: list[Block], tools: list[Block], model: str, max_tokens: int | None
+    ) -> bytes:
+        """The JSON bytes sent: top-level keys sorted (the SDK's order)."""
+        return encode_body(self.request_params(system, messages, tools, model, max_tokens))
+
     def _events(
         self,
         acc: Accumulator,
@@ -245,8 +246,7 @@ class AnthropicProvider(BaseProvider):
         model: str,
         max_tokens: int | None,
     ) -> Iterator[Event]:
-        client = self._get_client()
-        stream = client.messages.create(**self.request_params(system, messages, tools, model, max_tokens))
+        body = self.request_body(system, messages, tools, model, max_tokens)
         served_model = model
         usage: dict[str, Any] = {}
         stop = ""
@@ -254,47 +254,52 @@ class AnthropicProvider(BaseProvider):
         parts: dict[int, list[str]] = {}
         signatures: dict[int, str] = {}
         finished = False
-        with stream:
-            for event in stream:
-                kind = getattr(event, "type", "")
-                if kind == "content_block_delta":
-                    index, delta = event.index, event.delta
-                    dtype = getattr(delta, "type", "")
-                    if dtype == "text_delta":
-                        parts.setdefault(index, []).append(delta.text)
-                        acc.append_text(index, delta.text)
-                        yield TextDelta(delta.text)
-                    elif dtype == "thinking_delta":
-                        parts.setdefault(index, []).append(delta.thinking)
-                        yield ReasoningDelta(delta.thinking)
-                    elif dtype == "input_json_delta":
-                        parts.setdefault(index, []).append(delta.partial_json)
-                    elif dtype == "signature_delta":
-                        signatures[index] = signatures.get(index, "") + delta.signature
-                elif kind == "content_block_start":
-                    block = event.content_block
-                    started[event.index] = (
-                        block.to_dict(mode="json") if hasattr(block, "to_dict") else dict(block)
-                    )
-                    if started[event.index].get("type") == "text" and started[event.index].get("text"):
-                        acc.append_text(event.index, started[event.index]["text"])
-                elif kind == "content_block_stop":
-                    index = event.index
-                    if index in started:
-                        done = _finish_block(started[index], parts.get(index, []), signatures.get(index, ""))
-                        if done is not None:
-                            acc.put(index, done)
-                elif kind == "message_start":
-                    message = event.message
-                    served_model = getattr(message, "model", None) or served_model
-                    if getattr(message, "usage", None) is not None:
-                        usage.update(_plain(message.usage))
-                elif kind == "message_stop":
-                    finished = True
-                elif kind == "message_delta":
-                    stop = getattr(event.delta, "stop_reason", None) or stop
-                    if getattr(event, "usage", None) is not None:
-                        usage.update({k: v for k, v in _plain(event.usage).items() if v is not None})
+        for name, data in self._post_stream("/v1/messages", body):
+            event = _decode(data)
+            if event is None:
+                continue
+            kind = event.get("type") or name
+            if kind == "content_block_delta":
+                index, delta = event.get("index", -1), event.get("delta") or {}
+                dtype = delta.get("type")
+                if dtype == "text_delta":
+                    text = delta.get("text") or ""
+                    parts.setdefault(index, []).append(text)
+                    acc.append_text(index, text)
+                    yield TextDelta(text)
+                elif dtype == "thinking_delta":
+                    thought = delta.get("thinking") or ""
+                    parts.setdefault(index, []).append(thought)
+                    yield ReasoningDelta(thought)
+                elif dtype == "input_json_delta":
+                    parts.setdefault(index, []).append(delta.get("partial_json") or "")
+                elif dtype == "signature_delta":
+                    signatures[index] = signatures.get(index, "") + (delta.get("signature") or "")
+            elif kind == "content_block_start":
+                index = event.get("index", -1)
+                block = event.get("content_block")
+                started[index] = dict(block) if isinstance(block, dict) else {}
+                if started[index].get("type") == "text" and started[index].get("text"):
+                    acc.append_text(index, started[index]["text"])
+            elif kind == "content_block_stop":
+                index = event.get("index", -1)
+                if index in started:
+                    done = _finish_block(started[index], parts.get(index, []), signatures.get(index, ""))
+                    if done is not None:
+                        acc.put(index, done)
+            elif kind == "message_start":
+                message = event.get("message") or {}
+                served_model = message.get("model") or served_model
+                if isinstance(message.get("usage"), dict):
+                    usage.update(message["usage"])
+            elif kind == "message_stop":
+                finished = True
+            elif kind == "message_delta":
+                stop = (event.get("delta") or {}).get("stop_reason") or stop
+                if isinstance(event.get("usage"), dict):
+                    usage.update({k: v for k, v in event["usage"].items() if v is not None})
+            elif kind == "error":
+                raise_stream_error(PROVIDER, event)
         if not finished and not stop:
             raise NetworkError(
                 f"{PROVIDER}: the stream ended before the message completed", provider=PROVIDER
@@ -313,8 +318,13 @@ def _thinking_param(value: int | str | dict[str, Any] | None) -> dict[str, Any] 
     return {"type": str(value)}
 
 
-def _plain(obj: Any) -> dict[str, Any]:
-    return obj.to_dict(mode="json") if hasattr(obj, "to_dict") else dict(obj)
+def _decode(data: str) -> dict[str, Any] | None:
+    """One event's ``data`` as a dict (None when it is not a JSON object)."""
+    try:
+        value = json.loads(data)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def _usage(raw: dict[str, Any]) -> dict[str, Any]:

@@ -70,7 +70,7 @@ DEFAULT_TIMEOUT = 600.0
 DEFAULT_CONNECT_TIMEOUT = 10.0
 """Seconds to wait for the TCP/TLS connection."""
 DEFAULT_MAX_RETRIES = 1
-"""SDK-level retries on 408/409/429/5xx and connection errors; kept small so errors surface fast."""
+"""Retries on 408/409/429/5xx and connection errors (:mod:`.http`); kept small so errors surface fast."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +122,7 @@ class Provider(Protocol):
         ...
 
     def warm_up(self) -> None:
-        """Import the SDK and build the client now, so the first turn does not wait for it.
+        """Import the HTTP client and build it now, so the first turn does not wait for it.
 
         Safe on a background thread; never raises for missing credentials (the first turn does).
         """
@@ -268,15 +268,16 @@ class TurnStream(Iterator[Event]):
 
 
 class BaseProvider:
-    """Shared plumbing: lazy SDK client (thread-safe, built once), error mapping, TurnStream.
+    """Shared plumbing: lazy HTTP client (thread-safe, built once), error mapping, TurnStream.
 
-    Subclasses set ``name``, ``sdk`` (the SDK's module name), ``key_env`` and
-    ``default_base_url`` and implement
-    ``_make_client()`` and ``_events(acc, system, messages, tools, model, max_tokens)``.
+    Subclasses set ``name``, ``key_env`` and ``default_base_url`` and implement
+    ``_events(acc, system, messages, tools, model, max_tokens)``, sending with
+    :meth:`_post_stream`. ``sdk`` names the module imported on warm-up (the
+    HTTP client, ``httpx2``).
     """
 
     name = ""
-    sdk = ""
+    sdk = "httpx2"
     key_env = ""
     default_base_url = ""
 
@@ -300,11 +301,11 @@ class BaseProvider:
         self._lock = threading.Lock()
 
     def warm_up(self) -> None:
-        """Import the SDK and construct the client (idempotent, thread-safe).
+        """Import the HTTP client (``httpx2``) and construct it (idempotent, thread-safe).
 
-        Without credentials only the SDK is imported: the missing key is reported
+        Without credentials only the module is imported: the missing key is reported
         by the first turn, not by a background warm-up. Raises
-        :class:`ProviderError` only when the SDK is not installed.
+        :class:`ProviderError` only when ``httpx2`` is not installed.
         """
         if self.has_credentials():
             self._get_client()
@@ -336,8 +337,29 @@ class BaseProvider:
         """True when a key is set (a placeholder counts: custom base URLs need none)."""
         return bool(self.api_key)
 
-    def _make_client(self) -> Any:  # pragma: no cover - abstract
-        raise NotImplementedError
+    def _make_client(self) -> Any:
+        from lime_repl.agent.providers.http import make_client
+
+        return make_client(self.timeout, self.connect_timeout)
+
+    def _auth_headers(self) -> dict[str, str]:
+        """The headers that authenticate a request (``Authorization: Bearer KEY`` unless overridden)."""
+        return {"Authorization": f"Bearer {self.api_key}"}
+
+    def _post_stream(self, path: str, body: bytes, headers: dict[str, str] | None = None) -> Iterator[tuple[str, str]]:
+        """POST ``body`` (JSON bytes) to ``base_url + path``; yield ``(event, data)`` per server-sent event."""
+        from lime_repl.agent.providers.http import stream_events
+
+        client = self._get_client()
+        return stream_events(
+            client,
+            self.base_url.rstrip("/") + path,
+            body,
+            {**self._auth_headers(), **(headers or {})},
+            provider=self.name,
+            key_env=self.key_env,
+            max_retries=self.max_retries,
+        )
 
     def _events(
         self,

@@ -1,9 +1,9 @@
-"""The ``openai`` provider: the Chat Completions wire protocol through the official ``openai`` SDK.
+"""The ``openai`` provider: the Chat Completions wire protocol, spoken over HTTP (:mod:`.http`).
 
 Covers OpenAI itself and every OpenAI-compatible server (llama.cpp server,
 Ollama, vLLM, LM Studio). Configured by ``OPENAI_API_KEY`` and ``OPENAI_BASE_URL``;
 with a custom base URL and no key a placeholder key is sent, since local
-servers usually ignore it and the SDK insists on one.
+servers usually ignore it and some proxies insist on one.
 
 Wire rules (OpenAI API reference, "Create chat completion" and "The chat
 completion chunk object"):
@@ -25,12 +25,14 @@ completion chunk object"):
   block with ``provider="openai"``; Chat Completions has no field to send it
   back, so it is not echoed.
 
-The ``openai`` SDK is imported on first use (``warm_up`` or the first turn), never
-at module import.
+The body is serialized once, as the official SDK would send it (same bytes);
+the HTTP client is imported on first use (``warm_up`` or the first turn),
+never at module import. Headers: ``Authorization: Bearer KEY``.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -48,8 +50,9 @@ from lime_repl.agent.providers.base import (
     tool_result_text,
     tool_use_block,
 )
+from lime_repl.agent.providers.http import encode_body, raise_stream_error
 
-__all__ = ["OpenAIChatProvider", "build_messages", "build_tools", "make_openai_client"]
+__all__ = ["OpenAIChatProvider", "build_messages", "build_tools"]
 
 _FINISH = {"stop": "end_turn", "tool_calls": "tool_use", "function_call": "tool_use", "length": "max_tokens"}
 
@@ -126,42 +129,28 @@ def build_messages(system: str, messages: list[Block]) -> list[dict[str, Any]]:
     return out
 
 
-def _extra(obj: Any, name: str) -> Any:
-    """A field the SDK types may not declare (``reasoning_content``), read from attributes or extras."""
-    value = getattr(obj, name, None)
-    if value is None:
-        extra = getattr(obj, "model_extra", None) or {}
-        value = extra.get(name)
-    return value
-
-
-def make_openai_client(provider: BaseProvider) -> Any:
-    """The official SDK client for ``provider``'s key, base URL, retries and timeouts (imports ``openai``)."""
-    import openai
-
-    return openai.OpenAI(
-        api_key=provider.api_key,
-        base_url=provider.base_url,
-        max_retries=provider.max_retries,
-        timeout=openai.Timeout(provider.timeout, connect=provider.connect_timeout),
-    )
+def _decode(data: str) -> dict[str, Any] | None:
+    """One ``data:`` payload as a dict (None for ``[DONE]`` and anything that is not a JSON object)."""
+    if data.startswith("[DONE]"):
+        return None
+    try:
+        value = json.loads(data)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 class OpenAIChatProvider(BaseProvider):
-    """Chat Completions over the ``openai`` SDK; see the module docstring for the wire rules."""
+    """Chat Completions over HTTP (:mod:`.http`); see the module docstring for the wire rules."""
 
     name = "openai"
-    sdk = "openai"
     key_env = "OPENAI_API_KEY"
     default_base_url = "https://api.openai.com/v1"
-
-    def _make_client(self) -> Any:
-        return make_openai_client(self)
 
     def request_params(
         self, system: str, messages: list[Block], tools: list[Block], model: str, max_tokens: int | None
     ) -> dict[str, Any]:
-        """The keyword arguments for ``client.chat.completions.create``."""
+        """The request body as a dict (the parameters of "Create chat completion")."""
         params: dict[str, Any] = {
             "model": model,
             "messages": build_messages(system, messages),
@@ -176,6 +165,13 @@ class OpenAIChatProvider(BaseProvider):
             params["max_completion_tokens" if official else "max_tokens"] = max_tokens
         return params
 
+    def request_body(
+        self, system: str, messages: list[Block], tools: list[Block], model: str, max_tokens: int | None
+    ) -> bytes:
+        """The JSON bytes sent: ``model``, ``stream``, ``messages``, then the other keys sorted (the SDK's order)."""
+        params = self.request_params(system, messages, tools, model, max_tokens)
+        return encode_body(params, ("model", "stream", "messages"))
+
     def _events(
         self,
         acc: Accumulator,
@@ -185,45 +181,50 @@ class OpenAIChatProvider(BaseProvider):
         model: str,
         max_tokens: int | None,
     ) -> Iterator[Event]:
-        client = self._get_client()
-        stream = client.chat.completions.create(
-            **self.request_params(system, messages, tools, model, max_tokens)
-        )
+        body = self.request_body(system, messages, tools, model, max_tokens)
         calls: dict[int, dict[str, str]] = {}
         reasoning: list[str] = []
         finish = ""
         usage: Any = None
         served_model = model
-        with stream:
-            for chunk in stream:
-                served_model = getattr(chunk, "model", None) or served_model
-                if getattr(chunk, "usage", None) is not None:
-                    usage = chunk.usage
-                for choice in chunk.choices or []:
-                    if choice.finish_reason:
-                        finish = choice.finish_reason
-                    delta = choice.delta
-                    if delta is None:
-                        continue
-                    thought = _extra(delta, "reasoning_content") or _extra(delta, "reasoning")
-                    if isinstance(thought, str) and thought:
-                        reasoning.append(thought)
-                        acc.put("reasoning", _reasoning_block("".join(reasoning)))
-                        yield ReasoningDelta(thought)
-                    if delta.content:
-                        acc.append_text("text", delta.content)
-                        yield TextDelta(delta.content)
-                    for call in delta.tool_calls or []:
-                        index = call.index if call.index is not None else len(calls)
-                        slot = calls.setdefault(index, {"id": "", "name": "", "arguments": ""})
-                        if call.id and not slot["id"]:
-                            slot["id"] = call.id
-                        fn = call.function
-                        if fn is not None:
-                            if fn.name and not slot["name"]:
-                                slot["name"] = fn.name
-                            if fn.arguments:
-                                slot["arguments"] += fn.arguments
+        for _name, data in self._post_stream("/chat/completions", body):
+            chunk = _decode(data)
+            if chunk is None:
+                if data.startswith("[DONE]"):
+                    break
+                continue
+            if chunk.get("error") is not None:
+                raise_stream_error(self.name, chunk)
+            served_model = chunk.get("model") or served_model
+            if chunk.get("usage") is not None:
+                usage = chunk["usage"]
+            for choice in chunk.get("choices") or []:
+                if choice.get("finish_reason"):
+                    finish = choice["finish_reason"]
+                delta = choice.get("delta")
+                if not isinstance(delta, dict):
+                    continue
+                thought = delta.get("reasoning_content") or delta.get("reasoning")
+                if isinstance(thought, str) and thought:
+                    reasoning.append(thought)
+                    acc.put("reasoning", _reasoning_block("".join(reasoning)))
+                    yield ReasoningDelta(thought)
+                text = delta.get("content")
+                if isinstance(text, str) and text:
+                    acc.append_text("text", text)
+                    yield TextDelta(text)
+                for call in delta.get("tool_calls") or []:
+                    index = call.get("index")
+                    index = index if isinstance(index, int) else len(calls)
+                    slot = calls.setdefault(index, {"id": "", "name": "", "arguments": ""})
+                    if call.get("id") and not slot["id"]:
+                        slot["id"] = call["id"]
+                    fn = call.get("function")
+                    if isinstance(fn, dict):
+                        if fn.get("name") and not slot["name"]:
+                            slot["name"] = fn["name"]
+                        if fn.get("arguments"):
+                            slot["arguments"] += fn["arguments"]
         for index in sorted(calls):
             slot = calls[index]
             acc.put(
@@ -242,9 +243,9 @@ def _reasoning_block(text: str) -> Block:
 
 def _usage(usage: Any) -> dict[str, Any]:
     """Chat Completions ``usage`` -> normalized usage (``prompt_tokens`` already includes cached tokens)."""
-    if usage is None:
+    if not isinstance(usage, dict):
         return make_usage()
-    raw = usage.to_dict() if hasattr(usage, "to_dict") else dict(usage)
+    raw = usage
     details = raw.get("prompt_tokens_details") or {}
     return make_usage(
         raw.get("prompt_tokens"),

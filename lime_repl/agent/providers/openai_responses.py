@@ -1,4 +1,4 @@
-"""The ``openai-responses`` provider: the OpenAI Responses API, stateless, through the ``openai`` SDK.
+"""The ``openai-responses`` provider: the OpenAI Responses API, stateless, spoken over HTTP (:mod:`.http`).
 
 Configured by ``OPENAI_API_KEY`` and ``OPENAI_BASE_URL`` like ``openai``.
 
@@ -34,6 +34,7 @@ events", and the reasoning guide's "Encrypted reasoning items"):
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -55,6 +56,7 @@ from lime_repl.agent.providers.base import (
     tool_use_block,
 )
 from lime_repl.agent.providers.errors import NetworkError, from_status
+from lime_repl.agent.providers.http import encode_body
 
 __all__ = ["OpenAIResponsesProvider", "build_input", "build_tools", "replay_reasoning_item"]
 
@@ -146,10 +148,13 @@ def build_input(messages: list[Block]) -> list[dict[str, Any]]:
     return items
 
 
-def _as_dict(obj: Any) -> dict[str, Any]:
-    if isinstance(obj, dict):
-        return obj
-    return obj.to_dict(mode="json") if hasattr(obj, "to_dict") else dict(obj)
+def _decode(data: str) -> dict[str, Any] | None:
+    """One event's ``data`` as a dict (None when it is not a JSON object)."""
+    try:
+        value = json.loads(data)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def _item_block(item: dict[str, Any]) -> Block | None:
@@ -173,7 +178,7 @@ def _item_block(item: dict[str, Any]) -> Block | None:
 
 
 class OpenAIResponsesProvider(BaseProvider):
-    """Responses API over the ``openai`` SDK; see the module docstring for the wire rules.
+    """Responses API over HTTP; see the module docstring for the wire rules.
 
     ``reasoning_effort`` (``minimal``/``low``/``medium``/``high``) and
     ``reasoning_summary`` (``auto``/``concise``/``detailed``) are sent as the
@@ -181,7 +186,6 @@ class OpenAIResponsesProvider(BaseProvider):
     """
 
     name = PROVIDER
-    sdk = "openai"
     key_env = "OPENAI_API_KEY"
     default_base_url = "https://api.openai.com/v1"
 
@@ -202,15 +206,10 @@ class OpenAIResponsesProvider(BaseProvider):
         self.reasoning_effort = reasoning_effort
         self.reasoning_summary = reasoning_summary
 
-    def _make_client(self) -> Any:
-        from lime_repl.agent.providers.openai import make_openai_client
-
-        return make_openai_client(self)
-
     def request_params(
         self, system: str, messages: list[Block], tools: list[Block], model: str, max_tokens: int | None
     ) -> dict[str, Any]:
-        """The keyword arguments for ``client.responses.create``."""
+        """The request body as a dict (the parameters of "Create a model response")."""
         params: dict[str, Any] = {
             "model": model,
             "input": build_input(messages),
@@ -233,6 +232,12 @@ class OpenAIResponsesProvider(BaseProvider):
             params["reasoning"] = reasoning
         return params
 
+    def request_body(
+        self, system: str, messages: list[Block], tools: list[Block], model: str, max_tokens: int | None
+    ) -> bytes:
+        """The JSON bytes sent: ``model`` and ``stream`` first, then the other keys sorted (the SDK's order)."""
+        return encode_body(self.request_params(system, messages, tools, model, max_tokens), ("model", "stream"))
+
     def _events(
         self,
         acc: Accumulator,
@@ -242,42 +247,46 @@ class OpenAIResponsesProvider(BaseProvider):
         model: str,
         max_tokens: int | None,
     ) -> Iterator[Event]:
-        client = self._get_client()
-        stream = client.responses.create(**self.request_params(system, messages, tools, model, max_tokens))
+        body = self.request_body(system, messages, tools, model, max_tokens)
         served_model = model
         final: dict[str, Any] | None = None
         seen: set[int] = set()
         last_summary: tuple[Any, Any] | None = None
-        with stream:
-            for event in stream:
-                kind = getattr(event, "type", "")
-                if kind == "response.output_text.delta":
-                    if event.delta:
-                        acc.append_text(("out", event.output_index), event.delta)
-                        yield TextDelta(event.delta)
-                elif kind in ("response.reasoning_summary_text.delta", "response.reasoning_text.delta"):
-                    where = (event.item_id, getattr(event, "summary_index", None))
-                    if last_summary is not None and last_summary[0] == where[0] and last_summary != where:
-                        yield ReasoningDelta("\n\n")
-                    last_summary = where
-                    if event.delta:
-                        yield ReasoningDelta(event.delta)
-                elif kind == "response.output_item.done":
-                    block = _item_block(_as_dict(event.item))
-                    seen.add(event.output_index)
-                    if block is not None:
-                        acc.put(("out", event.output_index), block)
-                elif kind == "response.created":
-                    served_model = getattr(event.response, "model", None) or served_model
-                elif kind in ("response.completed", "response.incomplete"):
-                    final = _as_dict(event.response)
-                elif kind == "response.failed":
-                    error = _as_dict(event.response).get("error") or {}
-                    raise from_status(
-                        PROVIDER, None, error.get("code") or "", error.get("message") or "response failed"
-                    )
-                elif kind == "error":
-                    raise from_status(PROVIDER, None, getattr(event, "code", None) or "", event.message)
+        for name, data in self._post_stream("/responses", body):
+            event = _decode(data)
+            if event is None:
+                continue
+            kind = event.get("type") or name
+            if kind == "response.output_text.delta":
+                delta = event.get("delta")
+                if delta:
+                    acc.append_text(("out", event.get("output_index")), delta)
+                    yield TextDelta(delta)
+            elif kind in ("response.reasoning_summary_text.delta", "response.reasoning_text.delta"):
+                where = (event.get("item_id"), event.get("summary_index"))
+                if last_summary is not None and last_summary[0] == where[0] and last_summary != where:
+                    yield ReasoningDelta("\n\n")
+                last_summary = where
+                if event.get("delta"):
+                    yield ReasoningDelta(event["delta"])
+            elif kind == "response.output_item.done":
+                item = event.get("item")
+                index = event.get("output_index", -1)
+                seen.add(index)
+                block = _item_block(item) if isinstance(item, dict) else None
+                if block is not None:
+                    acc.put(("out", index), block)
+            elif kind == "response.created":
+                served_model = (event.get("response") or {}).get("model") or served_model
+            elif kind in ("response.completed", "response.incomplete"):
+                final = event.get("response") or {}
+            elif kind == "response.failed":
+                error = (event.get("response") or {}).get("error") or {}
+                raise from_status(
+                    PROVIDER, None, error.get("code") or "", error.get("message") or "response failed"
+                )
+            elif kind == "error":
+                raise from_status(PROVIDER, None, event.get("code") or "", event.get("message") or "error in stream")
         if final is None:
             raise NetworkError(
                 f"{PROVIDER}: the stream ended before the response completed", provider=PROVIDER

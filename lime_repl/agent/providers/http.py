@@ -1,0 +1,199 @@
+"""The HTTP layer every provider shares: one pre-serialized JSON POST, retried, streamed as server-sent events.
+
+The providers speak their wire protocols directly over ``httpx2`` (the HTTP
+client the official SDKs are built on) instead of going through the SDKs,
+whose request path re-walks and re-validates the whole message list on every
+turn and whose import alone costs most of a print turn. What the SDKs gave is
+kept here:
+
+* **Body**: :func:`encode_body` is ``json.dumps(body, ensure_ascii=False,
+  separators=(",", ":"))`` over the top-level keys in the SDKs' order (given
+  by the caller), so a transcript sends the same bytes as before.
+* **Retries** (the rules of the ``openai`` / ``anthropic`` SDKs'
+  ``_should_retry`` and ``_calculate_retry_timeout``): a response header
+  ``x-should-retry: true|false`` decides when present; otherwise 408, 409,
+  429 and 5xx are retried, as are connection errors and timeouts, up to
+  ``max_retries`` times. The wait honours ``retry-after-ms`` and
+  ``retry-after`` (seconds or an HTTP date) when between 0 and 60 s, else it
+  is ``min(0.5 * 2**n, 8)`` seconds less up to 25 % jitter.
+* **Errors**: a final status >= 400 becomes the typed error from
+  :func:`~lime_repl.agent.providers.errors.from_status` with the API's error
+  code and message; transport failures are left as ``httpx2`` exceptions for
+  :func:`~lime_repl.agent.providers.errors.map_sdk_error`.
+
+``httpx2`` is imported on the first request (or ``warm_up``), never at module import.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import random
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from lime_repl import __version__
+from lime_repl.agent.providers.errors import from_status
+
+__all__ = [
+    "USER_AGENT",
+    "encode_body",
+    "make_client",
+    "raise_stream_error",
+    "retry_delay",
+    "should_retry",
+    "stream_events",
+]
+
+USER_AGENT = f"lime/{__version__}"
+"""The ``User-Agent`` every request carries."""
+
+_MAX_RETRY_AFTER = 60.0
+_INITIAL_DELAY = 0.5
+_MAX_DELAY = 8.0
+
+
+def encode_body(body: dict[str, Any], first: tuple[str, ...] = (), sort_rest: bool = True) -> bytes:
+    """The request body as UTF-8 JSON bytes: keys in ``first`` first, then the rest (sorted when ``sort_rest``).
+
+    Nested values keep their order. Compact separators and no ASCII escaping,
+    as the SDKs serialize (``tests/data/requests/`` holds their bytes).
+    """
+    rest = [k for k in body if k not in first]
+    order = [k for k in first if k in body] + (sorted(rest) if sort_rest else rest)
+    ordered = {k: body[k] for k in order}
+    return json.dumps(ordered, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def make_client(timeout: float, connect_timeout: float) -> Any:
+    """An ``httpx2.Client`` with the SDKs' timeouts (``timeout`` for reads, ``connect_timeout`` to connect)."""
+    import httpx2
+
+    return httpx2.Client(
+        timeout=httpx2.Timeout(timeout, connect=connect_timeout),
+        follow_redirects=True,
+    )
+
+
+def should_retry(status: int | None, headers: Any) -> bool:
+    """Whether a response (``status``; None for a transport failure) is worth another try."""
+    flag = (headers.get("x-should-retry") if headers is not None else None) or ""
+    if flag.lower() == "true":
+        return True
+    if flag.lower() == "false":
+        return False
+    return status is None or status in (408, 409, 429) or status >= 500
+
+
+def retry_delay(retries_done: int, headers: Any) -> float:
+    """Seconds to wait before the next try (``retries_done`` tries already retried)."""
+    after = _retry_after(headers)
+    if after is not None and 0 <= after <= _MAX_RETRY_AFTER:
+        return after
+    delay = min(_INITIAL_DELAY * 2.0**retries_done, _MAX_DELAY)
+    return delay * (1 - 0.25 * random.random())
+
+
+def _retry_after(headers: Any) -> float | None:
+    if headers is None:
+        return None
+    value = headers.get("retry-after-ms")
+    if value:
+        try:
+            return float(value) / 1000.0
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return when.timestamp() - time.time()
+
+
+def _error_fields(response: Any) -> tuple[str, str]:
+    """(code, message) from an error response's JSON body (OpenAI or Anthropic shape), or its text."""
+    try:
+        raw = response.read()
+    except Exception:  # noqa: BLE001 - a body we cannot read still has a status
+        raw = b""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+    try:
+        body = json.loads(text) if text else None
+    except ValueError:
+        return "", text
+    if not isinstance(body, dict):
+        return "", text
+    error = body.get("error")
+    inner: dict[str, Any] = error if isinstance(error, dict) else body
+    code = inner.get("code") or inner.get("type") or ""
+    message = inner.get("message") or (error if isinstance(error, str) else "") or ""
+    return str(code), str(message)
+
+
+def stream_events(
+    client: Any,
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    *,
+    provider: str,
+    key_env: str,
+    max_retries: int,
+) -> Iterator[tuple[str, str]]:
+    """POST ``body`` to ``url`` and yield each server-sent event as ``(event name, data)``.
+
+    Retries per the module docstring before the first event; a status >= 400
+    that is not retried raises the typed :class:`ProviderError`. Transport
+    errors (``httpx2.TransportError``) propagate for the caller to map.
+    """
+    import httpx2
+
+    sent = {
+        "Accept": "application/json",
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        **headers,
+    }
+    retries = 0
+    started = False
+    while True:
+        try:
+            with client.stream("POST", url, content=body, headers=sent) as response:
+                status = response.status_code
+                if status >= 400:
+                    if retries < max_retries and should_retry(status, response.headers):
+                        wait = retry_delay(retries, response.headers)
+                        response.close()
+                        retries += 1
+                        time.sleep(wait)
+                        continue
+                    code, message = _error_fields(response)
+                    raise from_status(provider, status, code, message, key_env)
+                for sse in httpx2.EventSource(response, max_event_size=None):
+                    started = True
+                    yield sse.event, sse.data
+                return
+        except httpx2.TransportError:
+            if retries < max_retries and not started:
+                time.sleep(retry_delay(retries, None))
+                retries += 1
+                continue
+            raise
+
+
+def raise_stream_error(provider: str, data: Any) -> None:
+    """Raise the typed error for an error object sent inside a 200 stream (no HTTP status to report)."""
+    inner = data.get("error") if isinstance(data, dict) else None
+    inner = inner if isinstance(inner, dict) else (data if isinstance(data, dict) else {})
+    code = str(inner.get("code") or inner.get("type") or "")
+    message = str(inner.get("message") or "error in stream")
+    raise from_status(provider, None, code, message)
+
