@@ -38,6 +38,9 @@ from bench_figures import FIGURES, Settings  # noqa: E402
 from bench_picker import picker_open  # noqa: E402
 
 FIGURES["picker_open"] = picker_open  # issue 5: the session picker opens within 2x `lime session list`
+from bench_turns import FULL_ONLY, TURN_FIGURES  # noqa: E402
+
+FIGURES.update(TURN_FIGURES)  # print_turn against an httpx2 post; resume_turn_10mb / _50mb
 from bench_util import REPO  # noqa: E402
 
 MODES = {
@@ -125,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     name = "smoke" if args.smoke else "quick" if args.quick else "full"
     wanted = [n.strip() for n in args.only.split(",")] if args.only else list(FIGURES)
+    if not args.only and name != "full":
+        wanted = [n for n in wanted if n not in FULL_ONLY]
     unknown = [n for n in wanted if n not in FIGURES]
     if unknown:
         parser.error(f"unknown figure(s): {', '.join(unknown)}")

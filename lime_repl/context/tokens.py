@@ -1,35 +1,33 @@
-"""Token accounting: provider usage is the truth, text added since is estimated (DESIGN.md section 4).
+r"""Token accounting: provider usage is the truth, text added since is estimated (DESIGN.md section 4).
 
-The estimate is a ``regex`` count of word pieces and symbols: a run of
-letters or digits counts one token per started 4 characters (BPE
-vocabularies split long words), and each other non-space character counts
-one. :class:`TokenCounter` caches the estimate per entry id (entries never
-change) and calibrates it with the ratio of reported to estimated input
-tokens of the last request, clamped to [0.5, 2.0].
+The estimate is a regular-expression count of word pieces and symbols: a
+run of letters, digits or ``_`` counts one token per started 4 characters
+(BPE vocabularies split long words), and each other non-space character
+counts one. It is one C-level ``subn`` of ``\w{1,4}|[^\s\w]`` (a run of
+n word characters yields ceil(n / 4) matches), with no Python work per
+match. :class:`TokenCounter` estimates each entry once and keeps the count
+by entry id (entries never change), and calibrates it with the ratio of
+reported to estimated input tokens of the last request, clamped to [0.5, 2.0].
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
-
-import regex
 
 from ..store.records import Entry
 
 __all__ = ["TokenCounter", "calibrate_from_usage", "context_tokens", "estimate_text", "raw_estimate"]
 
-_PIECES = regex.compile(r"[\p{L}\p{N}_]+|[^\s\p{L}\p{N}_]")
+# Unicode ``\w`` is letters, digits and ``_`` (``str.isalnum()`` or ``_``); ``{1,4}`` makes one match per token.
+_PIECES = re.compile(r"\w{1,4}|[^\s\w]")
 
 
 def estimate_text(text: str) -> int:
     """Estimated tokens of ``text`` (an uncalibrated count, >= 0)."""
-    total = 0
-    for match in _PIECES.finditer(text):
-        length = match.end() - match.start()
-        total += 1 if length <= 4 else (length + 3) // 4
-    return total
+    return _PIECES.subn("", text)[1] if text else 0  # counts matches without a list of them
 
 
 def _entry_text(entry: Entry) -> str:
@@ -61,6 +59,8 @@ class TokenCounter:
     def __init__(self) -> None:
         self._cache: dict[str, int] = {}
         self.calibration = 1.0
+        #: The id of the assistant message whose reported usage set ``calibration`` (None: not yet).
+        self.calibrated_at: Any = None
 
     def entry(self, entry: Entry) -> int:
         """Estimated tokens of one log entry (its message text, tool calls and results)."""
@@ -146,13 +146,66 @@ def raw_estimate(branch: Sequence[Entry], counter: TokenCounter) -> int:
     return total
 
 
+_MIN_DELTA = 64
+"""Estimated tokens the entries between two requests must reach before their ratio is trusted."""
+
+
+def _usage_at(entry: Entry) -> tuple[int, int] | None:
+    """``(input_tokens, output_tokens)`` of an assistant message with reported usage, else None."""
+    usage = entry.get("usage")
+    if entry.get("type") != "message" or entry.get("role") != "assistant" or not isinstance(usage, dict):
+        return None
+    reported, output = usage.get("input_tokens"), usage.get("output_tokens", 0)
+    if not isinstance(reported, int) or reported <= 0:
+        return None
+    return reported, output if isinstance(output, int) else 0
+
+
 def calibrate_from_usage(branch: Sequence[Entry], counter: TokenCounter) -> None:
-    """Calibrate ``counter`` with the newest assistant message's reported input tokens."""
+    """Calibrate ``counter`` with the newest assistant message's reported input tokens.
+
+    The ratio is taken over what was added between the last two requests, so
+    a turn estimates only the entries since the previous one, never the whole
+    branch: the newest report's input minus the previous report's input and
+    output, against the estimates of the entries between them (less the
+    ``tokensSaved`` of microcompactions there). Deltas under 64 estimated
+    tokens keep the current calibration. Without a previous report after the
+    latest compaction (the first request of a session or after a compaction,
+    when the live part is small) the ratio is taken over the whole request
+    (:func:`raw_estimate`). A report already used is not used again.
+    """
+    newest = previous = None
     for index in range(len(branch) - 1, -1, -1):
         entry = branch[index]
-        usage = entry.get("usage")
-        if entry.get("type") == "message" and entry.get("role") == "assistant" and isinstance(usage, dict):
-            reported = usage.get("input_tokens")
-            if isinstance(reported, int) and reported > 0:
-                counter.calibrate(reported, raw_estimate(branch[:index], counter))
+        if entry.get("type") == "compaction":
+            break
+        if _usage_at(entry) is not None:
+            if newest is None:
+                newest = index
+                if counter.calibrated_at == entry.get("id"):
+                    return
+            else:
+                previous = index
+                break
+    if newest is None:
+        for index in range(len(branch) - 1, -1, -1):  # a report before the latest compaction
+            if _usage_at(branch[index]) is not None:
+                newest = index
+                break
+        if newest is None:
             return
+    reported, _ = _usage_at(branch[newest]) or (0, 0)
+    if previous is None:
+        counter.calibrate(reported, raw_estimate(branch[:newest], counter))
+    else:
+        before, output = _usage_at(branch[previous]) or (0, 0)
+        estimated = 0
+        for entry in branch[previous + 1 : newest]:
+            kind = entry.get("type")
+            if kind in ("message", "branch_summary"):
+                estimated += counter.entry(entry)
+            elif kind == "microcompaction" and isinstance(entry.get("tokensSaved"), int):
+                estimated -= entry["tokensSaved"]
+        if estimated >= _MIN_DELTA:
+            counter.calibrate(reported - before - output, estimated)
+    counter.calibrated_at = branch[newest].get("id")

@@ -25,6 +25,7 @@ FIGURES = [
     "bang_throughput",
     "keystroke_latency",
     "picker_open",
+    "resume_turn_10mb",
 ]
 
 
@@ -62,7 +63,10 @@ def test_smoke_run_prints_every_figure(tmp_path: Path) -> None:
         else:
             assert figure["max_ratio"] > 0
     assert result["figures"]["print_turn"]["measured"]["peak_mib"] > 0
-    assert result["figures"]["print_turn"]["max_peak_mib"] == 80
+    assert result["figures"]["print_turn"]["max_peak_mib"] == 60
+    whole = result["figures"]["resume_turn_10mb"]
+    assert whole["session_bytes"] > 9_000_000 and whole["segments"] > 1 and whole["max_peak_mib"] == 200
+    assert whole["request_bytes"] > 1 << 20  # the session went to the model whole, not compacted
     assert result["figures"]["print_turn"]["requests_served"] >= 2
     assert isinstance(result["figures"]["bang_throughput"]["memory_flat"], bool)
     assert result["figures"]["resume"]["segments"] == 4

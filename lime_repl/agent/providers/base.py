@@ -340,7 +340,7 @@ class BaseProvider:
     def _make_client(self) -> Any:
         from lime_repl.agent.providers.http import make_client
 
-        return make_client(self.timeout, self.connect_timeout)
+        return make_client(self.timeout, self.connect_timeout, self.base_url)
 
     def _auth_headers(self) -> dict[str, str]:
         """The headers that authenticate a request (``Authorization: Bearer KEY`` unless overridden)."""

@@ -66,14 +66,20 @@ def encode_body(body: dict[str, Any], first: tuple[str, ...] = (), sort_rest: bo
     return json.dumps(ordered, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def make_client(timeout: float, connect_timeout: float) -> Any:
-    """An ``httpx2.Client`` with the SDKs' timeouts (``timeout`` for reads, ``connect_timeout`` to connect)."""
+def make_client(timeout: float, connect_timeout: float, base_url: str = "") -> Any:
+    """An ``httpx2.Client`` with the SDKs' timeouts (``timeout`` for reads, ``connect_timeout`` to connect).
+
+    For a plain ``http://`` base URL (a local server) no TLS is ever negotiated,
+    so no certificate store is loaded and redirects are not followed (one to
+    ``https`` would go unverified); other URLs get the default verified TLS
+    and follow redirects, as the SDKs do.
+    """
     import httpx2
 
-    return httpx2.Client(
-        timeout=httpx2.Timeout(timeout, connect=connect_timeout),
-        follow_redirects=True,
-    )
+    timeouts = httpx2.Timeout(timeout, connect=connect_timeout)
+    if base_url.lower().startswith("http://"):
+        return httpx2.Client(timeout=timeouts, verify=False, follow_redirects=False)
+    return httpx2.Client(timeout=timeouts, follow_redirects=True)
 
 
 def should_retry(status: int | None, headers: Any) -> bool:
