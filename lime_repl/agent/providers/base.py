@@ -43,6 +43,7 @@ from typing import Any, Protocol, runtime_checkable
 from lime_repl.agent.providers.errors import AuthError, ProviderError, map_sdk_error
 
 __all__ = [
+    "COMPACT_JSON",
     "DEFAULT_CONNECT_TIMEOUT",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_TIMEOUT",
@@ -175,9 +176,13 @@ def tool_result_text(block: Mapping[str, Any]) -> str:
     return f"[error] {content}" if block.get("is_error") else content
 
 
+COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+"""``json.dumps(..., ensure_ascii=False, separators=(",", ":"))`` without building an encoder per call."""
+
+
 def tool_input_json(value: Any) -> str:
     """Tool input as the compact, deterministic JSON string the OpenAI wires carry in ``arguments``."""
-    return json.dumps(value if value is not None else {}, ensure_ascii=False, separators=(",", ":"))
+    return COMPACT_JSON.encode(value if value is not None else {})
 
 
 def parse_tool_arguments(raw: str | None) -> tuple[dict[str, Any], str | None]:

@@ -26,14 +26,13 @@ kept here:
 
 from __future__ import annotations
 
-import email.utils
 import json
-import random
 import time
 from collections.abc import Iterator
 from typing import Any
 
 from lime_repl import __version__
+from lime_repl.agent.providers.base import COMPACT_JSON
 from lime_repl.agent.providers.errors import from_status
 
 __all__ = [
@@ -63,7 +62,7 @@ def encode_body(body: dict[str, Any], first: tuple[str, ...] = (), sort_rest: bo
     rest = [k for k in body if k not in first]
     order = [k for k in first if k in body] + (sorted(rest) if sort_rest else rest)
     ordered = {k: body[k] for k in order}
-    return json.dumps(ordered, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return COMPACT_JSON.encode(ordered).encode("utf-8")
 
 
 def make_client(timeout: float, connect_timeout: float, base_url: str = "") -> Any:
@@ -97,6 +96,8 @@ def retry_delay(retries_done: int, headers: Any) -> float:
     after = _retry_after(headers)
     if after is not None and 0 <= after <= _MAX_RETRY_AFTER:
         return after
+    import random
+
     delay = min(_INITIAL_DELAY * 2.0**retries_done, _MAX_DELAY)
     return delay * (1 - 0.25 * random.random())
 
@@ -117,6 +118,8 @@ def _retry_after(headers: Any) -> float | None:
         return float(value)
     except ValueError:
         pass
+    import email.utils
+
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
