@@ -283,12 +283,16 @@ def logs(ref: str, path_only: bool, follow: bool) -> None:
 @cli.command("export")
 @click.argument("ref", metavar="[ID]", required=False, shell_complete=_complete_sessions)
 @click.option(
-    "--format", "fmt", type=click.Choice(["jsonl", "json", "md", "html", "zip"]), default=None,
-    help="Output format (default: from -o's extension, else md).",
+    "--format", "fmt", type=click.Choice(["jsonl", "json", "md", "html", "zip", "pi", "claude", "codex"]),
+    default=None, help="Output format (default: from -o's extension, else md); pi, claude, codex: that tool's log.",
 )
 @click.option("-o", "--output", metavar="PATH", help="File or directory to write; '-' for stdout.")
-def export(ref: str | None, fmt: str | None, output: str | None) -> None:
-    """Export a session (default: this directory's latest) as jsonl, json, md, html or zip.
+@click.option(
+    "--install", is_flag=True,
+    help="With --format pi, claude or codex: write where that tool looks and print the command that resumes it.",
+)
+def export(ref: str | None, fmt: str | None, output: str | None, install: bool) -> None:
+    """Export a session (default: this directory's latest) as jsonl, json, md, html, zip, pi, claude or codex.
 
     Prints the path written. Default name: lime-<id8>-<YYYYmmdd-HHMMSS>.<ext>.
     """
@@ -302,12 +306,29 @@ def export(ref: str | None, fmt: str | None, output: str | None) -> None:
             raise UsageError("no session in this directory to export; give an ID (lime session list --all)")
     else:
         path = ws.resolve(ref)
+    if install:
+        _install(ws, path, fmt, output)
+        return
     if output == "-":
         data = export_bytes(fmt or "md", path=path, log=log_path())
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
     click.echo(str(export_session(path, fmt or format_for(output), output, cwd=ws.cwd, env=ws.env)))
+
+
+def _install(ws: Any, path: Any, fmt: str | None, output: str | None) -> None:
+    from .exchange.export import FOREIGN_FORMATS, foreign_bytes
+    from .exchange.install import install_export
+
+    if fmt not in FOREIGN_FORMATS:
+        raise UsageError("--install needs --format pi, claude or codex")
+    if output is not None:
+        raise UsageError("--install chooses the file itself; leave out -o")
+    session = ws.load_session(path)
+    target, command = install_export(fmt, session, foreign_bytes(fmt, session), ws.env)
+    click.echo(f"lime: installed for {fmt} — resume with: {command}", err=True)
+    click.echo(str(target))
 
 
 @cli.command("import")

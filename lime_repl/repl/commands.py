@@ -350,7 +350,7 @@ def _export_formats(ctl: Controller, prefix: str) -> Iterable[tuple[str, str]]:
     return complete_formats(ctl, prefix)
 
 
-@REGISTRY.register("export", args="[jsonl|json|md|html|zip] [PATH]", complete=_export_formats)
+@REGISTRY.register("export", args="[jsonl|json|md|html|zip|pi|claude|codex] [PATH]", complete=_export_formats)
 def cmd_export(ctl: Controller, args: str) -> int:
     """Export this session to PATH (default: lime-<id8>-<time>.<ext> here); the format defaults to md."""
     from .export_command import export_command
