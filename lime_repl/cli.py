@@ -336,20 +336,28 @@ def _install(ws: Any, path: Any, fmt: str | None, output: str | None) -> None:
 def import_(source: str) -> None:
     """Import a session: a lime jsonl/json/zip export, a pi, Kimi, Claude Code or Codex log, or a URL.
 
-    Prints the new session's id; refused input (exit 1) writes nothing.
+    Prints the session's id; refused input (exit 1) writes nothing. Importing a source
+    again updates the session imported from it (new entries are added) instead of copying it twice.
     """
-    from .exchange.import_ import import_source
+    from .exchange.reimport import import_or_update
 
     ws = _workspace()
-    result = import_source(ws, source)
+    outcome = import_or_update(ws, source)
+    result = outcome.result
     for warning in result.warnings:
         click.echo(f"lime: warning: {warning}", err=True)
-    origin = f" {result.source_id}" if result.source_id else ""
-    click.echo(
-        f"lime: imported {result.tool} session{origin} as {result.session_id[:8]} ({result.entries} entries) "
-        f"— resume with: lime -r {result.session_id[:8]}",
-        err=True,
-    )
+    short = result.session_id[:8]
+    if outcome.status == "unchanged":
+        click.echo(f"lime: already imported as {short} — resume with: lime -r {short}", err=True)
+    elif outcome.status == "updated":
+        click.echo(f"lime: added {outcome.added} entries to {short} — resume with: lime -r {short}", err=True)
+    else:
+        origin = f" {result.source_id}" if result.source_id else ""
+        click.echo(
+            f"lime: imported {result.tool} session{origin} as {short} ({result.entries} entries) "
+            f"— resume with: lime -r {short}",
+            err=True,
+        )
     click.echo(result.session_id)
 
 

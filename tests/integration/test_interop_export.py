@@ -214,3 +214,63 @@ def test_install_places_each_format_where_its_tool_looks(
     assert refused.stderr.decode().count("\n") == 1
     bad = lime_env.run("export", "latest", "--format", "md", "--install", extra_env=env)
     assert bad.returncode == 2 and b"Traceback" not in bad.stderr
+
+
+CODEX = Path(__file__).resolve().parent.parent / "data/foreign/codex"
+
+
+def _say(result) -> str:  # type: ignore[no-untyped-def]
+    assert result.returncode == 0, result.stderr
+    return result.stderr.decode()
+
+
+def test_reimport_updates_the_session_imported_from_the_same_file(lime_env: LimeEnv, tmp_path: Path) -> None:
+    full = (CODEX / "rollout-2026-02-23T20-34-25-019c8bfe-ec25-79e0-97d7-bda6a9c575ff.jsonl").read_bytes()
+    lines = full.splitlines(keepends=True)
+    source = tmp_path / "rollout.jsonl"
+    source.write_bytes(b"".join(lines[: len(lines) // 2]))
+    first = lime_env.run("import", str(source))
+    short = first.stdout.decode().strip()[:8]
+    assert f"as {short}" in _say(first)
+    again = _say(lime_env.run("import", str(source)))
+    assert f"already imported as {short}" in again and len(lime_env.session_files()) == 1
+    before = len(Session.load(lime_env.session_files()[0]).entries)
+    source.write_bytes(full)  # Codex kept writing
+    grown = _say(lime_env.run("import", str(source)))
+    [path] = lime_env.session_files()
+    updated = Session.load(path)
+    added = len(updated.entries) - before
+    assert added > 0 and f"added {added} entries to {short}" in grown
+    # the same as importing the whole file at once
+    other = lime_env.run("import", str(source), extra_env={"LIME_HOME": str(tmp_path / "other-home")})
+    [fresh_path] = (tmp_path / "other-home").glob("sessions/*/*.jsonl")
+    fresh = Session.load(fresh_path)
+    assert other.returncode == 0 and summarize(updated) == summarize(fresh)
+    assert [e["type"] for e in updated.branch()] == [e["type"] for e in fresh.branch()]
+    assert _say(lime_env.run("import", str(source))).startswith(f"lime: already imported as {short}")
+
+
+def test_resume_of_a_foreign_file_imports_it_and_never_writes_to_it(
+    lime_env: LimeEnv, server: FakeProviderServer, tmp_path: Path
+) -> None:
+    source = _real_session(lime_env, server, "anthropic")
+    claude_log = tmp_path / "projects" / "9d1c2e6a-0000-4000-8000-000000000000.jsonl"
+    claude_log.parent.mkdir()
+    claude_log.write_bytes(_export(lime_env, source, "claude").read_bytes())
+    original = claude_log.read_bytes()
+    before = set(lime_env.session_files())
+    result = lime_env.run("-r", str(claude_log), input="!echo after-resume\n")
+    err = _say(result)
+    assert b"after-resume" in result.stdout
+    assert claude_log.read_bytes() == original
+    assert sorted(p.name for p in claude_log.parent.iterdir()) == [claude_log.name]
+    [imported] = set(lime_env.session_files()) - before
+    short = imported.name[:8]
+    assert f"session {short} saved — resume with: lime -r {short}" in err
+    assert "after-resume" in imported.read_text()
+    again = lime_env.run("-r", short, input="!echo once-more\n")
+    assert b"once-more" in again.stdout and len(lime_env.session_files()) == len(before) + 1
+    # the same file again: the same imported copy, still no second one
+    third = _say(lime_env.run("-r", str(claude_log), input="!true\n"))
+    assert f"already imported: claude-code session {claude_log.name} is lime session {short}" in third
+    assert len(lime_env.session_files()) == len(before) + 1 and claude_log.read_bytes() == original
