@@ -162,7 +162,7 @@ class _Writer:
         return record
 
     def message(self, entry: Entry) -> None:
-        blocks = entry.get("content") if isinstance(entry.get("content"), list) else []
+        blocks: list[Any] = entry["content"] if isinstance(entry.get("content"), list) else []
         uuid, parent, stamp = (
             self.uuid(entry["id"]),
             self.parent(entry.get("parentId")),

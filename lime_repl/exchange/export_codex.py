@@ -158,10 +158,8 @@ def render_codex(session: SessionState) -> bytes:
     }
     writer.line("session_meta", created, meta)
     for entry in branch:
-        kind, blocks = (
-            entry.get("type"),
-            entry.get("content") if isinstance(entry.get("content"), list) else [],
-        )
+        kind = entry.get("type")
+        blocks: list[Any] = entry["content"] if isinstance(entry.get("content"), list) else []
         if kind == "message" and entry["id"] in bash:
             exchange = bash[entry["id"]]
             if exchange.ids[0] == entry["id"]:

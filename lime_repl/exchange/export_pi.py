@@ -222,7 +222,9 @@ class _Writer:
     def bash_execution(self, exchange: BashExchange) -> None:
         first = exchange.first
         shell = first.get("shell") or {}
-        truncated = shell.get("truncatedBytes") if isinstance(shell.get("truncatedBytes"), dict) else {}
+        truncated: dict[str, Any] = (
+            shell["truncatedBytes"] if isinstance(shell.get("truncatedBytes"), dict) else {}
+        )
         message: dict[str, Any] = {
             "role": "bashExecution",
             "command": exchange.command,
@@ -253,7 +255,7 @@ class _Writer:
         elif kind == "message":
             self.message(entry)
         elif kind == "compaction":
-            files = entry.get("files") if isinstance(entry.get("files"), dict) else {}
+            files: dict[str, Any] = entry["files"] if isinstance(entry.get("files"), dict) else {}
             tokens = entry.get("tokensBefore")
             self.emit(
                 "compaction",

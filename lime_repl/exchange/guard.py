@@ -148,12 +148,32 @@ def json_depth(text: str) -> int:
 
 def loads(text: str, where: str) -> Any:
     """Parse one JSON value. Raises :class:`ImportRefused` when nested too deeply, ``ValueError`` when malformed."""
-    if text.count("[") + text.count("{") > MAX_JSON_DEPTH and json_depth(text) > MAX_JSON_DEPTH:
-        raise ImportRefused(f"refusing {where}: JSON nested deeper than {MAX_JSON_DEPTH} levels")
     try:
-        return json.loads(text)
-    except RecursionError:  # pragma: no cover - the depth check runs first
-        raise ImportRefused(f"refusing {where}: JSON nested too deeply") from None
+        value = json.loads(text)
+    except RecursionError:
+        raise ImportRefused(f"refusing {where}: JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
+    # The parsed value's depth is the text's bracket depth; walking it is faster than scanning the text.
+    if text.count("[") + text.count("{") > MAX_JSON_DEPTH and _value_depth(value) > MAX_JSON_DEPTH:
+        raise ImportRefused(f"refusing {where}: JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    return value
+
+
+def _value_depth(value: Any) -> int:
+    """The nesting depth of lists and dicts in a parsed JSON value (0 for a scalar), stopping past the limit."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        elif not isinstance(item, list):
+            continue
+        if depth > deepest:
+            deepest = depth
+            if deepest > MAX_JSON_DEPTH:
+                return deepest
+        stack.extend((child, depth + 1) for child in item if isinstance(child, dict | list))
+    return deepest
 
 
 def _lines(data: bytes, name: str) -> Iterator[tuple[int, bytes]]:

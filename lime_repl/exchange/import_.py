@@ -97,6 +97,11 @@ def read_source(source: str, *, cap: int, timeout: float | None = None) -> Impor
         and _kimi_kind(path.parent.parent.parent)
     ):
         return _read_folder(path.parent.parent.parent, cap)
+    from .stream import read_streamed
+
+    streamed = read_streamed(path, cap, fallback=_mtime(path))  # large Claude Code / Codex logs
+    if streamed is not None:
+        return streamed
     data = _read(path, cap)
     return read_bytes(data, str(path), cap=cap, fallback=_mtime(path))
 

@@ -77,7 +77,7 @@ def start(
             ref = "latest" if continue_ else resume
             if pick:
                 ref = picked
-            path = workspace.latest() if ref == "latest" else _resolve(workspace, console, ref)
+            path = workspace.latest() if ref in ("latest", None) else _resolve(workspace, console, ref)
             if path is None:
                 console.notice("no earlier session in this directory; starting a new one")
                 controller.new_session()
