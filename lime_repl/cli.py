@@ -334,10 +334,11 @@ def _install(ws: Any, path: Any, fmt: str | None, output: str | None) -> None:
 @cli.command("import")
 @click.argument("source", metavar="FILE|URL")
 def import_(source: str) -> None:
-    """Import a session: a lime jsonl/json/zip export, a pi, Kimi, Claude Code or Codex log, or a URL.
+    """Import a session: a lime export; a pi, Kimi, Claude Code, Codex, Gemini CLI, opencode or aider log; a URL.
 
-    Prints the session's id; refused input (exit 1) writes nothing. Importing a source
-    again updates the session imported from it (new entries are added) instead of copying it twice.
+    Prints the session's id, one line per session (an aider history holds several); refused input
+    (exit 1) writes nothing. Importing a source again updates the session imported from it (new
+    entries are added) instead of copying it twice.
     """
     from .exchange.reimport import import_or_update
 
@@ -346,19 +347,20 @@ def import_(source: str) -> None:
     result = outcome.result
     for warning in result.warnings:
         click.echo(f"lime: warning: {warning}", err=True)
-    short = result.session_id[:8]
-    if outcome.status == "unchanged":
-        click.echo(f"lime: already imported as {short} — resume with: lime -r {short}", err=True)
-    elif outcome.status == "updated":
-        click.echo(f"lime: added {outcome.added} entries to {short} — resume with: lime -r {short}", err=True)
-    else:
-        origin = f" {result.source_id}" if result.source_id else ""
-        click.echo(
-            f"lime: imported {result.tool} session{origin} as {short} ({result.entries} entries) "
-            f"— resume with: lime -r {short}",
-            err=True,
-        )
-    click.echo(result.session_id)
+    for one in [outcome, *outcome.more]:
+        done, short = one.result, one.result.session_id[:8]
+        if one.status == "unchanged":
+            click.echo(f"lime: already imported as {short} — resume with: lime -r {short}", err=True)
+        elif one.status == "updated":
+            click.echo(f"lime: added {one.added} entries to {short} — resume with: lime -r {short}", err=True)
+        else:
+            origin = f" {done.source_id}" if done.source_id else ""
+            click.echo(
+                f"lime: imported {done.tool} session{origin} as {short} ({done.entries} entries) "
+                f"— resume with: lime -r {short}",
+                err=True,
+            )
+        click.echo(done.session_id)
 
 
 # -- lime doctor --------------------------------------------------------------

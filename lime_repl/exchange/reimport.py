@@ -24,7 +24,7 @@ import json
 import os
 import re
 from bisect import bisect_left
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +52,7 @@ class ImportOutcome:
     result: ImportResult
     status: str
     added: int = 0
+    more: list[ImportOutcome] = field(default_factory=list)  # the other sessions of a multi-session file
 
 
 def source_name(source: str) -> str:
@@ -87,8 +88,12 @@ def _header(path: Path) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def find_previous(workspace: Workspace, imported: Imported) -> Path | None:
-    """The newest session imported from the same source as ``imported`` (see the module doc), or None."""
+def find_previous(workspace: Workspace, imported: Imported, *, several: bool = False) -> Path | None:
+    """The newest session imported from the same source as ``imported`` (see the module doc), or None.
+
+    ``several``: the source holds several sessions (an aider history), so a
+    session without an id is matched by its path and its ``created`` time.
+    """
     found: list[tuple[int, Path]] = []
     seen: set[Path] = set()
     for directory, _ in [*workspace.local_dirs(), *workspace.all_dirs()]:
@@ -107,7 +112,9 @@ def find_previous(workspace: Workspace, imported: Imported) -> Path | None:
             same = (
                 origin.get("id") == imported.source_id
                 if imported.source_id
-                else not origin.get("id") and origin.get("path") == imported.path
+                else not origin.get("id")
+                and origin.get("path") == imported.path
+                and (not several or origin.get("created") == imported.created)
             )
             if same:
                 try:
@@ -198,7 +205,14 @@ def import_or_update(workspace: Workspace, source: str, *, timeout: float | None
     :class:`~lime_repl.errors.SessionLockedError` when that session is open elsewhere.
     """
     imported = read_source(source_name(source), cap=import_cap(workspace.env), timeout=timeout)
-    previous = find_previous(workspace, imported)
+    several = bool(imported.more)
+    outcomes = [_one(workspace, one, several) for one in [imported, *imported.more]]
+    outcomes[0].more = outcomes[1:]
+    return outcomes[0]
+
+
+def _one(workspace: Workspace, imported: Imported, several: bool) -> ImportOutcome:
+    previous = find_previous(workspace, imported, several=several)
     if previous is None:
         return ImportOutcome(write_imported(workspace, imported), "new")
     return _update(workspace, previous, imported)

@@ -5,9 +5,11 @@
 most the import cap), reads it one line at a time with the checks of
 :func:`~lime_repl.exchange.guard.split_jsonl` (lines of at most 16 MiB, UTF-8,
 nesting depth; a line that is not JSON is skipped with a warning), and feeds
-the records to the Claude Code or Codex reader as they are read. Each record
-can be freed once its entry is built, so the peak memory is the entries, not
-the file, its decoded text and every parsed record besides.
+the records to the Claude Code reader as they are read. Each record can be
+freed once its entry is built, so the peak memory is the entries, not the
+file, its decoded text and every parsed record besides. The Codex reader makes
+two passes over its records, so it gets them as a list (still without the
+file's bytes and text).
 
 Only those two formats are streamed, the ones whose logs grow to tens of
 megabytes; anything else (a zip, a JSON document, lime's or pi's logs, Kimi)
@@ -107,8 +109,9 @@ def _dispatch(fh: IO[bytes], name: str, cap: int, fallback: str) -> Imported | N
             break
     if not peek or peek[0][0] != 1 or is_lime_header(peek[0][1]) or pi.looks_like(peek):
         return None
-    if codex.looks_like(peek):
-        return codex.read(chain(peek, records), name, warnings, fallback)  # type: ignore[arg-type]
+    if codex.looks_like(peek):  # the Codex reader makes two passes: a list, still without the raw file
+        return codex.read(list(chain(peek, records)), name, warnings, fallback)
     if claude.looks_like(peek):
-        return claude.read(chain(peek, records), name, warnings, fallback)  # type: ignore[arg-type]
+        subagents = claude.subagent_records(name, cap)
+        return claude.read(chain(peek, records), name, warnings, fallback, subagents)  # type: ignore[arg-type]
     return None
