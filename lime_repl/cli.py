@@ -187,7 +187,7 @@ def cli(
 # -- lime session ... ---------------------------------------------------------
 @cli.group()
 def session() -> None:
-    """List, show, search and delete sessions."""
+    """List, show, search, keep and delete sessions."""
 
 
 @session.command("list")
@@ -231,6 +231,27 @@ def session_rm(ref: str, yes: bool) -> None:
         click.confirm(f"delete session {path.name.split('.')[0]} and its segments?", abort=True)
     for removed in remove_session(ws, path):
         click.echo(f"removed {removed}", err=True)
+
+
+@session.command("keep")
+@click.argument("ref", metavar="ID", shell_complete=_complete_sessions)
+def session_keep(ref: str) -> None:
+    """Keep every segment of a session from now on: rotation prunes nothing more of it."""
+    ws = _workspace()
+    session = ws.open_session(ws.resolve(ref))
+    try:
+        if session.retain == 0:
+            click.echo(f"session {session.short_id} already keeps every segment", err=True)
+            return
+        session.keep_all()
+        session.sync()
+    except OSError as exc:
+        from .errors import StoreError
+
+        raise StoreError(f"cannot record the retention of {session.short_id}: {exc}") from None
+    finally:
+        session.close()
+    click.echo(f"session {session.short_id} now keeps every segment", err=True)
 
 
 @session.command("search")

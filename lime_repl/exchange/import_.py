@@ -264,7 +264,8 @@ def write_imported(workspace: Workspace, imported: Imported) -> ImportResult:
     if imported.created:
         origin["created"] = imported.created
     prompt = imported.system_prompt if imported.tool == "lime" else _lime_system_prompt(workspace)
-    session = workspace.create_session(system_prompt=prompt, imported_from=origin)
+    # retain=0: another tool's history is never pruned by rotation (DESIGN.md section 3, Retention).
+    session = workspace.create_session(system_prompt=prompt, imported_from=origin, retain=0)
     try:
         for entry in imported.entries:
             session.append_copy(entry)

@@ -36,7 +36,7 @@ from .extract import FileRow, parse_from, read_head, segment_name
 __all__ = ["SCHEMA_VERSION", "Index", "SeenFile"]
 
 #: Bumped whenever the tables or what is extracted from the logs change; a mismatch rebuilds the index.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 _BUSY_MS = 5000
 _PARSE_BUDGET = 4 << 20  # bytes of log parsed per write transaction
 # Dropped on a schema change; "dirs" (remembered project directories) survives upgrades.
@@ -46,7 +46,7 @@ _SCHEMA = (
     "CREATE TABLE files (id INTEGER PRIMARY KEY, dir TEXT NOT NULL, name TEXT NOT NULL,"
     " stem TEXT NOT NULL, number INTEGER NOT NULL, ino INTEGER, size INTEGER, mtime_ns INTEGER, offset INTEGER, head BLOB,"
     " session_id TEXT, cwd TEXT, created TEXT, title TEXT, title_set INTEGER,"
-    " entries INTEGER, first_message TEXT)",
+    " entries INTEGER, first_message TEXT, dropped INTEGER)",
     "CREATE INDEX files_dir ON files(dir, stem, number)",
     "CREATE TABLE texts (id INTEGER PRIMARY KEY, file INTEGER NOT NULL, entry TEXT, ts TEXT, kind TEXT,"
     " text TEXT)",
@@ -60,10 +60,10 @@ _SCHEMA = (
     " INSERT INTO texts_fts(texts_fts, rowid, text) VALUES ('delete', old.id, old.text); END",
     f"PRAGMA user_version = {SCHEMA_VERSION}",
 )
-_LISTED = "stem, number, name, size, mtime_ns, title, title_set, cwd, created, entries, first_message"
+_LISTED = "stem, number, name, size, mtime_ns, title, title_set, cwd, created, entries, first_message, dropped"
 
 #: One segment as listed: ``(stem, number, name, size, mtime_ns, title, title_set, cwd, created, entries,
-#: first_message)``; ``number`` is -1 for the active file, N for ``.N``; ``title_set`` is 1 when the
+#: first_message, dropped)``; ``dropped`` is the ``droppedEntries`` of its checkpoint (0 for a first segment); ``number`` is -1 for the active file, N for ``.N``; ``title_set`` is 1 when the
 #: segment sets the title (to ``title``, which may be None).
 SeenFile = tuple[Any, ...]
 
@@ -263,7 +263,7 @@ class Index:
         cached: dict[str, FileRow] = {}
         for values in db.execute(
             "SELECT name, ino, size, mtime_ns, offset, head, session_id, cwd, created, title, title_set,"
-            " entries, first_message, id FROM files WHERE dir = ?",
+            " entries, first_message, id, dropped FROM files WHERE dir = ?",
             (directory,),
         ):
             row = FileRow(*values)
@@ -339,12 +339,13 @@ class Index:
                 int(row.title_set),
                 row.entries,
                 row.first_message,
+                row.dropped,
             )
             if row.id is None:
                 cursor = db.execute(
                     "INSERT INTO files (dir, name, stem, number, ino, size, mtime_ns, offset, head, session_id, cwd,"
-                    " created, title, title_set, entries, first_message)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " created, title, title_set, entries, first_message, dropped)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (directory, *values),
                 )
                 row.id = cursor.lastrowid
@@ -353,7 +354,7 @@ class Index:
                     "UPDATE files SET name = ?, stem = ?, number = ?, ino = ?, size = ?, mtime_ns = ?, offset = ?,"
                     " head = ?,"
                     " session_id = ?, cwd = ?, created = ?, title = ?, title_set = ?, entries = ?,"
-                    " first_message = ? WHERE id = ?",
+                    " first_message = ?, dropped = ? WHERE id = ?",
                     (*values, row.id),
                 )
         for row, texts in new_texts:
