@@ -26,13 +26,33 @@ PICK = "\0pick"
 
 
 class _PrivateFileHandler(logging.FileHandler):
-    """A ``FileHandler`` that creates the program log with mode 0600 whatever the umask (DESIGN.md section 2)."""
+    """A ``FileHandler`` that creates the program log with mode 0600 whatever the umask (DESIGN.md section 2).
+
+    A record that cannot be written (a full disk, a log gone read-only) is
+    dropped silently: the program log must never print to the terminal.
+    """
 
     def _open(self):  # type: ignore[no-untyped-def]
         import os
 
         fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         return open(fd, "a", encoding=self.encoding, errors=self.errors)
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        stream, self.stream = self.stream, None  # type: ignore[assignment]
+        if stream is not None:
+            try:
+                stream.close()  # unflushed bytes are lost; the next record reopens the file
+            except (OSError, ValueError):
+                pass
+
+
+def _catalog_warning(ws: Any) -> None:
+    """At most one line when the catalog fell back to reading the files (e.g. a full disk)."""
+    catalog = getattr(ws, "_catalog", None)
+    warning = catalog.warning if catalog is not None else None
+    if warning:
+        click.echo(f"lime: warning: {warning}", err=True)
 
 
 def _setup_logging(debug: bool) -> None:
@@ -201,6 +221,7 @@ def session_list(limit: int | None, fmt: str, everywhere: bool) -> None:
     ws = _workspace()
     sessions = ws.list_sessions(everywhere)
     print_sessions(sessions[:limit] if limit else sessions, fmt, everywhere)
+    _catalog_warning(ws)
 
 
 @session.command("show")
@@ -269,6 +290,7 @@ def session_search(pattern: str, everywhere: bool, ignore_case: bool, fmt: str) 
 
     ws = _workspace()
     found = search_sessions(ws, pattern, everywhere=everywhere, ignore_case=ignore_case, fmt=fmt)
+    _catalog_warning(ws)
     if not found:
         sys.exit(1)
 

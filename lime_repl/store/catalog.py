@@ -190,6 +190,12 @@ class Catalog:
         """Bring the index of one sessions directory up to date; its segment files as :data:`SeenFile`."""
         return self.guarded(self.index.sync_dir, str(directory))
 
+    @property
+    def warning(self) -> str | None:
+        """One line when the index file had to be given up (a full disk): listings then read the files."""
+        reason = self.index.degraded
+        return f"the session catalog is not saved ({reason}); sessions are read from their files" if reason else None
+
     def close(self) -> None:
         self.index.close()
 

@@ -39,6 +39,15 @@ __all__ = ["SCHEMA_VERSION", "Index", "SeenFile"]
 SCHEMA_VERSION = 6
 _BUSY_MS = 5000
 _PARSE_BUDGET = 4 << 20  # bytes of log parsed per write transaction
+#: The WAL is truncated back to this many bytes after a checkpoint, checkpointed every 256 pages (1 MiB).
+_WAL_LIMIT = 1 << 20
+_WAL_PAGES = 256
+#: Free space the index leaves to the logs: a write needs this much free on the cache's file system, plus
+#: ``_GROWTH`` times the bytes of log it is about to parse (the text and its trigram index).
+_RESERVE = 16 << 20
+_GROWTH = 4
+#: Words of the SQLite errors that mean the disk (or quota) is full.
+_FULL = ("database or disk is full", "disk quota", "no space", "disk i/o error")
 # Dropped on a schema change; "dirs" (remembered project directories) survives upgrades.
 _DROPPED = ("texts_fts", "texts", "files", "dirsigs")
 _SCHEMA = (
@@ -75,6 +84,8 @@ class Index:
         self.path = path
         self._db: sqlite3.Connection | None = None
         self.in_memory = path is None
+        #: Why the index file was given up for memory (e.g. the disk is full); None while it is used.
+        self.degraded: str | None = None
 
     # -- the connection ------------------------------------------------
     @property
@@ -100,7 +111,10 @@ class Index:
                     raise
                 return db
             except sqlite3.DatabaseError as exc:
-                if retry and not self._is_transient(exc) and self._discard():
+                if self._is_full(exc):
+                    self._discard()
+                    self.degraded = "the disk is full"
+                elif retry and not self._is_transient(exc) and self._discard():
                     return self._open(retry=False)
             except OSError:
                 pass
@@ -127,9 +141,13 @@ class Index:
                         db.execute(statement)
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
                 raise
         db.execute("PRAGMA synchronous = NORMAL")
+        if durable:
+            db.execute(f"PRAGMA journal_size_limit = {_WAL_LIMIT}")
+            db.execute(f"PRAGMA wal_autocheckpoint = {_WAL_PAGES}")
 
     @staticmethod
     def _is_transient(exc: sqlite3.DatabaseError) -> bool:
@@ -156,11 +174,39 @@ class Index:
         text = str(exc).lower()
         return any(word in text for word in ("no such table", "no such column", "malformed", "corrupt"))
 
+    @staticmethod
+    def _is_full(exc: BaseException) -> bool:
+        return isinstance(exc, (sqlite3.OperationalError, OSError)) and any(
+            word in str(exc).lower() for word in _FULL
+        )
+
+    def _give_up_file(self, reason: str) -> None:
+        """Use memory from now on and delete the index file, so the space it held goes back to the logs."""
+        self.close()
+        if not self.in_memory and self.path is not None:
+            self._discard()
+        self.in_memory = True
+        self.degraded = reason
+
+    def _room_for(self, cost: int) -> bool:
+        """True when the cache's file system has room for ``cost`` bytes of log indexed plus the reserve."""
+        if self.in_memory or self.path is None:
+            return True
+        try:
+            st = os.statvfs(self.path.parent)
+        except OSError:
+            return True
+        return st.f_bavail * st.f_frsize >= _RESERVE + _GROWTH * cost
+
     def recover(self, exc: sqlite3.DatabaseError) -> bool:
         """After ``exc`` from a query: rebuild a damaged index, or use memory when the file is unusable.
 
+        A full disk deletes the index file (it is a cache) and uses memory.
         Returns False when ``exc`` is neither (a bad query): the caller re-raises it.
         """
+        if self._is_full(exc):
+            self._give_up_file("the disk is full")
+            return True
         if self._is_transient(exc):
             self.close()
             self.in_memory = True
@@ -229,6 +275,10 @@ class Index:
             and db.execute("SELECT 1 FROM files WHERE dir = ? LIMIT 1", (directory,)).fetchone() is None
         ):
             return
+        if not self._room_for(min(sum(st.st_size for _, st in on_disk), _PARSE_BUDGET)):
+            self._give_up_file("too little free space for the index")
+            self.refresh(directory)  # in memory now
+            return
         complete = False
         while not complete:  # one transaction per _PARSE_BUDGET bytes, so other lime processes get a turn
             db.execute("BEGIN IMMEDIATE")
@@ -240,7 +290,8 @@ class Index:
                     )
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                if db.in_transaction:  # SQLite may have rolled back by itself (a full disk)
+                    db.execute("ROLLBACK")
                 raise
 
     def sync_dir(self, directory: str) -> list[SeenFile]:
