@@ -42,7 +42,9 @@ def small_fs(lime_env: LimeEnv, tmp_path: Path) -> Iterator[LimeEnv]:
 
 def _fill_logs(env: LimeEnv, target: int) -> None:
     # Random text, so the full-text index is as large as real logs make it.
-    lines = "".join(f"!echo {i}; head -c 1800 /dev/urandom | base64 -w 0; echo\n" for i in range(target // 3500))
+    lines = "".join(
+        f"!echo {i}; head -c 1800 /dev/urandom | base64 -w 0; echo\n" for i in range(target // 3500)
+    )
     result = env.run(input=lines, extra_env={"LIME_SESSION_BACKUPS": "0"}, timeout=300)
     assert result.returncode == 0, result.stderr.decode()[-2000:]
 

@@ -98,7 +98,11 @@ def _import(lime_env: LimeEnv, source: Path) -> tuple[str, int]:
 
 def _session_paths(lime_env: LimeEnv, session_id: str) -> list[Path]:
     """The session's segment files, oldest first, the active file last."""
-    found = [p for p in lime_env.home.glob(f"sessions/*/{session_id}.jsonl*") if re.search(r"\.jsonl(\.\d+)?$", p.name)]
+    found = [
+        p
+        for p in lime_env.home.glob(f"sessions/*/{session_id}.jsonl*")
+        if re.search(r"\.jsonl(\.\d+)?$", p.name)
+    ]
     return sorted(found, key=lambda p: -int(p.name.rsplit(".", 1)[1]) if p.name[-1].isdigit() else 1)
 
 
@@ -136,7 +140,9 @@ def _check_import(lime_env: LimeEnv, tmp_path: Path, source: Path, head: int) ->
         ("kimi-cli-531d195b.jsonl", 0),
     ],
 )
-def test_large_foreign_import_keeps_every_entry(lime_env: LimeEnv, tmp_path: Path, name: str, head: int) -> None:
+def test_large_foreign_import_keeps_every_entry(
+    lime_env: LimeEnv, tmp_path: Path, name: str, head: int
+) -> None:
     _check_import(lime_env, tmp_path, DATA / name, head)
 
 
@@ -196,7 +202,9 @@ def test_new_session_honours_backups_and_keep(lime_env: LimeEnv) -> None:
     assert "DROPPED" in table and f"{listed['dropped']}" in table.splitlines()[1]
 
     # Resuming with another config keeps the session's own retain.
-    resumed = lime_env.run("-r", session_id, input=_bash_lines(10), extra_env={**small, "LIME_SESSION_BACKUPS": "5"})
+    resumed = lime_env.run(
+        "-r", session_id, input=_bash_lines(10), extra_env={**small, "LIME_SESSION_BACKUPS": "5"}
+    )
     assert resumed.returncode == 0, resumed.stderr.decode()
     assert len(_session_paths(lime_env, session_id)) == 3
 
