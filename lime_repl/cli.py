@@ -17,6 +17,7 @@ import click
 
 from . import __version__
 from .errors import EXIT_ERROR, LimeError, UsageError
+from .logsetup import setup_logging
 
 __all__ = ["main"]
 
@@ -25,49 +26,12 @@ log = logging.getLogger("lime")
 PICK = "\0pick"
 
 
-class _PrivateFileHandler(logging.FileHandler):
-    """A ``FileHandler`` that creates the program log with mode 0600 whatever the umask (DESIGN.md section 2).
-
-    A record that cannot be written (a full disk, a log gone read-only) is
-    dropped silently: the program log must never print to the terminal.
-    """
-
-    def _open(self):  # type: ignore[no-untyped-def]
-        import os
-
-        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        return open(fd, "a", encoding=self.encoding, errors=self.errors)
-
-    def handleError(self, record: logging.LogRecord) -> None:
-        stream, self.stream = self.stream, None  # type: ignore[assignment]
-        if stream is not None:
-            try:
-                stream.close()  # unflushed bytes are lost; the next record reopens the file
-            except (OSError, ValueError):
-                pass
-
-
 def _catalog_warning(ws: Any) -> None:
     """At most one line when the catalog fell back to reading the files (e.g. a full disk)."""
     catalog = getattr(ws, "_catalog", None)
     warning = catalog.warning if catalog is not None else None
     if warning:
         click.echo(f"lime: warning: {warning}", err=True)
-
-
-def _setup_logging(debug: bool) -> None:
-    from .paths import ensure_dir, log_path
-
-    path = log_path()
-    try:
-        ensure_dir(path.parent)
-        handler: logging.Handler = _PrivateFileHandler(path, delay=True, encoding="utf-8")
-    except OSError:
-        handler = logging.NullHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"))
-    log.addHandler(handler)
-    log.setLevel(logging.DEBUG if debug else logging.WARNING)
-    log.propagate = False
 
 
 def _fail(exc: LimeError) -> NoReturn:
@@ -181,7 +145,7 @@ def cli(
       printf '!ls\\n' | lime          line mode
       lime session list --format json
     """
-    _setup_logging(debug)
+    setup_logging(debug)
     if ctx.invoked_subcommand is not None:
         if continue_ or resume or fork or no_session or prompt:
             raise UsageError(

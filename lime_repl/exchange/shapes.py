@@ -101,6 +101,6 @@ def checked(entry: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
     reason = problem(entry)
     if reason is None:
         return entry, None
-    kept = {key: entry[key] for key in ("type", "id", "parentId", "timestamp") if key in entry}
+    kept: dict[str, Any] = {k: entry[k] for k in ("type", "id", "parentId", "timestamp") if k in entry}
     kept.update(type="custom", customType=MALFORMED, reason=reason, data=entry)
     return kept, reason

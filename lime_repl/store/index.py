@@ -21,6 +21,12 @@ the start; rows of vanished files are dropped. A missing, corrupt or
 outdated index file is rebuilt, and when the file cannot be used at all
 (read-only cache, a lock held for more than five seconds) an in-memory index
 stands in, so listings and searches stay correct, only slower.
+
+The index is a cache and never takes the space the logs need: before a
+write that parses log, the cache's file system must have 16 MiB free plus
+four times the bytes to parse (``os.statvfs``); with less, or when SQLite
+reports a full disk, the index file is deleted and memory used instead
+(:attr:`Index.degraded` says why). The WAL is capped (:mod:`.index_schema`).
 """
 
 from __future__ import annotations
@@ -29,52 +35,20 @@ import hashlib
 import os
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 from .extract import FileRow, parse_from, read_head, segment_name
+from .index_schema import LISTED, SCHEMA_VERSION, SeenFile, prepare
 
 __all__ = ["SCHEMA_VERSION", "Index", "SeenFile"]
 
-#: Bumped whenever the tables or what is extracted from the logs change; a mismatch rebuilds the index.
-SCHEMA_VERSION = 6
 _BUSY_MS = 5000
 _PARSE_BUDGET = 4 << 20  # bytes of log parsed per write transaction
-#: The WAL is truncated back to this many bytes after a checkpoint, checkpointed every 256 pages (1 MiB).
-_WAL_LIMIT = 1 << 20
-_WAL_PAGES = 256
 #: Free space the index leaves to the logs: a write needs this much free on the cache's file system, plus
 #: ``_GROWTH`` times the bytes of log it is about to parse (the text and its trigram index).
 _RESERVE = 16 << 20
 _GROWTH = 4
 #: Words of the SQLite errors that mean the disk (or quota) is full.
 _FULL = ("database or disk is full", "disk quota", "no space", "disk i/o error")
-# Dropped on a schema change; "dirs" (remembered project directories) survives upgrades.
-_DROPPED = ("texts_fts", "texts", "files", "dirsigs")
-_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS dirs (path TEXT PRIMARY KEY, scope TEXT)",
-    "CREATE TABLE files (id INTEGER PRIMARY KEY, dir TEXT NOT NULL, name TEXT NOT NULL,"
-    " stem TEXT NOT NULL, number INTEGER NOT NULL, ino INTEGER, size INTEGER, mtime_ns INTEGER, offset INTEGER, head BLOB,"
-    " session_id TEXT, cwd TEXT, created TEXT, title TEXT, title_set INTEGER,"
-    " entries INTEGER, first_message TEXT, dropped INTEGER)",
-    "CREATE INDEX files_dir ON files(dir, stem, number)",
-    "CREATE TABLE texts (id INTEGER PRIMARY KEY, file INTEGER NOT NULL, entry TEXT, ts TEXT, kind TEXT,"
-    " text TEXT)",
-    "CREATE INDEX texts_file ON texts(file)",
-    "CREATE TABLE dirsigs (dir TEXT PRIMARY KEY, sig BLOB)",
-    "CREATE VIRTUAL TABLE texts_fts USING fts5(text, content='texts', content_rowid='id',"
-    " tokenize='trigram', detail='none')",
-    "CREATE TRIGGER texts_ai AFTER INSERT ON texts BEGIN"
-    " INSERT INTO texts_fts(rowid, text) VALUES (new.id, new.text); END",
-    "CREATE TRIGGER texts_ad AFTER DELETE ON texts BEGIN"
-    " INSERT INTO texts_fts(texts_fts, rowid, text) VALUES ('delete', old.id, old.text); END",
-    f"PRAGMA user_version = {SCHEMA_VERSION}",
-)
-_LISTED = "stem, number, name, size, mtime_ns, title, title_set, cwd, created, entries, first_message, dropped"
-
-#: One segment as listed: ``(stem, number, name, size, mtime_ns, title, title_set, cwd, created, entries,
-#: first_message, dropped)``; ``dropped`` is the ``droppedEntries`` of its checkpoint (0 for a first segment); ``number`` is -1 for the active file, N for ``.N``; ``title_set`` is 1 when the
-#: segment sets the title (to ``title``, which may be None).
-SeenFile = tuple[Any, ...]
 
 
 class Index:
@@ -105,7 +79,7 @@ class Index:
                 )
                 try:
                     os.chmod(self.path, 0o600)
-                    self._prepare(db, durable=True)
+                    prepare(db, durable=True)
                 except BaseException:
                     db.close()
                     raise
@@ -120,34 +94,8 @@ class Index:
                 pass
             self.in_memory = True
         db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-        self._prepare(db, durable=False)
+        prepare(db, durable=False)
         return db
-
-    @staticmethod
-    def _prepare(db: sqlite3.Connection, *, durable: bool) -> None:
-        if db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
-            db.execute("SELECT 1 FROM files, texts, texts_fts, dirsigs, dirs LIMIT 0")
-        else:
-            if durable:
-                db.execute("PRAGMA journal_mode = WAL")
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
-                    for trigger in ("texts_ai", "texts_ad"):
-                        db.execute(f"DROP TRIGGER IF EXISTS {trigger}")
-                    for table in _DROPPED:
-                        db.execute(f"DROP TABLE IF EXISTS {table}")
-                    for statement in _SCHEMA:
-                        db.execute(statement)
-                db.execute("COMMIT")
-            except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
-        db.execute("PRAGMA synchronous = NORMAL")
-        if durable:
-            db.execute(f"PRAGMA journal_size_limit = {_WAL_LIMIT}")
-            db.execute(f"PRAGMA wal_autocheckpoint = {_WAL_PAGES}")
 
     @staticmethod
     def _is_transient(exc: sqlite3.DatabaseError) -> bool:
@@ -298,7 +246,7 @@ class Index:
         """:meth:`refresh`, then the directory's segments as :data:`SeenFile`, by stem, active file first."""
         self.refresh(directory)
         return self.db.execute(
-            f"SELECT {_LISTED} FROM files WHERE dir = ? ORDER BY stem, number", (directory,)
+            f"SELECT {LISTED} FROM files WHERE dir = ? ORDER BY stem, number", (directory,)
         ).fetchall()
 
     def _reconcile(
