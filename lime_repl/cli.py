@@ -17,6 +17,7 @@ import click
 
 from . import __version__
 from .errors import EXIT_ERROR, LimeError, UsageError
+from .logsetup import setup_logging
 
 __all__ = ["main"]
 
@@ -25,29 +26,12 @@ log = logging.getLogger("lime")
 PICK = "\0pick"
 
 
-class _PrivateFileHandler(logging.FileHandler):
-    """A ``FileHandler`` that creates the program log with mode 0600 whatever the umask (DESIGN.md section 2)."""
-
-    def _open(self):  # type: ignore[no-untyped-def]
-        import os
-
-        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        return open(fd, "a", encoding=self.encoding, errors=self.errors)
-
-
-def _setup_logging(debug: bool) -> None:
-    from .paths import ensure_dir, log_path
-
-    path = log_path()
-    try:
-        ensure_dir(path.parent)
-        handler: logging.Handler = _PrivateFileHandler(path, delay=True, encoding="utf-8")
-    except OSError:
-        handler = logging.NullHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"))
-    log.addHandler(handler)
-    log.setLevel(logging.DEBUG if debug else logging.WARNING)
-    log.propagate = False
+def _catalog_warning(ws: Any) -> None:
+    """At most one line when the catalog fell back to reading the files (e.g. a full disk)."""
+    catalog = getattr(ws, "_catalog", None)
+    warning = catalog.warning if catalog is not None else None
+    if warning:
+        click.echo(f"lime: warning: {warning}", err=True)
 
 
 def _fail(exc: LimeError) -> NoReturn:
@@ -161,7 +145,7 @@ def cli(
       printf '!ls\\n' | lime          line mode
       lime session list --format json
     """
-    _setup_logging(debug)
+    setup_logging(debug)
     if ctx.invoked_subcommand is not None:
         if continue_ or resume or fork or no_session or prompt:
             raise UsageError(
@@ -187,7 +171,7 @@ def cli(
 # -- lime session ... ---------------------------------------------------------
 @cli.group()
 def session() -> None:
-    """List, show, search and delete sessions."""
+    """List, show, search, keep and delete sessions."""
 
 
 @session.command("list")
@@ -201,6 +185,7 @@ def session_list(limit: int | None, fmt: str, everywhere: bool) -> None:
     ws = _workspace()
     sessions = ws.list_sessions(everywhere)
     print_sessions(sessions[:limit] if limit else sessions, fmt, everywhere)
+    _catalog_warning(ws)
 
 
 @session.command("show")
@@ -233,6 +218,27 @@ def session_rm(ref: str, yes: bool) -> None:
         click.echo(f"removed {removed}", err=True)
 
 
+@session.command("keep")
+@click.argument("ref", metavar="ID", shell_complete=_complete_sessions)
+def session_keep(ref: str) -> None:
+    """Keep every segment of a session from now on: rotation prunes nothing more of it."""
+    ws = _workspace()
+    session = ws.open_session(ws.resolve(ref))
+    try:
+        if session.retain == 0:
+            click.echo(f"session {session.short_id} already keeps every segment", err=True)
+            return
+        session.keep_all()
+        session.sync()
+    except OSError as exc:
+        from .errors import StoreError
+
+        raise StoreError(f"cannot record the retention of {session.short_id}: {exc}") from None
+    finally:
+        session.close()
+    click.echo(f"session {session.short_id} now keeps every segment", err=True)
+
+
 @session.command("search")
 @click.argument("pattern")
 @click.option("--all", "everywhere", is_flag=True, help="Search every directory's sessions.")
@@ -248,6 +254,7 @@ def session_search(pattern: str, everywhere: bool, ignore_case: bool, fmt: str) 
 
     ws = _workspace()
     found = search_sessions(ws, pattern, everywhere=everywhere, ignore_case=ignore_case, fmt=fmt)
+    _catalog_warning(ws)
     if not found:
         sys.exit(1)
 

@@ -166,6 +166,12 @@ def cmd_status(ctl: Controller, args: str) -> int:
         f"entries    {len(session.entries)}"
         + (f" (+{session.dropped_entries} dropped by rotation)" if session.dropped_entries else "")
     )
+    if session.path is not None:
+        from ..store.retention import holding
+
+        held = holding(session.path)
+        keeps = "all rotated segments" if session.retain == 0 else f"{session.retain} rotated segments"
+        out(f"holds      {held.bytes:,} bytes; rotation dropped {held.dropped} entries so far; keeps {keeps}")
     out(f"leaf       {session.leaf_id or '-'}")
     out(f"workspace  {ws.cwd} ({ws.scope} sessions in {ws.sessions_dir})")
     if ctl.shell is not None:
