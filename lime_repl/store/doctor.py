@@ -10,6 +10,8 @@ the rule of DESIGN.md section 3 each check comes from:
 * every line is a JSON object with a string ``type`` (a bad line is reported
   with file and line number; readers skip it);
 * no segment ends in a torn line (bytes after the last ``\\n``);
+* every line is valid UTF-8 (DESIGN.md section 3, "Bytes and symlinks"); a
+  checkpoint's ``droppedEntries`` is a count (an integer >= 0);
 * the entry tree: string ids, no duplicate ids, no ``parentId`` that names no
   entry (unless rotation dropped the earlier segments), no cycle, and a leaf
   that names an entry;
@@ -21,9 +23,12 @@ the rule of DESIGN.md section 3 each check comes from:
 :func:`examine_directory` returns :class:`Finding` objects; with
 ``repair=True`` it also fixes what can be fixed safely and says so in
 ``Finding.repaired``: a torn tail is moved to ``<id>.jsonl.torn`` under the
-session lock (never while another lime writes the session), a lock file
-without a session is deleted when nobody holds it, and a stale catalog is
-refreshed. Nothing else is ever changed. This module prints nothing.
+session lock (never while another lime writes the session), a line that is
+not valid UTF-8 is re-encoded (undecodable bytes and lone surrogates written
+as ``ED B3 XX`` become U+FFFD) under the lock, a lock file without a session is
+deleted when nobody holds it, and a stale catalog is refreshed. A file that is
+a symlink or does not open with a ``session`` header is never changed.
+Nothing else is ever changed. This module prints nothing.
 """
 
 from __future__ import annotations
@@ -31,11 +36,14 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from .catalog import Catalog
+from .encoding import find_bad_utf8, repair_utf8
+from .files import UnsafeFile
 from .records import Entry, is_tree_node
 from .segments import LockHeld, Segment, SessionLock, read_segment, repair_torn_tail, segment_paths
 
@@ -117,6 +125,16 @@ def _check_segments(sid: str, segments: list[Segment], out: list[Finding]) -> No
             second = seg.lines[1].entry if len(seg.lines) > 1 else None
             if second is None or second.get("type") != "checkpoint":
                 out.append(Finding(sid, seg.path, f"{seg.path}:2: segment {number} has no checkpoint line"))
+            elif "droppedEntries" in second:
+                dropped = second["droppedEntries"]
+                if not isinstance(dropped, int) or isinstance(dropped, bool) or dropped < 0:
+                    out.append(
+                        Finding(
+                            sid,
+                            seg.path,
+                            f"{seg.path}:2: droppedEntries {dropped!r} is not a count of entries",
+                        )
+                    )
         if index < len(segments) - 1 and seg.torn:
             out.append(Finding(sid, seg.path, f"{seg.path}: rotated segment ends in a torn line"))
 
@@ -200,6 +218,9 @@ def _repair_tail(finding: Finding, active: Path) -> None:
     except LockHeld as held:
         finding.message += f" (not repaired: the session is open in pid {held.pid}; close it and run again)"
         return
+    except OSError as exc:
+        finding.message += f" (not repaired: {exc.strerror or exc})"
+        return
     try:
         moved = repair_torn_tail(finding.path)
     except OSError as exc:
@@ -208,6 +229,39 @@ def _repair_tail(finding: Finding, active: Path) -> None:
     finally:
         lock.release()
     finding.repaired = f"moved {moved} bytes to {active.name}.torn" if moved else "already whole"
+
+
+def _repair_encoding(finding: Finding, active: Path) -> None:
+    lock = SessionLock(active)
+    try:
+        lock.acquire()
+    except LockHeld as held:
+        finding.message += f" (not repaired: the session is open in pid {held.pid}; close it and run again)"
+        return
+    except OSError as exc:
+        finding.message += f" (not repaired: {exc.strerror or exc})"
+        return
+    try:
+        fixed = repair_utf8(finding.path)
+    except OSError as exc:
+        finding.message += f" (not repaired: {exc.strerror or exc})"
+        return
+    finally:
+        lock.release()
+    finding.repaired = f"re-encoded {fixed} lines with U+FFFD for the undecodable bytes"
+
+
+def _check_encoding(sid: str, active: Path, paths: list[Path], out: list[Finding], *, repair: bool) -> None:
+    for path in paths:
+        try:
+            bad = find_bad_utf8(path)
+        except OSError:
+            continue  # reported by the reading below, or rotated away
+        if bad:
+            finding = Finding(sid, path, f"{path}:{bad[0]}: not valid UTF-8 ({len(bad)} lines in this file)")
+            if repair:
+                _repair_encoding(finding, active)
+            out.append(finding)
 
 
 def examine_session(active: Path, *, repair: bool = False) -> list[Finding]:
@@ -234,12 +288,15 @@ def examine_session(active: Path, *, repair: bool = False) -> list[Finding]:
                 _remove_orphan_lock(finding, active)
             out.append(finding)
         return out
+    _check_encoding(sid, active, paths, out, repair=repair)  # first: a repaired line is read as whole below
     segments: list[Segment] = []
     for path in paths:
         try:
             segments.append(read_segment(path))
         except FileNotFoundError:
             continue  # rotated away while we looked
+        except UnsafeFile as exc:
+            out.append(Finding(sid, path, f"{exc.strerror} (left alone)"))
         except OSError as exc:
             out.append(Finding(sid, path, f"{path}: cannot read: {exc.strerror or exc}"))
     _check_segments(sid, segments, out)
@@ -250,11 +307,29 @@ def examine_session(active: Path, *, repair: bool = False) -> list[Finding]:
         if repair:
             _repair_tail(finding, active)
         out.append(finding)
-    if torn_file.exists():
-        size = torn_file.stat().st_size
-        out.append(
-            Finding(sid, torn_file, f"{torn_file}: {size} bytes kept from an earlier repair", problem=False)
-        )
+    for extra, role in ((torn_file, "torn-line file"), (lock_file, "lock file")):
+        try:
+            st = os.lstat(extra)
+        except OSError:
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            kind = (
+                "a symbolic link"
+                if stat.S_ISLNK(st.st_mode)
+                else "a directory"
+                if stat.S_ISDIR(st.st_mode)
+                else "not a regular file"
+            )
+            out.append(Finding(sid, extra, f"{extra}: is {kind}, not a {role} (remove it by hand)"))
+        elif extra == torn_file:
+            out.append(
+                Finding(
+                    sid,
+                    torn_file,
+                    f"{torn_file}: {st.st_size} bytes kept from an earlier repair",
+                    problem=False,
+                )
+            )
     return out
 
 
@@ -265,6 +340,9 @@ def _remove_orphan_lock(finding: Finding, active: Path) -> None:
     except LockHeld as held:
         finding.message += f" (held by pid {held.pid}; left alone)"
         finding.problem = False
+        return
+    except OSError as exc:
+        finding.message += f" (not repaired: {exc.strerror or exc})"
         return
     try:
         if not segment_paths(active):
