@@ -335,12 +335,20 @@ class SegmentWriter:
         if self._size == 0:  # a rollover whose header the disk refused: the header comes first
             self._write_preamble()
 
+    def _rotate_if_full(self, size: int) -> None:
+        """Roll over before ``size`` more bytes would take the segment past ``max_bytes``.
+
+        Never right after the preamble: a segment holds at least one entry,
+        so rotation never leaves a header-only segment behind.
+        """
+        if self._size + size > self.max_bytes and self._size > self._preamble_size:
+            self._rotate()
+
     def append(self, line: bytes) -> None:
         """Append one whole line (must end with ``\\n``), rotating first if it would not fit."""
         try:
             self._ready()
-            if self._size + len(line) > self.max_bytes and self._size > self._preamble_size:
-                self._rotate()
+            self._rotate_if_full(len(line))
             self._write_raw(line)
         except WriteFailed:
             raise
@@ -358,9 +366,7 @@ class SegmentWriter:
         """
         try:
             self._ready()
-            total = sum(len(line) for line in lines)
-            if self._size + total > self.max_bytes and self._size > self._preamble_size:
-                self._rotate()
+            self._rotate_if_full(sum(len(line) for line in lines))
         except WriteFailed:
             raise
         except OSError as exc:
