@@ -114,14 +114,15 @@ class Session(SessionState):
             forked_from=forked_from,
             imported_from=imported_from,
         )
-        session = cls(sessions_dir / f"{sid}.jsonl", sid, header)
+        path = sessions_dir / f"{sid}.jsonl"
+        session = cls(path, sid, header)
         session._taken.add(header["id"])
         try:
             session._start_writer(options, segment=0)
         except OSError:
             # A full disk: leave no empty log (and no lock file) of a session that never started.
-            _remove_if_empty(session.path)
-            _remove_if_empty(Path(f"{session.path}.lock"), any_size=True)
+            _remove_if_empty(path)
+            _remove_if_empty(Path(f"{path}.lock"), any_size=True)
             raise
         return session
 

@@ -58,11 +58,12 @@ class SessionState:
             if first_segment:
                 dropped = entry.get("droppedEntries")
                 valid = isinstance(dropped, int) and not isinstance(dropped, bool) and dropped >= 0
+                count = dropped if isinstance(dropped, int) and valid else 0
                 if dropped is not None and not valid:
                     self.warnings.append(
                         f"{self.path}: the checkpoint's droppedEntries {dropped!r} is not a count of entries; ignored"
                     )
-                self.dropped_entries = dropped if valid and self.first_segment > 0 else 0
+                self.dropped_entries = count if self.first_segment > 0 else 0
                 self.leaf_id = entry.get("leafId") if isinstance(entry.get("leafId"), str) else self.leaf_id
                 title = entry.get("title")
                 self.title = title if isinstance(title, str) else self.title
