@@ -13,6 +13,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import StoreError
 from .records import (
     Entry,
     bash_triple,
@@ -30,6 +31,7 @@ from .segments import (
     Segment,
     SegmentWriter,
     SessionLock,
+    UnsafeFile,
     WriteFailed,
     read_segments,
     repair_torn_tail,
@@ -386,11 +388,17 @@ class Session(SessionState):
 
 
 def is_locked(path: Path) -> int | None:
-    """The pid holding ``path``'s writer lock, or None when it is free (checked by trying it)."""
+    """The pid holding ``path``'s writer lock, or None when it is free (checked by trying it).
+
+    Raises :class:`~lime_repl.errors.StoreError` (exit 1) when the lock path
+    is a symlink or a directory: nothing is then known, and nothing is changed.
+    """
     lock = SessionLock(path)
     try:
         lock.acquire()
     except LockHeld as held:
         return held.pid or -1
+    except UnsafeFile as exc:
+        raise StoreError(str(exc.strerror)) from None
     lock.release()
     return None

@@ -56,8 +56,9 @@ def test_resume_refuses_a_symlinked_log_and_leaves_its_target_alone(
     lime_env: LimeEnv, tmp_path: Path
 ) -> None:
     path = _session(lime_env)
-    victim = _victim(tmp_path)
-    path.unlink()
+    victim = tmp_path / "elsewhere.jsonl"  # a real lime log, header and all: only O_NOFOLLOW protects it
+    path.rename(victim)
+    original = victim.read_bytes()
     path.symlink_to(victim)
     result = lime_env.run("-r", path.name[:8], input="!echo two\n")
     assert result.returncode == 1
@@ -65,7 +66,7 @@ def test_resume_refuses_a_symlinked_log_and_leaves_its_target_alone(
         f"lime: {path}: is a symbolic link, not a session log; lime does not follow it; "
         "the session was not opened"
     ]
-    assert victim.read_bytes() == VICTIM
+    assert victim.read_bytes() == original
     assert not Path(f"{path}.torn").exists()
 
 
@@ -113,6 +114,7 @@ def test_a_symlink_swapped_in_under_a_running_session_is_never_written(
     [path] = lime_env.session_files()
     _wait_recorded(path, 1)
     before = path.read_bytes()
+    victim.write_bytes(before)  # a lime log with its header: the writer must notice the swap itself
     path.unlink()
     path.symlink_to(victim)
     send(proc, "!echo two")
@@ -124,7 +126,7 @@ def test_a_symlink_swapped_in_under_a_running_session_is_never_written(
     )
     assert len(lines) == 2 and lines[1].startswith("session ")  # the closing notice
     assert proc.returncode == 1
-    assert victim.read_bytes() == VICTIM
+    assert victim.read_bytes() == before
     path.unlink()
     path.write_bytes(before)
     assert bash_inputs(session_entries(path)) == ["echo one"]
@@ -342,3 +344,32 @@ def test_session_files_are_left_for_a_symlinked_rotated_segment(lime_env: LimeEn
     ]
     shutil.copy(victim, tmp_path / "copy")
     assert victim.read_bytes() == VICTIM
+
+
+def test_a_symlinked_lock_or_torn_file_is_never_written(lime_env: LimeEnv, tmp_path: Path) -> None:
+    path = _session(lime_env)
+    victim = _victim(tmp_path)
+    lock = Path(f"{path}.lock")
+    lock.unlink()
+    lock.symlink_to(victim)
+    for args in (["-r", path.name[:8]], ["session", "rm", path.name[:8], "--yes"]):
+        result = lime_env.run(*args, input="!echo two\n")
+        assert result.returncode == 1
+        [line] = _lines(result.stderr)
+        assert line.startswith(f"lime: {lock}: is a symbolic link, not a lock file; lime does not follow it")
+    assert victim.read_bytes() == VICTIM
+    lock.unlink()
+    torn = Path(f"{path}.torn")
+    torn.symlink_to(victim)
+    with open(path, "ab") as fh:
+        fh.write(b'{"type":"mess')
+    whole = path.read_bytes()
+    result = lime_env.run("-r", path.name[:8], input="!echo two\n")
+    assert result.returncode == 1
+    assert _lines(result.stderr) == [
+        f"lime: {torn}: is a symbolic link, not a torn-line file; lime does not follow it; the session was not opened"
+    ]
+    doctor = lime_env.run("doctor", "--repair")
+    assert doctor.returncode == 1
+    assert victim.read_bytes() == VICTIM
+    assert path.read_bytes() == whole
