@@ -81,7 +81,7 @@ def has_header(fd: int) -> bool:
         return head.startswith(HEADER_PREFIX) or HEADER_PREFIX.startswith(head)
     try:
         value = json.loads(head[:end])
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested too deep
         return False
     return isinstance(value, dict) and value.get("type") == "session"
 
