@@ -64,11 +64,7 @@ def _complete_sessions(ctx: click.Context, param: click.Parameter, incomplete: s
         sessions = _workspace().list_sessions()
     except Exception:  # completion must never fail loudly
         return []
-    items = (
-        [CompletionItem("latest", help="the most recent session here")]
-        if "latest".startswith(incomplete)
-        else []
-    )
+    items = [CompletionItem("latest", help="the most recent session here")] if "latest".startswith(incomplete) else []
     for info in sessions[:200]:
         if info.id.startswith(incomplete):
             items.append(CompletionItem(info.id[:8], help=info.title or (info.first_message or "")[:40]))
@@ -287,10 +283,7 @@ def logs(ref: str, path_only: bool, follow: bool) -> None:
 @cli.command("export")
 @click.argument("ref", metavar="[ID]", required=False, shell_complete=_complete_sessions)
 @click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["jsonl", "json", "md", "html", "zip"]),
-    default=None,
+    "--format", "fmt", type=click.Choice(["jsonl", "json", "md", "html", "zip"]), default=None,
     help="Output format (default: from -o's extension, else md).",
 )
 @click.option("-o", "--output", metavar="PATH", help="File or directory to write; '-' for stdout.")
@@ -343,9 +336,7 @@ def import_(source: str) -> None:
 @cli.command("doctor")
 @click.argument("ref", metavar="[ID]", required=False, shell_complete=_complete_sessions)
 @click.option("--all", "everywhere", is_flag=True, help="Check every directory's sessions.")
-@click.option(
-    "--repair", is_flag=True, help="Fix what is safe to fix (torn tails, stale catalog) and say so."
-)
+@click.option("--repair", is_flag=True, help="Fix what is safe to fix (torn tails, stale catalog) and say so.")
 def doctor(ref: str | None, everywhere: bool, repair: bool) -> None:
     """Check session logs (headers, checkpoints, tree, torn lines, catalog); exit 1 if problems remain."""
     from .store.doctor import examine_directory, format_finding
@@ -365,9 +356,7 @@ def doctor(ref: str | None, everywhere: bool, repair: bool) -> None:
         for finding in findings:
             click.echo(format_finding(finding))
             remaining += finding.open
-    click.echo(
-        f"checked {checked} sessions: {remaining or 'no'} problems" + (" left" if repair else ""), err=True
-    )
+    click.echo(f"checked {checked} sessions: {remaining or 'no'} problems" + (" left" if repair else ""), err=True)
     if remaining:
         sys.exit(EXIT_ERROR)
 
@@ -380,9 +369,7 @@ def doctor(ref: str | None, everywhere: bool, repair: bool) -> None:
     "--yolo", "bridge_yolo", is_flag=True, help="Run tools that need approval; without it they are refused."
 )
 @click.pass_context
-def bridge(
-    ctx: click.Context, bridge_provider: str | None, bridge_model: str | None, bridge_yolo: bool
-) -> None:
+def bridge(ctx: click.Context, bridge_provider: str | None, bridge_model: str | None, bridge_yolo: bool) -> None:
     """JSON-RPC 2.0 on stdin/stdout, one JSON object per line, for editors and web front ends.
 
     Methods: session.create, resume, list, send, tree, setLeaf, label, rename,

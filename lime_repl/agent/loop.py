@@ -105,9 +105,7 @@ class Agent:
             self._provider = None
         self.provider_name, self.model = provider_name, model
 
-    def summarize(
-        self, entries: list[dict[str, Any]], previous: str | None = None, hint: str | None = None
-    ) -> str:
+    def summarize(self, entries: list[dict[str, Any]], previous: str | None = None, hint: str | None = None) -> str:
         """A model-written summary of ``entries`` in the fixed sections (no tools, no streaming to the user).
 
         Raises :class:`ProviderError` when the model cannot be reached; callers
@@ -118,9 +116,7 @@ class Agent:
         system = "You write precise, structured summaries of coding sessions."
         text: list[str] = []
         end: TurnEnd | None = None
-        for event in self.provider.stream(
-            system, summary_prompt(entries, previous, hint), [], self.model, None
-        ):
+        for event in self.provider.stream(system, summary_prompt(entries, previous, hint), [], self.model, None):
             if isinstance(event, TextDelta):
                 text.append(event.text)
             elif isinstance(event, TurnEnd):

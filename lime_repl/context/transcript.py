@@ -111,9 +111,7 @@ def micro_state(branch: Sequence[Entry]) -> dict[str, str]:
         for key in ("trimmed", "pruned"):
             targets = entry.get(key) or ()
             if not isinstance(targets, list | tuple):
-                log.warning(
-                    "transcript: skipped %r of microcompaction %s: not a list of ids", key, entry.get("id")
-                )
+                log.warning("transcript: skipped %r of microcompaction %s: not a list of ids", key, entry.get("id"))
                 continue
             for target in targets:
                 if isinstance(target, str) and not (key == "trimmed" and mode.get(target) == "pruned"):
@@ -138,9 +136,7 @@ def _blocks(entry: Entry, how: str | None) -> list[dict[str, Any]]:
     blocks = []
     for block in content:
         if not isinstance(block, dict) or not _ids_ok(block):
-            log.warning(
-                "transcript: skipped a malformed content block of entry %s: %.80r", entry.get("id"), block
-            )
+            log.warning("transcript: skipped a malformed content block of entry %s: %.80r", entry.get("id"), block)
             continue
         if block.get("type") == "tool_result" and how:
             block = dict(block, content=_shrink(str(block.get("content", "")), how))
@@ -235,9 +231,7 @@ def build_transcript(
                 group.append(items[i + len(group)])
             folded = fold_bash(group)
             if folded is not None:
-                how = next(
-                    (micro[e["id"]] for e in group if isinstance(e.get("id"), str) and e["id"] in micro), None
-                )
+                how = next((micro[e["id"]] for e in group if isinstance(e.get("id"), str) and e["id"] in micro), None)
                 if how:
                     folded["stdout"] = _shrink(folded["stdout"], how)
                     folded["stderr"] = _shrink(folded["stderr"], how) if how == "trimmed" else ""

@@ -194,10 +194,8 @@ def cmd_status(ctl: Controller, args: str) -> int:
     auto = f"auto at {keeper.threshold:,} tokens" if keeper.settings.auto else "auto off"
     out(f"compaction {keeper.state}, {auto}, context ≈ {keeper.tokens(session.branch()):,} tokens")
     if last is not None:
-        out(
-            f"           last: {last.get('trigger')} at {str(last.get('timestamp', ''))[:19]}, "
-            f"{last.get('tokensBefore', 0):,} → {last.get('tokensAfter', 0):,} tokens"
-        )
+        out(f"           last: {last.get('trigger')} at {str(last.get('timestamp', ''))[:19]}, "
+            f"{last.get('tokensBefore', 0):,} → {last.get('tokensAfter', 0):,} tokens")
     return 0
 
 

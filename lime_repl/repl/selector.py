@@ -136,9 +136,7 @@ def select(
     return None if chosen is None else options[chosen][0]
 
 
-def run_full_screen(
-    layout: Any, bindings: Any, style: dict[str, str], *, input: Any = None, output: Any = None
-) -> Any:
+def run_full_screen(layout: Any, bindings: Any, style: dict[str, str], *, input: Any = None, output: Any = None) -> Any:
     """Run a full-screen prompt-toolkit application (the picker, the tree view) and return its result.
 
     Escape sequences are waited for 50 ms, so Esc alone answers at once.
