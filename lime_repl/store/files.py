@@ -18,7 +18,7 @@ from pathlib import Path
 __all__ = ["FILE_MODE", "UnsafeFile", "WriteFailed", "has_header", "open_file", "require_header"]
 
 FILE_MODE = 0o600
-HEADER_PREFIX = b'{"type":"session"'
+ENTRY_PREFIX = b'{"type":"'
 _HEADER_MAX = 1 << 20
 
 
@@ -72,13 +72,15 @@ def open_file(path: Path | str, flags: int, mode: int = FILE_MODE, *, what: str 
 def has_header(fd: int) -> bool:
     """True when the open file is empty or starts with a lime ``session`` header line.
 
-    A first line that is still incomplete (a torn header) counts when it
-    begins like one: ``{"type":"session"``, as lime serializes it.
+    A file that is one incomplete line (no ``\\n`` yet) counts when it begins
+    the way lime serializes an entry, ``{"type":"``: a torn header, or an entry
+    torn by a crash or power cut right after a rollover whose header never
+    reached the disk. Repair moves such a line to ``.torn``, so no byte is lost.
     """
     head = os.pread(fd, _HEADER_MAX, 0)
     end = head.find(b"\n")
     if end < 0:
-        return head.startswith(HEADER_PREFIX) or HEADER_PREFIX.startswith(head)
+        return head.startswith(ENTRY_PREFIX) or ENTRY_PREFIX.startswith(head)
     try:
         value = json.loads(head[:end])
     except (ValueError, RecursionError):  # RecursionError: JSON nested too deep

@@ -28,6 +28,7 @@ def test_has_header_accepts_lime_logs_only(tmp_path: Path) -> None:
     assert _fd_header(p, b'{"type":"session","id":"1"}\n{"type":"message"}\n')
     assert _fd_header(p, b'{"type": "session", "id": "1"}\n')  # reformatted by hand, still a header
     assert _fd_header(p, b'{"type":"sess')  # a torn header
+    assert _fd_header(p, b'{"type":"message","id')  # one torn entry: repair moves it to .torn
     assert not _fd_header(p, b'{"type":"message","id":"1"}\n')
     assert not _fd_header(p, b"hello\nworld")
     assert not _fd_header(p, b"[" * 5000 + b"\n")  # nesting too deep for json: not a header, no crash
