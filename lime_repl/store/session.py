@@ -9,9 +9,11 @@ writer: it holds the lock, writes through a
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import StoreError
 from .records import (
     Entry,
     bash_triple,
@@ -29,6 +31,7 @@ from .segments import (
     Segment,
     SegmentWriter,
     SessionLock,
+    UnsafeFile,
     WriteFailed,
     read_segments,
     repair_torn_tail,
@@ -58,6 +61,16 @@ def _ensure_dir(path: Path) -> None:
         except FileExistsError:
             continue
         os.chmod(d, 0o700)
+
+
+def _remove_if_empty(path: Path, *, any_size: bool = False) -> None:
+    """Delete ``path`` when it is a regular file that is empty (or of any size with ``any_size``)."""
+    try:
+        st = os.lstat(path)
+        if stat.S_ISREG(st.st_mode) and (any_size or st.st_size == 0):
+            os.unlink(path)
+    except OSError:
+        pass
 
 
 class Session(SessionState):
@@ -91,7 +104,8 @@ class Session(SessionState):
         """Start a new session file ``<sessions_dir>/<id>.jsonl`` and write its header now.
 
         ``retain`` (rotated segments kept, 0 = all) goes into the header; default ``options.backups``.
-        Raises :class:`LockHeld` (only if the id is reused) or :class:`WriteFailed`.
+        Raises :class:`LockHeld` (only if the id is reused) or :class:`WriteFailed`;
+        when the header cannot be written, no file of the session is left behind.
         """
         _ensure_dir(sessions_dir)
         sid = session_id or new_session_id()
@@ -105,9 +119,16 @@ class Session(SessionState):
             imported_from=imported_from,
             retain=options.backups if retain is None else max(retain, 0),
         )
-        session = cls(sessions_dir / f"{sid}.jsonl", sid, header)
+        path = sessions_dir / f"{sid}.jsonl"
+        session = cls(path, sid, header)
         session._taken.add(header["id"])
-        session._start_writer(options, segment=0, backups=header["retain"])
+        try:
+            session._start_writer(options, segment=0, backups=header["retain"])
+        except OSError:
+            # A full disk: leave no empty log (and no lock file) of a session that never started.
+            _remove_if_empty(path)
+            _remove_if_empty(Path(f"{path}.lock"), any_size=True)
+            raise
         return session
 
     @classmethod
@@ -138,13 +159,15 @@ class Session(SessionState):
         ``retention`` entry's), not ``options.backups``; a session whose headers
         have none (written before ``retain`` existed) uses ``options.backups``.
         Raises :class:`LockHeld` when another writer holds it, ``FileNotFoundError``
-        when no segment exists, :class:`WriteFailed` when the repair cannot be written.
+        when no segment exists, :class:`WriteFailed` when the repair cannot be written,
+        :class:`~lime_repl.store.files.UnsafeFile` (nothing changed) when the active
+        file is a symlink, not a regular file, or does not open with a ``session`` header.
         """
         lock = SessionLock(path)
         lock.acquire()
         try:
             repaired = 0
-            if path.exists():
+            if os.path.lexists(path):
                 repaired = repair_torn_tail(path)
             segments = read_segments(path)
             session = cls._replay(path, segments)
@@ -212,6 +235,7 @@ class Session(SessionState):
             for line in seg.lines:
                 session._apply(line.entry, first_segment=first)
             first = False
+        session._settle_leaf()
         return session
 
     # -- writing -------------------------------------------------------
@@ -253,20 +277,25 @@ class Session(SessionState):
             lines.append(dumps(cp))
         return lines
 
+    def _stamp(self, entry: Entry, parent_id: str | None) -> Entry:
+        """``entry`` with a new id, ``parent_id`` and a timestamp, keys in the contract's order."""
+        record = dict(entry)
+        record["id"] = new_entry_id(self._taken)
+        record["parentId"] = parent_id
+        record["timestamp"] = now_rfc3339()
+        # Keep the contract's key order: type, id, parentId, timestamp, then the rest.
+        ordered = {"type": record.pop("type"), "id": record.pop("id"), "parentId": record.pop("parentId")}
+        ordered["timestamp"] = record.pop("timestamp")
+        ordered.update(record)
+        return ordered
+
     def append(self, entry: Entry, *, parent_id: str | None = UNSET) -> Entry:
         """Give ``entry`` an id, parent (the leaf by default) and timestamp, write it, apply it.
 
         Returns the entry as written. Raises :class:`WriteFailed` when the disk
         refuses it; the session state is then unchanged and the log valid.
         """
-        record = dict(entry)
-        record["id"] = new_entry_id(self._taken)
-        record["parentId"] = self.leaf_id if parent_id is UNSET else parent_id
-        record["timestamp"] = now_rfc3339()
-        # Keep the contract's key order: type, id, parentId, timestamp, then the rest.
-        ordered = {"type": record.pop("type"), "id": record.pop("id"), "parentId": record.pop("parentId")}
-        ordered["timestamp"] = record.pop("timestamp")
-        ordered.update(record)
+        ordered = self._stamp(entry, self.leaf_id if parent_id is UNSET else parent_id)
         if self._writer is not None:
             self._writer.append(dumps(ordered))
         self._apply(ordered)
@@ -296,7 +325,12 @@ class Session(SessionState):
         truncated_bytes: dict[str, int],
         cwd: str,
     ) -> list[Entry]:
-        """Record one ``!command`` exchange as the bash triple; returns the three entries written."""
+        """Record one ``!command`` exchange as the bash triple; returns the three entries written.
+
+        All or nothing: when the disk refuses a later line, the earlier ones are
+        cut off again, so the log never holds a command without its outputs.
+        Raises :class:`WriteFailed` (state unchanged).
+        """
         triple = bash_triple(
             command,
             stdout,
@@ -307,7 +341,23 @@ class Session(SessionState):
             cwd=cwd,
             exchange=new_entry_id(self._taken),
         )
-        return [self.append(e) for e in triple]
+        records: list[Entry] = []
+        parent = self.leaf_id
+        for entry in triple:
+            record = self._stamp(entry, parent)
+            self._taken.add(record["id"])
+            records.append(record)
+            parent = record["id"]
+        try:
+            if self._writer is not None:
+                self._writer.append_group([dumps(r) for r in records])
+        except BaseException:
+            for record in records:
+                self._taken.discard(record["id"])
+            raise
+        for record in records:
+            self._apply(record)
+        return records
 
     def rename(self, title: str | None) -> Entry:
         """Record a ``title`` entry (``None`` or '' clears the title)."""
@@ -378,11 +428,17 @@ class Session(SessionState):
 
 
 def is_locked(path: Path) -> int | None:
-    """The pid holding ``path``'s writer lock, or None when it is free (checked by trying it)."""
+    """The pid holding ``path``'s writer lock, or None when it is free (checked by trying it).
+
+    Raises :class:`~lime_repl.errors.StoreError` (exit 1) when the lock path
+    is a symlink or a directory: nothing is then known, and nothing is changed.
+    """
     lock = SessionLock(path)
     try:
         lock.acquire()
     except LockHeld as held:
         return held.pid or -1
+    except UnsafeFile as exc:
+        raise StoreError(str(exc.strerror)) from None
     lock.release()
     return None
