@@ -14,10 +14,20 @@ This module imports nothing from lime (``store`` depends on nothing of ours).
 
 from __future__ import annotations
 
-__all__ = ["DEFAULT_LIMIT", "HeadTailBuffer", "cap_text", "truncation_marker"]
+from collections.abc import Callable
+
+__all__ = ["DEFAULT_LIMIT", "REDACT_MARGIN", "HeadTailBuffer", "cap_text", "truncation_marker"]
 
 DEFAULT_LIMIT = 16384
 """Bytes kept at the head and, separately, at the tail of a stream (16 KiB)."""
+
+REDACT_MARGIN = 8192
+"""Bytes kept beyond each cut so that redaction sees a secret that straddles it whole (8 KiB).
+
+Longer than any credential shape redacted (a 4096-bit PEM private key block is about 3.3 KB).
+"""
+
+Redact = Callable[[str], str]
 
 
 def truncation_marker(truncated: int) -> str:
@@ -53,9 +63,10 @@ def _continuations_at_start(data: bytes | bytearray) -> int:
 class HeadTailBuffer:
     """Keep the first and the last *limit* bytes of a stream fed in chunks.
 
-    ``feed`` is amortised O(len(chunk)) and memory stays O(limit): the head
-    holds at most *limit* bytes and the tail at most ``2 * limit`` (it is
-    trimmed back to *limit* whenever it grows past that). Nothing is cut while
+    ``feed`` is amortised O(len(chunk)) and memory stays O(limit): with
+    ``keep = limit + REDACT_MARGIN``, the head holds at most *keep* bytes and
+    the tail at most ``2 * keep`` (it is trimmed back to *keep* whenever it
+    grows past that); the margin lets :meth:`text` redact before it cuts. Nothing is cut while
     the stream is at most ``2 * limit`` bytes long.
 
     Args:
@@ -65,12 +76,14 @@ class HeadTailBuffer:
         ValueError: *limit* is negative.
     """
 
-    __slots__ = ("_head", "_limit", "_tail", "_total")
+    __slots__ = ("_head", "_keep", "_limit", "_tail", "_total")
 
     def __init__(self, limit: int = DEFAULT_LIMIT) -> None:
         if limit < 0:
             raise ValueError(f"limit must be >= 0, not {limit}")
         self._limit = limit
+        # Bytes held at each end: the limit plus the redaction margin (see text()).
+        self._keep = limit + REDACT_MARGIN if limit else 0
         self._head = bytearray()
         self._tail = bytearray()
         self._total = 0
@@ -105,7 +118,7 @@ class HeadTailBuffer:
         if not n:
             return
         self._total += n
-        limit = self._limit
+        limit = self._keep
         room = limit - len(self._head)
         if room > 0:
             if n <= room:
@@ -124,31 +137,70 @@ class HeadTailBuffer:
         if len(tail) > 2 * limit:
             del tail[: len(tail) - limit]
 
+    def _whole(self) -> bytes | None:
+        """The whole stream when every byte of it is still held, else None."""
+        if self._total == len(self._head) + len(self._tail):
+            return bytes(self._head) + bytes(self._tail)
+        return None
+
     def _parts(self) -> tuple[bytes, bytes, int]:
         """Return (head bytes, tail bytes, bytes left out between them)."""
-        head = bytes(self._head)
-        tail = bytes(self._tail[-self._limit :]) if self._limit else b""
-        cut = self._total - len(head) - len(tail)
-        if cut == 0:
-            return head, tail, 0
-        end = _partial_char_at_end(head)
-        start = _continuations_at_start(tail)
-        return head[: len(head) - end], tail[start:], cut + end + start
+        whole = self._whole()
+        if whole is not None and len(whole) <= 2 * self._limit:
+            return whole, b"", 0
+        if whole is not None:
+            head, tail = whole[: self._limit], whole[len(whole) - self._limit :] if self._limit else b""
+        else:
+            head = bytes(self._head[: self._limit])
+            tail = bytes(self._tail[len(self._tail) - self._limit :]) if self._limit else b""
+        return _trim(head, tail, self._total - len(head) - len(tail))
 
-    def text(self) -> str:
+    def text(self, redact: Redact | None = None) -> str:
         """Decode the kept bytes as UTF-8 (``errors="replace"``) with the cut marked.
 
         Returns the whole stream when nothing was cut; otherwise
         ``head + "\\n[… N bytes truncated …]\\n" + tail``, where the newline
         before the marker is left out when the head already ends a line, and
         ``N`` equals :attr:`truncated`.
+
+        With ``redact`` (a ``str -> str`` function), the text is redacted
+        *before* it is cut: the held bytes reach :data:`REDACT_MARGIN` beyond
+        each cut, they are redacted, and only then cut to *limit* bytes. A
+        secret that straddles a cut is so replaced whole rather than kept in
+        part. ``N`` still counts bytes of the stream as it was produced.
         """
-        head, tail, cut = self._parts()
-        if not cut:
-            return (head + tail).decode("utf-8", "replace")
-        before = head.decode("utf-8", "replace")
-        sep = "" if not before or before.endswith("\n") else "\n"
-        return f"{before}{sep}{truncation_marker(cut)}\n{tail.decode('utf-8', 'replace')}"
+        if redact is None:
+            head, tail, cut = self._parts()
+            if not cut:
+                return (head + tail).decode("utf-8", "replace")
+            return _join(head.decode("utf-8", "replace"), cut, tail.decode("utf-8", "replace"))
+        cut = self.truncated
+        whole = self._whole()
+        if whole is not None:
+            clean = redact(whole.decode("utf-8", "replace"))
+            data = clean.encode("utf-8", "surrogatepass")
+            if not cut or len(data) <= 2 * self._limit:
+                return clean
+            head, tail = data, data
+        else:
+            head = redact(bytes(self._head).decode("utf-8", "replace")).encode("utf-8", "surrogatepass")
+            tail = redact(bytes(self._tail).decode("utf-8", "replace")).encode("utf-8", "surrogatepass")
+        kept_head, kept_tail, _ = _trim(head[: self._limit], tail[len(tail) - self._limit :], 1)
+        return _join(kept_head.decode("utf-8", "replace"), cut, kept_tail.decode("utf-8", "replace"))
+
+
+def _trim(head: bytes, tail: bytes, cut: int) -> tuple[bytes, bytes, int]:
+    """Drop the parts of UTF-8 characters split by a cut of ``cut`` bytes; returns them and the new count."""
+    if cut == 0:
+        return head, tail, 0
+    end = _partial_char_at_end(head)
+    start = _continuations_at_start(tail)
+    return head[: len(head) - end], tail[start:], cut + end + start
+
+
+def _join(before: str, cut: int, after: str) -> str:
+    sep = "" if not before or before.endswith("\n") else "\n"
+    return f"{before}{sep}{truncation_marker(cut)}\n{after}"
 
 
 def cap_text(data: bytes | str, limit: int = DEFAULT_LIMIT) -> tuple[str, int]:
@@ -175,3 +227,165 @@ def cap_text(data: bytes | str, limit: int = DEFAULT_LIMIT) -> tuple[str, int]:
     buf = HeadTailBuffer(limit)
     buf.feed(raw)
     return buf.text(), buf.truncated
+
+
+# -- every stored string: valid UTF-8, redacted, capped ------------------------
+
+TITLE_CHARS = 200
+"""Characters kept of a title or a label; a longer one ends in ``…`` where it was cut."""
+
+MIN_LINE_BYTES = 4096
+"""The smallest line budget of :func:`guard_entry`, whatever ``session.max_bytes`` is."""
+
+#: Fields never redacted: structure, and opaque values a provider must get back byte for byte.
+_OPAQUE_KEYS = frozenset(
+    {"type", "id", "parentId", "timestamp", "targetId", "tool_use_id", "signature", "encrypted_content", "data"}
+)
+#: Fields kept when an entry cannot be made to fit any other way.
+_KEEP_KEYS = ("type", "id", "parentId", "timestamp", "role", "targetId", "exchange")
+
+_SURROGATES = None
+
+
+def repair_text(text: str) -> str:
+    """``text`` as valid UTF-8 text: lone surrogates become U+FFFD.
+
+    Source: issue "Real input never breaks a session", item 1. A run of
+    ``surrogateescape`` code points (U+DC80..U+DCFF, undecodable bytes read
+    from a pipe or a terminal) is turned back into its bytes and decoded with
+    ``errors="replace"``, so it reads exactly as if the bytes had been decoded
+    that way; a surrogate pair is joined into its character; any other lone
+    surrogate (a JSON ``\\udcff`` escape) becomes U+FFFD. Text without
+    surrogates is returned as it is (the same object).
+    """
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    global _SURROGATES
+    if _SURROGATES is None:
+        import re
+
+        _SURROGATES = re.compile("[\ud800-\udfff]+")
+    return _SURROGATES.sub(_repair_run, text)
+
+
+def _repair_run(match) -> str:  # type: ignore[no-untyped-def]
+    run: str = match.group(0)
+    if all("\udc80" <= ch <= "\udcff" for ch in run):
+        return run.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    try:
+        return run.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+    except UnicodeDecodeError:
+        return run.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
+def cap_title(text: str | None) -> str | None:
+    """A title or label of at most :data:`TITLE_CHARS` characters, valid UTF-8, the cut marked with ``…``."""
+    if text is None:
+        return None
+    text = repair_text(text)
+    if len(text) <= TITLE_CHARS:
+        return text
+    return text[: TITLE_CHARS - 1] + "…"
+
+
+def line_budget(segment_bytes: int) -> int:
+    """Bytes one log line may take in a segment of ``segment_bytes``: a quarter, at least :data:`MIN_LINE_BYTES`.
+
+    A quarter leaves room for the segment's header and checkpoint (whose
+    carried compaction is itself one such line) and for the line after a
+    rollover, so no segment outgrows ``session.max_bytes``.
+    """
+    return max(segment_bytes // 4, MIN_LINE_BYTES)
+
+
+def guard_entry(entry: dict, *, segment_bytes: int, redact: Redact | None = None) -> dict:  # type: ignore[type-arg]
+    """``entry`` made safe to store: every string valid UTF-8, redacted, capped; the line within budget.
+
+    This is the one entry-level guard, applied where an entry is appended, so
+    no log line can outgrow a segment whatever produced it (a command, a
+    model, an import). In order, for every string anywhere in the entry
+    (dict keys included):
+
+    1. lone surrogates are replaced (:func:`repair_text`);
+    2. ``redact`` (a ``str -> str`` function, e.g. a
+       :class:`~lime_repl.store.redact.Redactor`) runs on the *whole* string,
+       before any cut, except on structural and opaque fields (ids, types,
+       timestamps, signatures, encrypted content, binary ``data``);
+    3. the string is capped to its first and last :data:`DEFAULT_LIMIT` bytes
+       with the cut marked (:func:`cap_text`); a ``title`` entry's title and a
+       ``label`` entry's label to :data:`TITLE_CHARS` characters (:func:`cap_title`).
+
+    If the serialized line is still over :func:`line_budget` of
+    ``segment_bytes`` (many large fields, or text that JSON escaping
+    inflates), the per-string limit is halved until it fits; an entry that
+    cannot fit even so keeps only its structural fields and a marker.
+
+    Returns ``entry`` itself when nothing had to change, else a new dict
+    (nested dicts and lists are copied only where they change; the argument is
+    never modified). Raises nothing for JSON-shaped input.
+    """
+    import json
+
+    budget = line_budget(segment_bytes)
+    limit = DEFAULT_LIMIT
+    out = _walk(entry, None, limit, redact)
+    kind = out.get("type") if isinstance(out, dict) else None
+    if kind in ("title", "label"):
+        field = str(kind)
+        value = out.get(field)
+        if isinstance(value, str) and cap_title(value) != value:
+            out = {**out, field: cap_title(value)}
+    if _chars(out) * 6 + 1024 <= budget:  # JSON escapes at most 6 bytes per character
+        return out
+    size = len(json.dumps(out, ensure_ascii=False).encode("utf-8"))
+    while size > budget and limit > 64:
+        limit //= 2
+        out = _walk(out, None, limit, None)
+        size = len(json.dumps(out, ensure_ascii=False).encode("utf-8"))
+    if size <= budget:
+        return out
+    kept = {k: out[k] for k in _KEEP_KEYS if k in out}
+    marker = f"[… an entry of {size} bytes was cut: no log line may exceed {budget} bytes …]"
+    if "content" in out:
+        kept["content"] = [{"type": "text", "text": marker}]
+    else:
+        kept["truncated"] = marker
+    return kept
+
+
+def _walk(value, key, limit, redact):  # type: ignore[no-untyped-def]
+    """``value`` with its strings repaired, redacted (unless under an opaque key) and capped."""
+    if isinstance(value, str):
+        text = repair_text(value)
+        if redact is not None and key not in _OPAQUE_KEYS and text:
+            text = redact(text)
+        if len(text) * 4 > 2 * limit:
+            text = cap_text(text, limit)[0]
+        return text if text != value else value
+    if isinstance(value, dict):
+        changed = False
+        new = {}
+        for k, v in value.items():
+            nk = repair_text(k) if isinstance(k, str) else k
+            nv = _walk(v, nk, limit, redact)
+            changed = changed or nk is not k or nv is not v
+            new[nk] = nv
+        return new if changed else value
+    if isinstance(value, list):
+        items = [_walk(v, key, limit, redact) for v in value]
+        return items if any(a is not b for a, b in zip(items, value, strict=True)) else value
+    return value
+
+
+def _chars(value) -> int:  # type: ignore[no-untyped-def]
+    """Characters of all strings in ``value`` plus one per container item (a cheap size bound)."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, dict):
+        return sum(len(k) + _chars(v) + 4 for k, v in value.items() if isinstance(k, str))
+    if isinstance(value, list):
+        return sum(_chars(v) + 1 for v in value)
+    return 24

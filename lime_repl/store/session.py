@@ -9,9 +9,11 @@ writer: it holds the lock, writes through a
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .capping import guard_entry
 from .records import (
     Entry,
     bash_triple,
@@ -68,6 +70,9 @@ class Session(SessionState):
     ``warnings`` collects one line per skipped bad line, repaired tail or
     re-created file, for the caller to show.
     """
+
+    #: Redaction applied to every string of every appended entry (``str -> str``), or None (``redact = false``).
+    redact: Callable[[str], str] | None = None
 
     def __init__(self, path: Path | None, session_id: str, header: Entry) -> None:
         super().__init__(path, session_id, header)
@@ -244,6 +249,9 @@ class Session(SessionState):
         ordered = {"type": record.pop("type"), "id": record.pop("id"), "parentId": record.pop("parentId")}
         ordered["timestamp"] = record.pop("timestamp")
         ordered.update(record)
+        ordered = guard_entry(
+            ordered, segment_bytes=getattr(self._writer, "max_bytes", DEFAULT_MAX_BYTES), redact=self.redact
+        )
         if self._writer is not None:
             self._writer.append(dumps(ordered))
         self._apply(ordered)
@@ -257,6 +265,9 @@ class Session(SessionState):
         entry_id = entry.get("id")
         if not isinstance(entry_id, str) or entry_id in self.entries:
             raise ValueError(f"entry id {entry_id!r} is missing or already in the session")
+        entry = guard_entry(
+            entry, segment_bytes=getattr(self._writer, "max_bytes", DEFAULT_MAX_BYTES), redact=self.redact
+        )
         if self._writer is not None:
             self._writer.append(dumps(entry))
         self._apply(entry)

@@ -11,7 +11,7 @@ ENV = {
     "my_db_key": "lowercase-name-value",
     "SHORT_TOKEN": "1234567",  # under 8 characters: not a secret
     "HOME": "/home/ann",
-    "PASSWORD": "not-matched-by-name",
+    "EDITOR": "not-matched-by-name",
 }
 
 
