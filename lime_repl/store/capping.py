@@ -246,6 +246,10 @@ _KEEP_KEYS = ("type", "id", "parentId", "timestamp", "role", "targetId", "exchan
 
 _SURROGATES = None
 
+#: Bytes a string may exceed twice the cap by before the guard cuts it: room for the cut marker and the
+#: ``<bash-stdout>`` tags around an output that was already capped as a stream (it is not cut twice).
+_SLACK = 1024
+
 
 def repair_text(text: str) -> str:
     """``text`` as valid UTF-8 text: lone surrogates become U+FFFD.
@@ -314,7 +318,9 @@ def guard_entry(entry: dict, *, segment_bytes: int, redact: Redact | None = None
        :class:`~lime_repl.store.redact.Redactor`) runs on the *whole* string,
        before any cut, except on structural and opaque fields (ids, types,
        timestamps, signatures, encrypted content, binary ``data``);
-    3. the string is capped to its first and last :data:`DEFAULT_LIMIT` bytes
+    3. a string over twice :data:`DEFAULT_LIMIT` bytes (plus 1 KiB of slack,
+       so an output capped as a stream and wrapped in its tags is not cut
+       again) is capped to its first and last :data:`DEFAULT_LIMIT` bytes
        with the cut marked (:func:`cap_text`); a ``title`` entry's title and a
        ``label`` entry's label to :data:`TITLE_CHARS` characters (:func:`cap_title`).
 
@@ -362,7 +368,7 @@ def _walk(value, key, limit, redact):  # type: ignore[no-untyped-def]
         text = repair_text(value)
         if redact is not None and key not in _OPAQUE_KEYS and text:
             text = redact(text)
-        if len(text) * 4 > 2 * limit:
+        if len(text) * 4 > 2 * limit + _SLACK and len(text.encode("utf-8", "surrogatepass")) > 2 * limit + _SLACK:
             text = cap_text(text, limit)[0]
         return text if text != value else value
     if isinstance(value, dict):

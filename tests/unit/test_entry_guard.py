@@ -71,6 +71,7 @@ def test_every_string_field_is_capped_and_the_line_fits_the_budget() -> None:
     assert one.startswith("z" * DEFAULT_LIMIT + "\n[… ") and one.endswith("…]\n" + "z" * DEFAULT_LIMIT)
     assert "bytes truncated …]" in deep[1]["k"]
     assert "name\ufffd" in out
+    assert guard_entry({"type": "title", "title": "a\udce9"}, segment_bytes=262_144)["title"] == "a\ufffd"
     assert len(dumps(out)) <= line_budget(262_144)
     # Many fields, each under the per-string cap, are cut further so the line still fits.
     wide = {"type": "message", "content": [{"type": "text", "text": "w" * 30_000} for _ in range(40)]}
@@ -82,6 +83,14 @@ def test_every_string_field_is_capped_and_the_line_fits_the_budget() -> None:
     # An entry of a huge number of small fields keeps its structure and a marker.
     many = guard_entry({"type": "message", "id": "9", "content": ["ab"] * 100_000}, segment_bytes=262_144)
     assert many["id"] == "9" and "was cut" in many["content"][0]["text"]
+
+
+def test_an_output_capped_as_a_stream_is_not_cut_again() -> None:
+    buf = HeadTailBuffer()
+    buf.feed(b"o" * 100_000)
+    text = f"<bash-stdout>{buf.text()}</bash-stdout>"
+    out = guard_entry({"type": "message", "content": [{"type": "text", "text": text}]}, segment_bytes=262_144)
+    assert out["content"][0]["text"] == text and text.count("bytes truncated") == 1
 
 
 def test_an_unchanged_entry_is_returned_as_it_is() -> None:
