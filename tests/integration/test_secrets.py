@@ -85,8 +85,8 @@ def test_a_key_straddling_the_head_cut_keeps_no_characters(lime_env: LimeEnv) ->
     assert SK.encode() in ran.stdout  # the terminal got the whole output
     text = stored_text(lime_env)
     assert "bytes truncated" in text and "[REDACTED]" in text
-    stdout = [line for line in text.splitlines() if "<bash-stdout>" in line]
-    assert stdout and no_part_of(SK, stdout[0])
+    [stdout] = [line for line in text.splitlines() if '"text":"<bash-stdout>' in line]
+    assert "bytes truncated" in stdout and no_part_of(SK, stdout)
 
 
 def test_redact_false_stores_everything_in_clear(lime_env: LimeEnv) -> None:
