@@ -71,7 +71,7 @@ def test_every_string_field_is_capped_and_the_line_fits_the_budget() -> None:
     assert one.startswith("z" * DEFAULT_LIMIT + "\n[… ") and one.endswith("…]\n" + "z" * DEFAULT_LIMIT)
     assert "bytes truncated …]" in deep[1]["k"]
     assert "name\ufffd" in out
-    assert guard_entry({"type": "title", "title": "a\udce9"}, segment_bytes=262_144)["title"] == "a\ufffd"
+    assert guard_entry({"type": "message", "text": "a\udce9"}, segment_bytes=262_144)["text"] == "a\ufffd"
     assert len(dumps(out)) <= line_budget(262_144)
     # Many fields, each under the per-string cap, are cut further so the line still fits.
     wide = {"type": "message", "content": [{"type": "text", "text": "w" * 30_000} for _ in range(40)]}
