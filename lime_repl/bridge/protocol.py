@@ -27,7 +27,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
-from ..store.capping import repair_text
+from ..store.entry_guard import repair_text
 
 __all__ = [
     "INTERNAL_ERROR",

@@ -19,7 +19,7 @@ from collections.abc import Container, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from .capping import cap_title, repair_text
+from .entry_guard import cap_title, repair_text
 
 __all__ = [
     "FORMAT_VERSION",

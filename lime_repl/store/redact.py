@@ -121,7 +121,10 @@ def secret_values(env: Mapping[str, str]) -> list[str]:
     found = {
         value
         for name, value in env.items()
-        if isinstance(name, str) and isinstance(value, str) and len(value) >= MIN_SECRET_CHARS and is_secret_name(name)
+        if isinstance(name, str)
+        and isinstance(value, str)
+        and len(value) >= MIN_SECRET_CHARS
+        and is_secret_name(name)
     }
     return sorted(found, key=lambda v: (-len(v), v))
 
@@ -132,7 +135,11 @@ def _replace(rule: _Rule) -> Callable[[re.Match[str]], str]:
     def sub(match: re.Match[str]) -> str:
         if not group or match.group(group) is None:
             return REDACTED
-        whole, start, end = match.group(0), match.start(group) - match.start(), match.end(group) - match.start()
+        whole, start, end = (
+            match.group(0),
+            match.start(group) - match.start(),
+            match.end(group) - match.start(),
+        )
         return whole[:start] + REDACTED + whole[end:]
 
     return sub

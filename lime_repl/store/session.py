@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .capping import guard_entry
+from .entry_guard import guard_entry
 from .records import (
     Entry,
     bash_triple,

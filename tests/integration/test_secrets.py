@@ -120,7 +120,9 @@ def test_tool_input_output_and_the_conversation_are_redacted(
     for secret in (GHP, AWS, SK, SLACK):
         assert secret not in text, secret
     entries = [json.loads(line) for p in lime_env.session_files() for line in p.read_text().splitlines()]
-    calls = [b for e in entries if e["type"] == "message" for b in e["content"] if b.get("type") == "tool_use"]
+    calls = [
+        b for e in entries if e["type"] == "message" for b in e["content"] if b.get("type") == "tool_use"
+    ]
     assert calls and calls[0]["input"]["command"] == "echo [REDACTED]; echo [REDACTED]"
     # The next request to the model was built from the stored (redacted) entries.
     assert GHP not in json.dumps(server.requests[1]) and AWS not in json.dumps(server.requests[1])

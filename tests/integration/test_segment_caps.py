@@ -19,7 +19,9 @@ BIG = 300_000
 
 
 def segments(lime_env: LimeEnv) -> list[Path]:
-    return sorted(p for p in lime_env.home.glob("sessions/*/*.jsonl*") if not p.name.endswith((".lock", ".torn")))
+    return sorted(
+        p for p in lime_env.home.glob("sessions/*/*.jsonl*") if not p.name.endswith((".lock", ".torn"))
+    )
 
 
 def entries(paths: list[Path]) -> list[dict]:
@@ -58,7 +60,11 @@ def test_oversized_titles_labels_commands_and_outputs_keep_segments_small(lime_e
     # The 300 KB command line is kept at both ends with the cut marked in bytes.
     first = next(e["content"][0]["text"] for e in inputs if "long-line-0" in e["content"][0]["text"])
     assert first.startswith("<bash-input>: aaaa") and "bytes truncated …]" in first
-    out = [e["content"][0]["text"] for e in found if e["type"] == "message" and "big-0" in e["content"][0]["text"]]
+    out = [
+        e["content"][0]["text"]
+        for e in found
+        if e["type"] == "message" and "big-0" in e["content"][0]["text"]
+    ]
     assert len(out) == 2 and "bytes truncated …]" in out[1]  # the command, then its capped output
     # The session still resumes and lists with every entry.
     listed = lime_env.run("session", "list", "--format", "json")
@@ -78,7 +84,11 @@ def _pi_file(path: Path, blocks: list[str]) -> None:
     big = {
         "type": "message",
         "timestamp": "2026-04-06T04:00:00.200Z",
-        "message": {"role": "assistant", "content": [{"type": "text", "text": b} for b in blocks], "timestamp": 2},
+        "message": {
+            "role": "assistant",
+            "content": [{"type": "text", "text": b} for b in blocks],
+            "timestamp": 2,
+        },
     }
     after = {
         "type": "message",

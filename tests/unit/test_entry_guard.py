@@ -1,4 +1,4 @@
-"""The entry guard and the text rules behind it (lime_repl.store.capping, records, bridge.protocol).
+"""The entry guard and the text rules behind it (lime_repl.store.entry_guard, capping, records, bridge.protocol).
 
 Every string lime stores is valid UTF-8, redacted before it is cut, and capped;
 no line outgrows a segment; the checkpoint's copied title and labels are short.
@@ -10,15 +10,8 @@ import json
 from pathlib import Path
 
 from lime_repl.bridge.protocol import encode
-from lime_repl.store.capping import (
-    DEFAULT_LIMIT,
-    TITLE_CHARS,
-    HeadTailBuffer,
-    cap_title,
-    guard_entry,
-    line_budget,
-    repair_text,
-)
+from lime_repl.store.capping import DEFAULT_LIMIT, HeadTailBuffer
+from lime_repl.store.entry_guard import TITLE_CHARS, cap_title, guard_entry, line_budget, repair_text
 from lime_repl.store.records import dumps, session_header
 from lime_repl.store.redact import REDACTED, Redactor
 from lime_repl.store.session import Session, StoreOptions
@@ -99,7 +92,9 @@ def test_an_unchanged_entry_is_returned_as_it_is() -> None:
 
 
 def test_redaction_runs_before_the_cut_and_skips_opaque_fields() -> None:
-    text = "x" * (DEFAULT_LIMIT - 15) + " " + KEY + " " + "y" * 40_000  # the key straddles the 16 KiB head cut
+    text = (
+        "x" * (DEFAULT_LIMIT - 15) + " " + KEY + " " + "y" * 40_000
+    )  # the key straddles the 16 KiB head cut
     out = guard_entry(
         {"type": "message", "content": [{"type": "text", "text": text, "signature": KEY}]},
         segment_bytes=262_144,
@@ -117,7 +112,9 @@ def test_head_tail_buffer_redacts_a_key_straddling_either_cut() -> None:
         head = "h" * (offset - 1) + " " + KEY + " "
         buf.feed(head.encode())
         buf.feed(b"m" * 100_000)
-        buf.feed(("t" * 5 + " " + KEY + " " + "t" * (DEFAULT_LIMIT - 22)).encode())  # the tail cut splits this key
+        buf.feed(
+            ("t" * 5 + " " + KEY + " " + "t" * (DEFAULT_LIMIT - 22)).encode()
+        )  # the tail cut splits this key
         plain = buf.text()
         assert KEY[-14:] in plain or KEY[:14] in plain  # without redaction a part is kept
         text = buf.text(Redactor({}))
@@ -141,7 +138,9 @@ def test_a_checkpoint_copies_a_long_title_from_an_old_log_capped(tmp_path: Path)
     session = Session.open(path, options=StoreOptions(max_bytes=400_000, backups=3))
     try:
         while session.segment == 0:
-            session.append({"type": "message", "role": "user", "content": [{"type": "text", "text": "m" * 30_000}]})
+            session.append(
+                {"type": "message", "role": "user", "content": [{"type": "text", "text": "m" * 30_000}]}
+            )
     finally:
         session.close()
     lines = path.read_bytes().splitlines()

@@ -179,7 +179,9 @@ def test_zip_holds_segments_torn_file_log_and_a_manifest(ws):
         f"{recent},002 12 WARNING lime: near the session\nTraceback (most recent call last):\n  boom\n"
         f"{recent},003 13 ERROR lime: {session.path}: caf\xe9 failed\nTraceback (most recent call last):\n"
         f"  mine\n"
-        f"{old},004 14 ERROR lime: old but names {session.short_id}\n".encode().replace("\xe9".encode(), b"\xe9")
+        f"{old},004 14 ERROR lime: old but names {session.short_id}\n".encode().replace(
+            "\xe9".encode(), b"\xe9"
+        )
     )
     data = export_bytes("zip", path=session.path, log=log)
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
