@@ -55,9 +55,9 @@ def _bash(ctx: ToolContext, args: dict[str, Any]) -> str:
         raise ToolError(f"timed out after {exc.timeout:.0f} s: {command}") from None
     out.feed(proc.stdout)
     err.feed(proc.stderr)
-    text = out.text()
+    text = out.text(ctx.redact)
     if proc.stderr:
-        text += ("\n" if text and not text.endswith("\n") else "") + err.text()
+        text += ("\n" if text and not text.endswith("\n") else "") + err.text(ctx.redact)
     if proc.returncode != 0:
         raise ToolError(f"{text}\n[exit code {proc.returncode}]".lstrip("\n"))
     return text or "(no output)"
