@@ -43,7 +43,7 @@ def _decode_line(raw: bytes) -> str:
 
     A ``!`` line keeps them as ``surrogateescape`` code points instead, so
     bash receives the bytes that were typed; the log records them as U+FFFD
-    (the entry guard in :mod:`lime_repl.store.capping`).
+    (the entry guard in :mod:`lime_repl.store.entry_guard`).
     """
     if raw.lstrip()[:1] == b"!":
         return raw.decode("utf-8", "surrogateescape")
