@@ -29,6 +29,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ..errors import StoreError, UsageError
+from ..store.entry_guard import repair_text
 from ..store.records import dumps, now_rfc3339
 from ..store.segments import segment_paths
 from ..store.session import Session
@@ -189,11 +190,11 @@ def export_bytes(
     if fmt == "md":
         from .markdown import render_markdown
 
-        return render_markdown(session).encode("utf-8", "surrogatepass")
+        return repair_text(render_markdown(session)).encode("utf-8")
     if fmt == "html":
         from .html import render_html
 
-        return render_html(session).encode("utf-8", "surrogatepass")
+        return repair_text(render_html(session)).encode("utf-8")
     assert path is not None
     return _zip(session, path, log)
 

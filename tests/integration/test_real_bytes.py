@@ -150,3 +150,18 @@ def test_an_imported_file_with_surrogate_escapes_is_stored_as_valid_utf8(lime_en
         assert exported.returncode == 0, exported.stderr
         out.read_bytes().decode("utf-8")
     assert strict_utf8_everywhere(lime_env.home)
+
+
+def test_exports_of_a_log_written_before_the_fix_are_valid_utf8(lime_env: LimeEnv) -> None:
+    ran = lime_env.run(input="!echo cafe\n")
+    assert ran.returncode == 0, ran.stderr
+    [log] = lime_env.session_files()
+    # An old lime wrote the surrogate of byte E9 as the invalid UTF-8 bytes ED B3 A9.
+    log.write_bytes(log.read_bytes().replace(b"cafe", b"caf\xed\xb3\xa9"))
+    sid = log.name.split(".")[0]
+    for fmt in ("md", "html", "json"):
+        out = lime_env.cwd / f"old.{fmt}"
+        exported = lime_env.run("export", sid[:8], "--format", fmt, "-o", str(out))
+        assert exported.returncode == 0, exported.stderr
+        no_traceback(exported)
+        assert f"caf{REPLACEMENT}" in out.read_bytes().decode("utf-8")
