@@ -121,7 +121,6 @@ class Controller:
 
         agent = Agent(chosen[0], chosen[1], factory, cwd=ws.cwd, env=dict(ws.env), yolo=yolo)
         agent.redact = config.get("redact", True) is not False
-        agent.tool_ctx.redact = self.redactor
         return agent
 
     def model_info(self):  # type: ignore[no-untyped-def]

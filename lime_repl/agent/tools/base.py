@@ -31,17 +31,11 @@ class ToolResult:
 
 @dataclass
 class ToolContext:
-    """Where tools run: the working directory, the environment, the bash timeout in seconds.
-
-    ``redact`` (``str -> str``, or None when ``redact = false``) is applied to
-    a tool's output before it is capped, so a secret straddling the cut is
-    replaced whole (see :class:`~lime_repl.store.redact.Redactor`).
-    """
+    """Where tools run: the working directory, the environment, and the bash timeout in seconds."""
 
     cwd: Path
     env: Mapping[str, str] = field(default_factory=dict)
     bash_timeout: float = 120.0
-    redact: Callable[[str], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -82,4 +76,4 @@ def run_tool(tool: Tool, ctx: ToolContext, arguments: Any) -> ToolResult:
         return ToolResult(f"{tool.name}: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), True)
     except Exception as exc:  # a tool bug must not break the turn
         return ToolResult(f"{tool.name} failed: {type(exc).__name__}: {exc}", True)
-    return ToolResult(cap_text(ctx.redact(text) if ctx.redact is not None else text)[0])
+    return ToolResult(cap_text(text)[0])

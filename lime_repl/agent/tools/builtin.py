@@ -55,9 +55,9 @@ def _bash(ctx: ToolContext, args: dict[str, Any]) -> str:
         raise ToolError(f"timed out after {exc.timeout:.0f} s: {command}") from None
     out.feed(proc.stdout)
     err.feed(proc.stderr)
-    text = out.text(ctx.redact)
+    text = out.text()
     if proc.stderr:
-        text += ("\n" if text and not text.endswith("\n") else "") + err.text(ctx.redact)
+        text += ("\n" if text and not text.endswith("\n") else "") + err.text()
     if proc.returncode != 0:
         raise ToolError(f"{text}\n[exit code {proc.returncode}]".lstrip("\n"))
     return text or "(no output)"
