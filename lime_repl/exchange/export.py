@@ -6,6 +6,8 @@
   of opencode's export), one entry per line; when rotation deleted the first
   segments, the oldest surviving ``checkpoint`` is included as ``"checkpoint"``;
 * ``md``: :mod:`lime_repl.exchange.markdown`; ``html``: :mod:`lime_repl.exchange.html`;
+* ``pi``, ``claude``, ``codex``: a file that tool resumes (:mod:`.export_pi`,
+  :mod:`.export_claude`, :mod:`.export_codex`; ``--install`` is :mod:`.install`);
 * ``zip``: every segment and the ``.torn`` file under ``session/``, the
   records of the program log (``~/.lime/logs/lime.log`` and its rotated
   copies) that name the session, under ``logs/lime.log``, and a
@@ -36,18 +38,23 @@ from ..store.session import Session
 
 __all__ = [
     "EXTENSIONS",
+    "FOREIGN_FORMATS",
     "FORMATS",
     "default_name",
     "export_bytes",
     "export_session",
+    "foreign_bytes",
     "format_for",
     "log_excerpt",
     "resolve_target",
     "write_export",
 ]
 
-FORMATS = ("jsonl", "json", "md", "html", "zip")
+FORMATS = ("jsonl", "json", "md", "html", "zip", "pi", "claude", "codex")
 EXTENSIONS = {"jsonl": "jsonl", "json": "json", "md": "md", "html": "html", "zip": "zip"}
+EXTENSIONS.update(pi="jsonl", claude="jsonl", codex="jsonl")
+#: Formats another tool resumes (:mod:`.export_pi`, :mod:`.export_claude`, :mod:`.export_codex`).
+FOREIGN_FORMATS = ("pi", "claude", "codex")
 _LOG_TIME = re.compile(rb"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)")
 
 
@@ -62,7 +69,8 @@ def format_for(path: str | None) -> str | None:
     if not path or path == "-":
         return None
     ext = Path(path).suffix.lower().lstrip(".")
-    return {"markdown": "md", "htm": "html", "ndjson": "jsonl"}.get(ext, ext if ext in FORMATS else None)
+    known = ext in FORMATS and ext not in FOREIGN_FORMATS
+    return {"markdown": "md", "htm": "html", "ndjson": "jsonl"}.get(ext, ext if known else None)
 
 
 def resolve_target(output: str | None, session_id: str, fmt: str, cwd: Path) -> Path | None:
@@ -187,6 +195,8 @@ def export_bytes(
             raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from None
     if fmt == "json":
         return _json_document(session)
+    if fmt in FOREIGN_FORMATS:
+        return foreign_bytes(fmt, session)
     if fmt == "md":
         from .markdown import render_markdown
 
@@ -197,6 +207,21 @@ def export_bytes(
         return repair_text(render_html(session)).encode("utf-8")
     assert path is not None
     return _zip(session, path, log)
+
+
+def foreign_bytes(fmt: str, session: Session) -> bytes:
+    """``session`` as a file pi, Claude Code or Codex resumes (``fmt`` one of :data:`FOREIGN_FORMATS`)."""
+    if fmt == "pi":
+        from .export_pi import render_pi
+
+        return render_pi(session)
+    if fmt == "claude":
+        from .export_claude import render_claude
+
+        return render_claude(session)[0]
+    from .export_codex import render_codex
+
+    return render_codex(session)
 
 
 def write_export(data: bytes, target: Path) -> Path:

@@ -25,7 +25,7 @@ from typing import Any
 from ..store.records import now_rfc3339, text_of
 from ..store.session import Session
 from .markdown import pretty_json
-from .view import Item, View, build_view, preview, tree_rows
+from .view import Item, View, blocks, build_view, preview, tree_rows
 
 __all__ = ["render_html"]
 
@@ -162,7 +162,7 @@ def _tree(session: Session) -> str:
 
 def _assistant(entry: dict[str, Any], hl: _Highlighter) -> str:
     parts = []
-    for block in entry.get("content") or []:
+    for block in blocks(entry):
         if not isinstance(block, dict):
             continue
         kind = block.get("type")
@@ -198,7 +198,7 @@ def _item(item: Item, view: View, hl: _Highlighter) -> str:
         )
     if item.kind == "tool_result":
         parts = []
-        for block in entry.get("content") or []:
+        for block in blocks(entry):
             if isinstance(block, dict) and block.get("type") == "tool_result":
                 failed = block.get("is_error") is True
                 name = view.tool_names.get(str(block.get("tool_use_id")), "tool")

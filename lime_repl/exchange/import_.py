@@ -17,6 +17,10 @@ Formats, by what the content looks like:
   by :mod:`lime_repl.exchange.lime_reader`;
 * JSONL read by :mod:`~.foreign.pi`, :mod:`~.foreign.codex` or :mod:`~.foreign.claude`
   when their ``looks_like`` says so;
+* one JSON document read by :mod:`~.foreign.gemini` (Gemini CLI chat
+  recordings) or :mod:`~.foreign.opencode` (``opencode export``);
+* Markdown read by :mod:`~.foreign.aider` (``.aider.chat.history.md``; each of
+  its sessions becomes a lime session, the others in ``ImportResult.more``);
 * a Kimi folder (or a file inside one): ``context.jsonl`` makes it kimi-cli,
   ``agents/*/wire.jsonl`` (records with dotted types) kimi-code.
 
@@ -40,6 +44,7 @@ from ..store.records import now_rfc3339
 from .foreign.common import Imported, to_rfc3339
 from .guard import ImportRefused, decode_text, import_cap, loads, read_file, split_jsonl
 from .lime_reader import is_lime_header, json_document, lime_from_document, lime_from_records, read_zip_export
+from .shapes import checked
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
@@ -48,7 +53,6 @@ __all__ = ["ImportResult", "import_source", "read_bytes", "read_source", "write_
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _MAX_AGENTS = 256
-_UNKNOWN = "not a session log lime knows (lime, pi, Kimi, Claude Code or Codex)"
 
 
 @dataclass
@@ -62,6 +66,7 @@ class ImportResult:
     entries: int
     title: str | None
     warnings: list[str] = field(default_factory=list)
+    more: list[ImportResult] = field(default_factory=list)  # the other sessions of a multi-session file
 
 
 def import_source(workspace: Workspace, source: str, *, timeout: float | None = None) -> ImportResult:
@@ -70,17 +75,23 @@ def import_source(workspace: Workspace, source: str, *, timeout: float | None = 
     Raises :class:`ImportRefused` (exit 1) for hostile or unrecognised input,
     :class:`UsageError` (exit 2) for a missing file, :class:`StoreError` when writing fails.
     """
+    if timeout is None and _URL.match(source):
+        from .fetch import import_timeout
+
+        timeout = import_timeout(workspace.env)
     imported = read_source(source, cap=import_cap(workspace.env), timeout=timeout)
-    return write_imported(workspace, imported)
+    result = write_imported(workspace, imported)
+    result.more = [write_imported(workspace, other) for other in imported.more]
+    return result
 
 
 # -- reading ------------------------------------------------------------------
 def read_source(source: str, *, cap: int, timeout: float | None = None) -> Imported:
     """Read and check ``source`` without writing anything."""
     if _URL.match(source):
-        from .fetch import DEFAULT_TIMEOUT, fetch
+        from .fetch import fetch, import_timeout
 
-        data = fetch(source, cap, DEFAULT_TIMEOUT if timeout is None else timeout)
+        data = fetch(source, cap, import_timeout() if timeout is None else timeout)
         return read_bytes(data, source, cap=cap, fallback=now_rfc3339())
     path = Path(source).expanduser()
     if path.is_symlink():
@@ -97,6 +108,11 @@ def read_source(source: str, *, cap: int, timeout: float | None = None) -> Impor
         and _kimi_kind(path.parent.parent.parent)
     ):
         return _read_folder(path.parent.parent.parent, cap)
+    from .stream import read_streamed
+
+    streamed = read_streamed(path, cap, fallback=_mtime(path))  # large Claude Code / Codex logs
+    if streamed is not None:
+        return streamed
     data = _read(path, cap)
     return read_bytes(data, str(path), cap=cap, fallback=_mtime(path))
 
@@ -128,10 +144,20 @@ def read_bytes(data: bytes, name: str, *, cap: int, fallback: str) -> Imported:
     document = json_document(data, name)
     if document is not None:
         return lime_from_document(document, name)
+    from .foreign import aider, claude, codex, detect, gemini, kimi, opencode, pi
+
+    value = detect.document(data, name)
+    if value is not None and gemini.looks_like(value):
+        return gemini.read(value, name, [], fallback)
+    if value is not None and opencode.looks_like(value):
+        return opencode.read(value, name, [], fallback)
+    if value is None and data.lstrip()[:1] not in (b"{", b"["):
+        text = decode_text(data, name)
+        if aider.looks_like(text):
+            return aider.read(text, name, [], fallback)
     records, warnings = split_jsonl(data, name)
     if not records:
-        raise ImportRefused(f"refusing {name}: {_UNKNOWN} (no JSON records in it)")
-    from .foreign import claude, codex, kimi, pi
+        raise ImportRefused(_unknown(name, detect.describe(data, records, value)))
 
     if is_lime_header(records[0][1]):
         return lime_from_records(records, name, warnings)
@@ -140,7 +166,8 @@ def read_bytes(data: bytes, name: str, *, cap: int, fallback: str) -> Imported:
     if codex.looks_like(records):
         return codex.read(records, name, warnings, fallback)
     if claude.looks_like(records):
-        return claude.read(records, name, warnings, fallback)
+        subagents = claude.subagent_records(name, cap) if not _URL.match(name) else {}
+        return claude.read(records, name, warnings, fallback, subagents)
     kind = _kimi_records_kind(records)
     if kind == "kimi-code":
         return kimi.read_kimi_code({"main": records}, None, name, None, warnings, fallback)
@@ -148,7 +175,13 @@ def read_bytes(data: bytes, name: str, *, cap: int, fallback: str) -> Imported:
         return kimi.read_kimi_cli([], records, None, name, None, warnings, fallback)
     if kind == "kimi-cli-context":
         return kimi.read_kimi_cli(records, [], None, name, None, warnings, fallback)
-    raise ImportRefused(f"refusing {name}: {_UNKNOWN}")
+    raise ImportRefused(_unknown(name, detect.describe(data, records)))
+
+
+def _unknown(name: str, looked: str) -> str:
+    from .foreign.detect import FORMATS
+
+    return f"refusing {name}: not a session log lime reads: it is {looked}; lime reads {FORMATS}"
 
 
 def _kimi_records_kind(records: list[tuple[int, Any]]) -> str | None:
@@ -242,8 +275,11 @@ def _read_folder(folder: Path, cap: int) -> Imported:
     if (folder / "wire.jsonl").is_file():
         data = _read(folder / "wire.jsonl", cap)
         return read_bytes(data, str(folder / "wire.jsonl"), cap=cap, fallback=fallback)
+    from .foreign.detect import FORMATS
+
     raise ImportRefused(
-        f"refusing {folder}: no session files in it (Kimi folders hold context.jsonl or agents/)"
+        f"refusing {folder}: a folder with no session files lime reads (a Kimi folder holds context.jsonl"
+        f" or agents/; other tools' logs are imported file by file); lime reads {FORMATS}"
     )
 
 
@@ -264,9 +300,14 @@ def write_imported(workspace: Workspace, imported: Imported) -> ImportResult:
     if imported.created:
         origin["created"] = imported.created
     prompt = imported.system_prompt if imported.tool == "lime" else _lime_system_prompt(workspace)
-    session = workspace.create_session(system_prompt=prompt, imported_from=origin)
+    # retain=0: another tool's history is never pruned by rotation (DESIGN.md section 3, Retention).
+    session = workspace.create_session(system_prompt=prompt, imported_from=origin, retain=0)
+    malformed: list[str] = []
     try:
         for entry in imported.entries:
+            entry, reason = checked(entry)
+            if reason is not None:
+                malformed.append(f"{entry.get('id')}: {reason}")
             session.append_copy(entry)
         if imported.title and session.title != imported.title:
             session.rename(imported.title)
@@ -284,6 +325,11 @@ def write_imported(workspace: Workspace, imported: Imported) -> ImportResult:
         ) from None
     session.close()
     assert session.path is not None
+    warnings = list(imported.warnings)
+    if malformed:
+        warnings.append(
+            f"kept {len(malformed)} entries of the wrong shape as custom entries (first: {malformed[0]})"
+        )
     return ImportResult(
         session.session_id,
         session.path,
@@ -291,7 +337,7 @@ def write_imported(workspace: Workspace, imported: Imported) -> ImportResult:
         imported.source_id,
         len(session.entries),
         session.title,
-        list(imported.warnings),
+        warnings,
     )
 
 

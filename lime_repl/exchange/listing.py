@@ -47,11 +47,15 @@ def print_sessions(sessions: list[SessionInfo], fmt: str, everywhere: bool) -> N
         )
         return
     lines = [
-        f"{'ID':<8}  {'UPDATED':<16}  {'ENTRIES':>7}  {'SIZE':>8}  TITLE" + ("  CWD" if everywhere else "")
+        f"{'ID':<8}  {'UPDATED':<16}  {'ENTRIES':>7}  {'DROPPED':>7}  {'SIZE':>9}  TITLE"
+        + ("  CWD" if everywhere else "")
     ]
     for s in sessions:
         label = s.title or (s.first_message or "").replace("\n", " ")[:40] or "-"
-        row = f"{s.id[:8]:<8}  {s.updated[:16].replace('T', ' '):<16}  {s.entries:>7}  {_size(s.bytes):>8}  {label}"
+        row = (
+            f"{s.id[:8]:<8}  {s.updated[:16].replace('T', ' '):<16}  {s.entries:>7}  {s.dropped:>7}"
+            f"  {_size(s.bytes):>9}  {label}"
+        )
         lines.append(row + (f"  {s.cwd}" if everywhere else ""))
     _write("\n".join(lines) + "\n")
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..store.records import now_rfc3339, text_of
 from ..store.session import Session
-from .view import Item, View, build_view
+from .view import Item, View, blocks, build_view
 
 __all__ = ["fence", "pretty_json", "render_markdown"]
 
@@ -107,7 +107,7 @@ def _assistant(item: Item) -> list[str]:
     entry = item.entry
     model = f" · `{entry['model']}`" if isinstance(entry.get("model"), str) else ""
     out = [f"**Assistant**{model} · {_when(entry.get('timestamp'))}", ""]
-    for block in entry.get("content") or []:
+    for block in blocks(entry):
         if not isinstance(block, dict):
             continue
         kind = block.get("type")
@@ -137,7 +137,7 @@ def _item(item: Item, names: dict[str, str]) -> list[str]:
         return _assistant(item)
     if item.kind == "tool_result":
         out: list[str] = []
-        for block in entry.get("content") or []:
+        for block in blocks(entry):
             if isinstance(block, dict) and block.get("type") == "tool_result":
                 status = " — error" if block.get("is_error") is True else ""
                 name = names.get(str(block.get("tool_use_id")), "tool")

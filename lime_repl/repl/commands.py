@@ -166,6 +166,12 @@ def cmd_status(ctl: Controller, args: str) -> int:
         f"entries    {len(session.entries)}"
         + (f" (+{session.dropped_entries} dropped by rotation)" if session.dropped_entries else "")
     )
+    if session.path is not None:
+        from ..store.retention import holding
+
+        held = holding(session.path)
+        keeps = "all rotated segments" if session.retain == 0 else f"{session.retain} rotated segments"
+        out(f"holds      {held.bytes:,} bytes; rotation dropped {held.dropped} entries so far; keeps {keeps}")
     out(f"leaf       {session.leaf_id or '-'}")
     out(f"workspace  {ws.cwd} ({ws.scope} sessions in {ws.sessions_dir})")
     if ctl.shell is not None:
@@ -350,7 +356,7 @@ def _export_formats(ctl: Controller, prefix: str) -> Iterable[tuple[str, str]]:
     return complete_formats(ctl, prefix)
 
 
-@REGISTRY.register("export", args="[jsonl|json|md|html|zip] [PATH]", complete=_export_formats)
+@REGISTRY.register("export", args="[jsonl|json|md|html|zip|pi|claude|codex] [PATH]", complete=_export_formats)
 def cmd_export(ctl: Controller, args: str) -> int:
     """Export this session to PATH (default: lime-<id8>-<time>.<ext> here); the format defaults to md."""
     from .export_command import export_command

@@ -43,7 +43,7 @@ FORMAT_VERSION = 1
 Entry = dict[str, Any]
 
 #: Entry types that annotate the tree without becoming the leaf when appended.
-META_TYPES = frozenset({"session", "checkpoint", "leaf", "title", "label"})
+META_TYPES = frozenset({"session", "checkpoint", "leaf", "title", "label", "retention"})
 
 #: Entry types written by lime that are conversation nodes (they become the leaf).
 NODE_TYPES = frozenset(
@@ -120,8 +120,12 @@ def session_header(
     segment: int = 0,
     forked_from: dict[str, str] | None = None,
     imported_from: dict[str, str] | None = None,
+    retain: int | None = None,
 ) -> Entry:
-    """The ``session`` header: the first line of every segment file."""
+    """The ``session`` header: the first line of every segment file.
+
+    ``retain`` is the number of rotated segments the session keeps (0 = all; DESIGN.md section 3, Retention).
+    """
     header: Entry = {
         "type": "session",
         "id": entry_id,
@@ -134,6 +138,8 @@ def session_header(
         "systemPrompt": system_prompt,
         "segment": segment,
     }
+    if retain is not None:
+        header["retain"] = retain
     if forked_from is not None:
         header["forkedFrom"] = forked_from
     if imported_from is not None:

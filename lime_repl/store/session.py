@@ -91,9 +91,11 @@ class Session(SessionState):
         imported_from: dict[str, str] | None = None,
         options: StoreOptions = StoreOptions(),
         session_id: str | None = None,
+        retain: int | None = None,
     ) -> Session:
         """Start a new session file ``<sessions_dir>/<id>.jsonl`` and write its header now.
 
+        ``retain`` (rotated segments kept, 0 = all) goes into the header; default ``options.backups``.
         Raises :class:`LockHeld` (only if the id is reused) or :class:`WriteFailed`.
         """
         _ensure_dir(sessions_dir)
@@ -106,10 +108,11 @@ class Session(SessionState):
             system_prompt=system_prompt,
             forked_from=forked_from,
             imported_from=imported_from,
+            retain=options.backups if retain is None else max(retain, 0),
         )
         session = cls(sessions_dir / f"{sid}.jsonl", sid, header)
         session._taken.add(header["id"])
-        session._start_writer(options, segment=0)
+        session._start_writer(options, segment=0, backups=header["retain"])
         return session
 
     @classmethod
@@ -136,6 +139,9 @@ class Session(SessionState):
     def open(cls, path: Path, *, options: StoreOptions = StoreOptions()) -> Session:
         """Resume a session as its writer: take the lock, repair a torn tail, replay, append after.
 
+        Rotation keeps the session's own ``retain`` (the newest header's, or a later
+        ``retention`` entry's), not ``options.backups``; a session whose headers
+        have none (written before ``retain`` existed) uses ``options.backups``.
         Raises :class:`LockHeld` when another writer holds it, ``FileNotFoundError``
         when no segment exists, :class:`WriteFailed` when the repair cannot be written.
         """
@@ -152,16 +158,18 @@ class Session(SessionState):
                     f"{path}: moved a torn last line ({repaired} bytes) to {path.name}.torn; every earlier line is kept"
                 )
             last_header = session._last_header_segment(segments)
+            retain = session._retain(segments, options.backups)
+            session.header["retain"] = retain
             session._lock = lock
             # An empty active file after earlier segments: a crash between a rollover's create and
             # its header. It is the next segment, not another copy of the last one.
             if not path.exists() or (len(segments) > 1 and path.stat().st_size == 0):
-                session._start_writer(options, segment=last_header + 1, lock=False)
+                session._start_writer(options, segment=last_header + 1, lock=False, backups=retain)
                 session.warnings.append(
                     f"{path}: the active file was missing; started segment {last_header + 1}"
                 )
             else:
-                session._start_writer(options, segment=last_header, lock=False)
+                session._start_writer(options, segment=last_header, lock=False, backups=retain)
             return session
         except BaseException:
             lock.release()
@@ -174,6 +182,18 @@ class Session(SessionState):
                 if line.entry.get("type") == "session" and isinstance(line.entry.get("segment"), int):
                     return int(line.entry["segment"])
         return 0
+
+    @staticmethod
+    def _retain(segments: list[Segment], default: int) -> int:
+        """The last ``retain`` set by a ``session`` header or a ``retention`` entry, else ``default``."""
+        retain = default
+        for seg in segments:
+            for line in seg.lines:
+                if line.entry.get("type") in ("session", "retention"):
+                    value = line.entry.get("retain")
+                    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+                        retain = value
+        return retain
 
     @classmethod
     def _replay(cls, path: Path, segments: list[Segment]) -> Session:
@@ -200,13 +220,16 @@ class Session(SessionState):
         return session
 
     # -- writing -------------------------------------------------------
-    def _start_writer(self, options: StoreOptions, *, segment: int, lock: bool = True) -> None:
+    def _start_writer(
+        self, options: StoreOptions, *, segment: int, lock: bool = True, backups: int | None = None
+    ) -> None:
         assert self.path is not None
         if lock:
             self._lock = SessionLock(self.path)
             self._lock.acquire()
         writer = SegmentWriter(
-            self.path, self._preamble, segment=segment, max_bytes=options.max_bytes, backups=options.backups
+            self.path, self._preamble, segment=segment, max_bytes=options.max_bytes,
+            backups=options.backups if backups is None else backups,
         )
         writer.on_recreate = self.warnings.append
         try:
@@ -312,6 +335,23 @@ class Session(SessionState):
         if target_id not in self.entries:
             raise KeyError(target_id)
         return self.append({"type": "label", "targetId": target_id, "label": label or None})
+
+    def keep_all(self) -> Entry:
+        """Keep every rotated segment from now on: a ``retention`` entry {``retain``: 0}; later headers carry it.
+
+        Raises :class:`WriteFailed` when the disk refuses it (nothing changes then).
+        """
+        entry = self.append({"type": "retention", "retain": 0})
+        self.header["retain"] = 0
+        if self._writer is not None:
+            self._writer.backups = 0
+        return entry
+
+    @property
+    def retain(self) -> int | None:
+        """Rotated segments this session keeps (0 = all), from its header; None when the header has none."""
+        value = self.header.get("retain")
+        return value if isinstance(value, int) else None
 
     def sync(self) -> None:
         """fsync the log (end of a turn). Raises :class:`WriteFailed` on I/O error."""

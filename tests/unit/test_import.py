@@ -335,7 +335,7 @@ def test_zip_bomb_is_refused(tmp_path):
     bomb = _zip({"manifest.json": b"{}", "session/a.jsonl": b"\0" * 1_100_000})
     assert len(bomb) < 100_000
     (tmp_path / "bomb.zip").write_bytes(bomb)
-    _refused(ws, tmp_path / "bomb.zip", "over 10x the import cap")
+    _refused(ws, tmp_path / "bomb.zip", "a zip bomb")
 
 
 def test_file_over_the_cap_is_refused(tmp_path):
@@ -387,7 +387,11 @@ def test_special_files_unknown_and_missing_input(ws, tmp_path):
     os.mkfifo(tmp_path / "fifo")
     _refused(ws, tmp_path / "fifo", "not a regular file")
     (tmp_path / "notes.txt").write_text("just some notes\n")
-    _refused(ws, tmp_path / "notes.txt", "not a session log lime knows")
+    _refused(ws, tmp_path / "notes.txt", "it is text that is not JSON, starting 'just some notes'; lime reads")
+    (tmp_path / "doc.json").write_text('{\n  "title": "x",\n  "items": []\n}\n')
+    _refused(ws, tmp_path / "doc.json", "it is one JSON document (keys items, title); lime reads lime jsonl")
+    (tmp_path / "rows.jsonl").write_text('{"kind": 1}\n{"kind": 2}\n')
+    _refused(ws, tmp_path / "rows.jsonl", "it is 2 JSON lines, the first with keys kind; lime reads")
     (tmp_path / "empty.jsonl").write_text("\n\n")
     _refused(ws, tmp_path / "empty.jsonl", "it is empty")
     _refused(ws, tmp_path / "missing.jsonl", "no such file", UsageError)

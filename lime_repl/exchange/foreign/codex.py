@@ -16,12 +16,28 @@ Mapping onto lime entries (one entry per line, chained in file order):
 * ``function_call``, ``custom_tool_call``, ``local_shell_call``: an assistant
   ``tool_use`` (``call_id`` is the id; JSON ``arguments`` are parsed);
 * ``function_call_output``, ``custom_tool_call_output``: a ``tool_result``;
-  ``is_error`` is set from ``success: false``, a non-zero
+  ``is_error`` comes from the call's end event when there is one
+  (``exec_command_end``: ``exit_code`` not 0 or ``status: "failed"``;
+  ``patch_apply_end``: ``success: false`` or ``status: "failed"``;
+  ``mcp_tool_call_end``: an ``Err`` result or ``isError``), so unified-exec
+  outputs ("Process running with session ID …") take the status of the
+  command's end; otherwise from ``success: false``, a non-zero
   ``metadata.exit_code``, or an ``Exit code: N`` / ``Process exited with code N``
   line with N not 0;
+* a user message holding Codex's context (``<environment_context>``,
+  ``<user_instructions>``, ``# AGENTS.md instructions``) is kept as a
+  ``custom`` entry ``codex:context``, not a prompt;
+* ``event_msg`` ``user_message`` whose text no ``response_item`` user message
+  holds becomes the user message (some versions record the prompt only there);
 * ``compacted``: a lime ``compaction`` whose summary is its ``message``;
 * ``event_msg`` ``token_count``: its ``last_token_usage`` becomes the ``usage``
-  of the latest assistant message; the first ``user_message`` gives the title;
+  of the latest assistant message; the title is the last ``thread_name_updated``
+  ``thread_name``, else the first line of the first ``user_message``;
+* ``input_image`` parts become ``image`` blocks {``url``}, in messages and
+  in tool outputs (there after the ``tool_result``);
+* the mid-2025 shape without the ``payload`` envelope (a first line with the
+  session's ``id``, ``{"record_type": "state"}`` lines, items as lines) is read
+  the same way;
 * every line not mapped above (``session_meta``, ``event_msg``,
   ``turn_context``, other item types) is kept as a ``custom`` entry.
 """
@@ -39,24 +55,109 @@ __all__ = ["looks_like", "read"]
 
 TOOL = "codex"
 _TYPES = frozenset({"session_meta", "response_item", "event_msg", "turn_context", "compacted"})
+_ITEMS = (
+    "message",
+    "reasoning",
+    "function_call",
+    "function_call_output",
+    "custom_tool_call",
+    "custom_tool_call_output",
+    "local_shell_call",
+    "web_search_call",
+)
+_CONTEXT = ("<environment_context>", "<user_instructions>", "# AGENTS.md instructions", "<INSTRUCTIONS>")
 _EXIT = re.compile(r"^(?:Exit code:|Process exited with code)\s*(-?\d+)", re.M)
 _CALLS = ("function_call", "custom_tool_call", "local_shell_call")
 _OUTPUTS = ("function_call_output", "custom_tool_call_output")
 
 
 def looks_like(records: list[tuple[int, Any]]) -> bool:
-    """True when the first records are ``{"type": <rollout type>, "payload": ...}`` lines."""
-    seen = 0
-    for _, value in records[:5]:
-        if not (
-            isinstance(value, dict)
-            and isinstance(value.get("type"), str)
-            and value["type"] in _TYPES
-            and "payload" in value
-        ):
-            return False
-        seen += 1
-    return seen > 0
+    """True for rollout lines: the first ones ``{"type", "payload"}`` with a known type among them
+    (unknown types such as ``world_state`` are allowed), or the envelope-less mid-2025 shape."""
+    head = [value for _, value in records[:5]]
+    if head and all(isinstance(v, dict) and "payload" in v for v in head):
+        return any(isinstance(v.get("type"), str) and v["type"] in _TYPES for v in head)
+    return _bare(records)
+
+
+def _bare(records: list[tuple[int, Any]]) -> bool:
+    """The mid-2025 shape: ``{"record_type": "state"}`` lines, or a session line then bare items."""
+    head = [as_dict(value) for _, value in records[:5]]
+    if any(v.get("record_type") == "state" for v in head):
+        return True
+    return (
+        len(head) > 1
+        and isinstance(head[0].get("id"), str)
+        and "timestamp" in head[0]
+        and "type" not in head[0]
+        and head[1].get("type") in _ITEMS
+    )
+
+
+def _envelope(record: Any, first: bool) -> dict[str, Any]:
+    """A line of either shape as ``{"type", "timestamp", "payload"}``."""
+    line = as_dict(record)
+    if "payload" in line:
+        return line
+    if line.get("record_type") == "state":
+        return {"type": "state", "payload": line}
+    if first and isinstance(line.get("id"), str) and "type" not in line:
+        return {"type": "session_meta", "timestamp": line.get("timestamp"), "payload": line}
+    if line.get("type") in _ITEMS or isinstance(line.get("type"), str):
+        return {"type": "response_item", "timestamp": line.get("timestamp"), "payload": line}
+    return line
+
+
+def _end_errors(lines: list[dict[str, Any]]) -> dict[str, bool]:
+    """``call_id`` -> failed, from ``exec_command_end``, ``patch_apply_end`` and ``mcp_tool_call_end`` events."""
+    out: dict[str, bool] = {}
+    for line in lines:
+        item = as_dict(line.get("payload"))
+        kind, call_id = item.get("type"), item.get("call_id")
+        if line.get("type") != "event_msg" or not isinstance(call_id, str):
+            continue
+        if kind == "exec_command_end":
+            code = item.get("exit_code")
+            failed = (isinstance(code, int) and not isinstance(code, bool) and code != 0) or item.get(
+                "status"
+            ) == "failed"
+        elif kind == "patch_apply_end":
+            failed = item.get("success") is False or item.get("status") == "failed"
+        elif kind == "mcp_tool_call_end":
+            result = as_dict(item.get("result"))
+            failed = "Err" in result or as_dict(result.get("Ok")).get("isError") is True
+        else:
+            continue
+        out[call_id] = failed
+    return out
+
+
+def _echoed_prompts(lines: list[dict[str, Any]]) -> set[int]:
+    """``id()`` of the ``user_message`` events whose turn also has a ``response_item`` user message.
+
+    A turn here is the run of lines between two model outputs (assistant
+    messages, reasoning, tool calls): the event and the item may come in
+    either order, and their texts may differ.
+    """
+    out: set[int] = set()
+    events: list[dict[str, Any]] = []
+    has_item = False
+    for line in [*lines, {"type": "response_item", "payload": {"type": "reasoning"}}]:
+        item = as_dict(line.get("payload"))
+        if line.get("type") == "event_msg" and item.get("type") == "user_message":
+            events.append(line)
+        elif line.get("type") == "response_item":
+            if item.get("type") == "message" and item.get("role") == "user":
+                has_item = has_item or not _is_context(flatten_text(item.get("content")))
+            elif item.get("type") in _ITEMS and item.get("type") not in _OUTPUTS:
+                if has_item:
+                    out.update(id(e) for e in events)
+                events, has_item = [], False
+    return out
+
+
+def _is_context(text: str) -> bool:
+    return text.lstrip().startswith(_CONTEXT)
 
 
 def _failed(output: Any, text: str) -> bool:
@@ -97,6 +198,8 @@ def _message_blocks(content: Any) -> list[dict[str, Any]]:
         if part.get("type") in ("input_text", "output_text", "text", "refusal"):
             text = part.get("text", part.get("refusal"))
             blocks.append({"type": "text", "text": as_str(text)})
+        elif part.get("type") == "input_image":
+            blocks.append({"type": "image", "url": as_str(part.get("image_url")), "data": part})
         elif part:
             blocks.append(part)
     return blocks
@@ -106,9 +209,12 @@ def read(records: list[tuple[int, Any]], path: str, warnings: list[str], fallbac
     """Map a Codex rollout's records onto an :class:`Imported`."""
     b = Builder(TOOL, fallback)
     session_id = cwd = title = None
+    thread_name: str | None = None
     last_assistant: Entry | None = None
-    for _, record in records:
-        line = as_dict(record)
+    lines = [_envelope(record, i == 0) for i, (_, record) in enumerate(records)]
+    ends = _end_errors(lines)
+    echoed = _echoed_prompts(lines)
+    for (_, record), line in zip(records, lines, strict=True):
         kind, stamp = line.get("type"), line.get("timestamp")
         payload = line.get("payload")
         item = as_dict(payload)
@@ -117,6 +223,21 @@ def read(records: list[tuple[int, Any]], path: str, warnings: list[str], fallbac
             session_id = session_id or (item.get("id") if isinstance(item.get("id"), str) else None)
             cwd = cwd or (item.get("cwd") if isinstance(item.get("cwd"), str) else None)
             b.custom("session_meta", record, time=stamp or item.get("timestamp"))
+        elif (
+            kind == "response_item"
+            and item_type == "message"
+            and item.get("role") == "user"
+            and _is_context(flatten_text(item.get("content")))
+        ):
+            b.custom("context", record, time=stamp)
+        elif kind == "event_msg" and item_type == "user_message" and id(line) not in echoed:
+            text = as_str(item.get("message"))
+            title = title or (text.strip().splitlines() or [""])[0][:80] or None
+            content: list[dict[str, Any]] = [{"type": "text", "text": text}]
+            content += [
+                {"type": "image", "url": url} for url in as_list(item.get("images")) if isinstance(url, str)
+            ]
+            b.add({"type": "message", "role": "user", "content": content, "source": record}, time=stamp)
         elif kind == "response_item" and item_type == "message" and item.get("role") in ("user", "assistant"):
             entry = b.add(
                 {"type": "message", "role": item["role"], "content": _message_blocks(item.get("content"))},
@@ -139,18 +260,26 @@ def read(records: list[tuple[int, Any]], path: str, warnings: list[str], fallbac
             )
         elif kind == "response_item" and item_type in _OUTPUTS:
             output = item.get("output")
+            raw = as_dict(output).get("content", output) if isinstance(output, dict) else output
+            parts = as_list(raw)
+            images = [
+                {"type": "image", "url": as_str(as_dict(p).get("image_url")), "data": p}
+                for p in parts
+                if as_dict(p).get("type") == "input_image"
+            ]
             text = (
-                flatten_text(as_dict(output).get("content", output))
-                if isinstance(output, dict)
-                else (output if isinstance(output, str) else flatten_text(output))
+                raw
+                if isinstance(raw, str)
+                else flatten_text([p for p in parts if as_dict(p).get("type") != "input_image"] or raw)
             )
+            call_id = as_str(item.get("call_id"))
             result = {
                 "type": "tool_result",
-                "tool_use_id": as_str(item.get("call_id")),
+                "tool_use_id": call_id,
                 "content": text,
-                "is_error": _failed(output, text),
+                "is_error": ends[call_id] if call_id in ends else _failed(output, text),
             }
-            b.add({"type": "message", "role": "user", "content": [result]}, time=stamp)
+            b.add({"type": "message", "role": "user", "content": [result, *images]}, time=stamp)
         elif kind == "compacted":
             b.add(
                 {
@@ -163,6 +292,9 @@ def read(records: list[tuple[int, Any]], path: str, warnings: list[str], fallbac
                 time=stamp,
             )
         else:
+            if kind == "event_msg" and item_type == "thread_name_updated":
+                name = as_str(item.get("thread_name")).strip()
+                thread_name = name or thread_name
             if kind == "event_msg" and item_type == "user_message" and title is None:
                 first = as_str(item.get("message")).strip().splitlines()
                 title = first[0][:80] if first else None
@@ -181,6 +313,8 @@ def read(records: list[tuple[int, Any]], path: str, warnings: list[str], fallbac
                 else ""
             )
             b.custom(f"{as_str(kind, 'unknown')}{sub}", record, time=stamp)
-    imported = Imported(TOOL, session_id, path, b.finish(), title=title, cwd=cwd, warnings=warnings)
+    imported = Imported(
+        TOOL, session_id, path, b.finish(), title=thread_name or title, cwd=cwd, warnings=warnings
+    )
     imported.created = b.first_time
     return imported

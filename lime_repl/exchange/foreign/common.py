@@ -58,6 +58,8 @@ class Imported:
     ``leaf_id`` is the entry the conversation continues from (None: the last
     node appended). ``system_prompt`` is None for foreign logs: the importer
     then builds lime's own, and the source's prompt stays in a custom entry.
+    ``more`` holds the other sessions of a file that holds several (aider's
+    chat history), each written as a session of its own.
     """
 
     tool: str
@@ -71,6 +73,7 @@ class Imported:
     leaf_id: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    more: list[Imported] = field(default_factory=list)
 
 
 def as_dict(value: Any) -> dict[str, Any]:

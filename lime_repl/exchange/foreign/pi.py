@@ -12,13 +12,16 @@ Mapping onto lime entries:
 * ``message`` with role ``user`` / ``assistant``: lime messages; ``toolCall``
   blocks become ``tool_use``, ``thinking`` becomes ``reasoning``;
 * role ``toolResult``: a user message holding one ``tool_result`` with
-  ``is_error`` from ``isError``;
+  ``is_error`` from ``isError`` (its ``image`` parts follow it as image blocks);
 * role ``bashExecution`` (Pi's ``!`` mode): the bash triple (Pi keeps stdout
   and stderr as one ``output``, so stderr is empty);
 * ``compaction``, ``branch_summary``, ``model_change`` (``modelId`` -> ``model``),
   ``label`` and ``session_info`` (its ``name`` is the title) map one to one;
 * everything else (``custom``, ``custom_message``, ``thinking_level_change``,
   the header, other roles) is kept as a ``custom`` entry.
+
+Every ``compaction`` is kept (a v1 file may hold several), and the session's
+``created`` is the earliest timestamp of the file, header or entry.
 
 Pi's leaf on load is the last entry of the file; lime's is the last node appended.
 """
@@ -27,7 +30,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .common import Builder, Imported, as_dict, as_list, as_str, flatten_text, usage_of
+from .common import Builder, Imported, as_dict, as_list, as_str, flatten_text, to_rfc3339, usage_of
 
 __all__ = ["looks_like", "read"]
 
@@ -141,13 +144,23 @@ def _message(b: Builder, entry: dict[str, Any], cwd: str | None) -> None:
             body["usage"] = usage
         b.add(body, **common)
     elif role == "toolResult":
+        parts = as_list(message.get("content"))
+        images = [
+            dict(p, toolUseId=as_str(message.get("toolCallId")))
+            for p in parts
+            if as_dict(p).get("type") == "image"
+        ]
         result = {
             "type": "tool_result",
             "tool_use_id": as_str(message.get("toolCallId")),
-            "content": flatten_text(message.get("content")),
+            "content": flatten_text(
+                [p for p in parts if as_dict(p).get("type") != "image"]
+                if isinstance(message.get("content"), list)
+                else message.get("content")
+            ),
             "is_error": message.get("isError") is True,
         }
-        b.add({"type": "message", "role": "user", "content": [result]}, **common)
+        b.add({"type": "message", "role": "user", "content": [result, *images]}, **common)
     elif role == "bashExecution":
         code = message.get("exitCode")
         cancelled = message.get("cancelled") is True
@@ -168,6 +181,12 @@ def _message(b: Builder, entry: dict[str, Any], cwd: str | None) -> None:
         )
     else:
         b.custom(f"message/{as_str(role, 'unknown')}", entry, **common)
+
+
+def _earliest(values: list[Any]) -> str | None:
+    """The earliest of the timestamps (v1 headers may be written after the first entry)."""
+    moments = [m for m in (to_rfc3339(v) for v in values) if m is not None]
+    return min(moments) if moments else None
 
 
 def read(records: list[tuple[int, Any]], path: str, warnings: list[str], fallback: str) -> Imported:
@@ -258,7 +277,7 @@ def read(records: list[tuple[int, Any]], path: str, warnings: list[str], fallbac
         b.finish(),
         title=title,
         cwd=cwd,
-        created=b.first_time,
+        created=_earliest([created, *(as_dict(e).get("timestamp") for e in entries)]) or b.first_time,
         warnings=warnings,
     )
     imported.leaf_id = b.last_node

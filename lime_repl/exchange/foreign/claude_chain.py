@@ -1,0 +1,258 @@
+"""The tree of a Claude Code log: every record on its chain, compactions, sidechains, the leaf and the title.
+
+Claude Code links records by ``uuid`` / ``parentUuid``, and in 2.1 a message's
+parent is often a ``system``, ``progress`` or ``attachment`` record. Every
+record that has a ``uuid`` therefore becomes a tree node registered under it:
+messages as lime messages, the rest as ``custom`` entries kept on the chain
+(``custom`` entries are not sent to the model), so the conversation path runs
+through them. Records without a ``uuid`` (``custom-title``, ``queue-operation``,
+``file-history-snapshot``, …) are kept as ``custom`` entries beside the current
+node, off the chain.
+
+* ``system`` / ``compact_boundary`` (``parentUuid: null``, ``logicalParentUuid``
+  naming the last record before it) is kept on the chain under that record, and
+  the ``isCompactSummary: true`` user record after it becomes a lime
+  ``compaction`` (``summary`` = its text, ``trigger`` and ``tokensBefore`` from
+  the boundary's ``compactMetadata``, ``firstKeptEntryId`` = the first entry
+  after it), so the history it summarizes stays in the same tree;
+* ``system`` / ``microcompact_boundary`` becomes a ``microcompaction`` whose
+  ``pruned`` are the results of ``microcompactMetadata.compactedToolIds``;
+* sidechain records (``isSidechain: true`` inline, and every record of 2.1's
+  ``<session>/subagents/agent-*.jsonl`` files) keep their own chain; a
+  sidechain's root is hung under the assistant message whose ``Task`` /
+  ``Agent`` call started it (matched by the result's ``toolUseResult.agentId``
+  or by the prompt), else under the main-chain node before it, and labelled
+  ``subagent <agentId>``: a branch off the main chain;
+* the leaf is the newest record of the main chain (the last non-sidechain
+  record with a ``uuid``);
+* the title is the last ``custom-title``, else the last ``ai-title``, else the
+  newest ``summary``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ...store.records import Entry
+from .claude_blocks import TOOL, blocks, plain_text, record_fields
+from .common import CHAIN, Builder, Imported, as_dict, as_list, as_str, flatten_text, usage_of
+
+__all__ = ["ClaudeReader"]
+
+_INPUT = re.compile(r"^\s*<bash-input>(.*)</bash-input>\s*$", re.S)
+_OUTPUT = re.compile(r"^\s*<bash-stdout>(.*)</bash-stdout>\s*(?:<bash-stderr>(.*)</bash-stderr>)?\s*$", re.S)
+_TASK_TOOLS = ("Task", "Agent")
+
+
+class ClaudeReader:
+    """Reads the records of one Claude Code session (and its subagent files) into an :class:`Imported`."""
+
+    def __init__(self, path: str, warnings: list[str], fallback: str) -> None:
+        self.b = Builder(TOOL, fallback)
+        self.path = path
+        self.warnings = warnings
+        self.titles: dict[str, str] = {}
+        self.session_id: str | None = None
+        self.cwd: str | None = None
+        self.leaf: str | None = None
+        self.main_last: str | None = None
+        self.off_chain: set[str] = set()
+        self.compactions: list[Entry] = []
+        self.boundary: dict[str, Any] = {}
+        self.results: dict[str, str] = {}
+        self.calls: dict[str, str] = {}
+        self.prompts: dict[str, str] = {}
+        self.agent_calls: dict[str, str] = {}
+        self.side_roots: list[tuple[Entry, str | None, str | None, str | None]] = []
+        self.pending_bash: list[Entry] | None = None
+
+    # -- one record ---------------------------------------------------------
+    def feed(self, record: Any, *, sidechain: bool = False) -> None:
+        b = self.b
+        if not isinstance(record, dict):
+            b.custom("value", record, parent=b.last_node, node=False)
+            self.off_chain.add(b.entries[-1]["id"])
+            return
+        kind = as_str(record.get("type"), "unknown")
+        stamp = record.get("timestamp")
+        self._title(kind, record)
+        uuid = record.get("uuid") if isinstance(record.get("uuid"), str) else None
+        side = sidechain or record.get("isSidechain") is True
+        if uuid is None and "parentUuid" not in record:
+            entry = b.custom(kind, record, time=stamp, parent=b.last_node, node=False)
+            self.off_chain.add(entry["id"])
+            return
+        if "parentUuid" in record:
+            links: dict[str, Any] = {
+                "parent": None,
+                "parent_src": record.get("parentUuid") or record.get("logicalParentUuid"),
+            }
+        else:
+            links = {"parent": CHAIN}
+        message = record.get("message")
+        subtype = as_str(record.get("subtype"))
+        if kind in ("user", "assistant") and isinstance(message, dict):
+            self.session_id = self.session_id or _str(record.get("sessionId"))
+            self.cwd = self.cwd or _str(record.get("cwd"))
+            entry = self._message(kind, record, message, uuid, links)
+        elif kind == "system" and subtype == "microcompact_boundary":
+            entry = self._microcompaction(record, uuid, links)
+        else:
+            if kind == "system" and subtype == "compact_boundary":
+                self.boundary = as_dict(record.get("compactMetadata"))
+            name = f"{kind}/{subtype}" if kind == "system" and subtype else kind
+            entry = b.custom(name, record, time=stamp, src=uuid, **links)
+        if side:
+            if not record.get("parentUuid") and not record.get("logicalParentUuid"):
+                content = as_dict(message).get("content")
+                self.side_roots.append(
+                    (entry, _str(record.get("agentId")), plain_text(content), self.main_last)
+                )
+        else:
+            self.leaf = self.main_last = entry["id"]
+
+    def _title(self, kind: str, record: dict[str, Any]) -> None:
+        for key, field in (("custom-title", "customTitle"), ("ai-title", "aiTitle"), ("summary", "summary")):
+            value = record.get(field)
+            if kind == key and isinstance(value, str) and value.strip():
+                self.titles[key] = value.strip()
+
+    def _message(
+        self,
+        kind: str,
+        record: dict[str, Any],
+        message: dict[str, Any],
+        uuid: str | None,
+        links: dict[str, Any],
+    ) -> Entry:
+        b = self.b
+        stamp = record.get("timestamp")
+        content = message.get("content")
+        if kind == "user" and record.get("isCompactSummary") is True:
+            self.pending_bash = None
+            meta = self.boundary
+            trigger = meta.get("trigger") if meta.get("trigger") in ("manual", "auto") else "auto"
+            entry = b.add(
+                {
+                    "type": "compaction",
+                    "summary": flatten_text(content),
+                    "firstKeptEntryId": None,
+                    "tokensBefore": meta.get("preTokens"),
+                    "trigger": trigger,
+                    "source": record_fields(record) | {"message": message},
+                },
+                time=stamp,
+                src=uuid,
+                **links,
+            )
+            self.compactions.append(entry)
+            self.boundary = {}
+            return entry
+        text = plain_text(content) if kind == "user" else None
+        if text is not None and (m := _INPUT.match(text)):
+            self.pending_bash = b.bash(
+                m.group(1), "", "", exit_code=0, cwd=self.cwd, time=stamp, src=uuid, **links
+            )
+            self.pending_bash[0]["source"] = record_fields(record)
+            return self.pending_bash[2]
+        if text is not None and (m := _OUTPUT.match(text)):
+            triple = self.pending_bash or b.bash("", "", "", exit_code=0, cwd=self.cwd, time=stamp, **links)
+            triple[1]["content"] = [{"type": "text", "text": f"<bash-stdout>{m.group(1)}</bash-stdout>"}]
+            triple[2]["content"] = [
+                {"type": "text", "text": f"<bash-stderr>{m.group(2) or ''}</bash-stderr>"}
+            ]
+            triple[1]["source"] = record_fields(record)
+            if uuid is not None:
+                b.alias(uuid, triple[2]["id"])
+            self.pending_bash = None
+            return triple[2]
+        self.pending_bash = None
+        body: dict[str, Any] = {"type": "message", "role": kind, "content": blocks(content)}
+        if kind == "assistant":
+            if isinstance(message.get("model"), str):
+                body["model"] = message["model"]
+                body["provider"] = "anthropic"
+            if isinstance(message.get("stop_reason"), str):
+                body["stopReason"] = message["stop_reason"]
+            usage = usage_of(
+                message.get("usage"),
+                input_keys=("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"),
+                output_keys=("output_tokens",),
+                cache_read_keys=("cache_read_input_tokens",),
+                cache_write_keys=("cache_creation_input_tokens",),
+            )
+            if usage is not None:
+                body["usage"] = usage
+        extra = {
+            k: v for k, v in message.items() if k not in ("role", "content", "model", "stop_reason", "usage")
+        }
+        body["source"] = record_fields(record) | ({"message": extra} if extra else {})
+        entry = b.add(body, time=stamp, src=uuid, **links)
+        for block in body["content"]:
+            if block.get("type") == "tool_use":
+                self.calls[block["id"]] = entry["id"]
+                prompt = as_dict(block.get("input")).get("prompt")
+                if block.get("name") in _TASK_TOOLS and isinstance(prompt, str):
+                    self.prompts.setdefault(prompt.strip(), entry["id"])
+            elif block.get("type") == "tool_result":
+                self.results[block["tool_use_id"]] = entry["id"]
+                agent = _str(as_dict(record.get("toolUseResult")).get("agentId"))
+                if agent and block["tool_use_id"] in self.calls:
+                    self.agent_calls.setdefault(agent, self.calls[block["tool_use_id"]])
+        return entry
+
+    def _microcompaction(self, record: dict[str, Any], uuid: str | None, links: dict[str, Any]) -> Entry:
+        meta = as_dict(record.get("microcompactMetadata"))
+        ids = [
+            self.results[c]
+            for c in as_list(meta.get("compactedToolIds"))
+            if isinstance(c, str) and c in self.results
+        ]
+        saved = meta.get("tokensSaved")
+        return self.b.add(
+            {
+                "type": "microcompaction",
+                "pruned": list(dict.fromkeys(ids)),
+                "trimmed": [],
+                "trigger": "threshold",
+                "tokensSaved": saved if isinstance(saved, int) else 0,
+                "source": record,
+            },
+            time=record.get("timestamp"),
+            src=uuid,
+            **links,
+        )
+
+    # -- the end --------------------------------------------------------------
+    def finish(self) -> Imported:
+        b = self.b
+        entries = b.finish()
+        labels: dict[str, str] = {}
+        for entry, agent, prompt, before in self.side_roots:
+            if entry.get("parentId") is not None:
+                continue
+            target = (agent and self.agent_calls.get(agent)) or (prompt and self.prompts.get(prompt.strip()))
+            entry["parentId"] = target or before or self.leaf
+            labels[entry["id"]] = f"subagent {agent}" if agent else "subagent"
+        position = {entry["id"]: i for i, entry in enumerate(entries)}
+        for compaction in self.compactions:
+            after = entries[position[compaction["id"]] + 1 :]
+            compaction["firstKeptEntryId"] = next(
+                (e["id"] for e in after if e["id"] not in self.off_chain), None
+            )
+        title = self.titles.get("custom-title") or self.titles.get("ai-title") or self.titles.get("summary")
+        imported = Imported(TOOL, self.session_id, self.path, entries, title=title, cwd=self.cwd)
+        imported.warnings = self.warnings
+        imported.created = b.first_time
+        imported.leaf_id = self.leaf
+        imported.labels = labels
+        if b.dangling:
+            self.warnings.append(
+                f"{self.path}: {b.dangling} entries name a parent that is not in the file; they start new branches"
+            )
+        return imported
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
