@@ -43,7 +43,7 @@ def setup_logging(debug: bool) -> None:
     path = log_path()
     try:
         ensure_dir(path.parent)
-        handler: logging.Handler = _PrivateFileHandler(path, delay=True, encoding="utf-8")
+        handler: logging.Handler = _PrivateFileHandler(path, delay=True, encoding="utf-8", errors="replace")
     except OSError:
         handler = logging.NullHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"))

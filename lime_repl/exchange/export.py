@@ -8,10 +8,9 @@
 * ``md``: :mod:`lime_repl.exchange.markdown`; ``html``: :mod:`lime_repl.exchange.html`;
 * ``pi``, ``claude``, ``codex``: a file that tool resumes (:mod:`.export_pi`,
   :mod:`.export_claude`, :mod:`.export_codex`; ``--install`` is :mod:`.install`);
-* ``zip``: every segment and the ``.torn`` file under ``session/``, the lines
-  of the program log (``~/.lime/logs/lime.log`` and its rotated copies) from
-  an hour before the session's first entry to an hour after its last, plus
-  any line naming the session, under ``logs/lime.log``, and a
+* ``zip``: every segment and the ``.torn`` file under ``session/``, the
+  records of the program log (``~/.lime/logs/lime.log`` and its rotated
+  copies) that name the session, under ``logs/lime.log``, and a
   ``manifest.json`` with the size and SHA-256 of each (:mod:`.manifest`).
 
 Default file name: ``lime-<id8>-<YYYYmmdd-HHMMSS>.<ext>`` in the current
@@ -28,10 +27,11 @@ import os
 import re
 import tempfile
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from ..errors import StoreError, UsageError
+from ..store.entry_guard import repair_text
 from ..store.records import dumps, now_rfc3339
 from ..store.segments import segment_paths
 from ..store.session import Session
@@ -56,7 +56,6 @@ EXTENSIONS.update(pi="jsonl", claude="jsonl", codex="jsonl")
 #: Formats another tool resumes (:mod:`.export_pi`, :mod:`.export_claude`, :mod:`.export_codex`).
 FOREIGN_FORMATS = ("pi", "claude", "codex")
 _LOG_TIME = re.compile(rb"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)")
-_MARGIN = timedelta(hours=1)
 
 
 def default_name(session_id: str, fmt: str, now: datetime | None = None) -> str:
@@ -117,24 +116,14 @@ def _json_document(session: Session) -> bytes:
 
 
 def log_excerpt(log: Path, session: Session) -> bytes:
-    """The program-log lines from around ``session``'s dates (see the module doc), oldest file first."""
-    stamps = sorted(
-        str(e["timestamp"]) for e in session.entries.values() if isinstance(e.get("timestamp"), str)
-    )
-    created = session.header.get("created")
-    if isinstance(created, str):
-        stamps.insert(0, created)
+    """The program-log records that name ``session`` (its id or 8-character short id), oldest file first.
 
-    def parse(stamp: str) -> datetime | None:
-        try:
-            return datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(UTC)
-        except ValueError:
-            return None
-
-    moments = [m for m in (parse(s) for s in stamps) if m is not None]
-    if not moments:
-        return b""
-    start, end = min(moments) - _MARGIN, max(moments) + _MARGIN
+    A record is a line that starts with a timestamp plus the lines that follow
+    it up to the next such line (a traceback); it is kept whole when its first
+    line names the session, and nothing else is kept: another session's lines
+    and unrelated errors stay out of the bundle. Invalid UTF-8 in a kept line
+    becomes U+FFFD, so the excerpt is valid UTF-8.
+    """
     short = session.session_id[:8].encode()
     files = sorted(
         (p for p in log.parent.glob(log.name + ".*") if p.suffix.lstrip(".").isdigit()),
@@ -148,15 +137,11 @@ def log_excerpt(log: Path, session: Session) -> bytes:
             continue
         keep = False
         for line in data.splitlines(keepends=True):
-            match = _LOG_TIME.match(line)
-            if match:
-                try:
-                    moment = datetime.strptime(match.group(1).decode(), "%Y-%m-%d %H:%M:%S").astimezone(UTC)
-                except ValueError:
-                    moment = None
-                keep = (moment is not None and start <= moment <= end) or short in line
+            if _LOG_TIME.match(line):
+                keep = short in line
             if keep:
-                out.write(line if line.endswith(b"\n") else line + b"\n")
+                text = line.decode("utf-8", "replace").encode("utf-8")
+                out.write(text if text.endswith(b"\n") else text + b"\n")
     return out.getvalue()
 
 
@@ -215,11 +200,11 @@ def export_bytes(
     if fmt == "md":
         from .markdown import render_markdown
 
-        return render_markdown(session).encode("utf-8", "surrogatepass")
+        return repair_text(render_markdown(session)).encode("utf-8")
     if fmt == "html":
         from .html import render_html
 
-        return render_html(session).encode("utf-8", "surrogatepass")
+        return repair_text(render_html(session)).encode("utf-8")
     assert path is not None
     return _zip(session, path, log)
 

@@ -216,6 +216,7 @@ class Controller:
         return session
 
     def _switch(self, session: Session) -> None:
+        session.redact = self.redactor
         old, self.session = self.session, session
         if old is not None:
             self._close_session(old)
@@ -298,19 +299,28 @@ class Controller:
         self.record_bash(command, result)
         return result.exit_code
 
+    @property
+    def redactor(self):  # type: ignore[no-untyped-def]
+        """The session's :class:`~lime_repl.store.redact.Redactor` (None when ``redact = false``), built once."""
+        if self.workspace.config.get("redact", True) is False:
+            return None
+        if getattr(self, "_redactor", None) is None:
+            from ..store.redact import Redactor
+
+            self._redactor = Redactor(self.workspace.env)
+        return self._redactor
+
     def record_bash(self, command: str, result) -> list[dict]:  # type: ignore[no-untyped-def]
         """Record a finished ``!command`` (a ``ShellResult``) as the bash triple; returns the 3 entries.
 
         Shared by ``run_bang`` and the bridge. Raises :class:`StoreError` when the log refuses the write.
         """
         assert self.session is not None
-        stdout, stderr = result.stdout.text(), result.stderr.text()
-        if self.workspace.config.get("redact", True) is not False:
-            from ..store.redact import Redactor
-
-            # Only the log is redacted: the terminal has already shown the real output.
-            scrub = Redactor(self.workspace.env)
-            command, stdout, stderr = scrub(command), scrub(stdout), scrub(stderr)
+        scrub = self.redactor
+        if scrub is not None and self.shell is not None:
+            scrub.learn(self.shell.env)  # secrets exported by this command are known from now on
+        # Only the log is redacted (before the cut): the terminal has already shown the real output.
+        stdout, stderr = result.stdout.text(scrub), result.stderr.text(scrub)
         try:
             return self.session.append_bash(
                 command,

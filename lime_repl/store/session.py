@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import StoreError
+from .entry_guard import guard_entry
 from .records import (
     Entry,
     bash_triple,
@@ -81,6 +83,9 @@ class Session(SessionState):
     ``warnings`` collects one line per skipped bad line, repaired tail or
     re-created file, for the caller to show.
     """
+
+    #: Redaction applied to every string of every appended entry (``str -> str``), or None (``redact = false``).
+    redact: Callable[[str], str] | None = None
 
     def __init__(self, path: Path | None, session_id: str, header: Entry) -> None:
         super().__init__(path, session_id, header)
@@ -289,6 +294,12 @@ class Session(SessionState):
         ordered.update(record)
         return ordered
 
+    def _guard(self, entry: Entry) -> Entry:
+        """``entry`` redacted, capped and made valid UTF-8 (:func:`~lime_repl.store.entry_guard.guard_entry`)."""
+        return guard_entry(
+            entry, segment_bytes=getattr(self._writer, "max_bytes", DEFAULT_MAX_BYTES), redact=self.redact
+        )
+
     def append(self, entry: Entry, *, parent_id: str | None = UNSET) -> Entry:
         """Give ``entry`` an id, parent (the leaf by default) and timestamp, write it, apply it.
 
@@ -296,6 +307,7 @@ class Session(SessionState):
         refuses it; the session state is then unchanged and the log valid.
         """
         ordered = self._stamp(entry, self.leaf_id if parent_id is UNSET else parent_id)
+        ordered = self._guard(ordered)
         if self._writer is not None:
             self._writer.append(dumps(ordered))
         self._apply(ordered)
@@ -309,6 +321,7 @@ class Session(SessionState):
         entry_id = entry.get("id")
         if not isinstance(entry_id, str) or entry_id in self.entries:
             raise ValueError(f"entry id {entry_id!r} is missing or already in the session")
+        entry = self._guard(entry)
         if self._writer is not None:
             self._writer.append(dumps(entry))
         self._apply(entry)
@@ -344,7 +357,7 @@ class Session(SessionState):
         records: list[Entry] = []
         parent = self.leaf_id
         for entry in triple:
-            record = self._stamp(entry, parent)
+            record = self._guard(self._stamp(entry, parent))
             self._taken.add(record["id"])
             records.append(record)
             parent = record["id"]

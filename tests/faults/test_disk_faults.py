@@ -96,11 +96,17 @@ def test_full_disk_rollover_header_first_then_recovery(lime_env: LimeEnv, small_
     send(proc, "!echo first")
     assert proc.stdout.readline() == b"first\n"
     [active] = lime_env.session_files()
-    _wait_recorded(active, 1)
+    # Fill the first segment close to its 24,000 bytes with exchanges small enough for one line each
+    # (an entry is capped to a quarter of a segment).
+    for _ in range(3):
+        send(proc, "!head -c 5000 /dev/zero | tr '\\0' x; echo")
+        assert len(proc.stdout.readline()) == 5001
+    _wait_recorded(active, 4)
+    assert active.stat().st_size > 24000 - 5000
     fill = _fill(small_fs)
     # This one needs a rollover: the rename works, the new segment's header does not fit.
-    send(proc, "!head -c 22000 /dev/zero | tr '\\0' x; echo")
-    assert len(proc.stdout.readline()) == 22001
+    send(proc, "!head -c 5000 /dev/zero | tr '\\0' x; echo")
+    assert len(proc.stdout.readline()) == 5001
     error = proc.stderr.readline().decode()
     assert (
         error
@@ -123,7 +129,8 @@ def test_full_disk_rollover_header_first_then_recovery(lime_env: LimeEnv, small_
     assert entries[0]["segment"] == 1 and entries[1]["type"] == "checkpoint"
     assert bash_inputs(entries) == ["echo after"]  # written after its header and checkpoint
     everything = session_entries(active)
-    assert bash_inputs(everything) == ["echo first", "echo after"]
+    filler = "head -c 5000 /dev/zero | tr '\\0' x; echo"
+    assert bash_inputs(everything) == ["echo first", filler, filler, filler, "echo after"]
     _whole_triples(everything)
     again = lime_env.run("-r", active.name[:8], input="!echo resumed\n", extra_env=small)
     assert again.returncode == 0, again.stderr
