@@ -52,13 +52,23 @@ def _no_header_only_segment(active: Path) -> list[int]:
     return numbers
 
 
+def _big_preamble(cwd: Path) -> None:
+    """A 6,000-character AGENTS.md: every segment's header carries it in ``systemPrompt``.
+
+    An entry is capped to a quarter of a segment (at least 4 KiB), so only a large preamble leaves a
+    fresh segment too little room for the next triple, which is what the empty-segment guard is for.
+    """
+    (cwd / "AGENTS.md").write_text("Project notes. " * 400)
+
+
 def _big_commands(count: int) -> str:
-    # Each triple is ~7.2 KB: after a segment's header (and checkpoint) it does not fit in 8,000 bytes.
+    # Each triple is ~4.7 KB after capping: after a segment's ~6.8 KB preamble it does not fit in 8,000 bytes.
     return "".join(f"!echo cmd-{i:02d}; head -c 7000 /dev/zero | tr '\\0' x\n" for i in range(count))
 
 
 def test_rotation_with_big_entries_never_leaves_a_header_only_segment(lime_env: LimeEnv) -> None:
     keep_all = {"LIME_SESSION_MAX_BYTES": "8000", "LIME_SESSION_BACKUPS": "0"}
+    _big_preamble(lime_env.cwd)
     result = lime_env.run(input=_big_commands(12), extra_env=keep_all)
     assert result.returncode == 0, result.stderr
     [active] = lime_env.session_files()
@@ -68,6 +78,7 @@ def test_rotation_with_big_entries_never_leaves_a_header_only_segment(lime_env: 
 
     other = lime_env.cwd / "other"
     other.mkdir()
+    _big_preamble(other)
     three = {"LIME_SESSION_MAX_BYTES": "8000", "LIME_SESSION_BACKUPS": "3"}
     result = lime_env.run(input=_big_commands(30), extra_env=three, cwd=other)
     assert result.returncode == 0, result.stderr
