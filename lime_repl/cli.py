@@ -17,6 +17,7 @@ import click
 
 from . import __version__
 from .errors import EXIT_ERROR, LimeError, UsageError
+from .textsafe import safe_line, safe_text
 
 __all__ = ["main"]
 
@@ -52,7 +53,7 @@ def _setup_logging(debug: bool) -> None:
 
 def _fail(exc: LimeError) -> NoReturn:
     log.debug("error", exc_info=True)
-    click.echo(f"lime: {exc.message}", err=True)
+    click.echo(safe_text(f"lime: {exc.message}"), err=True)
     sys.exit(exc.exit_code)
 
 
@@ -95,7 +96,7 @@ class _Group(click.Group):
             log.error("internal error", exc_info=True)
             from .paths import log_path
 
-            click.echo(f"lime: internal error: {exc} (details in {log_path()})", err=True)
+            click.echo(safe_text(f"lime: internal error: {exc} (details in {log_path()})"), err=True)
             sys.exit(EXIT_ERROR)
 
 
@@ -212,7 +213,7 @@ def session_show(ref: str) -> None:
     ws = _workspace()
     session = ws.load_session(ws.resolve(ref))
     for warning in session.warnings:
-        click.echo(f"lime: warning: {warning}", err=True)
+        click.echo(safe_text(f"lime: warning: {warning}"), err=True)
     print_transcript(session)
 
 
@@ -322,8 +323,8 @@ def import_(source: str) -> None:
     ws = _workspace()
     result = import_source(ws, source)
     for warning in result.warnings:
-        click.echo(f"lime: warning: {warning}", err=True)
-    origin = f" {result.source_id}" if result.source_id else ""
+        click.echo(safe_text(f"lime: warning: {warning}"), err=True)
+    origin = f" {safe_line(result.source_id)}" if result.source_id else ""
     click.echo(
         f"lime: imported {result.tool} session{origin} as {result.session_id[:8]} ({result.entries} entries) "
         f"— resume with: lime -r {result.session_id[:8]}",
@@ -354,7 +355,7 @@ def doctor(ref: str | None, everywhere: bool, repair: bool) -> None:
         count, findings = examine_directory(directory, scope, ws.catalog, only=only, repair=repair)
         checked += count
         for finding in findings:
-            click.echo(format_finding(finding))
+            click.echo(safe_text(format_finding(finding)))
             remaining += finding.open
     click.echo(f"checked {checked} sessions: {remaining or 'no'} problems" + (" left" if repair else ""), err=True)
     if remaining:

@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..store.records import Entry
+from .clean import clean_output
 
 __all__ = ["CLEARED", "build_transcript", "fold_bash", "live_start", "micro_state", "trim_middle"]
 
@@ -49,7 +50,10 @@ def trim_middle(text: str, keep: int = TRIM_KEEP) -> str:
 
 
 def fold_bash(entries: Sequence[Entry]) -> dict[str, Any] | None:
-    """One ``local_shell`` block from a bash triple's entries, or None if they are not one."""
+    """One ``local_shell`` block from a bash triple's entries, or None if they are not one.
+
+    ``stdout`` and ``stderr`` are cleaned (:func:`lime_repl.context.clean.clean_output`).
+    """
     parts: dict[str, str] = {}
     shell: dict[str, Any] = {}
     for entry in entries:
@@ -67,8 +71,8 @@ def fold_bash(entries: Sequence[Entry]) -> dict[str, Any] | None:
     return {
         "type": "local_shell",
         "command": parts["bash-input"],
-        "stdout": parts.get("bash-stdout", ""),
-        "stderr": parts.get("bash-stderr", ""),
+        "stdout": clean_output(parts.get("bash-stdout", "")),
+        "stderr": clean_output(parts.get("bash-stderr", "")),
         "exit_code": shell.get("exitCode", 0),
         "cwd": shell.get("cwd"),
     }
@@ -138,7 +142,9 @@ def _blocks(entry: Entry, how: str | None) -> list[dict[str, Any]]:
         if not isinstance(block, dict) or not _ids_ok(block):
             log.warning("transcript: skipped a malformed content block of entry %s: %.80r", entry.get("id"), block)
             continue
-        if block.get("type") == "tool_result" and how:
+        if block.get("type") == "tool_result" and isinstance(block.get("content"), str):
+            block = dict(block, content=_shrink(clean_output(block["content"]), how))
+        elif block.get("type") == "tool_result" and how:
             block = dict(block, content=_shrink(str(block.get("content", "")), how))
         blocks.append(block)
     return blocks
