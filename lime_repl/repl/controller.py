@@ -96,6 +96,17 @@ class Controller:
                 log.warning("compaction summary by the model failed (%s); using an extractive summary", exc)
         return extractive_summary(entries, previous, hint)
 
+    def _before_prune(self, path: Path) -> None:
+        """The store is about to delete segment ``path``: compact its live entries first (extractive)."""
+        from ..context.rotation import compact_before_prune
+
+        if self.session is None:
+            return
+        keeper = self._keeper
+        entry = compact_before_prune(self.session, path, keeper.counter if keeper is not None else None)
+        if entry is not None and keeper is not None:
+            keeper.last_compaction = entry
+
     def observe(self) -> None:
         """Hand the keeper a snapshot after a line, so it plans while the user types."""
         if self._keeper is not None and self.session is not None:
@@ -217,6 +228,7 @@ class Controller:
 
     def _switch(self, session: Session) -> None:
         old, self.session = self.session, session
+        session.on_prune = self._before_prune
         if old is not None:
             self._close_session(old)
 

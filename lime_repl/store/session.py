@@ -9,6 +9,7 @@ writer: it holds the lock, writes through a
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -212,6 +213,25 @@ class Session(SessionState):
             raise
         self._writer = writer
 
+    on_prune: Callable[[Path], None] | None = None
+    """Set by the session's owner: called with a rotated segment's path before the next append's
+    rotation deletes it; what it appends lands in the surviving segments, before that entry."""
+    _pruning = False
+
+    def _before_prune(self, line: bytes) -> bool:
+        """Run :attr:`on_prune` if appending ``line`` would delete a segment; True if it ran."""
+        if self.on_prune is None or self._pruning or self._writer is None:
+            return False
+        doomed = self._writer.doomed_by(len(line))
+        if doomed is None:
+            return False
+        self._pruning = True
+        try:
+            self.on_prune(doomed)
+        finally:
+            self._pruning = False
+        return True
+
     def _preamble(self, segment: int) -> list[bytes]:
         header = dict(self.header)
         header.update(id=new_entry_id(self._taken), timestamp=now_rfc3339(), segment=segment)
@@ -236,6 +256,15 @@ class Session(SessionState):
         Returns the entry as written. Raises :class:`WriteFailed` when the disk
         refuses it; the session state is then unchanged and the log valid.
         """
+        ordered = self._record(entry, parent_id)
+        if self._before_prune(dumps(ordered)):
+            ordered = self._record(entry, parent_id)  # the hook's entries moved the leaf
+        if self._writer is not None:
+            self._writer.append(dumps(ordered))
+        self._apply(ordered)
+        return ordered
+
+    def _record(self, entry: Entry, parent_id: str | None = UNSET) -> Entry:
         record = dict(entry)
         record["id"] = new_entry_id(self._taken)
         record["parentId"] = self.leaf_id if parent_id is UNSET else parent_id
@@ -244,9 +273,6 @@ class Session(SessionState):
         ordered = {"type": record.pop("type"), "id": record.pop("id"), "parentId": record.pop("parentId")}
         ordered["timestamp"] = record.pop("timestamp")
         ordered.update(record)
-        if self._writer is not None:
-            self._writer.append(dumps(ordered))
-        self._apply(ordered)
         return ordered
 
     def append_copy(self, entry: Entry) -> Entry:
