@@ -198,6 +198,7 @@ class _LogWriter:
             text = json.dumps(json.loads(line), ensure_ascii=False, indent=2) + "\n"
         except ValueError:
             text = line.decode("utf-8", "replace")
+        text = safe_text(text)  # JSON escapes C0 controls, but not C1 controls or bidi overrides
         if self._format is not None:
             text = self._format(text)
         self.out.write(text.encode("utf-8", "replace"))

@@ -123,7 +123,9 @@ class TerminalUI:
         self._ends_with_newline = text.endswith("\n")
 
     def on_text(self, text: str) -> None:
-        self.stream.feed(self.sanitizer.feed(text))
+        safe = self.sanitizer.feed(text)
+        if safe:
+            self.stream.feed(safe)
 
     def on_reasoning(self, text: str) -> None:
         if self.console.interactive:
@@ -131,7 +133,9 @@ class TerminalUI:
             self.console.stderr.flush()
 
     def on_message_end(self) -> None:
-        self.stream.feed(self.sanitizer.close())
+        held = self.sanitizer.close()
+        if held:
+            self.stream.feed(held)
         self.stream.close()
         if self.wrote_text and not getattr(self, "_ends_with_newline", True):
             self._write("\n")
