@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Iterator
 
+import pexpect
 import pytest
 from support.fake_providers import FakeProviderServer
 from support.lime_env import LimeEnv
+from support.screen import Screen
 
 HOSTILE_TITLE = "T\x1b]0;pwned\x07X\x1b[2JY"
 
@@ -114,3 +117,28 @@ def test_model_receives_cleaned_shell_output(lime_env: LimeEnv, server: FakeProv
     assert "$ printf" in md and "\n100%\n" in md and "50%\r" not in md and "[binary output: " in md
     html = lime_env.run("export", sid, "--format", "html", "-o", "-").stdout.decode()
     assert "<pre>100%\n</pre>" in html and "50%\r" not in html and "[binary output: " in html
+
+
+def test_answer_cannot_retitle_the_terminal_or_colour_the_prompt(
+    lime_env: LimeEnv, server: FakeProviderServer
+) -> None:
+    server.reply_text(["plain \x1b]2;PW", "NED\x07 then \x1b[35mleft magenta", " on"])
+    env = {k: v for k, v in lime_env.env.items() if k != "NO_COLOR"}
+    env.update(server.env("openai", "gpt-5.4"), TERM="xterm-256color")
+    child = pexpect.spawn(
+        sys.executable, ["-m", "lime_repl"], cwd=str(lime_env.cwd), env=env, dimensions=(30, 100), timeout=20
+    )
+    screen = Screen(child, rows=30, cols=100)
+    screen.wait_for("lime>")
+    child.sendline("hello")
+    screen.wait_for("left magenta on")
+    child.send("zzq")
+    screen.wait_for("lime> zzq")
+    assert screen.screen.title != "PWNED" and "PWNED" not in screen.text
+    row = next(y for y, line in enumerate(screen.screen.display) if "lime> zzq" in line)
+    x = screen.screen.display[row].index("zzq")
+    cells = [screen.screen.buffer[row][x + i] for i in range(3)]
+    assert all(c.fg != "magenta" for c in cells), [c.fg for c in cells]
+    child.sendcontrol("u")
+    child.sendcontrol("d")
+    assert screen.wait_exit() == 0
