@@ -384,12 +384,9 @@ class SegmentWriter:
 
     def doomed_by(self, size: int) -> Path | None:
         """The rotated segment that appending ``size`` bytes now would delete, or None."""
-        if self._fd is None or self.backups <= 0:
-            return None
-        if not (self._size + size > self.max_bytes and self._size > self._preamble_size):
-            return None
         oldest = Path(f"{self.active}.{self.backups}")
-        return oldest if oldest.exists() else None
+        rotates = self._fd is not None and self._size + size > self.max_bytes and self._size > self._preamble_size
+        return oldest if rotates and self.backups > 0 and oldest.exists() else None
 
     def sync(self) -> None:
         """fsync the active file (end of a turn, exit). Raises :class:`WriteFailed` on I/O error."""
