@@ -310,6 +310,9 @@ class Session(SessionState):
             cwd=cwd,
             exchange=new_entry_id(self._taken),
         )
+        for _ in range(3):  # a rotation compaction goes before the exchange, never inside it
+            if not self._before_prune(b"".join(dumps(self._record(e)) for e in triple)):
+                break
         return [self.append(e) for e in triple]
 
     def rename(self, title: str | None) -> Entry:

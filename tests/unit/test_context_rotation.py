@@ -138,3 +138,23 @@ def test_stream_sanitizer_holds_sequences_split_across_pieces() -> None:
         stream = StreamSanitizer()
         out = "".join(stream.feed(text[i : i + size]) for i in range(0, len(text), size)) + stream.close()
         assert out == "plain  then colour\nend ", size
+
+
+def test_rotation_compaction_never_splits_a_shell_exchange(tmp_path: Path) -> None:
+    session = Session.create(tmp_path / "s", "/w", options=StoreOptions(max_bytes=12_000, backups=1))
+    session.on_prune = lambda path: compact_before_prune(session, path)
+    _user(session, "go")
+    for i in range(60):
+        _bang(session, f"echo {i}", "z" * (200 + 97 * i % 1500))
+    branch = session.branch()
+    compactions = [i for i, e in enumerate(branch) if e["type"] == "compaction"]
+    assert len(compactions) >= 5 and all(branch[i]["trigger"] == "rotation" for i in compactions)
+    for j, entry in enumerate(branch):
+        if entry["type"] == "message" and entry["content"][0]["text"].startswith("<bash-input>"):
+            exchange = entry["shell"]["exchange"]
+            assert [e.get("shell", {}).get("exchange") for e in branch[j + 1 : j + 3]] == [exchange, exchange]
+    session.close()
+    resumed = Session.load(session.path)
+    assert session_transcript(resumed) == build_transcript(branch, session.header)
+    latest = branch[compactions[-1]]["summary"]
+    assert len(latest) < 12_000 and "Earlier summary:" in latest and "`echo 59`" not in latest
