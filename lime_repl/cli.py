@@ -18,6 +18,7 @@ import click
 from . import __version__
 from .errors import EXIT_ERROR, LimeError, UsageError
 from .logsetup import setup_logging
+from .textsafe import safe_line, safe_text
 
 __all__ = ["main"]
 
@@ -36,7 +37,7 @@ def _catalog_warning(ws: Any) -> None:
 
 def _fail(exc: LimeError) -> NoReturn:
     log.debug("error", exc_info=True)
-    click.echo(f"lime: {exc.message}", err=True)
+    click.echo(safe_text(f"lime: {exc.message}"), err=True)
     sys.exit(exc.exit_code)
 
 
@@ -79,7 +80,7 @@ class _Group(click.Group):
             log.error("internal error", exc_info=True)
             from .paths import log_path
 
-            click.echo(f"lime: internal error: {exc} (details in {log_path()})", err=True)
+            click.echo(safe_text(f"lime: internal error: {exc} (details in {log_path()})"), err=True)
             sys.exit(EXIT_ERROR)
 
 
@@ -197,7 +198,7 @@ def session_show(ref: str) -> None:
     ws = _workspace()
     session = ws.load_session(ws.resolve(ref))
     for warning in session.warnings:
-        click.echo(f"lime: warning: {warning}", err=True)
+        click.echo(safe_text(f"lime: warning: {warning}"), err=True)
     print_transcript(session)
 
 
@@ -353,7 +354,7 @@ def import_(source: str) -> None:
     outcome = import_or_update(ws, source)
     result = outcome.result
     for warning in result.warnings:
-        click.echo(f"lime: warning: {warning}", err=True)
+        click.echo(safe_text(f"lime: warning: {warning}"), err=True)
     for one in [outcome, *outcome.more]:
         done, short = one.result, one.result.session_id[:8]
         if one.status == "unchanged":
@@ -361,7 +362,7 @@ def import_(source: str) -> None:
         elif one.status == "updated":
             click.echo(f"lime: added {one.added} entries to {short} — resume with: lime -r {short}", err=True)
         else:
-            origin = f" {done.source_id}" if done.source_id else ""
+            origin = f" {safe_line(done.source_id)}" if done.source_id else ""
             click.echo(
                 f"lime: imported {done.tool} session{origin} as {short} ({done.entries} entries) "
                 f"— resume with: lime -r {short}",
@@ -392,7 +393,7 @@ def doctor(ref: str | None, everywhere: bool, repair: bool) -> None:
         count, findings = examine_directory(directory, scope, ws.catalog, only=only, repair=repair)
         checked += count
         for finding in findings:
-            click.echo(format_finding(finding))
+            click.echo(safe_text(format_finding(finding)))
             remaining += finding.open
     click.echo(f"checked {checked} sessions: {remaining or 'no'} problems" + (" left" if repair else ""), err=True)
     if remaining:

@@ -15,8 +15,10 @@ import json
 import re
 from typing import Any
 
+from ..context.clean import clean_output
 from ..store.records import now_rfc3339, text_of
 from ..store.session import Session
+from ..textsafe import safe_text
 from .view import Item, View, blocks, build_view
 
 __all__ = ["fence", "pretty_json", "render_markdown"]
@@ -142,7 +144,7 @@ def _item(item: Item, names: dict[str, str]) -> list[str]:
                 status = " — error" if block.get("is_error") is True else ""
                 name = names.get(str(block.get("tool_use_id")), "tool")
                 content = block.get("content")
-                text = content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
+                text = clean_output(content) if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
                 out += [
                     f"**Tool result** `{name}` (`{block.get('tool_use_id')}`){status}",
                     "",
@@ -180,7 +182,12 @@ def _item(item: Item, names: dict[str, str]) -> list[str]:
 
 
 def render_markdown(session: Session) -> str:
-    """The Markdown export of ``session``'s active branch."""
+    """The Markdown export of ``session``'s active branch.
+
+    Outputs are shown cleaned (:func:`lime_repl.context.clean.clean_output`) and
+    the whole text passes :func:`lime_repl.textsafe.safe_text`, so printing the
+    export (``-o -``) cannot drive a terminal.
+    """
     view = build_view(session)
     lines = _front_matter(view) + _overview(view)
     for item in view.preamble:
@@ -189,4 +196,4 @@ def render_markdown(session: Session) -> str:
         lines += [f"## Turn {turn.number}", ""]
         for item in turn.items:
             lines += _item(item, view.tool_names)
-    return "\n".join(lines).rstrip() + "\n"
+    return safe_text("\n".join(lines).rstrip()) + "\n"

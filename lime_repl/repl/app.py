@@ -94,6 +94,8 @@ SlashCompleter = _make_completer
 def _toolbar(controller: Controller) -> Any:
     from prompt_toolkit.formatted_text import HTML
 
+    from ..textsafe import safe_line
+
     cache: dict[str, int] = {}
 
     def context_used(keeper: Any, session: Any) -> int:
@@ -108,7 +110,7 @@ def _toolbar(controller: Controller) -> Any:
         if session is None:
             return ""
         saved = "" if session.path is not None else " <b>(not saved)</b>"
-        title = session.title or "untitled"
+        title = safe_line(session.title or "untitled")
         parts = [f"<b>{session.short_id}</b>", "{}", f"{len(session.entries)} entries"]
         values = [title]
         agent = controller.agent
@@ -116,7 +118,7 @@ def _toolbar(controller: Controller) -> Any:
             parts.append("no model")
         else:
             parts.append("{}")
-            values.append(agent.model)
+            values.append(safe_line(agent.model))
             keeper = controller._keeper
             info = controller.model_info()
             if keeper is not None and info is not None and info.context_window:

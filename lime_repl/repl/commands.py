@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
+from ..textsafe import safe_line
 
 if TYPE_CHECKING:
     from .controller import Controller
@@ -84,7 +85,7 @@ def _session_ids(controller: Controller, prefix: str) -> Iterable[tuple[str, str
     yield ("latest", "the most recent session here")
     for info in controller.workspace.list_sessions():
         if info.id.startswith(prefix):
-            yield (info.id[:8], info.title or (info.first_message or "")[:40] or info.updated)
+            yield (info.id[:8], safe_line(info.title or (info.first_message or "")[:40] or info.updated))
 
 
 @REGISTRY.register("help", aliases=("?",))
@@ -127,7 +128,7 @@ def cmd_resume(ctl: Controller, args: str) -> int:
         for info in sessions[:20]:
             mark = "*" if ctl.session is not None and info.id == ctl.session.session_id else " "
             ctl.console.out(
-                f"{mark} {info.id[:8]}  {info.updated[:16]}  {info.entries:>5}  {info.title or ''}"
+                f"{mark} {info.id[:8]}  {info.updated[:16]}  {info.entries:>5}  {safe_line(info.title or '')}"
             )
         ctl.console.notice("resume one with /resume ID")
         return 0

@@ -96,6 +96,18 @@ class Controller:
                 log.warning("compaction summary by the model failed (%s); using an extractive summary", exc)
         return extractive_summary(entries, previous, hint)
 
+    def _before_prune(self, session: Session, path: Path) -> None:
+        """The store is about to delete ``session``'s segment ``path``: compact its live entries first.
+
+        The summary is extractive (:mod:`lime_repl.context.rotation` says why).
+        """
+        from ..context.rotation import compact_before_prune
+
+        keeper = self._keeper
+        entry = compact_before_prune(session, path, keeper.counter if keeper is not None else None)
+        if entry is not None and keeper is not None:
+            keeper.last_compaction = entry
+
     def observe(self) -> None:
         """Hand the keeper a snapshot after a line, so it plans while the user types."""
         if self._keeper is not None and self.session is not None:
@@ -218,6 +230,7 @@ class Controller:
     def _switch(self, session: Session) -> None:
         session.redact = self.redactor
         old, self.session = self.session, session
+        session.on_prune = lambda path: self._before_prune(session, path)
         if old is not None:
             self._close_session(old)
 

@@ -386,6 +386,12 @@ class SegmentWriter:
                     pass
             raise
 
+    def doomed_by(self, size: int) -> Path | None:
+        """The rotated segment that appending ``size`` bytes now would delete, or None."""
+        oldest = Path(f"{self.active}.{self.backups}")
+        rotates = self._fd is not None and self._size + size > self.max_bytes and self._size > self._preamble_size
+        return oldest if rotates and self.backups > 0 and oldest.exists() else None
+
     def sync(self) -> None:
         """fsync the active file (end of a turn, exit). Raises :class:`WriteFailed` on I/O error."""
         if self._fd is None:

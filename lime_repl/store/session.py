@@ -264,6 +264,25 @@ class Session(SessionState):
             raise
         self._writer = writer
 
+    on_prune: Callable[[Path], None] | None = None
+    """Set by the session's owner: called with a rotated segment's path before the next append's
+    rotation deletes it; what it appends lands in the surviving segments, before that entry."""
+    _pruning = False
+
+    def _before_prune(self, line: bytes) -> bool:
+        """Run :attr:`on_prune` if appending ``line`` would delete a segment; True if it ran."""
+        if self.on_prune is None or self._pruning or self._writer is None:
+            return False
+        doomed = self._writer.doomed_by(len(line))
+        if doomed is None:
+            return False
+        self._pruning = True
+        try:
+            self.on_prune(doomed)
+        finally:
+            self._pruning = False
+        return True
+
     def _preamble(self, segment: int) -> list[bytes]:
         header = dict(self.header)
         header.update(id=new_entry_id(self._taken), timestamp=now_rfc3339(), segment=segment)
@@ -306,8 +325,12 @@ class Session(SessionState):
         Returns the entry as written. Raises :class:`WriteFailed` when the disk
         refuses it; the session state is then unchanged and the log valid.
         """
-        ordered = self._stamp(entry, self.leaf_id if parent_id is UNSET else parent_id)
-        ordered = self._guard(ordered)
+        def stamped() -> Entry:
+            return self._guard(self._stamp(entry, self.leaf_id if parent_id is UNSET else parent_id))
+
+        ordered = stamped()
+        if self._before_prune(dumps(ordered)):
+            ordered = stamped()  # the hook's entries moved the leaf
         if self._writer is not None:
             self._writer.append(dumps(ordered))
         self._apply(ordered)
@@ -354,6 +377,9 @@ class Session(SessionState):
             cwd=cwd,
             exchange=new_entry_id(self._taken),
         )
+        for _ in range(3):  # a rotation compaction goes before the exchange, never inside it
+            if not self._before_prune(b"".join(dumps(self._guard(self._stamp(e, self.leaf_id))) for e in triple)):
+                break
         records: list[Entry] = []
         parent = self.leaf_id
         for entry in triple:
