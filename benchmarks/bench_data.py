@@ -24,7 +24,7 @@ from typing import Any
 from lime_repl.paths import cwd_key
 from lime_repl.store.records import checkpoint, dumps, session_header
 
-__all__ = ["SEARCH_WORD", "make_session", "make_tree"]
+__all__ = ["SEARCH_WORD", "make_claude_log", "make_session", "make_tree"]
 
 SEARCH_WORD = "quokkafjord"
 _SYLLABLES = [
@@ -236,3 +236,50 @@ def make_tree(
         _write(paths[n % dirs], sid, files)
     marker.write_text(json.dumps(params))
     return params
+
+
+def make_claude_log(path: Path, source: Path, size: int) -> Path:
+    """A Claude Code project log of at least ``size`` bytes: ``source``'s records repeated.
+
+    Each repetition gives every record a fresh ``uuid`` (``parentUuid`` and
+    ``leafUuid`` follow), and its first root hangs from the last record of the
+    repetition before, so the result is one long conversation, as a session
+    Claude Code wrote over weeks. Reused when ``path`` exists with that size or more.
+    """
+    import uuid as uuid_module
+
+    if path.exists() and path.stat().st_size >= size:
+        return path
+    records = [json.loads(line) for line in source.read_bytes().splitlines() if line.strip()]
+    rng = random.Random(size)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    written, last = 0, None
+    with open(tmp, "wb") as out:
+        while written < size:
+            fresh: dict[str, str] = {}
+
+            def new(old: Any, fresh: dict[str, str] = fresh) -> Any:
+                if not isinstance(old, str):
+                    return old
+                if old not in fresh:
+                    fresh[old] = str(uuid_module.UUID(int=rng.getrandbits(128), version=4))
+                return fresh[old]
+
+            for record in records:
+                if not isinstance(record, dict):
+                    continue
+                copy = dict(record)
+                if "uuid" in copy:
+                    copy["uuid"] = new(copy["uuid"])
+                if "parentUuid" in copy:
+                    copy["parentUuid"] = new(copy["parentUuid"]) if copy["parentUuid"] else last
+                if "leafUuid" in copy:
+                    copy["leafUuid"] = new(copy["leafUuid"])
+                line = (json.dumps(copy, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+                out.write(line)
+                written += len(line)
+                if isinstance(copy.get("uuid"), str) and copy.get("isSidechain") is not True:
+                    last = copy["uuid"]
+    os.replace(tmp, path)
+    return path

@@ -38,6 +38,9 @@ from bench_figures import FIGURES, Settings  # noqa: E402
 from bench_picker import picker_open  # noqa: E402
 
 FIGURES["picker_open"] = picker_open  # issue 5: the session picker opens within 2x `lime session list`
+from bench_import import import_large  # noqa: E402
+
+FIGURES["import_large"] = import_large  # issue 13: importing a 50 MB Claude Code session streams
 from bench_turns import FULL_ONLY, TURN_FIGURES  # noqa: E402
 
 FIGURES.update(TURN_FIGURES)  # print_turn against an httpx2 post; resume_turn_10mb / _50mb

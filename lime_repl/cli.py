@@ -17,6 +17,8 @@ import click
 
 from . import __version__
 from .errors import EXIT_ERROR, LimeError, UsageError
+from .logsetup import setup_logging
+from .textsafe import safe_line, safe_text
 
 __all__ = ["main"]
 
@@ -25,34 +27,17 @@ log = logging.getLogger("lime")
 PICK = "\0pick"
 
 
-class _PrivateFileHandler(logging.FileHandler):
-    """A ``FileHandler`` that creates the program log with mode 0600 whatever the umask (DESIGN.md section 2)."""
-
-    def _open(self):  # type: ignore[no-untyped-def]
-        import os
-
-        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        return open(fd, "a", encoding=self.encoding, errors=self.errors)
-
-
-def _setup_logging(debug: bool) -> None:
-    from .paths import ensure_dir, log_path
-
-    path = log_path()
-    try:
-        ensure_dir(path.parent)
-        handler: logging.Handler = _PrivateFileHandler(path, delay=True, encoding="utf-8")
-    except OSError:
-        handler = logging.NullHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"))
-    log.addHandler(handler)
-    log.setLevel(logging.DEBUG if debug else logging.WARNING)
-    log.propagate = False
+def _catalog_warning(ws: Any) -> None:
+    """At most one line when the catalog fell back to reading the files (e.g. a full disk)."""
+    catalog = getattr(ws, "_catalog", None)
+    warning = catalog.warning if catalog is not None else None
+    if warning:
+        click.echo(f"lime: warning: {warning}", err=True)
 
 
 def _fail(exc: LimeError) -> NoReturn:
     log.debug("error", exc_info=True)
-    click.echo(f"lime: {exc.message}", err=True)
+    click.echo(safe_text(f"lime: {exc.message}"), err=True)
     sys.exit(exc.exit_code)
 
 
@@ -95,7 +80,7 @@ class _Group(click.Group):
             log.error("internal error", exc_info=True)
             from .paths import log_path
 
-            click.echo(f"lime: internal error: {exc} (details in {log_path()})", err=True)
+            click.echo(safe_text(f"lime: internal error: {exc} (details in {log_path()})"), err=True)
             sys.exit(EXIT_ERROR)
 
 
@@ -161,7 +146,7 @@ def cli(
       printf '!ls\\n' | lime          line mode
       lime session list --format json
     """
-    _setup_logging(debug)
+    setup_logging(debug)
     if ctx.invoked_subcommand is not None:
         if continue_ or resume or fork or no_session or prompt:
             raise UsageError(
@@ -187,7 +172,7 @@ def cli(
 # -- lime session ... ---------------------------------------------------------
 @cli.group()
 def session() -> None:
-    """List, show, search and delete sessions."""
+    """List, show, search, keep and delete sessions."""
 
 
 @session.command("list")
@@ -201,6 +186,7 @@ def session_list(limit: int | None, fmt: str, everywhere: bool) -> None:
     ws = _workspace()
     sessions = ws.list_sessions(everywhere)
     print_sessions(sessions[:limit] if limit else sessions, fmt, everywhere)
+    _catalog_warning(ws)
 
 
 @session.command("show")
@@ -212,7 +198,7 @@ def session_show(ref: str) -> None:
     ws = _workspace()
     session = ws.load_session(ws.resolve(ref))
     for warning in session.warnings:
-        click.echo(f"lime: warning: {warning}", err=True)
+        click.echo(safe_text(f"lime: warning: {warning}"), err=True)
     print_transcript(session)
 
 
@@ -233,6 +219,27 @@ def session_rm(ref: str, yes: bool) -> None:
         click.echo(f"removed {removed}", err=True)
 
 
+@session.command("keep")
+@click.argument("ref", metavar="ID", shell_complete=_complete_sessions)
+def session_keep(ref: str) -> None:
+    """Keep every segment of a session from now on: rotation prunes nothing more of it."""
+    ws = _workspace()
+    session = ws.open_session(ws.resolve(ref))
+    try:
+        if session.retain == 0:
+            click.echo(f"session {session.short_id} already keeps every segment", err=True)
+            return
+        session.keep_all()
+        session.sync()
+    except OSError as exc:
+        from .errors import StoreError
+
+        raise StoreError(f"cannot record the retention of {session.short_id}: {exc}") from None
+    finally:
+        session.close()
+    click.echo(f"session {session.short_id} now keeps every segment", err=True)
+
+
 @session.command("search")
 @click.argument("pattern")
 @click.option("--all", "everywhere", is_flag=True, help="Search every directory's sessions.")
@@ -248,6 +255,7 @@ def session_search(pattern: str, everywhere: bool, ignore_case: bool, fmt: str) 
 
     ws = _workspace()
     found = search_sessions(ws, pattern, everywhere=everywhere, ignore_case=ignore_case, fmt=fmt)
+    _catalog_warning(ws)
     if not found:
         sys.exit(1)
 
@@ -283,12 +291,16 @@ def logs(ref: str, path_only: bool, follow: bool) -> None:
 @cli.command("export")
 @click.argument("ref", metavar="[ID]", required=False, shell_complete=_complete_sessions)
 @click.option(
-    "--format", "fmt", type=click.Choice(["jsonl", "json", "md", "html", "zip"]), default=None,
-    help="Output format (default: from -o's extension, else md).",
+    "--format", "fmt", type=click.Choice(["jsonl", "json", "md", "html", "zip", "pi", "claude", "codex"]),
+    default=None, help="Output format (default: from -o's extension, else md); pi, claude, codex: that tool's log.",
 )
 @click.option("-o", "--output", metavar="PATH", help="File or directory to write; '-' for stdout.")
-def export(ref: str | None, fmt: str | None, output: str | None) -> None:
-    """Export a session (default: this directory's latest) as jsonl, json, md, html or zip.
+@click.option(
+    "--install", is_flag=True,
+    help="With --format pi, claude or codex: write where that tool looks and print the command that resumes it.",
+)
+def export(ref: str | None, fmt: str | None, output: str | None, install: bool) -> None:
+    """Export a session (default: this directory's latest) as jsonl, json, md, html, zip, pi, claude or codex.
 
     Prints the path written. Default name: lime-<id8>-<YYYYmmdd-HHMMSS>.<ext>.
     """
@@ -302,6 +314,9 @@ def export(ref: str | None, fmt: str | None, output: str | None) -> None:
             raise UsageError("no session in this directory to export; give an ID (lime session list --all)")
     else:
         path = ws.resolve(ref)
+    if install:
+        _install(ws, path, fmt, output)
+        return
     if output == "-":
         data = export_bytes(fmt or "md", path=path, log=log_path())
         sys.stdout.buffer.write(data)
@@ -310,28 +325,50 @@ def export(ref: str | None, fmt: str | None, output: str | None) -> None:
     click.echo(str(export_session(path, fmt or format_for(output), output, cwd=ws.cwd, env=ws.env)))
 
 
+def _install(ws: Any, path: Any, fmt: str | None, output: str | None) -> None:
+    from .exchange.export import FOREIGN_FORMATS, foreign_bytes
+    from .exchange.install import install_export
+
+    if fmt not in FOREIGN_FORMATS:
+        raise UsageError("--install needs --format pi, claude or codex")
+    if output is not None:
+        raise UsageError("--install chooses the file itself; leave out -o")
+    session = ws.load_session(path)
+    target, command = install_export(fmt, session, foreign_bytes(fmt, session), ws.env)
+    click.echo(f"lime: installed for {fmt} — resume with: {command}", err=True)
+    click.echo(str(target))
+
+
 @cli.command("import")
 @click.argument("source", metavar="FILE|URL")
 def import_(source: str) -> None:
     """Import a session: a lime export; a pi, Kimi, Claude Code, Codex, Gemini CLI, opencode or aider log; a URL.
 
-    Prints the new session's id, one line per session (an aider history holds
-    several); refused input (exit 1) writes nothing.
+    Prints the session's id, one line per session (an aider history holds several); refused input
+    (exit 1) writes nothing. Importing a source again updates the session imported from it (new
+    entries are added) instead of copying it twice.
     """
-    from .exchange.import_ import import_source
+    from .exchange.reimport import import_or_update
 
     ws = _workspace()
-    result = import_source(ws, source)
+    outcome = import_or_update(ws, source)
+    result = outcome.result
     for warning in result.warnings:
-        click.echo(f"lime: warning: {warning}", err=True)
-    for one in [result, *result.more]:
-        origin = f" {one.source_id}" if one.source_id else ""
-        click.echo(
-            f"lime: imported {one.tool} session{origin} as {one.session_id[:8]} ({one.entries} entries) "
-            f"— resume with: lime -r {one.session_id[:8]}",
-            err=True,
-        )
-        click.echo(one.session_id)
+        click.echo(safe_text(f"lime: warning: {warning}"), err=True)
+    for one in [outcome, *outcome.more]:
+        done, short = one.result, one.result.session_id[:8]
+        if one.status == "unchanged":
+            click.echo(f"lime: already imported as {short} — resume with: lime -r {short}", err=True)
+        elif one.status == "updated":
+            click.echo(f"lime: added {one.added} entries to {short} — resume with: lime -r {short}", err=True)
+        else:
+            origin = f" {safe_line(done.source_id)}" if done.source_id else ""
+            click.echo(
+                f"lime: imported {done.tool} session{origin} as {short} ({done.entries} entries) "
+                f"— resume with: lime -r {short}",
+                err=True,
+            )
+        click.echo(done.session_id)
 
 
 # -- lime doctor --------------------------------------------------------------
@@ -356,7 +393,7 @@ def doctor(ref: str | None, everywhere: bool, repair: bool) -> None:
         count, findings = examine_directory(directory, scope, ws.catalog, only=only, repair=repair)
         checked += count
         for finding in findings:
-            click.echo(format_finding(finding))
+            click.echo(safe_text(format_finding(finding)))
             remaining += finding.open
     click.echo(f"checked {checked} sessions: {remaining or 'no'} problems" + (" left" if repair else ""), err=True)
     if remaining:

@@ -24,6 +24,7 @@ __all__ = [
     "lime_home",
     "log_path",
     "sessions_dir_for",
+    "symlinked_part",
 ]
 
 DIR_MODE = 0o700
@@ -84,6 +85,23 @@ def sessions_dir_for(cwd: Path, env: Mapping[str, str] | None = None) -> tuple[P
     if root is not None:
         return root / ".lime" / "sessions", "project"
     return global_sessions_dir(cwd, env), "global"
+
+
+def symlinked_part(sessions_dir: Path, home: Path | None = None) -> Path | None:
+    """The first directory lime owns on the way to ``sessions_dir`` that is a symlink, or None.
+
+    For a project (``home`` None) that is ``<root>/.lime`` and
+    ``<root>/.lime/sessions``; for the global store ``<home>/sessions`` and
+    ``<home>/sessions/<cwd-key>``. ``LIME_HOME`` itself may be a symlink (the
+    user chose it). Missing directories are fine: lime creates them.
+    """
+    parts = [sessions_dir.parent, sessions_dir]
+    if home is not None:
+        parts = [home / "sessions", sessions_dir]
+    for part in parts:
+        if part.is_symlink():
+            return part
+    return None
 
 
 def cache_dir(env: Mapping[str, str] | None = None) -> Path:

@@ -16,7 +16,7 @@ from . import paths
 from .config import Config, load_config
 from .errors import SessionLockedError, SessionNotFoundError, StoreError, UsageError
 from .store.catalog import AmbiguousSession, Catalog, SessionInfo, SessionNotFound
-from .store.segments import LockHeld, WriteFailed
+from .store.segments import LockHeld, UnsafeFile, WriteFailed
 from .store.session import Session, StoreOptions
 
 __all__ = ["Workspace"]
@@ -29,7 +29,14 @@ class Workspace:
         self.env: Mapping[str, str] = os.environ if env is None else env
         self.cwd = (cwd or Path.cwd()).absolute()
         self.home = paths.lime_home(self.env)
+        if self.home.exists() and not self.home.is_dir():
+            raise StoreError(
+                f"LIME_HOME {self.home} is not a directory; point it at a directory (or unset it)"
+            )
         self.sessions_dir, self.scope = paths.sessions_dir_for(self.cwd, self.env)
+        problem = paths.symlinked_part(self.sessions_dir, self.home if self.scope == "global" else None)
+        if problem is not None:
+            raise StoreError(f"{problem} is a symbolic link; lime keeps sessions only in a real directory")
         self._config: Config | None = None
         self._catalog: Catalog | None = None
 
@@ -63,7 +70,9 @@ class Workspace:
         root = self.home / "sessions"
         try:
             with os.scandir(root) as it:
-                result.extend((Path(item.path), "global") for item in it if item.is_dir())
+                result.extend(
+                    (Path(item.path), "global") for item in it if item.is_dir(follow_symlinks=False)
+                )
         except (FileNotFoundError, NotADirectoryError):
             pass
         known = {p for p, _ in result}
@@ -101,6 +110,8 @@ class Workspace:
                 options=self.store_options,
                 **extra,  # type: ignore[arg-type]
             )
+        except UnsafeFile as exc:
+            raise StoreError(str(exc.strerror)) from None
         except OSError as exc:
             raise StoreError(
                 f"cannot create a session in {self.sessions_dir}: {exc.strerror or exc}"
@@ -148,6 +159,8 @@ class Workspace:
             ) from None
         except FileNotFoundError:
             raise SessionNotFoundError(f"no session file at {path}") from None
+        except UnsafeFile as exc:
+            raise StoreError(f"{exc.strerror}; the session was not opened") from None
         except WriteFailed as exc:
             raise StoreError(str(exc)) from None
         except OSError as exc:
@@ -159,5 +172,7 @@ class Workspace:
             return Session.load(path)
         except FileNotFoundError:
             raise SessionNotFoundError(f"no session file at {path}") from None
+        except UnsafeFile as exc:
+            raise StoreError(str(exc.strerror)) from None
         except OSError as exc:
             raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from None

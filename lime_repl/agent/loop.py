@@ -1,7 +1,7 @@
 """The agent loop: one user turn, streamed, with tool calls and approvals, all in the log.
 
 A turn appends the user message, then repeats: build the transcript of the
-active branch (:func:`~lime_repl.context.transcript.build_transcript`), stream
+active branch (:func:`~lime_repl.context.transcript.session_transcript`), stream
 the provider's answer, record the assistant message exactly as received
 (content blocks, ``usage``, ``model``, ``provider``, ``stopReason``), run the
 tool calls it asked for and record their ``tool_result`` blocks, until the
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..context.transcript import build_transcript
+from ..context.transcript import session_transcript
 from ..store.session import Session
 from .providers.base import Provider, ReasoningDelta, TextDelta, TurnEnd
 from .providers.errors import ContextOverflowError, ProviderError
@@ -150,7 +150,7 @@ class Agent:
         for _ in range(MAX_STEPS):
             if self.context is not None:
                 self.context.boundary(session)
-            system, messages = build_transcript(session.branch(), session.header)
+            system, messages = session_transcript(session)
             try:
                 end, cancelled = self._stream(system, messages, tools, ui, session, outcome)
             except ContextOverflowError as exc:

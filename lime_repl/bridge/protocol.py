@@ -27,6 +27,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
+from ..store.entry_guard import repair_text
+
 __all__ = [
     "INTERNAL_ERROR",
     "INVALID_PARAMS",
@@ -88,12 +90,20 @@ class Request:
 
 
 def encode(message: Mapping[str, Any] | list[Any]) -> bytes:
-    """One output line: compact UTF-8 JSON with U+2028/U+2029/U+0085 escaped, ending in ``\\n``."""
+    """One output line: compact valid UTF-8 JSON with U+2028/U+2029/U+0085 escaped, ending in ``\\n``.
+
+    A lone surrogate anywhere in ``message`` (e.g. echoed from a request's
+    ``\\udcff`` escape) is written as U+FFFD, never as invalid UTF-8.
+    """
     text = json.dumps(message, separators=(",", ":"), ensure_ascii=False)
     if any(ch in text for ch in _LINE_BREAKS):
         for raw, escaped in _LINE_BREAKS.items():
             text = text.replace(raw, escaped)
-    return (text + "\n").encode("utf-8", "surrogatepass")
+    text += "\n"
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return repair_text(text).encode("utf-8")
 
 
 def result_response(request_id: Any, result: Any) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from ..store.session import Session
 from .compaction import CompactionPlan, CompactionSettings, compaction_entry, plan_compaction
 from .microcompact import MicroPlan, MicroSettings, plan_microcompaction
 from .tokens import TokenCounter, calibrate_from_usage, context_tokens
+from .transcript import live_start
 
 __all__ = ["ContextKeeper", "Summarizer"]
 
@@ -35,6 +36,11 @@ log = logging.getLogger("lime")
 
 #: ``summarize(entries, previous_summary, hint) -> text``; must not raise (fall back internally).
 Summarizer = Callable[[list[Entry], "str | None", "str | None"], str]
+
+
+def _latest_summary(branch: list[Entry]) -> str | None:
+    _, found = live_start(branch)
+    return str(branch[found].get("summary")) if found is not None else None
 
 
 @dataclass
@@ -195,6 +201,8 @@ class ContextKeeper:
         compaction = (
             pending.compaction if pending.compaction and pending.compaction[0] <= branch_ids else None
         )
+        if compaction is not None and compaction[1].previous_summary != _latest_summary(session.branch()):
+            compaction = None  # planned before a newer compaction (e.g. one written before a rotation)
         if compaction is not None:
             written.append(self._write_compaction(session, compaction[1], compaction[2], "auto", None))
         elif self.settings.auto and self.tokens(session.branch()) >= self.threshold:

@@ -38,6 +38,7 @@ SECTIONS = (
 
 _TAG = re.compile(r"^<bash-input>(.*)</bash-input>$", re.S)
 _MAX_ITEM = 300
+_MAX_PREVIOUS = 4000  # characters of an earlier summary kept under Progress (head and tail, the cut marked)
 
 FileSets = dict[str, list[str]]
 
@@ -105,7 +106,9 @@ def extractive_summary(entries: Sequence[Entry], previous: str | None = None, hi
     """A deterministic summary in the fixed sections, built from ``entries`` alone (no model).
 
     ``previous`` (an earlier summary) is kept as the base under *Progress*, so
-    facts of earlier compactions survive; ``hint`` is recorded as a constraint.
+    facts of earlier compactions survive; past 4,000 characters its middle is
+    cut (marked), so summaries of summaries stay bounded however often
+    rotation compacts. ``hint`` is recorded as a constraint.
     """
     requests, commands = _requests_and_commands(entries)
     files = files_touched(entries)
@@ -121,7 +124,11 @@ def extractive_summary(entries: Sequence[Entry], previous: str | None = None, hi
         sections["Constraints and preferences"].append(f"Compaction focus: {_clip(hint)}")
     sections["Constraints and preferences"].extend(f"User asked: {r}" for r in requests[1:][-20:])
     if previous:
-        sections["Progress"].append("Earlier summary:\n" + previous.strip())
+        earlier = previous.strip()
+        if len(earlier) > _MAX_PREVIOUS:
+            head, tail = earlier[: _MAX_PREVIOUS // 4], earlier[-(3 * _MAX_PREVIOUS) // 4 :]
+            earlier = f"{head}\n[… {len(earlier) - len(head) - len(tail)} characters of earlier summaries cut …]\n{tail}"
+        sections["Progress"].append("Earlier summary:\n" + earlier)
     sections["Progress"].extend(f"Ran {c}" for c in commands[-40:])
     if last:
         sections["Key decisions"].append(f"Last answer: {last}")

@@ -9,7 +9,10 @@ blocks of DESIGN.md section 3 plus ``local_shell`` for a ``!`` exchange:
   text of the latest ``system_prompt`` entry on the branch;
 * if the branch holds a ``compaction``, the latest one's summary opens the
   conversation as a user message and only entries from its
-  ``firstKeptEntryId`` on follow;
+  ``firstKeptEntryId`` on follow; without one on the branch, the compaction
+  carried by the oldest surviving segment's ``checkpoint`` (rotation deleted
+  the entry itself) is used the same way (:func:`session_transcript`), so a
+  resumed session sends what the running one would (DESIGN.md section 3);
 * a bash triple (``<bash-input>``/``<bash-stdout>``/``<bash-stderr>`` with a
   shared ``shell.exchange``) folds into one ``local_shell`` block
   {``command``, ``stdout``, ``stderr``, ``exit_code``, ``cwd``};
@@ -27,11 +30,25 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..store.records import Entry
+from .clean import clean_output
 
-__all__ = ["CLEARED", "build_transcript", "fold_bash", "live_start", "micro_state", "trim_middle"]
+if TYPE_CHECKING:
+    from ..store.segments import Segment
+    from ..store.session import Session
+
+__all__ = [
+    "CLEARED",
+    "build_transcript",
+    "checkpoint_compaction",
+    "fold_bash",
+    "live_start",
+    "micro_state",
+    "session_transcript",
+    "trim_middle",
+]
 
 log = logging.getLogger("lime.context")
 
@@ -49,7 +66,10 @@ def trim_middle(text: str, keep: int = TRIM_KEEP) -> str:
 
 
 def fold_bash(entries: Sequence[Entry]) -> dict[str, Any] | None:
-    """One ``local_shell`` block from a bash triple's entries, or None if they are not one."""
+    """One ``local_shell`` block from a bash triple's entries, or None if they are not one.
+
+    ``stdout`` and ``stderr`` are cleaned (:func:`lime_repl.context.clean.clean_output`).
+    """
     parts: dict[str, str] = {}
     shell: dict[str, Any] = {}
     for entry in entries:
@@ -67,8 +87,8 @@ def fold_bash(entries: Sequence[Entry]) -> dict[str, Any] | None:
     return {
         "type": "local_shell",
         "command": parts["bash-input"],
-        "stdout": parts.get("bash-stdout", ""),
-        "stderr": parts.get("bash-stderr", ""),
+        "stdout": clean_output(parts.get("bash-stdout", "")),
+        "stderr": clean_output(parts.get("bash-stderr", "")),
         "exit_code": shell.get("exitCode", 0),
         "cwd": shell.get("cwd"),
     }
@@ -138,7 +158,9 @@ def _blocks(entry: Entry, how: str | None) -> list[dict[str, Any]]:
         if not isinstance(block, dict) or not _ids_ok(block):
             log.warning("transcript: skipped a malformed content block of entry %s: %.80r", entry.get("id"), block)
             continue
-        if block.get("type") == "tool_result" and how:
+        if block.get("type") == "tool_result" and isinstance(block.get("content"), str):
+            block = dict(block, content=_shrink(clean_output(block["content"]), how))
+        elif block.get("type") == "tool_result" and how:
             block = dict(block, content=_shrink(str(block.get("content", "")), how))
         blocks.append(block)
     return blocks
@@ -183,13 +205,38 @@ def _pair_tools(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return kept
 
 
+def checkpoint_compaction(segments: Sequence[Segment]) -> Entry | None:
+    """The ``compaction`` carried by the ``checkpoint`` of the oldest of ``segments``, or None."""
+    for segment in segments[:1]:
+        for line in segment.lines[:2]:
+            entry = line.entry
+            if entry.get("type") == "checkpoint" and isinstance(entry.get("compaction"), dict):
+                return dict(entry["compaction"])
+    return None
+
+
+def session_transcript(session: Session) -> tuple[str, list[dict[str, Any]]]:
+    """:func:`build_transcript` of ``session``'s active branch, header and oldest checkpoint's compaction."""
+    return build_transcript(session.branch(), session.header, checkpoint_compaction(session.segments))
+
+
 def build_transcript(
-    branch: Sequence[Entry], header: Entry | None = None
+    branch: Sequence[Entry], header: Entry | None = None, rotated: Entry | None = None
 ) -> tuple[str, list[dict[str, Any]]]:
-    """``(system, messages)`` for the active ``branch`` (root first) of a session with ``header``."""
+    """``(system, messages)`` for the active ``branch`` (root first) of a session with ``header``.
+
+    ``rotated`` is the compaction of the oldest surviving checkpoint; it is
+    used only when the branch holds no compaction: its summary opens the
+    conversation, followed by the branch from its ``firstKeptEntryId`` (or
+    the whole surviving branch when that entry is gone too).
+    """
     system = _system_prompt(header, branch)
     start, found = live_start(branch)
     summary = str(branch[found].get("summary", "")) if found is not None else None
+    if found is None and isinstance(rotated, dict):
+        summary = str(rotated.get("summary", ""))
+        first_kept = rotated.get("firstKeptEntryId")
+        start = next((i for i, e in enumerate(branch) if e.get("id") == first_kept), 0)
     micro = micro_state(branch)
     messages: list[dict[str, Any]] = []
     if summary is not None:

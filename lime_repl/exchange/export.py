@@ -6,10 +6,11 @@
   of opencode's export), one entry per line; when rotation deleted the first
   segments, the oldest surviving ``checkpoint`` is included as ``"checkpoint"``;
 * ``md``: :mod:`lime_repl.exchange.markdown`; ``html``: :mod:`lime_repl.exchange.html`;
-* ``zip``: every segment and the ``.torn`` file under ``session/``, the lines
-  of the program log (``~/.lime/logs/lime.log`` and its rotated copies) from
-  an hour before the session's first entry to an hour after its last, plus
-  any line naming the session, under ``logs/lime.log``, and a
+* ``pi``, ``claude``, ``codex``: a file that tool resumes (:mod:`.export_pi`,
+  :mod:`.export_claude`, :mod:`.export_codex`; ``--install`` is :mod:`.install`);
+* ``zip``: every segment and the ``.torn`` file under ``session/``, the
+  records of the program log (``~/.lime/logs/lime.log`` and its rotated
+  copies) that name the session, under ``logs/lime.log``, and a
   ``manifest.json`` with the size and SHA-256 of each (:mod:`.manifest`).
 
 Default file name: ``lime-<id8>-<YYYYmmdd-HHMMSS>.<ext>`` in the current
@@ -26,30 +27,35 @@ import os
 import re
 import tempfile
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from ..errors import StoreError, UsageError
+from ..store.entry_guard import repair_text
 from ..store.records import dumps, now_rfc3339
 from ..store.segments import segment_paths
 from ..store.session import Session
 
 __all__ = [
     "EXTENSIONS",
+    "FOREIGN_FORMATS",
     "FORMATS",
     "default_name",
     "export_bytes",
     "export_session",
+    "foreign_bytes",
     "format_for",
     "log_excerpt",
     "resolve_target",
     "write_export",
 ]
 
-FORMATS = ("jsonl", "json", "md", "html", "zip")
+FORMATS = ("jsonl", "json", "md", "html", "zip", "pi", "claude", "codex")
 EXTENSIONS = {"jsonl": "jsonl", "json": "json", "md": "md", "html": "html", "zip": "zip"}
+EXTENSIONS.update(pi="jsonl", claude="jsonl", codex="jsonl")
+#: Formats another tool resumes (:mod:`.export_pi`, :mod:`.export_claude`, :mod:`.export_codex`).
+FOREIGN_FORMATS = ("pi", "claude", "codex")
 _LOG_TIME = re.compile(rb"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)")
-_MARGIN = timedelta(hours=1)
 
 
 def default_name(session_id: str, fmt: str, now: datetime | None = None) -> str:
@@ -63,7 +69,8 @@ def format_for(path: str | None) -> str | None:
     if not path or path == "-":
         return None
     ext = Path(path).suffix.lower().lstrip(".")
-    return {"markdown": "md", "htm": "html", "ndjson": "jsonl"}.get(ext, ext if ext in FORMATS else None)
+    known = ext in FORMATS and ext not in FOREIGN_FORMATS
+    return {"markdown": "md", "htm": "html", "ndjson": "jsonl"}.get(ext, ext if known else None)
 
 
 def resolve_target(output: str | None, session_id: str, fmt: str, cwd: Path) -> Path | None:
@@ -109,24 +116,14 @@ def _json_document(session: Session) -> bytes:
 
 
 def log_excerpt(log: Path, session: Session) -> bytes:
-    """The program-log lines from around ``session``'s dates (see the module doc), oldest file first."""
-    stamps = sorted(
-        str(e["timestamp"]) for e in session.entries.values() if isinstance(e.get("timestamp"), str)
-    )
-    created = session.header.get("created")
-    if isinstance(created, str):
-        stamps.insert(0, created)
+    """The program-log records that name ``session`` (its id or 8-character short id), oldest file first.
 
-    def parse(stamp: str) -> datetime | None:
-        try:
-            return datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(UTC)
-        except ValueError:
-            return None
-
-    moments = [m for m in (parse(s) for s in stamps) if m is not None]
-    if not moments:
-        return b""
-    start, end = min(moments) - _MARGIN, max(moments) + _MARGIN
+    A record is a line that starts with a timestamp plus the lines that follow
+    it up to the next such line (a traceback); it is kept whole when its first
+    line names the session, and nothing else is kept: another session's lines
+    and unrelated errors stay out of the bundle. Invalid UTF-8 in a kept line
+    becomes U+FFFD, so the excerpt is valid UTF-8.
+    """
     short = session.session_id[:8].encode()
     files = sorted(
         (p for p in log.parent.glob(log.name + ".*") if p.suffix.lstrip(".").isdigit()),
@@ -140,15 +137,11 @@ def log_excerpt(log: Path, session: Session) -> bytes:
             continue
         keep = False
         for line in data.splitlines(keepends=True):
-            match = _LOG_TIME.match(line)
-            if match:
-                try:
-                    moment = datetime.strptime(match.group(1).decode(), "%Y-%m-%d %H:%M:%S").astimezone(UTC)
-                except ValueError:
-                    moment = None
-                keep = (moment is not None and start <= moment <= end) or short in line
+            if _LOG_TIME.match(line):
+                keep = short in line
             if keep:
-                out.write(line if line.endswith(b"\n") else line + b"\n")
+                text = line.decode("utf-8", "replace").encode("utf-8")
+                out.write(text if text.endswith(b"\n") else text + b"\n")
     return out.getvalue()
 
 
@@ -202,16 +195,33 @@ def export_bytes(
             raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from None
     if fmt == "json":
         return _json_document(session)
+    if fmt in FOREIGN_FORMATS:
+        return foreign_bytes(fmt, session)
     if fmt == "md":
         from .markdown import render_markdown
 
-        return render_markdown(session).encode("utf-8", "surrogatepass")
+        return repair_text(render_markdown(session)).encode("utf-8")
     if fmt == "html":
         from .html import render_html
 
-        return render_html(session).encode("utf-8", "surrogatepass")
+        return repair_text(render_html(session)).encode("utf-8")
     assert path is not None
     return _zip(session, path, log)
+
+
+def foreign_bytes(fmt: str, session: Session) -> bytes:
+    """``session`` as a file pi, Claude Code or Codex resumes (``fmt`` one of :data:`FOREIGN_FORMATS`)."""
+    if fmt == "pi":
+        from .export_pi import render_pi
+
+        return render_pi(session)
+    if fmt == "claude":
+        from .export_claude import render_claude
+
+        return render_claude(session)[0]
+    from .export_codex import render_codex
+
+    return render_codex(session)
 
 
 def write_export(data: bytes, target: Path) -> Path:

@@ -6,9 +6,13 @@ Every importer reads through these functions, and they all raise
 * a file or download larger than the import cap is refused; the cap is
   :data:`DEFAULT_MAX_BYTES` (128 MiB) unless ``LIME_IMPORT_MAX_BYTES`` says
   otherwise;
-* a zip archive whose members unpack to more than ten times the cap is a zip
-  bomb, counted both from the sizes the archive declares and from the bytes
-  actually inflated (declared sizes can lie);
+* a zip archive is read member by member, in 1 MiB pieces, and refused as
+  soon as a limit is passed, so memory stays bounded whatever it declares:
+  its members may unpack to at most the import cap in all (counted both from
+  the sizes the archive declares and from the bytes actually inflated, since
+  declared sizes can lie), a member larger than 1 MiB may inflate at most
+  :data:`ZIP_RATIO` times its compressed size (a zip bomb), and no line of a
+  member may pass :data:`MAX_LINE_BYTES`;
 * a zip member with an absolute path, a ``..`` component, a backslash, a
   drive letter or a duplicate name (zip slip), a symlink member or an
   encrypted member is refused;
@@ -51,7 +55,11 @@ __all__ = [
 DEFAULT_MAX_BYTES = 128 * 1024 * 1024
 MAX_LINE_BYTES = 16 * 1024 * 1024
 MAX_JSON_DEPTH = 200
-ZIP_BOMB_FACTOR = 10
+#: How many times its compressed size a zip member may inflate (deflate reaches ~1,000 on a bomb;
+#: JSON logs compress 5 to 20 times).
+ZIP_RATIO = 100
+_RATIO_FLOOR = 1 << 20
+_CHUNK = 1 << 20
 
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
 _BRACKET = re.compile(r"[\[\]{}]")
@@ -148,12 +156,32 @@ def json_depth(text: str) -> int:
 
 def loads(text: str, where: str) -> Any:
     """Parse one JSON value. Raises :class:`ImportRefused` when nested too deeply, ``ValueError`` when malformed."""
-    if text.count("[") + text.count("{") > MAX_JSON_DEPTH and json_depth(text) > MAX_JSON_DEPTH:
-        raise ImportRefused(f"refusing {where}: JSON nested deeper than {MAX_JSON_DEPTH} levels")
     try:
-        return json.loads(text)
-    except RecursionError:  # pragma: no cover - the depth check runs first
-        raise ImportRefused(f"refusing {where}: JSON nested too deeply") from None
+        value = json.loads(text)
+    except RecursionError:
+        raise ImportRefused(f"refusing {where}: JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
+    # The parsed value's depth is the text's bracket depth; walking it is faster than scanning the text.
+    if text.count("[") + text.count("{") > MAX_JSON_DEPTH and _value_depth(value) > MAX_JSON_DEPTH:
+        raise ImportRefused(f"refusing {where}: JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    return value
+
+
+def _value_depth(value: Any) -> int:
+    """The nesting depth of lists and dicts in a parsed JSON value (0 for a scalar), stopping past the limit."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        elif not isinstance(item, list):
+            continue
+        if depth > deepest:
+            deepest = depth
+            if deepest > MAX_JSON_DEPTH:
+                return deepest
+        stack.extend((child, depth + 1) for child in item if isinstance(child, dict | list))
+    return deepest
 
 
 def _lines(data: bytes, name: str) -> Iterator[tuple[int, bytes]]:
@@ -226,16 +254,60 @@ def _check_member(info: zipfile.ZipInfo, archive: str) -> None:
         raise ImportRefused(f"refusing {archive}: member {name!r} is encrypted")
 
 
+def _ratio_limit(info: zipfile.ZipInfo) -> int:
+    """The most bytes ``info`` may inflate to before it counts as a zip bomb."""
+    return max(_RATIO_FLOOR, ZIP_RATIO * max(info.compress_size, 0))
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, budget: int) -> bytes:
+    """One member's bytes, inflated piece by piece; refused as soon as ``budget`` or a limit is passed."""
+    chunks: list[bytes] = []
+    total = 0
+    ratio_limit = _ratio_limit(info)
+    line = 0  # bytes since the last newline
+    try:
+        with archive.open(info) as fh:
+            while True:
+                chunk = fh.read(_CHUNK)
+                if not chunk:
+                    break
+                total += len(chunk)
+                if total > budget:
+                    raise ImportRefused(
+                        f"refusing {name}: it unpacks to more than the import cap ({_size(budget)} left)"
+                    )
+                if total > ratio_limit:
+                    raise ImportRefused(
+                        f"refusing {name}: member {info.filename!r} inflates more than {ZIP_RATIO} times "
+                        "its compressed size (a zip bomb)"
+                    )
+                newline = chunk.rfind(b"\n")
+                line = line + len(chunk) if newline < 0 else len(chunk) - newline - 1
+                if line > MAX_LINE_BYTES:
+                    raise ImportRefused(
+                        f"refusing {name}: member {info.filename!r} has a line over the {_size(MAX_LINE_BYTES)} line limit"
+                    )
+                chunks.append(chunk)
+    except ImportRefused:
+        raise
+    except (zipfile.BadZipFile, NotImplementedError, ValueError, EOFError, OSError, RuntimeError) as exc:
+        raise ImportRefused(f"refusing {name}: member {info.filename!r} cannot be read ({exc})") from None
+    except Exception as exc:  # zlib.error and friends from a damaged stream
+        raise ImportRefused(f"refusing {name}: member {info.filename!r} is damaged ({exc})") from None
+    return b"".join(chunks)
+
+
 def read_zip(data: bytes, name: str, cap: int) -> dict[str, bytes]:
     """The file members of a zip archive held in ``data``, by name (directories left out).
 
-    Nothing is unpacked to disk. Raises :class:`ImportRefused` for a damaged
-    archive, a zip-slip, symlink, encrypted or duplicate member, or more than
-    ``10 * cap`` unpacked bytes (declared or actual).
+    Nothing is unpacked to disk, and members are inflated in 1 MiB pieces.
+    Raises :class:`ImportRefused` for a damaged archive, a zip-slip, symlink,
+    encrypted or duplicate member, more than ``cap`` unpacked bytes (declared
+    or actual), a member inflating more than :data:`ZIP_RATIO` times, or a
+    line over :data:`MAX_LINE_BYTES`, before inflating any more of it.
     """
     import io
 
-    limit = ZIP_BOMB_FACTOR * cap
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError) as exc:
@@ -250,42 +322,21 @@ def read_zip(data: bytes, name: str, cap: int) -> dict[str, bytes]:
                 raise ImportRefused(f"refusing {name}: member {info.filename!r} appears twice")
             seen.add(info.filename)
             declared += max(info.file_size, 0)
-        if declared > limit:
+            if info.file_size > _ratio_limit(info):
+                raise ImportRefused(
+                    f"refusing {name}: member {info.filename!r} would inflate {_size(info.file_size)} from "
+                    f"{_size(info.compress_size)}, more than {ZIP_RATIO} times (a zip bomb)"
+                )
+        if declared > cap:
             raise ImportRefused(
-                f"refusing {name}: it unpacks to {_size(declared)}, over 10x the import cap ({_size(limit)})"
+                f"refusing {name}: it unpacks to {_size(declared)}, over the import cap of {_size(cap)} "
+                "(LIME_IMPORT_MAX_BYTES raises it)"
             )
         members: dict[str, bytes] = {}
-        total = 0
+        budget = cap
         for info in infos:
             if info.is_dir():
                 continue
-            chunks = []
-            try:
-                with archive.open(info) as fh:
-                    while True:
-                        chunk = fh.read(1 << 20)
-                        if not chunk:
-                            break
-                        total += len(chunk)
-                        if total > limit:
-                            raise ImportRefused(
-                                f"refusing {name}: it unpacks to more than 10x the import cap ({_size(limit)})"
-                            )
-                        chunks.append(chunk)
-            except ImportRefused:
-                raise
-            except (
-                zipfile.BadZipFile,
-                NotImplementedError,
-                ValueError,
-                EOFError,
-                OSError,
-                RuntimeError,
-            ) as exc:
-                raise ImportRefused(
-                    f"refusing {name}: member {info.filename!r} cannot be read ({exc})"
-                ) from None
-            except Exception as exc:  # zlib.error and friends from a damaged stream
-                raise ImportRefused(f"refusing {name}: member {info.filename!r} is damaged ({exc})") from None
-            members[info.filename] = b"".join(chunks)
+            members[info.filename] = _read_member(archive, info, name, budget)
+            budget -= len(members[info.filename])
         return members

@@ -22,10 +22,12 @@ import re
 from functools import cache
 from typing import Any
 
+from ..context.clean import clean_output
 from ..store.records import now_rfc3339, text_of
 from ..store.session import Session
+from ..textsafe import safe_text
 from .markdown import pretty_json
-from .view import Item, View, build_view, preview, tree_rows
+from .view import Item, View, blocks, build_view, preview, tree_rows
 
 __all__ = ["render_html"]
 
@@ -162,7 +164,7 @@ def _tree(session: Session) -> str:
 
 def _assistant(entry: dict[str, Any], hl: _Highlighter) -> str:
     parts = []
-    for block in entry.get("content") or []:
+    for block in blocks(entry):
         if not isinstance(block, dict):
             continue
         kind = block.get("type")
@@ -198,12 +200,12 @@ def _item(item: Item, view: View, hl: _Highlighter) -> str:
         )
     if item.kind == "tool_result":
         parts = []
-        for block in entry.get("content") or []:
+        for block in blocks(entry):
             if isinstance(block, dict) and block.get("type") == "tool_result":
                 failed = block.get("is_error") is True
                 name = view.tool_names.get(str(block.get("tool_use_id")), "tool")
                 content = block.get("content")
-                text = content if isinstance(content, str) else pretty_json(content)
+                text = clean_output(content) if isinstance(content, str) else pretty_json(content)
                 parts.append(
                     f'<details{" open" if failed else ""} class="{"error" if failed else "result"}">'
                     f"<summary>Tool result <code>{_e(name)}</code>{' — error' if failed else ''} "
@@ -244,7 +246,11 @@ def _item(item: Item, view: View, hl: _Highlighter) -> str:
 
 
 def render_html(session: Session) -> str:
-    """The HTML export of ``session``: one page, no external requests, no scripts."""
+    """The HTML export of ``session``: one page, no external requests, no scripts.
+
+    Outputs are shown cleaned (:func:`lime_repl.context.clean.clean_output`);
+    control characters anywhere are made visible (:func:`lime_repl.textsafe.safe_text`).
+    """
     hl = _Highlighter()
     view = build_view(session)
     body = [_overview(view, hl), _tree(session)]
@@ -254,7 +260,7 @@ def render_html(session: Session) -> str:
         body += [_item(item, view, hl) for item in turn.items]
         body.append("</section>")
     csp = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
-    return (
+    return safe_text(
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f'<meta http-equiv="Content-Security-Policy" content="{csp}">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'

@@ -44,6 +44,7 @@ from ..store.records import now_rfc3339
 from .foreign.common import Imported, to_rfc3339
 from .guard import ImportRefused, decode_text, import_cap, loads, read_file, split_jsonl
 from .lime_reader import is_lime_header, json_document, lime_from_document, lime_from_records, read_zip_export
+from .shapes import checked
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
@@ -74,6 +75,10 @@ def import_source(workspace: Workspace, source: str, *, timeout: float | None = 
     Raises :class:`ImportRefused` (exit 1) for hostile or unrecognised input,
     :class:`UsageError` (exit 2) for a missing file, :class:`StoreError` when writing fails.
     """
+    if timeout is None and _URL.match(source):
+        from .fetch import import_timeout
+
+        timeout = import_timeout(workspace.env)
     imported = read_source(source, cap=import_cap(workspace.env), timeout=timeout)
     result = write_imported(workspace, imported)
     result.more = [write_imported(workspace, other) for other in imported.more]
@@ -84,9 +89,9 @@ def import_source(workspace: Workspace, source: str, *, timeout: float | None = 
 def read_source(source: str, *, cap: int, timeout: float | None = None) -> Imported:
     """Read and check ``source`` without writing anything."""
     if _URL.match(source):
-        from .fetch import DEFAULT_TIMEOUT, fetch
+        from .fetch import fetch, import_timeout
 
-        data = fetch(source, cap, DEFAULT_TIMEOUT if timeout is None else timeout)
+        data = fetch(source, cap, import_timeout() if timeout is None else timeout)
         return read_bytes(data, source, cap=cap, fallback=now_rfc3339())
     path = Path(source).expanduser()
     if path.is_symlink():
@@ -103,6 +108,11 @@ def read_source(source: str, *, cap: int, timeout: float | None = None) -> Impor
         and _kimi_kind(path.parent.parent.parent)
     ):
         return _read_folder(path.parent.parent.parent, cap)
+    from .stream import read_streamed
+
+    streamed = read_streamed(path, cap, fallback=_mtime(path))  # large Claude Code / Codex logs
+    if streamed is not None:
+        return streamed
     data = _read(path, cap)
     return read_bytes(data, str(path), cap=cap, fallback=_mtime(path))
 
@@ -290,9 +300,14 @@ def write_imported(workspace: Workspace, imported: Imported) -> ImportResult:
     if imported.created:
         origin["created"] = imported.created
     prompt = imported.system_prompt if imported.tool == "lime" else _lime_system_prompt(workspace)
-    session = workspace.create_session(system_prompt=prompt, imported_from=origin)
+    # retain=0: another tool's history is never pruned by rotation (DESIGN.md section 3, Retention).
+    session = workspace.create_session(system_prompt=prompt, imported_from=origin, retain=0)
+    malformed: list[str] = []
     try:
         for entry in imported.entries:
+            entry, reason = checked(entry)
+            if reason is not None:
+                malformed.append(f"{entry.get('id')}: {reason}")
             session.append_copy(entry)
         if imported.title and session.title != imported.title:
             session.rename(imported.title)
@@ -310,6 +325,11 @@ def write_imported(workspace: Workspace, imported: Imported) -> ImportResult:
         ) from None
     session.close()
     assert session.path is not None
+    warnings = list(imported.warnings)
+    if malformed:
+        warnings.append(
+            f"kept {len(malformed)} entries of the wrong shape as custom entries (first: {malformed[0]})"
+        )
     return ImportResult(
         session.session_id,
         session.path,
@@ -317,7 +337,7 @@ def write_imported(workspace: Workspace, imported: Imported) -> ImportResult:
         imported.source_id,
         len(session.entries),
         session.title,
-        list(imported.warnings),
+        warnings,
     )
 
 

@@ -1,7 +1,9 @@
 """Sessions out to the terminal: ``session list/show/rm/search`` and ``logs``.
 
 Table output adapts to a terminal; JSON and raw JSONL output are meant for
-pipes and are printed without colour or decoration.
+pipes and are printed without colour or decoration. Stored text in tables
+and in ``session show`` goes through :mod:`lime_repl.textsafe` first, so a
+title or output cannot drive the terminal.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from ..store.catalog import SessionInfo
 from ..store.records import text_of
 from ..store.segments import segment_paths
 from ..store.session import Session, is_locked
+from ..textsafe import safe_line, safe_text
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
@@ -47,12 +50,16 @@ def print_sessions(sessions: list[SessionInfo], fmt: str, everywhere: bool) -> N
         )
         return
     lines = [
-        f"{'ID':<8}  {'UPDATED':<16}  {'ENTRIES':>7}  {'SIZE':>8}  TITLE" + ("  CWD" if everywhere else "")
+        f"{'ID':<8}  {'UPDATED':<16}  {'ENTRIES':>7}  {'DROPPED':>7}  {'SIZE':>9}  TITLE"
+        + ("  CWD" if everywhere else "")
     ]
     for s in sessions:
-        label = s.title or (s.first_message or "").replace("\n", " ")[:40] or "-"
-        row = f"{s.id[:8]:<8}  {s.updated[:16].replace('T', ' '):<16}  {s.entries:>7}  {_size(s.bytes):>8}  {label}"
-        lines.append(row + (f"  {s.cwd}" if everywhere else ""))
+        label = safe_line(s.title or (s.first_message or "").replace("\n", " ")[:40] or "-")
+        row = (
+            f"{s.id[:8]:<8}  {s.updated[:16].replace('T', ' '):<16}  {s.entries:>7}  {s.dropped:>7}"
+            f"  {_size(s.bytes):>9}  {label}"
+        )
+        lines.append(row + (f"  {safe_line(s.cwd or '')}" if everywhere else ""))
     _write("\n".join(lines) + "\n")
 
 
@@ -105,7 +112,7 @@ def print_transcript(session: Session) -> None:
             out.append(f"[branch summary] {entry.get('summary', '')}")
         elif kind == "model_change":
             out.append(f"[model] {entry.get('provider')}/{entry.get('model')}")
-    _write("\n".join(out) + "\n")
+    _write(safe_text("\n".join(out)) + "\n")
 
 
 def remove_session(workspace: Workspace, path: Path) -> list[Path]:
@@ -154,14 +161,14 @@ def search_sessions(
 
     lines = []
     for hit in hits:
-        before, match, after = snippet(hit.text, hit.start, hit.end)
+        before, match, after = (safe_line(part) for part in snippet(hit.text, hit.start, hit.end))
         if hit.kind == "shell":
             before = "$ " + before
         when = hit.timestamp[:16].replace("T", " ") or "-"
         entry = f"{hit.entry_id or '-':<8}"
         lines.append(
             f"{paint(hit.session_id[:8], '35')}  {paint(entry, '33')}  {paint(when, '2')}  "
-            f"{hit.kind:<9}  {before}{paint(match, '1;31')}{after}"
+            f"{safe_line(hit.kind):<9}  {before}{paint(match, '1;31')}{after}"
         )
     if lines:
         _write("\n".join(lines) + "\n")
@@ -195,6 +202,7 @@ class _LogWriter:
             text = json.dumps(json.loads(line), ensure_ascii=False, indent=2) + "\n"
         except ValueError:
             text = line.decode("utf-8", "replace")
+        text = safe_text(text)  # JSON escapes C0 controls, but not C1 controls or bidi overrides
         if self._format is not None:
             text = self._format(text)
         self.out.write(text.encode("utf-8", "replace"))

@@ -15,9 +15,11 @@ import json
 import re
 from typing import Any
 
+from ..context.clean import clean_output
 from ..store.records import now_rfc3339, text_of
 from ..store.session import Session
-from .view import Item, View, build_view
+from ..textsafe import safe_text
+from .view import Item, View, blocks, build_view
 
 __all__ = ["fence", "pretty_json", "render_markdown"]
 
@@ -107,7 +109,7 @@ def _assistant(item: Item) -> list[str]:
     entry = item.entry
     model = f" · `{entry['model']}`" if isinstance(entry.get("model"), str) else ""
     out = [f"**Assistant**{model} · {_when(entry.get('timestamp'))}", ""]
-    for block in entry.get("content") or []:
+    for block in blocks(entry):
         if not isinstance(block, dict):
             continue
         kind = block.get("type")
@@ -137,12 +139,12 @@ def _item(item: Item, names: dict[str, str]) -> list[str]:
         return _assistant(item)
     if item.kind == "tool_result":
         out: list[str] = []
-        for block in entry.get("content") or []:
+        for block in blocks(entry):
             if isinstance(block, dict) and block.get("type") == "tool_result":
                 status = " — error" if block.get("is_error") is True else ""
                 name = names.get(str(block.get("tool_use_id")), "tool")
                 content = block.get("content")
-                text = content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
+                text = clean_output(content) if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
                 out += [
                     f"**Tool result** `{name}` (`{block.get('tool_use_id')}`){status}",
                     "",
@@ -180,7 +182,12 @@ def _item(item: Item, names: dict[str, str]) -> list[str]:
 
 
 def render_markdown(session: Session) -> str:
-    """The Markdown export of ``session``'s active branch."""
+    """The Markdown export of ``session``'s active branch.
+
+    Outputs are shown cleaned (:func:`lime_repl.context.clean.clean_output`) and
+    the whole text passes :func:`lime_repl.textsafe.safe_text`, so printing the
+    export (``-o -``) cannot drive a terminal.
+    """
     view = build_view(session)
     lines = _front_matter(view) + _overview(view)
     for item in view.preamble:
@@ -189,4 +196,4 @@ def render_markdown(session: Session) -> str:
         lines += [f"## Turn {turn.number}", ""]
         for item in turn.items:
             lines += _item(item, view.tool_names)
-    return "\n".join(lines).rstrip() + "\n"
+    return safe_text("\n".join(lines).rstrip()) + "\n"

@@ -28,7 +28,7 @@ from ..context.transcript import fold_bash
 from ..store.records import Entry, is_tree_node, text_of
 from ..store.session import Session
 
-__all__ = ["Item", "Overview", "Row", "Turn", "View", "build_view", "preview", "tree_rows"]
+__all__ = ["Item", "Overview", "Row", "Turn", "View", "blocks", "build_view", "preview", "tree_rows"]
 
 
 @dataclass(slots=True)
@@ -90,6 +90,12 @@ class View:
     preamble: list[Item]
     turns: list[Turn]
     tool_names: dict[str, str]
+
+
+def blocks(entry: Entry) -> list[dict[str, Any]]:
+    """The content blocks of a message that are objects; [] when ``content`` is not a list (odd shapes)."""
+    content = entry.get("content")
+    return [b for b in content if isinstance(b, dict)] if isinstance(content, list) else []
 
 
 def _is_tool_results(entry: Entry) -> bool:
@@ -161,7 +167,7 @@ def preview(entry: Entry, width: int = 72) -> str:
         else:
             text = text_of(entry) or " ".join(
                 f"{b.get('name')}(…)"
-                for b in entry.get("content") or []
+                for b in blocks(entry)
                 if isinstance(b, dict) and b.get("type") == "tool_use"
             )
         text = f"{entry.get('role', '?')}: {text}"
@@ -233,13 +239,13 @@ def build_view(session: Session) -> View:
                 )
                 if label not in ov.models:
                     ov.models.append(label)
-            for block in entry.get("content") or []:
+            for block in blocks(entry):
                 if isinstance(block, dict) and block.get("type") == "tool_use":
                     ov.tool_calls += 1
                     names[str(block.get("id"))] = str(block.get("name"))
         elif item.kind == "tool_result":
             ov.tool_errors += sum(
-                1 for b in entry.get("content") or [] if isinstance(b, dict) and b.get("is_error") is True
+                1 for b in blocks(entry) if isinstance(b, dict) and b.get("is_error") is True
             )
         elif item.kind == "shell":
             ov.shell_commands += 1

@@ -29,13 +29,25 @@ def run_line_mode(controller: Controller, stream: IO[bytes]) -> int:
     """Handle each line of ``stream`` as if typed; returns the status of the last line."""
     status = 0
     for raw in stream:
-        line = raw.decode("utf-8", "surrogateescape")
+        line = _decode_line(raw)
         if not line.strip():
             continue
         status = controller.handle_line(line)
         if not controller.running:
             break
     return status
+
+
+def _decode_line(raw: bytes) -> str:
+    """One input line as text: undecodable bytes become U+FFFD (``errors="replace"``).
+
+    A ``!`` line keeps them as ``surrogateescape`` code points instead, so
+    bash receives the bytes that were typed; the log records them as U+FFFD
+    (the entry guard in :mod:`lime_repl.store.entry_guard`).
+    """
+    if raw.lstrip()[:1] == b"!":
+        return raw.decode("utf-8", "surrogateescape")
+    return raw.decode("utf-8", "replace")
 
 
 def _history_file(controller: Controller) -> Path:
@@ -82,6 +94,8 @@ SlashCompleter = _make_completer
 def _toolbar(controller: Controller) -> Any:
     from prompt_toolkit.formatted_text import HTML
 
+    from ..textsafe import safe_line
+
     cache: dict[str, int] = {}
 
     def context_used(keeper: Any, session: Any) -> int:
@@ -96,7 +110,7 @@ def _toolbar(controller: Controller) -> Any:
         if session is None:
             return ""
         saved = "" if session.path is not None else " <b>(not saved)</b>"
-        title = session.title or "untitled"
+        title = safe_line(session.title or "untitled")
         parts = [f"<b>{session.short_id}</b>", "{}", f"{len(session.entries)} entries"]
         values = [title]
         agent = controller.agent
@@ -104,7 +118,7 @@ def _toolbar(controller: Controller) -> Any:
             parts.append("no model")
         else:
             parts.append("{}")
-            values.append(agent.model)
+            values.append(safe_line(agent.model))
             keeper = controller._keeper
             info = controller.model_info()
             if keeper is not None and info is not None and info.context_window:

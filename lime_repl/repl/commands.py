@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
+from ..textsafe import safe_line
 
 if TYPE_CHECKING:
     from .controller import Controller
@@ -84,7 +85,7 @@ def _session_ids(controller: Controller, prefix: str) -> Iterable[tuple[str, str
     yield ("latest", "the most recent session here")
     for info in controller.workspace.list_sessions():
         if info.id.startswith(prefix):
-            yield (info.id[:8], info.title or (info.first_message or "")[:40] or info.updated)
+            yield (info.id[:8], safe_line(info.title or (info.first_message or "")[:40] or info.updated))
 
 
 @REGISTRY.register("help", aliases=("?",))
@@ -127,7 +128,7 @@ def cmd_resume(ctl: Controller, args: str) -> int:
         for info in sessions[:20]:
             mark = "*" if ctl.session is not None and info.id == ctl.session.session_id else " "
             ctl.console.out(
-                f"{mark} {info.id[:8]}  {info.updated[:16]}  {info.entries:>5}  {info.title or ''}"
+                f"{mark} {info.id[:8]}  {info.updated[:16]}  {info.entries:>5}  {safe_line(info.title or '')}"
             )
         ctl.console.notice("resume one with /resume ID")
         return 0
@@ -166,6 +167,12 @@ def cmd_status(ctl: Controller, args: str) -> int:
         f"entries    {len(session.entries)}"
         + (f" (+{session.dropped_entries} dropped by rotation)" if session.dropped_entries else "")
     )
+    if session.path is not None:
+        from ..store.retention import holding
+
+        held = holding(session.path)
+        keeps = "all rotated segments" if session.retain == 0 else f"{session.retain} rotated segments"
+        out(f"holds      {held.bytes:,} bytes; rotation dropped {held.dropped} entries so far; keeps {keeps}")
     out(f"leaf       {session.leaf_id or '-'}")
     out(f"workspace  {ws.cwd} ({ws.scope} sessions in {ws.sessions_dir})")
     if ctl.shell is not None:
@@ -350,7 +357,7 @@ def _export_formats(ctl: Controller, prefix: str) -> Iterable[tuple[str, str]]:
     return complete_formats(ctl, prefix)
 
 
-@REGISTRY.register("export", args="[jsonl|json|md|html|zip] [PATH]", complete=_export_formats)
+@REGISTRY.register("export", args="[jsonl|json|md|html|zip|pi|claude|codex] [PATH]", complete=_export_formats)
 def cmd_export(ctl: Controller, args: str) -> int:
     """Export this session to PATH (default: lime-<id8>-<time>.<ext> here); the format defaults to md."""
     from .export_command import export_command

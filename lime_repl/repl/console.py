@@ -2,7 +2,10 @@
 
 Colour is used only when the stream is a terminal, ``NO_COLOR`` is unset
 (https://no-color.org) and ``TERM`` is not ``dumb``. Raw bytes from ``!``
-commands are passed through unchanged, so line mode pipes cleanly.
+commands are passed through unchanged, so line mode pipes cleanly; every other
+text (lines, notices, warnings, errors) goes through
+:func:`lime_repl.textsafe.safe_text` before lime adds its own colour, since it
+may hold stored titles, labels, outputs or model text (DESIGN.md section 4).
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from typing import BinaryIO, TextIO
+
+from ..textsafe import safe_text
 
 __all__ = ["Console", "wants_color"]
 
@@ -57,23 +62,24 @@ class Console:
 
     def out(self, text: str = "", style: str | None = None) -> None:
         """One line (or block) of command output on stdout."""
+        text = safe_text(text)
         self.stdout.write((self.style(text, style) if style else text) + "\n")
         self.stdout.flush()
 
     def notice(self, text: str, style: str = "dim") -> None:
         """One of lime's own notices on stderr."""
-        self.stderr.write(self.style(text, style, err=True) + "\n")
+        self.stderr.write(self.style(safe_text(text), style, err=True) + "\n")
         self.stderr.flush()
 
     def error(self, text: str) -> None:
         """One error line on stderr, prefixed ``lime: error:`` in line mode."""
-        line = text if self.interactive else f"lime: {text}"
+        line = safe_text(text if self.interactive else f"lime: {text}")
         self.stderr.write(self.style(line, "error", err=True) + "\n")
         self.stderr.flush()
 
     def warn(self, text: str) -> None:
         """One warning line on stderr."""
-        line = text if self.interactive else f"lime: warning: {text}"
+        line = safe_text(text if self.interactive else f"lime: warning: {text}")
         self.stderr.write(self.style(line, "warn", err=True) + "\n")
         self.stderr.flush()
 

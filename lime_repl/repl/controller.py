@@ -96,6 +96,18 @@ class Controller:
                 log.warning("compaction summary by the model failed (%s); using an extractive summary", exc)
         return extractive_summary(entries, previous, hint)
 
+    def _before_prune(self, session: Session, path: Path) -> None:
+        """The store is about to delete ``session``'s segment ``path``: compact its live entries first.
+
+        The summary is extractive (:mod:`lime_repl.context.rotation` says why).
+        """
+        from ..context.rotation import compact_before_prune
+
+        keeper = self._keeper
+        entry = compact_before_prune(session, path, keeper.counter if keeper is not None else None)
+        if entry is not None and keeper is not None:
+            keeper.last_compaction = entry
+
     def observe(self) -> None:
         """Hand the keeper a snapshot after a line, so it plans while the user types."""
         if self._keeper is not None and self.session is not None:
@@ -216,7 +228,9 @@ class Controller:
         return session
 
     def _switch(self, session: Session) -> None:
+        session.redact = self.redactor
         old, self.session = self.session, session
+        session.on_prune = lambda path: self._before_prune(session, path)
         if old is not None:
             self._close_session(old)
 
@@ -298,19 +312,28 @@ class Controller:
         self.record_bash(command, result)
         return result.exit_code
 
+    @property
+    def redactor(self):  # type: ignore[no-untyped-def]
+        """The session's :class:`~lime_repl.store.redact.Redactor` (None when ``redact = false``), built once."""
+        if self.workspace.config.get("redact", True) is False:
+            return None
+        if getattr(self, "_redactor", None) is None:
+            from ..store.redact import Redactor
+
+            self._redactor = Redactor(self.workspace.env)
+        return self._redactor
+
     def record_bash(self, command: str, result) -> list[dict]:  # type: ignore[no-untyped-def]
         """Record a finished ``!command`` (a ``ShellResult``) as the bash triple; returns the 3 entries.
 
         Shared by ``run_bang`` and the bridge. Raises :class:`StoreError` when the log refuses the write.
         """
         assert self.session is not None
-        stdout, stderr = result.stdout.text(), result.stderr.text()
-        if self.workspace.config.get("redact", True) is not False:
-            from ..store.redact import Redactor
-
-            # Only the log is redacted: the terminal has already shown the real output.
-            scrub = Redactor(self.workspace.env)
-            command, stdout, stderr = scrub(command), scrub(stdout), scrub(stderr)
+        scrub = self.redactor
+        if scrub is not None and self.shell is not None:
+            scrub.learn(self.shell.env)  # secrets exported by this command are known from now on
+        # Only the log is redacted (before the cut): the terminal has already shown the real output.
+        stdout, stderr = result.stdout.text(scrub), result.stderr.text(scrub)
         try:
             return self.session.append_bash(
                 command,

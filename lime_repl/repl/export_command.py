@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = ["complete_formats", "export_command"]
 
-USAGE = "usage: /export [jsonl|json|md|html|zip] [PATH]"
+USAGE = "usage: /export [jsonl|json|md|html|zip|pi|claude|codex] [PATH]"
 
 
 def complete_formats(ctl: Controller, prefix: str) -> Iterable[tuple[str, str]]:
@@ -35,6 +35,9 @@ def complete_formats(ctl: Controller, prefix: str) -> Iterable[tuple[str, str]]:
         "md": "Markdown",
         "html": "one offline page",
         "zip": "segments, manifest and program log",
+        "pi": "a pi session file",
+        "claude": "a Claude Code session log",
+        "codex": "a Codex rollout",
     }
     return [(f, hints[f]) for f in FORMATS if f.startswith(prefix)]
 

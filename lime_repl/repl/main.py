@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from ..errors import UsageError
 from ..workspace import Workspace
@@ -20,6 +21,25 @@ def _pick(workspace: Workspace) -> str | None:
 
     path = pick_session(workspace)
     return None if path is None else str(path)
+
+
+def _resolve(workspace: Workspace, console: Console, ref: str) -> Path:
+    """The session ``ref`` names; another tool's log (or a lime export) is imported first and never written."""
+    from ..exchange.reimport import import_or_update, is_foreign_file
+
+    if not is_foreign_file(ref):
+        return workspace.resolve(ref)
+    outcome = import_or_update(workspace, ref)
+    result = outcome.result
+    done = {
+        "new": "imported",
+        "updated": f"added {outcome.added} entries to the import",
+        "unchanged": "already imported",
+    }
+    console.notice(
+        f"{done[outcome.status]}: {result.tool} session {Path(ref).name} is lime session {result.session_id[:8]}"
+    )
+    return result.path
 
 
 def start(
@@ -57,7 +77,7 @@ def start(
             ref = "latest" if continue_ else resume
             if pick:
                 ref = picked
-            path = workspace.latest() if ref == "latest" else workspace.resolve(ref)
+            path = workspace.latest() if ref in ("latest", None) else _resolve(workspace, console, ref)
             if path is None:
                 console.notice("no earlier session in this directory; starting a new one")
                 controller.new_session()

@@ -1,7 +1,10 @@
 """Showing a model turn: streamed text, highlighted code blocks, tool calls and approvals.
 
 :class:`TerminalUI` implements :class:`~lime_repl.agent.loop.TurnUI`. Text goes
-to stdout as it arrives; a fenced code block is held until its closing fence
+to stdout as it arrives, through :class:`~lime_repl.textsafe.StreamSanitizer`
+(escape sequences the model wrote are dropped and other control characters
+shown, so an answer can neither retitle the terminal nor leave colour on for
+the next prompt; DESIGN.md section 4); a fenced code block is held until its closing fence
 and then printed highlighted by pygments (only when colour is on; piped output
 is the model's text unchanged). Tool calls, results and reasoning are notices
 on stderr. Approval asks on the terminal; without one (line mode, pipes) a
@@ -16,6 +19,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..agent.tools.base import ToolResult
+from ..textsafe import StreamSanitizer, safe_line, safe_text
 from .console import Console
 
 __all__ = ["CodeBlockStream", "TerminalUI"]
@@ -110,6 +114,7 @@ class TerminalUI:
         self.can_ask = can_ask
         self.wrote_text = False
         self.stream = CodeBlockStream(self._write, _highlight if console.color else None)
+        self.sanitizer = StreamSanitizer()
 
     def _write(self, text: str) -> None:
         self.console.stdout.write(text)
@@ -118,14 +123,19 @@ class TerminalUI:
         self._ends_with_newline = text.endswith("\n")
 
     def on_text(self, text: str) -> None:
-        self.stream.feed(text)
+        safe = self.sanitizer.feed(text)
+        if safe:
+            self.stream.feed(safe)
 
     def on_reasoning(self, text: str) -> None:
         if self.console.interactive:
-            self.console.stderr.write(self.console.style(text, "dim", err=True))
+            self.console.stderr.write(self.console.style(safe_text(text), "dim", err=True))
             self.console.stderr.flush()
 
     def on_message_end(self) -> None:
+        held = self.sanitizer.close()
+        if held:
+            self.stream.feed(held)
         self.stream.close()
         if self.wrote_text and not getattr(self, "_ends_with_newline", True):
             self._write("\n")
@@ -141,7 +151,7 @@ class TerminalUI:
             )
             return "n"
         while True:
-            self.console.stderr.write(f"allow {name}? [y]es / [n]o / [a]lways this session: ")
+            self.console.stderr.write(f"allow {safe_line(name)}? [y]es / [n]o / [a]lways this session: ")
             self.console.stderr.flush()
             try:
                 answer = sys.stdin.readline()

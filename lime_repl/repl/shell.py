@@ -15,8 +15,10 @@ Running a command
     global and lets the interrupt trap ``return`` out of the whole command.
 
 Status framing
-    bash gets a pipe on fd 63; ``__lime_done`` writes ``S<status>\0<$PWD>\0``
-    to it. By then the command's writes to stdout and stderr are complete, so
+    bash gets a pipe on fd 63; ``__lime_done`` writes ``S<status>\0<$PWD>\0``,
+    each exported variable as ``NAME=value\0``, then ``\0`` to it (so
+    :attr:`PersistentShell.env` knows what the command exported, e.g. for
+    redaction). By then the command's writes to stdout and stderr are complete, so
     after the record lime reads both pipes until they would block: nothing is
     lost or reordered within a stream, and background jobs holding the pipes
     open do not hold ``run`` up. ``__lime_*`` and fds 62 and 63 are reserved.
@@ -38,6 +40,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import selectors
 import signal
 import subprocess
@@ -55,6 +58,8 @@ OutputCallback = Callable[[bytes], None]
 """Receives each chunk of output (1 byte to 64 KiB) as it is read."""
 
 _READ_SIZE = 65536
+# Surrogates that are not surrogateescape bytes (U+DC80..U+DCFF).
+_LONE_SURROGATE = re.compile("[\ud800-\udc7f\udd00-\udfff]")
 _STATUS_FD = 63
 # The braces with 2>/dev/null keep lime's own lines out of a user's `set -x` trace.
 _RUN_PREFIX = b"{ __lime_cmd="
@@ -63,14 +68,18 @@ _RUN_SUFFIX = (
     b" { __lime_done $?; } 2>/dev/null\n"
 )
 _PRELUDE = r"""__lime_ic=0
-__lime_done() { builtin printf 'S%d\0%s\0' "$1" "$PWD" >&63; }
-__lime_exit() {
-  local __lime_s=$? __lime_n IFS=$' \t\n'
-  builtin printf 'X%d\0%s\0' "$__lime_s" "$PWD" >&63
+__lime_env() {
+  local __lime_n IFS=$' \t\n'
   for __lime_n in $(compgen -e); do
     [[ -v $__lime_n ]] && builtin printf '%s=%s\0' "$__lime_n" "${!__lime_n}" >&63
   done
   builtin printf '\0' >&63
+}
+__lime_done() { builtin printf 'S%d\0%s\0' "$1" "$PWD" >&63; __lime_env; }
+__lime_exit() {
+  local __lime_s=$?
+  builtin printf 'X%d\0%s\0' "$__lime_s" "$PWD" >&63
+  __lime_env
 }
 trap __lime_exit EXIT
 trap 'if (( __lime_ic++ )); then exit 130; fi; return 130 2>/dev/null' INT
@@ -153,6 +162,16 @@ class PersistentShell:
         return self._cwd
 
     @property
+    def env(self) -> dict[str, str]:
+        """bash's environment as reported after the last command (a copy; names and values ``os.fsdecode``-d).
+
+        The status record carries the exported environment after every
+        command, so a variable set by ``export NAME=…`` is here once that
+        command has finished.
+        """
+        return dict(self._env)
+
+    @property
     def pid(self) -> int | None:
         """Pid of the running bash, or None when none runs."""
         return None if self._proc is None else self._proc.pid
@@ -228,11 +247,18 @@ class PersistentShell:
 
         Raises:
             RuntimeError: the shell is not started, or another run is in progress.
-            ValueError: *command* contains NUL or cannot be encoded.
+            ValueError: *command* contains NUL.
+
+        *command* is encoded as UTF-8; ``surrogateescape`` code points (bytes
+        that were not UTF-8 when read) go to bash as those bytes, any other
+        lone surrogate (a JSON ``\\ud800`` escape) as U+FFFD.
         """
         if "\0" in command:
             raise ValueError("a shell command cannot contain a NUL character")
-        raw = command.encode("utf-8", "surrogateescape")
+        try:
+            raw = command.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            raw = _LONE_SURROGATE.sub("\ufffd", command).encode("utf-8", "surrogateescape")
         line = _RUN_PREFIX + b"'" + raw.replace(b"'", b"'\\''") + b"'" + _RUN_SUFFIX
         if not self._run_lock.acquire(blocking=False):
             raise RuntimeError("another command is already running in this shell")
@@ -321,7 +347,7 @@ class PersistentShell:
             dead = True
         while not finished:
             try:
-                while not dead and not (status[:1] == b"S" and status.count(0) >= 2):
+                while not dead and not _complete(status):
                     for key, _ in sel.select(timeout):
                         fd, name = key.fd, key.data
                         if name == "status":
@@ -389,7 +415,7 @@ class PersistentShell:
             code = int(fields[0][1:])
             if fields[1]:
                 self._cwd = os.fsdecode(fields[1])
-            if fields[0][:1] == b"X" and b"" in fields[2:]:
+            if b"" in fields[2:]:
                 items = (os.fsdecode(item).partition("=") for item in fields[2 : fields.index(b"", 2)])
                 self._env = {name: value for name, _, value in items}
                 self._env.pop("SHLVL", None)
@@ -406,6 +432,11 @@ class PersistentShell:
         if code is None:
             code = returncode if returncode >= 0 else 128 - returncode
         return code
+
+
+def _complete(status: bytearray) -> bool:
+    """True when ``status`` holds a whole ``S`` record: ``S<code>\\0<cwd>\\0`` then ``NAME=value\\0``… and ``\\0``."""
+    return status[:1] == b"S" and status.count(0) >= 3 and status.endswith(b"\0\0")
 
 
 def _group_members(pgid: int) -> list[int] | None:

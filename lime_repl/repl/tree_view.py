@@ -13,7 +13,9 @@ Keys (DESIGN.md section 5, issue 5):
 * Ctrl-O cycles the filter modes of :data:`~lime_repl.store.tree.FILTER_MODES`;
 * Enter selects the entry; Esc, q or Ctrl-C leave without moving.
 
-The rows come from :func:`lime_repl.store.tree.flatten`; only the rows that
+Row text and labels pass :func:`lime_repl.textsafe.safe_line` (prompt-toolkit
+already shows C0 controls as ``^X``; the sanitizer also covers C1 controls and
+bidi overrides). The rows come from :func:`lime_repl.store.tree.flatten`; only the rows that
 fit the window are drawn, so a session of any size opens at once. What a
 selection does (move the leaf, edit a prompt, offer a branch summary) is
 decided by the caller, :mod:`lime_repl.repl.branching`.
@@ -25,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..store.tree import FILTER_MODES, Row, SessionTree, build_tree, flatten
+from ..textsafe import safe_line
 
 if TYPE_CHECKING:
     from prompt_toolkit.formatted_text import StyleAndTextTuples
@@ -160,10 +163,10 @@ def _row_fragments(row: Row, selected: bool, show_times: bool) -> StyleAndTextTu
         (f"{base} {text_style}", "● " if row.on_path else "○ "),
     ]
     if row.label:
-        parts.append((f"{base} class:label", f"[{row.label}] "))
+        parts.append((f"{base} class:label", f"[{safe_line(row.label)}] "))
         if show_times and row.label_time:
             parts.append((f"{base} class:labeltime", row.label_time[:19].replace("T", " ") + " "))
-    parts.append((f"{base} {text_style}", row.text))
+    parts.append((f"{base} {text_style}", safe_line(row.text)))
     if row.hidden:
         parts.append((f"{base} class:hint", f"  (+{row.hidden} folded)"))
     if row.is_leaf:

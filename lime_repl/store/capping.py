@@ -14,10 +14,20 @@ This module imports nothing from lime (``store`` depends on nothing of ours).
 
 from __future__ import annotations
 
-__all__ = ["DEFAULT_LIMIT", "HeadTailBuffer", "cap_text", "truncation_marker"]
+from collections.abc import Callable
+
+__all__ = ["DEFAULT_LIMIT", "REDACT_MARGIN", "HeadTailBuffer", "cap_text", "truncation_marker"]
 
 DEFAULT_LIMIT = 16384
 """Bytes kept at the head and, separately, at the tail of a stream (16 KiB)."""
+
+REDACT_MARGIN = 8192
+"""Bytes kept beyond each cut so that redaction sees a secret that straddles it whole (8 KiB).
+
+Longer than any credential shape redacted (a 4096-bit PEM private key block is about 3.3 KB).
+"""
+
+Redact = Callable[[str], str]
 
 
 def truncation_marker(truncated: int) -> str:
@@ -53,9 +63,10 @@ def _continuations_at_start(data: bytes | bytearray) -> int:
 class HeadTailBuffer:
     """Keep the first and the last *limit* bytes of a stream fed in chunks.
 
-    ``feed`` is amortised O(len(chunk)) and memory stays O(limit): the head
-    holds at most *limit* bytes and the tail at most ``2 * limit`` (it is
-    trimmed back to *limit* whenever it grows past that). Nothing is cut while
+    ``feed`` is amortised O(len(chunk)) and memory stays O(limit): with
+    ``keep = limit + REDACT_MARGIN``, the head holds at most *keep* bytes and
+    the tail at most ``2 * keep`` (it is trimmed back to *keep* whenever it
+    grows past that); the margin lets :meth:`text` redact before it cuts. Nothing is cut while
     the stream is at most ``2 * limit`` bytes long.
 
     Args:
@@ -65,12 +76,14 @@ class HeadTailBuffer:
         ValueError: *limit* is negative.
     """
 
-    __slots__ = ("_head", "_limit", "_tail", "_total")
+    __slots__ = ("_head", "_keep", "_limit", "_tail", "_total")
 
     def __init__(self, limit: int = DEFAULT_LIMIT) -> None:
         if limit < 0:
             raise ValueError(f"limit must be >= 0, not {limit}")
         self._limit = limit
+        # Bytes held at each end: the limit plus the redaction margin (see text()).
+        self._keep = limit + REDACT_MARGIN if limit else 0
         self._head = bytearray()
         self._tail = bytearray()
         self._total = 0
@@ -105,7 +118,7 @@ class HeadTailBuffer:
         if not n:
             return
         self._total += n
-        limit = self._limit
+        limit = self._keep
         room = limit - len(self._head)
         if room > 0:
             if n <= room:
@@ -124,31 +137,70 @@ class HeadTailBuffer:
         if len(tail) > 2 * limit:
             del tail[: len(tail) - limit]
 
+    def _whole(self) -> bytes | None:
+        """The whole stream when every byte of it is still held, else None."""
+        if self._total == len(self._head) + len(self._tail):
+            return bytes(self._head) + bytes(self._tail)
+        return None
+
     def _parts(self) -> tuple[bytes, bytes, int]:
         """Return (head bytes, tail bytes, bytes left out between them)."""
-        head = bytes(self._head)
-        tail = bytes(self._tail[-self._limit :]) if self._limit else b""
-        cut = self._total - len(head) - len(tail)
-        if cut == 0:
-            return head, tail, 0
-        end = _partial_char_at_end(head)
-        start = _continuations_at_start(tail)
-        return head[: len(head) - end], tail[start:], cut + end + start
+        whole = self._whole()
+        if whole is not None and len(whole) <= 2 * self._limit:
+            return whole, b"", 0
+        if whole is not None:
+            head, tail = whole[: self._limit], whole[len(whole) - self._limit :] if self._limit else b""
+        else:
+            head = bytes(self._head[: self._limit])
+            tail = bytes(self._tail[len(self._tail) - self._limit :]) if self._limit else b""
+        return _trim(head, tail, self._total - len(head) - len(tail))
 
-    def text(self) -> str:
+    def text(self, redact: Redact | None = None) -> str:
         """Decode the kept bytes as UTF-8 (``errors="replace"``) with the cut marked.
 
         Returns the whole stream when nothing was cut; otherwise
         ``head + "\\n[… N bytes truncated …]\\n" + tail``, where the newline
         before the marker is left out when the head already ends a line, and
         ``N`` equals :attr:`truncated`.
+
+        With ``redact`` (a ``str -> str`` function), the text is redacted
+        *before* it is cut: the held bytes reach :data:`REDACT_MARGIN` beyond
+        each cut, they are redacted, and only then cut to *limit* bytes. A
+        secret that straddles a cut is so replaced whole rather than kept in
+        part. ``N`` still counts bytes of the stream as it was produced.
         """
-        head, tail, cut = self._parts()
-        if not cut:
-            return (head + tail).decode("utf-8", "replace")
-        before = head.decode("utf-8", "replace")
-        sep = "" if not before or before.endswith("\n") else "\n"
-        return f"{before}{sep}{truncation_marker(cut)}\n{tail.decode('utf-8', 'replace')}"
+        if redact is None:
+            head, tail, cut = self._parts()
+            if not cut:
+                return (head + tail).decode("utf-8", "replace")
+            return _join(head.decode("utf-8", "replace"), cut, tail.decode("utf-8", "replace"))
+        cut = self.truncated
+        whole = self._whole()
+        if whole is not None:
+            clean = redact(whole.decode("utf-8", "replace"))
+            data = clean.encode("utf-8", "surrogatepass")
+            if not cut or len(data) <= 2 * self._limit:
+                return clean
+            head, tail = data, data
+        else:
+            head = redact(bytes(self._head).decode("utf-8", "replace")).encode("utf-8", "surrogatepass")
+            tail = redact(bytes(self._tail).decode("utf-8", "replace")).encode("utf-8", "surrogatepass")
+        kept_head, kept_tail, _ = _trim(head[: self._limit], tail[len(tail) - self._limit :], 1)
+        return _join(kept_head.decode("utf-8", "replace"), cut, kept_tail.decode("utf-8", "replace"))
+
+
+def _trim(head: bytes, tail: bytes, cut: int) -> tuple[bytes, bytes, int]:
+    """Drop the parts of UTF-8 characters split by a cut of ``cut`` bytes; returns them and the new count."""
+    if cut == 0:
+        return head, tail, 0
+    end = _partial_char_at_end(head)
+    start = _continuations_at_start(tail)
+    return head[: len(head) - end], tail[start:], cut + end + start
+
+
+def _join(before: str, cut: int, after: str) -> str:
+    sep = "" if not before or before.endswith("\n") else "\n"
+    return f"{before}{sep}{truncation_marker(cut)}\n{after}"
 
 
 def cap_text(data: bytes | str, limit: int = DEFAULT_LIMIT) -> tuple[str, int]:

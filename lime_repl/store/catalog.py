@@ -56,10 +56,12 @@ class SessionInfo:
     keeps them as strings (``path_str``, ``segment_strs``) so that a listing
     of thousands of sessions does not build paths it never prints.
     ``updated`` is the newest segment mtime (``mtime_ns``) as RFC 3339 UTC.
+    ``bytes`` is what the surviving segments hold; ``dropped`` how many entries
+    rotation has deleted (the oldest surviving checkpoint's ``droppedEntries``).
     """
 
     __slots__ = (
-        "id", "scope", "title", "cwd", "created", "entries", "bytes", "first_message", "mtime_ns",
+        "id", "scope", "title", "cwd", "created", "entries", "bytes", "dropped", "first_message", "mtime_ns",
         "path_str", "segment_strs", "_updated",
     )  # fmt: skip
 
@@ -77,6 +79,7 @@ class SessionInfo:
         segments: Iterable[str | os.PathLike[str]] = (),
         first_message: str | None = None,
         mtime_ns: int = 0,
+        dropped: int = 0,
     ) -> None:
         self.id = id
         self.path_str = os.fspath(path)
@@ -87,6 +90,7 @@ class SessionInfo:
         self._updated = updated
         self.entries = entries
         self.bytes = bytes
+        self.dropped = dropped
         self.segment_strs = [os.fspath(p) for p in segments]
         self.first_message = first_message
         self.mtime_ns = mtime_ns
@@ -136,6 +140,7 @@ class SessionInfo:
             "updated": self.updated,
             "entries": self.entries,
             "bytes": self.bytes,
+            "dropped": self.dropped,
             "segments": list(self.segment_strs),
             "path": self.path_str,
             "scope": self.scope,
@@ -185,6 +190,12 @@ class Catalog:
         """Bring the index of one sessions directory up to date; its segment files as :data:`SeenFile`."""
         return self.guarded(self.index.sync_dir, str(directory))
 
+    @property
+    def warning(self) -> str | None:
+        """One line when the index file had to be given up (a full disk): listings then read the files."""
+        reason = self.index.degraded
+        return f"the session catalog is not saved ({reason}); sessions are read from their files" if reason else None
+
     def close(self) -> None:
         self.index.close()
 
@@ -209,9 +220,9 @@ class Catalog:
         info: SessionInfo | None = None
         title_found = False
         # Rows come grouped by session id (stem), the active file (-1) first, then .1, .2 ...
-        for stem, _number, name, size, mtime_ns, title, title_set, cwd, created, entries, first in self.sync(
-            directory
-        ):
+        for (
+            stem, _number, name, size, mtime_ns, title, title_set, cwd, created, entries, first, dropped,
+        ) in self.sync(directory):  # fmt: skip
             if info is None or info.id != stem:
                 info = SessionInfo(stem, f"{base}/{stem}.jsonl", scope)
                 sessions.append(info)
@@ -226,6 +237,7 @@ class Catalog:
             info.cwd = cwd or info.cwd
             info.created = created or info.created
             info.first_message = first or info.first_message
+            info.dropped = dropped or 0  # the last row of a session is its oldest segment
         sessions.sort(key=_mtime, reverse=True)
         return sessions
 

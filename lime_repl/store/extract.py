@@ -49,6 +49,7 @@ class FileRow:
     entries: int = 0
     first_message: str | None = None
     id: int | None = None
+    dropped: int = 0
 
 
 def entry_texts(entry: dict[str, Any]) -> list[tuple[str, str]]:
@@ -114,6 +115,7 @@ def parse_from(path: str, row: FileRow) -> list[tuple[str, str, str, str]]:
         row.head = data[:HEAD_BYTES]
     end = data.rfind(b"\n") + 1
     texts: list[tuple[str, str, str, str]] = []
+    first_segment = row.offset != 0  # the header (and its checkpoint) were parsed before
     for raw in data[:end].split(b"\n"):
         if not raw.strip():
             continue
@@ -129,8 +131,12 @@ def parse_from(path: str, row: FileRow) -> list[tuple[str, str, str, str]]:
                 row.session_id = _str(entry.get("sessionId"))
                 row.cwd = _str(entry.get("cwd"))
                 row.created = _str(entry.get("created"))
+                first_segment = entry.get("segment") == 0
             continue
         if kind == "checkpoint":
+            dropped = entry.get("droppedEntries")
+            if not first_segment and isinstance(dropped, int) and not isinstance(dropped, bool):
+                row.dropped = max(dropped, 0)  # entries of earlier segments, gone if this one is the oldest
             if "title" in entry:
                 row.title, row.title_set = _str(entry["title"]), True
             continue

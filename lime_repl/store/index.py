@@ -21,6 +21,12 @@ the start; rows of vanished files are dropped. A missing, corrupt or
 outdated index file is rebuilt, and when the file cannot be used at all
 (read-only cache, a lock held for more than five seconds) an in-memory index
 stands in, so listings and searches stay correct, only slower.
+
+The index is a cache and never takes the space the logs need: before a
+write that parses log, the cache's file system must have 16 MiB free plus
+four times the bytes to parse (``os.statvfs``); with less, or when SQLite
+reports a full disk, the index file is deleted and memory used instead
+(:attr:`Index.degraded` says why). The WAL is capped (:mod:`.index_schema`).
 """
 
 from __future__ import annotations
@@ -29,43 +35,20 @@ import hashlib
 import os
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 from .extract import FileRow, parse_from, read_head, segment_name
+from .index_schema import LISTED, SCHEMA_VERSION, SeenFile, prepare
 
 __all__ = ["SCHEMA_VERSION", "Index", "SeenFile"]
 
-#: Bumped whenever the tables or what is extracted from the logs change; a mismatch rebuilds the index.
-SCHEMA_VERSION = 5
 _BUSY_MS = 5000
 _PARSE_BUDGET = 4 << 20  # bytes of log parsed per write transaction
-# Dropped on a schema change; "dirs" (remembered project directories) survives upgrades.
-_DROPPED = ("texts_fts", "texts", "files", "dirsigs")
-_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS dirs (path TEXT PRIMARY KEY, scope TEXT)",
-    "CREATE TABLE files (id INTEGER PRIMARY KEY, dir TEXT NOT NULL, name TEXT NOT NULL,"
-    " stem TEXT NOT NULL, number INTEGER NOT NULL, ino INTEGER, size INTEGER, mtime_ns INTEGER, offset INTEGER, head BLOB,"
-    " session_id TEXT, cwd TEXT, created TEXT, title TEXT, title_set INTEGER,"
-    " entries INTEGER, first_message TEXT)",
-    "CREATE INDEX files_dir ON files(dir, stem, number)",
-    "CREATE TABLE texts (id INTEGER PRIMARY KEY, file INTEGER NOT NULL, entry TEXT, ts TEXT, kind TEXT,"
-    " text TEXT)",
-    "CREATE INDEX texts_file ON texts(file)",
-    "CREATE TABLE dirsigs (dir TEXT PRIMARY KEY, sig BLOB)",
-    "CREATE VIRTUAL TABLE texts_fts USING fts5(text, content='texts', content_rowid='id',"
-    " tokenize='trigram', detail='none')",
-    "CREATE TRIGGER texts_ai AFTER INSERT ON texts BEGIN"
-    " INSERT INTO texts_fts(rowid, text) VALUES (new.id, new.text); END",
-    "CREATE TRIGGER texts_ad AFTER DELETE ON texts BEGIN"
-    " INSERT INTO texts_fts(texts_fts, rowid, text) VALUES ('delete', old.id, old.text); END",
-    f"PRAGMA user_version = {SCHEMA_VERSION}",
-)
-_LISTED = "stem, number, name, size, mtime_ns, title, title_set, cwd, created, entries, first_message"
-
-#: One segment as listed: ``(stem, number, name, size, mtime_ns, title, title_set, cwd, created, entries,
-#: first_message)``; ``number`` is -1 for the active file, N for ``.N``; ``title_set`` is 1 when the
-#: segment sets the title (to ``title``, which may be None).
-SeenFile = tuple[Any, ...]
+#: Free space the index leaves to the logs: a write needs this much free on the cache's file system, plus
+#: ``_GROWTH`` times the bytes of log it is about to parse (the text and its trigram index).
+_RESERVE = 16 << 20
+_GROWTH = 4
+#: Words of the SQLite errors that mean the disk (or quota) is full.
+_FULL = ("database or disk is full", "disk quota", "no space", "disk i/o error")
 
 
 class Index:
@@ -75,6 +58,8 @@ class Index:
         self.path = path
         self._db: sqlite3.Connection | None = None
         self.in_memory = path is None
+        #: Why the index file was given up for memory (e.g. the disk is full); None while it is used.
+        self.degraded: str | None = None
 
     # -- the connection ------------------------------------------------
     @property
@@ -94,42 +79,23 @@ class Index:
                 )
                 try:
                     os.chmod(self.path, 0o600)
-                    self._prepare(db, durable=True)
+                    prepare(db, durable=True)
                 except BaseException:
                     db.close()
                     raise
                 return db
             except sqlite3.DatabaseError as exc:
-                if retry and not self._is_transient(exc) and self._discard():
+                if self._is_full(exc):
+                    self._discard()
+                    self.degraded = "the disk is full"
+                elif retry and not self._is_transient(exc) and self._discard():
                     return self._open(retry=False)
             except OSError:
                 pass
             self.in_memory = True
         db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-        self._prepare(db, durable=False)
+        prepare(db, durable=False)
         return db
-
-    @staticmethod
-    def _prepare(db: sqlite3.Connection, *, durable: bool) -> None:
-        if db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
-            db.execute("SELECT 1 FROM files, texts, texts_fts, dirsigs, dirs LIMIT 0")
-        else:
-            if durable:
-                db.execute("PRAGMA journal_mode = WAL")
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
-                    for trigger in ("texts_ai", "texts_ad"):
-                        db.execute(f"DROP TRIGGER IF EXISTS {trigger}")
-                    for table in _DROPPED:
-                        db.execute(f"DROP TABLE IF EXISTS {table}")
-                    for statement in _SCHEMA:
-                        db.execute(statement)
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-        db.execute("PRAGMA synchronous = NORMAL")
 
     @staticmethod
     def _is_transient(exc: sqlite3.DatabaseError) -> bool:
@@ -156,11 +122,39 @@ class Index:
         text = str(exc).lower()
         return any(word in text for word in ("no such table", "no such column", "malformed", "corrupt"))
 
+    @staticmethod
+    def _is_full(exc: BaseException) -> bool:
+        return isinstance(exc, (sqlite3.OperationalError, OSError)) and any(
+            word in str(exc).lower() for word in _FULL
+        )
+
+    def _give_up_file(self, reason: str) -> None:
+        """Use memory from now on and delete the index file, so the space it held goes back to the logs."""
+        self.close()
+        if not self.in_memory and self.path is not None:
+            self._discard()
+        self.in_memory = True
+        self.degraded = reason
+
+    def _room_for(self, cost: int) -> bool:
+        """True when the cache's file system has room for ``cost`` bytes of log indexed plus the reserve."""
+        if self.in_memory or self.path is None:
+            return True
+        try:
+            st = os.statvfs(self.path.parent)
+        except OSError:
+            return True
+        return st.f_bavail * st.f_frsize >= _RESERVE + _GROWTH * cost
+
     def recover(self, exc: sqlite3.DatabaseError) -> bool:
         """After ``exc`` from a query: rebuild a damaged index, or use memory when the file is unusable.
 
+        A full disk deletes the index file (it is a cache) and uses memory.
         Returns False when ``exc`` is neither (a bad query): the caller re-raises it.
         """
+        if self._is_full(exc):
+            self._give_up_file("the disk is full")
+            return True
         if self._is_transient(exc):
             self.close()
             self.in_memory = True
@@ -229,6 +223,10 @@ class Index:
             and db.execute("SELECT 1 FROM files WHERE dir = ? LIMIT 1", (directory,)).fetchone() is None
         ):
             return
+        if not self._room_for(min(sum(st.st_size for _, st in on_disk), _PARSE_BUDGET)):
+            self._give_up_file("too little free space for the index")
+            self.refresh(directory)  # in memory now
+            return
         complete = False
         while not complete:  # one transaction per _PARSE_BUDGET bytes, so other lime processes get a turn
             db.execute("BEGIN IMMEDIATE")
@@ -240,14 +238,15 @@ class Index:
                     )
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                if db.in_transaction:  # SQLite may have rolled back by itself (a full disk)
+                    db.execute("ROLLBACK")
                 raise
 
     def sync_dir(self, directory: str) -> list[SeenFile]:
         """:meth:`refresh`, then the directory's segments as :data:`SeenFile`, by stem, active file first."""
         self.refresh(directory)
         return self.db.execute(
-            f"SELECT {_LISTED} FROM files WHERE dir = ? ORDER BY stem, number", (directory,)
+            f"SELECT {LISTED} FROM files WHERE dir = ? ORDER BY stem, number", (directory,)
         ).fetchall()
 
     def _reconcile(
@@ -263,7 +262,7 @@ class Index:
         cached: dict[str, FileRow] = {}
         for values in db.execute(
             "SELECT name, ino, size, mtime_ns, offset, head, session_id, cwd, created, title, title_set,"
-            " entries, first_message, id FROM files WHERE dir = ?",
+            " entries, first_message, id, dropped FROM files WHERE dir = ?",
             (directory,),
         ):
             row = FileRow(*values)
@@ -339,12 +338,13 @@ class Index:
                 int(row.title_set),
                 row.entries,
                 row.first_message,
+                row.dropped,
             )
             if row.id is None:
                 cursor = db.execute(
                     "INSERT INTO files (dir, name, stem, number, ino, size, mtime_ns, offset, head, session_id, cwd,"
-                    " created, title, title_set, entries, first_message)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " created, title, title_set, entries, first_message, dropped)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (directory, *values),
                 )
                 row.id = cursor.lastrowid
@@ -353,7 +353,7 @@ class Index:
                     "UPDATE files SET name = ?, stem = ?, number = ?, ino = ?, size = ?, mtime_ns = ?, offset = ?,"
                     " head = ?,"
                     " session_id = ?, cwd = ?, created = ?, title = ?, title_set = ?, entries = ?,"
-                    " first_message = ? WHERE id = ?",
+                    " first_message = ?, dropped = ? WHERE id = ?",
                     (*values, row.id),
                 )
         for row, texts in new_texts:

@@ -19,6 +19,8 @@ from collections.abc import Container, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from .entry_guard import cap_title, repair_text
+
 __all__ = [
     "FORMAT_VERSION",
     "META_TYPES",
@@ -41,7 +43,7 @@ FORMAT_VERSION = 1
 Entry = dict[str, Any]
 
 #: Entry types that annotate the tree without becoming the leaf when appended.
-META_TYPES = frozenset({"session", "checkpoint", "leaf", "title", "label"})
+META_TYPES = frozenset({"session", "checkpoint", "leaf", "title", "label", "retention"})
 
 #: Entry types written by lime that are conversation nodes (they become the leaf).
 NODE_TYPES = frozenset(
@@ -72,12 +74,18 @@ def new_entry_id(taken: Container[str] = ()) -> str:
 
 
 def dumps(entry: Entry) -> bytes:
-    """Serialize one entry as its log line: compact JSON, UTF-8, ending in ``\\n``.
+    """Serialize one entry as its log line: compact JSON, valid UTF-8, ending in ``\\n``.
 
+    The bytes are always valid UTF-8: a lone surrogate in a string (an
+    undecodable byte read with ``surrogateescape``, a JSON ``\\udcff``
+    escape) is written as U+FFFD (see :func:`~lime_repl.store.capping.repair_text`).
     Raises ``TypeError``/``ValueError`` for values JSON cannot hold.
     """
-    text = json.dumps(entry, separators=(",", ":"), ensure_ascii=False)
-    return (text + "\n").encode("utf-8", "surrogatepass")
+    text = json.dumps(entry, separators=(",", ":"), ensure_ascii=False) + "\n"
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return repair_text(text).encode("utf-8")
 
 
 def parse_line(raw: bytes) -> Entry:
@@ -112,8 +120,12 @@ def session_header(
     segment: int = 0,
     forked_from: dict[str, str] | None = None,
     imported_from: dict[str, str] | None = None,
+    retain: int | None = None,
 ) -> Entry:
-    """The ``session`` header: the first line of every segment file."""
+    """The ``session`` header: the first line of every segment file.
+
+    ``retain`` is the number of rotated segments the session keeps (0 = all; DESIGN.md section 3, Retention).
+    """
     header: Entry = {
         "type": "session",
         "id": entry_id,
@@ -126,6 +138,8 @@ def session_header(
         "systemPrompt": system_prompt,
         "segment": segment,
     }
+    if retain is not None:
+        header["retain"] = retain
     if forked_from is not None:
         header["forkedFrom"] = forked_from
     if imported_from is not None:
@@ -146,6 +160,9 @@ def checkpoint(
 
     ``dropped_entries`` counts the entries that live in earlier segments; when
     those segments have been deleted by rotation, a resume reports that number.
+    The copied ``title`` and ``labels`` are capped to 200 characters each
+    (:func:`~lime_repl.store.capping.cap_title`), so a long title written
+    before titles were capped is not copied whole into every segment.
     """
     return {
         "type": "checkpoint",
@@ -153,8 +170,8 @@ def checkpoint(
         "parentId": None,
         "timestamp": now_rfc3339(),
         "leafId": leaf_id,
-        "title": title,
-        "labels": dict(labels),
+        "title": cap_title(title),
+        "labels": {key: cap_title(value) for key, value in labels.items()},
         "compaction": compaction,
         "droppedEntries": dropped_entries,
     }

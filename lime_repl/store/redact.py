@@ -1,33 +1,119 @@
-"""Secret redaction of what is logged from ``!`` and tool output (issue 7, "Security").
+"""Secret redaction of every text lime stores (DESIGN.md section 2, "Security").
 
-A pure module: :func:`redact` maps a text and an environment to the text with
-secrets replaced by ``[REDACTED]``. Two kinds of secret are recognised:
+A pure module: a :class:`Redactor` maps a text to the same text with secrets
+replaced by ``[REDACTED]``. Two kinds of secret are recognised:
 
-* the *value* of every environment variable whose name ends in ``_KEY``,
-  ``_TOKEN`` or ``_SECRET`` (case-insensitive), when the value is at least
-  :data:`MIN_SECRET_CHARS` (8) characters long, so that short values such as
-  ``1`` or ``true`` do not blank out ordinary output;
-* strings shaped like API keys of the ``sk-`` family (OpenAI ``sk-…``,
-  ``sk-proj-…``, Anthropic ``sk-ant-…``): ``sk-`` followed by at least 16
-  characters of ``[A-Za-z0-9_-]``, not preceded by such a character.
+* the *value* of every environment variable whose name looks secret (it
+  contains ``TOKEN``, ``KEY``, ``SECRET``, ``PASSWORD`` or ``CREDENTIAL``,
+  case-insensitive) and that is at least :data:`MIN_SECRET_CHARS` (8)
+  characters long, so that short values such as ``1`` or ``true`` do not
+  blank out ordinary output. :meth:`Redactor.learn` adds the values of an
+  environment seen later (the persistent shell reports its environment after
+  every command, so ``export MY_TOKEN=…`` is known from that command on), and
+  a value once learnt is never forgotten;
+* strings shaped like a known kind of credential. The shapes are the rules of
+  the ``detect-secrets`` package (Yelp): its keyword detector (a quoted value
+  after ``password``, ``secret``, ``api_key`` … ) and its high-signal token
+  detectors (AWS ``AKIA…``, GitHub ``ghp_…``, GitLab, Slack, Stripe, OpenAI,
+  JWT, Discord, Telegram, PyPI, npm, SendGrid, Square, Azure storage keys, the
+  password of a ``scheme://user:password@`` URL, private key headers). Three
+  shapes that package does not match whole are added here: GitHub's
+  fine-grained ``github_pat_…``, the ``sk-…`` key family (OpenAI, Anthropic
+  ``sk-ant-…``), whole PEM private key blocks and whole three-part JWTs.
 
-Only the log is redacted: the terminal shows the real output. Redaction is on
-by default; ``redact = false`` in ``config.toml`` turns it off (the caller
-checks the setting). This module imports nothing from lime.
+``detect-secrets`` is imported on the first redaction, never at start-up.
+Redaction runs on the full text before it is capped (see
+:mod:`lime_repl.store.capping` and :mod:`lime_repl.store.entry_guard`), so a
+key that straddles a cut is still seen whole. Only the log is redacted: the terminal shows the real output.
+``redact = false`` in ``config.toml`` turns it off (the caller checks the
+setting). This module imports nothing from lime.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
-__all__ = ["MIN_SECRET_CHARS", "REDACTED", "SECRET_SUFFIXES", "Redactor", "redact", "secret_values"]
+__all__ = [
+    "MIN_SECRET_CHARS",
+    "REDACTED",
+    "SECRET_NAME",
+    "Redactor",
+    "is_secret_name",
+    "redact",
+    "secret_values",
+]
 
 REDACTED = "[REDACTED]"
 MIN_SECRET_CHARS = 8
-SECRET_SUFFIXES = ("_KEY", "_TOKEN", "_SECRET")
 
-_SK = re.compile(r"(?<![A-Za-z0-9_-])sk-[A-Za-z0-9_-]{16,}")
+#: A variable whose name contains one of these words (any case) holds a secret.
+SECRET_NAME = re.compile(r"TOKEN|KEY|SECRET|PASSWORD|CREDENTIAL", re.IGNORECASE)
+
+#: Shapes ``detect-secrets`` does not match whole; tried before its rules.
+_EXTRA_SHAPES = (
+    r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----",
+    r"(?<![A-Za-z0-9_])github_pat_[A-Za-z0-9_]{22,}",
+    r"(?<![A-Za-z0-9_-])sk-[A-Za-z0-9_-]{16,}",
+    r"eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*",
+)
+
+#: The ``detect-secrets`` plugin modules whose ``denylist`` rules are used (high signal only:
+#: no entropy, IP address or bare hex/alphanumeric-run detectors).
+_PLUGINS = (
+    "aws",
+    "azure_storage_key",
+    "basic_auth",
+    "discord",
+    "github_token",
+    "gitlab_token",
+    "jwt",
+    "npm",
+    "openai",
+    "private_key",
+    "pypi_token",
+    "sendgrid",
+    "slack",
+    "square_oauth",
+    "stripe",
+    "telegram_token",
+)
+
+#: Plugins whose rules with a capture group capture the secret itself (elsewhere a group is a prefix).
+_SECRET_GROUP_PLUGINS = frozenset({"aws", "basic_auth", "npm"})
+
+#: (pattern, group): the span of ``group`` is replaced (0 = the whole match).
+_Rule = tuple["re.Pattern[str]", int]
+_RULES: list[_Rule] | None = None
+
+
+def _load_rules() -> list[_Rule]:
+    """The shape rules, built once: the extra shapes, the plugins' denylists, the keyword rules."""
+    global _RULES
+    if _RULES is not None:
+        return _RULES
+    import importlib
+
+    rules: list[_Rule] = [(re.compile(p), 0) for p in _EXTRA_SHAPES]
+    for name in _PLUGINS:
+        module = importlib.import_module(f"detect_secrets.plugins.{name}")
+        for value in vars(module).values():
+            denylist = getattr(value, "denylist", None)
+            if isinstance(value, type) and denylist and value.__module__ == module.__name__:
+                # A rule with a capture group names the secret by it (e.g. the password of a URL).
+                grouped = name in _SECRET_GROUP_PLUGINS
+                rules.extend((rx, 1 if grouped and rx.groups else 0) for rx in denylist)
+    from detect_secrets.plugins import keyword
+
+    rules.extend(keyword.QUOTES_REQUIRED_DENYLIST_REGEX_TO_GROUP.items())
+    _RULES = rules
+    return rules
+
+
+def is_secret_name(name: str) -> bool:
+    """True when an environment variable called ``name`` holds a secret (see :data:`SECRET_NAME`)."""
+    return SECRET_NAME.search(name) is not None
 
 
 def secret_values(env: Mapping[str, str]) -> list[str]:
@@ -35,20 +121,52 @@ def secret_values(env: Mapping[str, str]) -> list[str]:
     found = {
         value
         for name, value in env.items()
-        if isinstance(value, str)
+        if isinstance(name, str)
+        and isinstance(value, str)
         and len(value) >= MIN_SECRET_CHARS
-        and name.upper().endswith(SECRET_SUFFIXES)
+        and is_secret_name(name)
     }
     return sorted(found, key=lambda v: (-len(v), v))
 
 
-class Redactor:
-    """A redaction function prepared once for ``env`` (reuse it for many texts)."""
+def _replace(rule: _Rule) -> Callable[[re.Match[str]], str]:
+    group = rule[1]
 
-    def __init__(self, env: Mapping[str, str]) -> None:
-        values = secret_values(env)
+    def sub(match: re.Match[str]) -> str:
+        if not group or match.group(group) is None:
+            return REDACTED
+        whole, start, end = (
+            match.group(0),
+            match.start(group) - match.start(),
+            match.end(group) - match.start(),
+        )
+        return whole[:start] + REDACTED + whole[end:]
+
+    return sub
+
+
+class Redactor:
+    """A redaction function for the secrets of ``env`` and the known credential shapes.
+
+    Call it on any text (``redactor(text) -> str``; never raises for a
+    ``str``). :meth:`learn` adds the secret values of another environment.
+    """
+
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        self._known: set[str] = set()
+        self._values: re.Pattern[str] | None = None
+        if env:
+            self.learn(env)
+
+    def learn(self, env: Mapping[str, str]) -> None:
+        """Remember the secret values of ``env`` (names as :func:`is_secret_name`), in addition to earlier ones."""
+        new = set(secret_values(env)) - self._known
+        if not new:
+            return
+        self._known |= new
         # One alternation, longest first, so a value that contains another is replaced whole.
-        self._values = re.compile("|".join(re.escape(v) for v in values)) if values else None
+        ordered = sorted(self._known, key=lambda v: (-len(v), v))
+        self._values = re.compile("|".join(re.escape(v) for v in ordered))
 
     def __call__(self, text: str) -> str:
         """``text`` with every secret replaced by ``[REDACTED]``."""
@@ -56,13 +174,24 @@ class Redactor:
             return text
         if self._values is not None:
             text = self._values.sub(REDACTED, text)
-        if "sk-" in text:
-            text = _SK.sub(REDACTED, text)
+        for rule in _load_rules():
+            if rule[0].search(text) is not None:
+                text = rule[0].sub(_replace(rule), text)
         return text
+
+    def apply(self, value: Any) -> Any:
+        """``value`` with every string inside it redacted (dicts and lists walked; others unchanged)."""
+        if isinstance(value, str):
+            return self(value)
+        if isinstance(value, dict):
+            return {k: self.apply(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.apply(v) for v in value]
+        return value
 
 
 def redact(text: str, env: Mapping[str, str]) -> str:
-    """``text`` with the secrets of ``env`` and ``sk-…`` key-shaped strings replaced by ``[REDACTED]``.
+    """``text`` with the secrets of ``env`` and credential-shaped strings replaced by ``[REDACTED]``.
 
     Example: ``redact("key=abcdefgh12", {"MY_API_KEY": "abcdefgh12"})`` is
     ``"key=[REDACTED]"``. Never raises for string input.

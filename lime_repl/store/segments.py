@@ -15,8 +15,13 @@ The rules are those of DESIGN.md section 3:
 * a torn last line (no ``\\n``) is moved to ``<id>.jsonl.torn`` and the file
   truncated to its last whole line; a bad line in the middle is skipped with a
   warning naming file and line number;
-* one writer per session, held by an OS lock (``filelock``) on
-  ``<id>.jsonl.lock``, which also holds the holder's pid for the error message.
+* one writer per session, held by an OS lock on ``<id>.jsonl.lock``
+  (:mod:`lime_repl.store.lock`);
+* every session file is opened with ``O_NOFOLLOW`` and must be a regular file,
+  and a segment is written, repaired or truncated only when it opens with a
+  lime ``session`` header (:mod:`lime_repl.store.files`); an empty segment (a
+  header write the disk refused) gets its header and checkpoint before the
+  next entry.
 """
 
 from __future__ import annotations
@@ -24,10 +29,13 @@ from __future__ import annotations
 import errno
 import os
 import re
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .files import FILE_MODE, UnsafeFile, WriteFailed, open_file, require_header
+from .lock import LockHeld, SessionLock
 from .records import BadRecord, Entry, parse_line
 
 __all__ = [
@@ -39,6 +47,7 @@ __all__ = [
     "Segment",
     "SegmentWriter",
     "SessionLock",
+    "UnsafeFile",
     "WriteFailed",
     "read_segment",
     "read_segments",
@@ -48,24 +57,7 @@ __all__ = [
 
 DEFAULT_MAX_BYTES = 262_144
 DEFAULT_BACKUPS = 3
-FILE_MODE = 0o600
 _ROTATED = re.compile(r"\.(\d+)$")
-
-
-class LockHeld(Exception):
-    """Another process holds the session lock. ``pid`` is the holder's, when known."""
-
-    def __init__(self, path: Path, pid: int | None) -> None:
-        super().__init__(f"{path} is locked by pid {pid}")
-        self.path = path
-        self.pid = pid
-
-
-class WriteFailed(OSError):
-    """An append could not be written whole (disk full, file too large, I/O error).
-
-    The file was cut back to its last whole line, so the log stays valid.
-    """
 
 
 @dataclass(slots=True)
@@ -106,7 +98,7 @@ def segment_paths(active: Path) -> list[Path]:
     except FileNotFoundError:
         return []
     paths = [p for _, p in sorted(rotated, reverse=True)]
-    if active.exists():
+    if os.path.lexists(active):  # a symlink in its place is listed, and refused when opened
         paths.append(active)
     return paths
 
@@ -136,8 +128,9 @@ def read_segment(path: Path) -> Segment:
 
     Bad lines are skipped with a warning ``<path>:<line>: skipped bad line: <why>``;
     the bytes after the last ``\\n`` are returned as ``torn``, not parsed.
+    Raises :class:`UnsafeFile` for a symlink or a non-regular file.
     """
-    with open(path, "rb") as fh:
+    with os.fdopen(open_file(path, os.O_RDONLY), "rb") as fh:
         data = fh.read()
     segment = Segment(path, size=len(data))
     _split(data, path, segment)
@@ -167,12 +160,16 @@ def repair_torn_tail(path: Path) -> int:
 
     Returns the number of bytes moved (0 when the file ends with ``\\n``). The
     torn bytes are appended to ``.torn`` and synced before the truncation, so
-    nothing is lost. Call only while holding the session lock.
+    nothing is lost. Call only while holding the session lock. Raises
+    :class:`UnsafeFile` when ``path`` or ``.torn`` is a symlink or not a
+    regular file, or ``path`` does not open with a ``session`` header; the
+    file is then unchanged.
     """
-    with open(path, "rb+") as fh:
+    with os.fdopen(open_file(path, os.O_RDWR), "rb+") as fh:
         size = fh.seek(0, os.SEEK_END)
         if size == 0:
             return 0
+        require_header(fh.fileno(), path)
         # Scan back in blocks for the last newline.
         pos = size
         block = 65536
@@ -190,7 +187,7 @@ def repair_torn_tail(path: Path) -> int:
             return 0
         fh.seek(cut)
         torn = fh.read()
-        fd = os.open(str(path) + ".torn", os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
+        fd = open_file(str(path) + ".torn", os.O_WRONLY | os.O_CREAT | os.O_APPEND, what="torn-line file")
         try:
             os.write(fd, torn if torn.endswith(b"\n") else torn + b"\n")
             os.fsync(fd)
@@ -200,71 +197,6 @@ def repair_torn_tail(path: Path) -> int:
         fh.flush()
         os.fsync(fh.fileno())
         return len(torn)
-
-
-class SessionLock:
-    """The single-writer lock of one session: an OS lock on ``<id>.jsonl.lock``.
-
-    ``acquire()`` raises :class:`LockHeld` at once (no waiting) when another
-    process, or another ``SessionLock`` in this process, holds it.
-    """
-
-    def __init__(self, active: Path) -> None:
-        self.path = Path(str(active) + ".lock")
-        self._lock: object | None = None
-
-    def acquire(self) -> None:
-        import filelock
-
-        lock = filelock.FileLock(str(self.path), mode=FILE_MODE, is_singleton=False, thread_local=False)
-        try:
-            lock.acquire(timeout=0)
-        except filelock.Timeout:
-            raise LockHeld(self.path, self._live_holder_pid()) from None
-        self._lock = lock
-        try:
-            fd = os.open(self.path, os.O_WRONLY | os.O_TRUNC)
-            try:
-                os.write(fd, f"{os.getpid()}\n".encode())
-            finally:
-                os.close(fd)
-        except OSError:
-            pass
-
-    def _live_holder_pid(self, tries: int = 20) -> int | None:
-        """The holder's pid, waiting up to ~0.2 s for it: a holder that has just won a race writes it
-        right after taking the lock, and until then the file is empty or names an earlier, dead holder."""
-        import time
-
-        pid = None
-        for _ in range(tries):
-            pid = self.holder_pid()
-            if pid is not None and pid > 0:
-                try:
-                    os.kill(pid, 0)
-                    return pid
-                except PermissionError:
-                    return pid
-                except OSError:
-                    pass
-            time.sleep(0.01)
-        return pid
-
-    def holder_pid(self) -> int | None:
-        """The pid written by the current holder, or None when unreadable."""
-        try:
-            return int(self.path.read_text().strip() or "x")
-        except (OSError, ValueError):
-            return None
-
-    def release(self) -> None:
-        lock, self._lock = self._lock, None
-        if lock is not None:
-            lock.release()  # type: ignore[attr-defined]
-
-    @property
-    def held(self) -> bool:
-        return self._lock is not None
 
 
 class SegmentWriter:
@@ -297,14 +229,24 @@ class SegmentWriter:
 
     # -- file handling -------------------------------------------------
     def open(self) -> None:
-        """Open the active file for appending, writing the preamble if it is new or empty."""
-        fd = os.open(self.active, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
+        """Open the active file for appending, writing the preamble if it is new or empty.
+
+        Raises :class:`UnsafeFile` (and writes nothing) when the active path is
+        a symlink, not a regular file, or a file that does not open with a
+        ``session`` header; :class:`WriteFailed` when the preamble cannot be
+        written (the file is then empty, and the next append writes it).
+        """
+        fd = open_file(self.active, os.O_RDWR | os.O_CREAT | os.O_APPEND)  # read: the header check
+        try:
+            require_header(fd, self.active)
+        except BaseException:
+            os.close(fd)
+            raise
         self._fd = fd
         self._size = os.fstat(fd).st_size
+        self._preamble_size = 0
         if self._size == 0:
             self._write_preamble()
-        else:
-            self._preamble_size = 0
 
     def _write_preamble(self) -> None:
         data = b"".join(self.preamble(self.segment))
@@ -333,11 +275,23 @@ class SegmentWriter:
         self._size += len(data)
 
     def _file_vanished(self) -> bool:
+        """True when the active path no longer names the open file (deleted, renamed away).
+
+        Raises :class:`UnsafeFile` when a symlink, a directory or another
+        non-regular file has taken its place: that is never written.
+        """
         assert self._fd is not None
         try:
-            on_disk = os.stat(self.active)
+            on_disk = os.lstat(self.active)
         except FileNotFoundError:
             return True
+        if stat.S_ISLNK(on_disk.st_mode):
+            raise UnsafeFile(
+                self.active, "was replaced by a symbolic link; lime does not follow it", errno.ELOOP
+            )
+        if not stat.S_ISREG(on_disk.st_mode):
+            kind = "a directory" if stat.S_ISDIR(on_disk.st_mode) else "a file that is not a regular file"
+            raise UnsafeFile(self.active, f"was replaced by {kind}; nothing was written there", errno.EISDIR)
         mine = os.fstat(self._fd)
         return (on_disk.st_ino, on_disk.st_dev) != (mine.st_ino, mine.st_dev)
 
@@ -368,8 +322,8 @@ class SegmentWriter:
         self.open()
 
     # -- public --------------------------------------------------------
-    def append(self, line: bytes) -> None:
-        """Append one whole line (must end with ``\\n``), rotating first if it would not fit."""
+    def _ready(self) -> None:
+        """Open (or re-create) the active file and give an empty segment its header and checkpoint."""
         if self._fd is None:
             self.open()
         elif self._file_vanished():
@@ -378,9 +332,65 @@ class SegmentWriter:
             self.open()
             if self.on_recreate is not None:
                 self.on_recreate(f"{self.active} vanished; started segment {self.segment} with a new header")
-        if self._size + len(line) > self.max_bytes and self._size > self._preamble_size:
+        if self._size == 0:  # a rollover whose header the disk refused: the header comes first
+            self._write_preamble()
+
+    def _rotate_if_full(self, size: int) -> None:
+        """Roll over before ``size`` more bytes would take the segment past ``max_bytes``.
+
+        Never right after the preamble: a segment holds at least one entry,
+        so rotation never leaves a header-only segment behind.
+        """
+        if self._size + size > self.max_bytes and self._size > self._preamble_size:
             self._rotate()
-        self._write_raw(line)
+
+    def append(self, line: bytes) -> None:
+        """Append one whole line (must end with ``\\n``), rotating first if it would not fit."""
+        try:
+            self._ready()
+            self._rotate_if_full(len(line))
+            self._write_raw(line)
+        except WriteFailed:
+            raise
+        except OSError as exc:  # opening, renaming: the disk refused it
+            raise WriteFailed(
+                exc.errno or errno.EIO, f"cannot write {self.active}: {exc.strerror or exc}"
+            ) from None
+
+    def append_group(self, lines: list[bytes]) -> None:
+        """Append ``lines`` all or nothing (a bash triple): when one fails, the earlier ones are cut off again.
+
+        The group starts a new segment when it would not fit in this one; a
+        group larger than a whole segment is split over segments, and then only
+        the lines in the active segment are cut back.
+        """
+        try:
+            self._ready()
+            self._rotate_if_full(sum(len(line) for line in lines))
+        except WriteFailed:
+            raise
+        except OSError as exc:
+            raise WriteFailed(
+                exc.errno or errno.EIO, f"cannot write {self.active}: {exc.strerror or exc}"
+            ) from None
+        mark = (self._fd, self.segment, self._size)
+        try:
+            for line in lines:
+                self.append(line)
+        except WriteFailed:
+            if (self._fd, self.segment) == mark[:2] and self._fd is not None and self._size > mark[2]:
+                try:
+                    os.ftruncate(self._fd, mark[2])
+                    self._size = mark[2]
+                except OSError:
+                    pass
+            raise
+
+    def doomed_by(self, size: int) -> Path | None:
+        """The rotated segment that appending ``size`` bytes now would delete, or None."""
+        oldest = Path(f"{self.active}.{self.backups}")
+        rotates = self._fd is not None and self._size + size > self.max_bytes and self._size > self._preamble_size
+        return oldest if rotates and self.backups > 0 and oldest.exists() else None
 
     def sync(self) -> None:
         """fsync the active file (end of a turn, exit). Raises :class:`WriteFailed` on I/O error."""

@@ -9,9 +9,13 @@ writer: it holds the lock, writes through a
 from __future__ import annotations
 
 import os
+import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import StoreError
+from .entry_guard import guard_entry
 from .records import (
     Entry,
     bash_triple,
@@ -29,6 +33,7 @@ from .segments import (
     Segment,
     SegmentWriter,
     SessionLock,
+    UnsafeFile,
     WriteFailed,
     read_segments,
     repair_torn_tail,
@@ -60,6 +65,16 @@ def _ensure_dir(path: Path) -> None:
         os.chmod(d, 0o700)
 
 
+def _remove_if_empty(path: Path, *, any_size: bool = False) -> None:
+    """Delete ``path`` when it is a regular file that is empty (or of any size with ``any_size``)."""
+    try:
+        st = os.lstat(path)
+        if stat.S_ISREG(st.st_mode) and (any_size or st.st_size == 0):
+            os.unlink(path)
+    except OSError:
+        pass
+
+
 class Session(SessionState):
     """One session's state and (unless read-only or ephemeral) its writer.
 
@@ -68,6 +83,9 @@ class Session(SessionState):
     ``warnings`` collects one line per skipped bad line, repaired tail or
     re-created file, for the caller to show.
     """
+
+    #: Redaction applied to every string of every appended entry (``str -> str``), or None (``redact = false``).
+    redact: Callable[[str], str] | None = None
 
     def __init__(self, path: Path | None, session_id: str, header: Entry) -> None:
         super().__init__(path, session_id, header)
@@ -86,10 +104,13 @@ class Session(SessionState):
         imported_from: dict[str, str] | None = None,
         options: StoreOptions = StoreOptions(),
         session_id: str | None = None,
+        retain: int | None = None,
     ) -> Session:
         """Start a new session file ``<sessions_dir>/<id>.jsonl`` and write its header now.
 
-        Raises :class:`LockHeld` (only if the id is reused) or :class:`WriteFailed`.
+        ``retain`` (rotated segments kept, 0 = all) goes into the header; default ``options.backups``.
+        Raises :class:`LockHeld` (only if the id is reused) or :class:`WriteFailed`;
+        when the header cannot be written, no file of the session is left behind.
         """
         _ensure_dir(sessions_dir)
         sid = session_id or new_session_id()
@@ -101,10 +122,18 @@ class Session(SessionState):
             system_prompt=system_prompt,
             forked_from=forked_from,
             imported_from=imported_from,
+            retain=options.backups if retain is None else max(retain, 0),
         )
-        session = cls(sessions_dir / f"{sid}.jsonl", sid, header)
+        path = sessions_dir / f"{sid}.jsonl"
+        session = cls(path, sid, header)
         session._taken.add(header["id"])
-        session._start_writer(options, segment=0)
+        try:
+            session._start_writer(options, segment=0, backups=header["retain"])
+        except OSError:
+            # A full disk: leave no empty log (and no lock file) of a session that never started.
+            _remove_if_empty(path)
+            _remove_if_empty(Path(f"{path}.lock"), any_size=True)
+            raise
         return session
 
     @classmethod
@@ -131,14 +160,19 @@ class Session(SessionState):
     def open(cls, path: Path, *, options: StoreOptions = StoreOptions()) -> Session:
         """Resume a session as its writer: take the lock, repair a torn tail, replay, append after.
 
+        Rotation keeps the session's own ``retain`` (the newest header's, or a later
+        ``retention`` entry's), not ``options.backups``; a session whose headers
+        have none (written before ``retain`` existed) uses ``options.backups``.
         Raises :class:`LockHeld` when another writer holds it, ``FileNotFoundError``
-        when no segment exists, :class:`WriteFailed` when the repair cannot be written.
+        when no segment exists, :class:`WriteFailed` when the repair cannot be written,
+        :class:`~lime_repl.store.files.UnsafeFile` (nothing changed) when the active
+        file is a symlink, not a regular file, or does not open with a ``session`` header.
         """
         lock = SessionLock(path)
         lock.acquire()
         try:
             repaired = 0
-            if path.exists():
+            if os.path.lexists(path):
                 repaired = repair_torn_tail(path)
             segments = read_segments(path)
             session = cls._replay(path, segments)
@@ -147,16 +181,18 @@ class Session(SessionState):
                     f"{path}: moved a torn last line ({repaired} bytes) to {path.name}.torn; every earlier line is kept"
                 )
             last_header = session._last_header_segment(segments)
+            retain = session._retain(segments, options.backups)
+            session.header["retain"] = retain
             session._lock = lock
             # An empty active file after earlier segments: a crash between a rollover's create and
             # its header. It is the next segment, not another copy of the last one.
             if not path.exists() or (len(segments) > 1 and path.stat().st_size == 0):
-                session._start_writer(options, segment=last_header + 1, lock=False)
+                session._start_writer(options, segment=last_header + 1, lock=False, backups=retain)
                 session.warnings.append(
                     f"{path}: the active file was missing; started segment {last_header + 1}"
                 )
             else:
-                session._start_writer(options, segment=last_header, lock=False)
+                session._start_writer(options, segment=last_header, lock=False, backups=retain)
             return session
         except BaseException:
             lock.release()
@@ -169,6 +205,18 @@ class Session(SessionState):
                 if line.entry.get("type") == "session" and isinstance(line.entry.get("segment"), int):
                     return int(line.entry["segment"])
         return 0
+
+    @staticmethod
+    def _retain(segments: list[Segment], default: int) -> int:
+        """The last ``retain`` set by a ``session`` header or a ``retention`` entry, else ``default``."""
+        retain = default
+        for seg in segments:
+            for line in seg.lines:
+                if line.entry.get("type") in ("session", "retention"):
+                    value = line.entry.get("retain")
+                    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+                        retain = value
+        return retain
 
     @classmethod
     def _replay(cls, path: Path, segments: list[Segment]) -> Session:
@@ -192,16 +240,20 @@ class Session(SessionState):
             for line in seg.lines:
                 session._apply(line.entry, first_segment=first)
             first = False
+        session._settle_leaf()
         return session
 
     # -- writing -------------------------------------------------------
-    def _start_writer(self, options: StoreOptions, *, segment: int, lock: bool = True) -> None:
+    def _start_writer(
+        self, options: StoreOptions, *, segment: int, lock: bool = True, backups: int | None = None
+    ) -> None:
         assert self.path is not None
         if lock:
             self._lock = SessionLock(self.path)
             self._lock.acquire()
         writer = SegmentWriter(
-            self.path, self._preamble, segment=segment, max_bytes=options.max_bytes, backups=options.backups
+            self.path, self._preamble, segment=segment, max_bytes=options.max_bytes,
+            backups=options.backups if backups is None else backups,
         )
         writer.on_recreate = self.warnings.append
         try:
@@ -211,6 +263,25 @@ class Session(SessionState):
                 self._lock.release()
             raise
         self._writer = writer
+
+    on_prune: Callable[[Path], None] | None = None
+    """Set by the session's owner: called with a rotated segment's path before the next append's
+    rotation deletes it; what it appends lands in the surviving segments, before that entry."""
+    _pruning = False
+
+    def _before_prune(self, line: bytes) -> bool:
+        """Run :attr:`on_prune` if appending ``line`` would delete a segment; True if it ran."""
+        if self.on_prune is None or self._pruning or self._writer is None:
+            return False
+        doomed = self._writer.doomed_by(len(line))
+        if doomed is None:
+            return False
+        self._pruning = True
+        try:
+            self.on_prune(doomed)
+        finally:
+            self._pruning = False
+        return True
 
     def _preamble(self, segment: int) -> list[bytes]:
         header = dict(self.header)
@@ -230,20 +301,36 @@ class Session(SessionState):
             lines.append(dumps(cp))
         return lines
 
+    def _stamp(self, entry: Entry, parent_id: str | None) -> Entry:
+        """``entry`` with a new id, ``parent_id`` and a timestamp, keys in the contract's order."""
+        record = dict(entry)
+        record["id"] = new_entry_id(self._taken)
+        record["parentId"] = parent_id
+        record["timestamp"] = now_rfc3339()
+        # Keep the contract's key order: type, id, parentId, timestamp, then the rest.
+        ordered = {"type": record.pop("type"), "id": record.pop("id"), "parentId": record.pop("parentId")}
+        ordered["timestamp"] = record.pop("timestamp")
+        ordered.update(record)
+        return ordered
+
+    def _guard(self, entry: Entry) -> Entry:
+        """``entry`` redacted, capped and made valid UTF-8 (:func:`~lime_repl.store.entry_guard.guard_entry`)."""
+        return guard_entry(
+            entry, segment_bytes=getattr(self._writer, "max_bytes", DEFAULT_MAX_BYTES), redact=self.redact
+        )
+
     def append(self, entry: Entry, *, parent_id: str | None = UNSET) -> Entry:
         """Give ``entry`` an id, parent (the leaf by default) and timestamp, write it, apply it.
 
         Returns the entry as written. Raises :class:`WriteFailed` when the disk
         refuses it; the session state is then unchanged and the log valid.
         """
-        record = dict(entry)
-        record["id"] = new_entry_id(self._taken)
-        record["parentId"] = self.leaf_id if parent_id is UNSET else parent_id
-        record["timestamp"] = now_rfc3339()
-        # Keep the contract's key order: type, id, parentId, timestamp, then the rest.
-        ordered = {"type": record.pop("type"), "id": record.pop("id"), "parentId": record.pop("parentId")}
-        ordered["timestamp"] = record.pop("timestamp")
-        ordered.update(record)
+        def stamped() -> Entry:
+            return self._guard(self._stamp(entry, self.leaf_id if parent_id is UNSET else parent_id))
+
+        ordered = stamped()
+        if self._before_prune(dumps(ordered)):
+            ordered = stamped()  # the hook's entries moved the leaf
         if self._writer is not None:
             self._writer.append(dumps(ordered))
         self._apply(ordered)
@@ -257,6 +344,7 @@ class Session(SessionState):
         entry_id = entry.get("id")
         if not isinstance(entry_id, str) or entry_id in self.entries:
             raise ValueError(f"entry id {entry_id!r} is missing or already in the session")
+        entry = self._guard(entry)
         if self._writer is not None:
             self._writer.append(dumps(entry))
         self._apply(entry)
@@ -273,7 +361,12 @@ class Session(SessionState):
         truncated_bytes: dict[str, int],
         cwd: str,
     ) -> list[Entry]:
-        """Record one ``!command`` exchange as the bash triple; returns the three entries written."""
+        """Record one ``!command`` exchange as the bash triple; returns the three entries written.
+
+        All or nothing: when the disk refuses a later line, the earlier ones are
+        cut off again, so the log never holds a command without its outputs.
+        Raises :class:`WriteFailed` (state unchanged).
+        """
         triple = bash_triple(
             command,
             stdout,
@@ -284,7 +377,26 @@ class Session(SessionState):
             cwd=cwd,
             exchange=new_entry_id(self._taken),
         )
-        return [self.append(e) for e in triple]
+        for _ in range(3):  # a rotation compaction goes before the exchange, never inside it
+            if not self._before_prune(b"".join(dumps(self._guard(self._stamp(e, self.leaf_id))) for e in triple)):
+                break
+        records: list[Entry] = []
+        parent = self.leaf_id
+        for entry in triple:
+            record = self._guard(self._stamp(entry, parent))
+            self._taken.add(record["id"])
+            records.append(record)
+            parent = record["id"]
+        try:
+            if self._writer is not None:
+                self._writer.append_group([dumps(r) for r in records])
+        except BaseException:
+            for record in records:
+                self._taken.discard(record["id"])
+            raise
+        for record in records:
+            self._apply(record)
+        return records
 
     def rename(self, title: str | None) -> Entry:
         """Record a ``title`` entry (``None`` or '' clears the title)."""
@@ -301,6 +413,23 @@ class Session(SessionState):
         if target_id not in self.entries:
             raise KeyError(target_id)
         return self.append({"type": "label", "targetId": target_id, "label": label or None})
+
+    def keep_all(self) -> Entry:
+        """Keep every rotated segment from now on: a ``retention`` entry {``retain``: 0}; later headers carry it.
+
+        Raises :class:`WriteFailed` when the disk refuses it (nothing changes then).
+        """
+        entry = self.append({"type": "retention", "retain": 0})
+        self.header["retain"] = 0
+        if self._writer is not None:
+            self._writer.backups = 0
+        return entry
+
+    @property
+    def retain(self) -> int | None:
+        """Rotated segments this session keeps (0 = all), from its header; None when the header has none."""
+        value = self.header.get("retain")
+        return value if isinstance(value, int) else None
 
     def sync(self) -> None:
         """fsync the log (end of a turn). Raises :class:`WriteFailed` on I/O error."""
@@ -338,11 +467,17 @@ class Session(SessionState):
 
 
 def is_locked(path: Path) -> int | None:
-    """The pid holding ``path``'s writer lock, or None when it is free (checked by trying it)."""
+    """The pid holding ``path``'s writer lock, or None when it is free (checked by trying it).
+
+    Raises :class:`~lime_repl.errors.StoreError` (exit 1) when the lock path
+    is a symlink or a directory: nothing is then known, and nothing is changed.
+    """
     lock = SessionLock(path)
     try:
         lock.acquire()
     except LockHeld as held:
         return held.pid or -1
+    except UnsafeFile as exc:
+        raise StoreError(str(exc.strerror)) from None
     lock.release()
     return None

@@ -57,7 +57,13 @@ class SessionState:
         if kind == "checkpoint":
             if first_segment:
                 dropped = entry.get("droppedEntries")
-                self.dropped_entries = dropped if isinstance(dropped, int) and self.first_segment > 0 else 0
+                valid = isinstance(dropped, int) and not isinstance(dropped, bool) and dropped >= 0
+                count = dropped if isinstance(dropped, int) and valid else 0
+                if dropped is not None and not valid:
+                    self.warnings.append(
+                        f"{self.path}: the checkpoint's droppedEntries {dropped!r} is not a count of entries; ignored"
+                    )
+                self.dropped_entries = count if self.first_segment > 0 else 0
                 self.leaf_id = entry.get("leafId") if isinstance(entry.get("leafId"), str) else self.leaf_id
                 title = entry.get("title")
                 self.title = title if isinstance(title, str) else self.title
@@ -91,6 +97,42 @@ class SessionState:
             self.leaf_id = entry_id
             if kind == "compaction":
                 self.compaction = entry
+
+    def _runs_into_cycle(self, entry_id: str) -> bool:
+        """True when following ``parentId`` from ``entry_id`` comes back to an entry already passed."""
+        seen: set[str] = set()
+        current: object = entry_id
+        while isinstance(current, str) and current in self.entries:
+            if current in seen:
+                return True
+            seen.add(current)
+            current = self.entries[current].get("parentId")
+        return False
+
+    def _settle_leaf(self) -> None:
+        """After a replay: a leaf that names no entry, or whose branch runs into a ``parentId`` cycle,
+        moves to the newest entry whose branch is sound, with a one-line warning (never a silently
+        empty context). A leaf in segments that rotation dropped is left as it is."""
+        leaf = self.leaf_id
+        if leaf is None:
+            return
+        if leaf not in self.entries:
+            if self.first_segment > 0:
+                return
+            problem = f"the leaf {leaf} names no entry"
+        elif self._runs_into_cycle(leaf):
+            problem = f"the branch of the leaf {leaf} runs into a parentId cycle"
+        else:
+            return
+        for entry_id in reversed(list(self.entries)):
+            if is_tree_node(self.entries[entry_id]) and not self._runs_into_cycle(entry_id):
+                self.leaf_id = entry_id
+                self.warnings.append(
+                    f"{self.path}: {problem}; continuing from the newest reachable entry {entry_id}"
+                )
+                return
+        self.leaf_id = None
+        self.warnings.append(f"{self.path}: {problem}, and no entry is reachable; continuing from the root")
 
     # -- queries -------------------------------------------------------
     @property

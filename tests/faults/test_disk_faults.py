@@ -1,71 +1,183 @@
 """Disk full, two writers racing for one session, and the log deleted or renamed under a writer.
 
-Disk full is a file-size limit: ``RLIMIT_FSIZE`` set in the child with
-SIGXFSZ ignored, so a write past the limit is cut short and the next one
-fails with ``EFBIG`` exactly as on a full disk (``ENOSPC``), without needing
-to mount anything.
+Disk full is a real small file system: a 1 MiB tmpfs mounted by the test
+(it needs root; the test is skipped, saying so, otherwise) holding
+``LIME_HOME``, the sessions, the catalog and the program log. The test fills
+it with a file until ``ENOSPC``, runs lime, frees the space and runs again.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import resource
 import signal
+import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fault_support import bash_inputs, send, session_entries, spawn, whole_lines
 from support.lime_env import LimeEnv
 
-LIMIT = 6000
+from lime_repl.store.segments import segment_paths
 
 
-def _limit_file_size() -> None:
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (LIMIT, LIMIT))
+@pytest.fixture
+def small_fs(tmp_path: Path, lime_env: LimeEnv) -> Iterator[Path]:
+    """A 1 MiB tmpfs with ``LIME_HOME`` on it; unmounted at teardown."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount a tmpfs")
+    mount = tmp_path / "small-fs"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", str(mount)], capture_output=True
+    )
+    if done.returncode != 0:
+        pytest.skip(f"needs a tmpfs mount, which failed: {done.stderr.decode().strip()}")
+    try:
+        lime_env.home = mount / "home"
+        lime_env.env["LIME_HOME"] = str(lime_env.home)
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=True)
 
 
-def test_disk_full_one_clear_error_per_line_and_a_valid_log(lime_env: LimeEnv) -> None:
+def _fill(mount: Path) -> Path:
+    """Write a file on ``mount`` until the file system refuses a single byte more."""
+    fill = mount / "fill"
+    fd = os.open(fill, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        for chunk in (65536, 4096, 1):
+            try:
+                while True:
+                    os.write(fd, b"\0" * chunk)
+            except OSError as exc:
+                assert exc.errno == 28, exc  # ENOSPC
+    finally:
+        os.close(fd)
+    return fill
+
+
+def _wait_recorded(active: Path, count: int) -> None:
+    deadline = time.monotonic() + 30
+    while len(bash_inputs(session_entries(active))) < count:
+        assert time.monotonic() < deadline, "the command was never recorded"
+        time.sleep(0.01)
+
+
+def _headers_everywhere(active: Path) -> None:
+    """Every segment file opens with a session header; every one after the first has a checkpoint."""
+    for path in segment_paths(active):
+        entries, torn = whole_lines(path)
+        assert torn == b"", path
+        assert entries and entries[0]["type"] == "session", (path, entries[:1])
+        if entries[0]["segment"] > 0:
+            assert entries[1]["type"] == "checkpoint", path
+
+
+def _whole_triples(entries: list[dict]) -> None:
+    """No command without its outputs: each bash-input is followed by its stdout and stderr."""
+    texts = [
+        e["content"][0]["text"][:14]
+        for e in entries
+        if e.get("type") == "message" and isinstance(e.get("shell"), dict)
+    ]
+    assert len(texts) % 3 == 0, texts
+    for i in range(0, len(texts), 3):
+        assert [t[:12] for t in texts[i : i + 3]] == ["<bash-input>", "<bash-stdout", "<bash-stderr"], texts
+
+
+def test_full_disk_rollover_header_first_then_recovery(lime_env: LimeEnv, small_fs: Path) -> None:
+    small = {"LIME_SESSION_MAX_BYTES": "24000", "LIME_SESSION_BACKUPS": "3"}
+    proc = spawn(lime_env, extra=small)
+    assert proc.stdout is not None and proc.stderr is not None
+    send(proc, "!echo first")
+    assert proc.stdout.readline() == b"first\n"
+    [active] = lime_env.session_files()
+    # Fill the first segment close to its 24,000 bytes with exchanges small enough for one line each
+    # (an entry is capped to a quarter of a segment).
+    for _ in range(3):
+        send(proc, "!head -c 5000 /dev/zero | tr '\\0' x; echo")
+        assert len(proc.stdout.readline()) == 5001
+    _wait_recorded(active, 4)
+    assert active.stat().st_size > 24000 - 5000
+    fill = _fill(small_fs)
+    # This one needs a rollover: the rename works, the new segment's header does not fit.
+    send(proc, "!head -c 5000 /dev/zero | tr '\\0' x; echo")
+    assert len(proc.stdout.readline()) == 5001
+    error = proc.stderr.readline().decode()
+    assert (
+        error
+        == f"lime: cannot write {active}: No space left on device; the command ran but was not recorded\n"
+    )
+    assert active.stat().st_size == 0 and Path(f"{active}.1").exists()
+    # While the disk is full, a small command: reported once, nothing half written.
+    send(proc, "!echo while-full")
+    assert proc.stdout.readline() == b"while-full\n"
+    assert proc.stderr.readline().decode() == error
+    assert active.stat().st_size == 0
+    fill.unlink()
+    send(proc, "!echo after")
+    assert proc.stdout.readline() == b"after\n"
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert [line for line in err.decode().splitlines() if not line.startswith("session ")] == []
+    _headers_everywhere(active)
+    entries, _ = whole_lines(active)
+    assert entries[0]["segment"] == 1 and entries[1]["type"] == "checkpoint"
+    assert bash_inputs(entries) == ["echo after"]  # written after its header and checkpoint
+    everything = session_entries(active)
+    filler = "head -c 5000 /dev/zero | tr '\\0' x; echo"
+    assert bash_inputs(everything) == ["echo first", filler, filler, filler, "echo after"]
+    _whole_triples(everything)
+    again = lime_env.run("-r", active.name[:8], input="!echo resumed\n", extra_env=small)
+    assert again.returncode == 0, again.stderr
+    assert bash_inputs(session_entries(active))[-1] == "echo resumed"
+
+
+def test_full_disk_bang_is_all_or_nothing_and_a_new_session_leaves_no_file(
+    lime_env: LimeEnv, small_fs: Path
+) -> None:
     made = lime_env.run(input="!echo start\n")
     assert made.returncode == 0, made.stderr
     [active] = lime_env.session_files()
-    size_before = active.stat().st_size
-    lines = [f"!echo line-{i} && head -c 300 /dev/zero | tr '\\0' x" for i in range(12)] + [
-        "!echo still-alive"
-    ]
-    proc = spawn(lime_env, "-r", active.name[:8], preexec_fn=_limit_file_size)
-    out, err = proc.communicate(("\n".join(lines) + "\n").encode(), timeout=60)
-    text = err.decode()
+    before = active.read_bytes()
+    fill = _fill(small_fs)
+    # Bigger than the room left in the file's last page: the first bytes fit, the rest do not.
+    lines = "!echo big && head -c 9000 /dev/zero | tr '\\0' y\n!echo small\n"
+    result = lime_env.run("-r", active.name[:8], input=lines)
+    text = result.stderr.decode()
     assert "Traceback" not in text
-    failures = [line for line in text.splitlines() if "was not recorded" in line]
-    assert failures, text
-    assert all(line.startswith("lime: ") and "File too large" in line for line in failures)
-    # The REPL ran every line to the end, with one error line for each line it could not record whole.
-    assert len(text.splitlines()) == len(failures) + 1  # + the closing "session … saved" notice
-    assert out.decode().count("line-") == 12 and out.endswith(b"still-alive\n")
-    assert proc.returncode == 1  # the last line's status: it ran, but could not be recorded
-
-    data = active.read_bytes()
-    assert len(data) <= LIMIT and len(data) > size_before
-    assert data.endswith(b"\n")
+    failures = [line for line in text.splitlines() if "not recorded" in line]
+    refused = f"lime: cannot write {active}: No space left on device; the command ran but was not recorded"
+    assert failures[:1] == [refused] and set(failures) == {refused}, text  # once per command it refused
+    assert result.stdout.count(b"y") == 9000
     entries, torn = whole_lines(active)
     assert torn == b""
-    recorded = bash_inputs(entries)
-    assert recorded[0] == "echo start"
-    assert "echo still-alive" not in recorded
-    # A bash triple is three appends: the one cut short by the limit may lack its last entries.
-    whole = sum(
-        1 for e in entries if e.get("type") == "message" and "<bash-stderr>" in e["content"][0]["text"]
+    assert "echo big && head -c 9000 /dev/zero | tr '\\0' y" not in bash_inputs(entries)
+    assert active.read_bytes().startswith(before)
+    _whole_triples(entries)
+    # A new session on the full disk: one line, exit 1, and no empty log (or lock) left behind.
+    directory = active.parent
+    names = sorted(p.name for p in directory.iterdir())
+    fresh = lime_env.run(input="!echo new\n")
+    assert fresh.returncode == 1
+    [line] = fresh.stderr.decode().splitlines()
+    assert (
+        line.startswith(f"lime: cannot create a session in {directory}: ")
+        and "No space left on device" in line
     )
-    assert len(failures) == len(lines) - (whole - 1)
-
-    # Once there is room again, the same session resumes and records.
-    again = lime_env.run("-r", active.name[:8], input="!echo after\n")
-    assert again.returncode == 0, again.stderr
+    assert sorted(p.name for p in directory.iterdir()) == names
+    fill.unlink()
+    fresh = lime_env.run(input="!echo new\n")
+    assert fresh.returncode == 0, fresh.stderr
+    assert len(lime_env.session_files()) == 2
+    resumed = lime_env.run("-r", active.name[:8], input="!echo after\n")
+    assert resumed.returncode == 0, resumed.stderr
     assert bash_inputs(session_entries(active))[-1] == "echo after"
+    _headers_everywhere(active)
 
 
 def test_two_writers_race_exactly_one_wins(lime_env: LimeEnv) -> None:

@@ -21,7 +21,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lime_repl.context.transcript import build_transcript
-from lime_repl.store.records import BadRecord, parse_line
+from lime_repl.store.files import UnsafeFile, has_header
+from lime_repl.store.records import BadRecord, dumps, parse_line, session_header
 from lime_repl.store.segments import read_segment, segment_paths
 from lime_repl.store.session import Session
 
@@ -141,6 +142,17 @@ def test_open_repairs_the_tail_and_appends_after_damage(scratch_root: Path, data
     directory = _scratch(scratch_root)
     active = directory / f"{next(_COUNTER):032x}.jsonl"
     active.write_bytes(data)
+    fd = os.open(active, os.O_RDONLY)
+    try:
+        lime_log = has_header(fd)
+    finally:
+        os.close(fd)
+    if not lime_log:  # a file that does not open with a session header is refused and left as it is
+        with pytest.raises(UnsafeFile):
+            Session.open(active)
+        assert active.read_bytes() == data and not Path(f"{active}.torn").exists()
+        data = dumps(session_header("00000000", active.stem, "/w", created="2026-01-01T00:00:00.000Z")) + data
+        active.write_bytes(data)
     end = data.rfind(b"\n") + 1
     session = Session.open(active)
     try:

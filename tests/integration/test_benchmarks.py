@@ -25,6 +25,7 @@ FIGURES = [
     "bang_throughput",
     "keystroke_latency",
     "picker_open",
+    "import_large",
     "resume_turn_10mb",
 ]
 

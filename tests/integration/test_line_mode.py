@@ -196,11 +196,12 @@ def test_session_list_json_and_rm(lime_env: LimeEnv) -> None:
         "updated",
         "entries",
         "bytes",
+        "dropped",
         "segments",
         "path",
         "scope",
     }
-    assert len(item["id"]) == 32 and item["segments"] == [item["path"]]
+    assert len(item["id"]) == 32 and item["segments"] == [item["path"]] and item["dropped"] == 0
     other = lime_env.run("session", "list", "--format", "json", cwd=lime_env.home.parent)
     assert json.loads(other.stdout) == []
     everywhere = lime_env.run("session", "list", "--all", "--format", "json", cwd=lime_env.home.parent)

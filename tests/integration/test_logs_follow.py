@@ -18,7 +18,8 @@ from lime_repl.store.segments import segment_paths
 
 
 def _session(lime_env: LimeEnv) -> str:
-    made = lime_env.run(input="!echo first\n")
+    # Keep every segment (retain 0 in its header): a resume keeps the session's own retention.
+    made = lime_env.run(input="!echo first\n", extra_env={"LIME_SESSION_BACKUPS": "0"})
     assert made.returncode == 0, made.stderr
     match = re.search(rb"session ([0-9a-f]{8}) saved", made.stderr)
     assert match, made.stderr

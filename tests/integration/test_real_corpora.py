@@ -383,8 +383,8 @@ def test_every_real_file_is_counted():
 def test_real_file_imports_with_nothing_lost(tmp_path, name):
     source = REAL / name
     expected = SOURCE[Path(name).parts[0]](source)
-    # Imports keep every segment; a session with rotation limits would drop early ones.
-    ws = make_workspace(tmp_path, LIME_SESSION_BACKUPS="0")
+    # The default rotation limits (3 backups) apply: an import must keep every segment anyway.
+    ws = make_workspace(tmp_path)
     result = import_source(ws, str(source))
     assert not [w for w in result.warnings if "parent that is not in the file" in w], result.warnings
     got = _lime(Session.load(result.path))

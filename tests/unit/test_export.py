@@ -174,10 +174,14 @@ def test_zip_holds_segments_torn_file_log_and_a_manifest(ws):
     now = datetime.now()
     old = (now - timedelta(days=3)).strftime("%Y-%m-%d %H:%M:%S")
     recent = (now - timedelta(minutes=5)).strftime("%Y-%m-%d %H:%M:%S")
-    log.write_text(
+    log.write_bytes(
         f"{old},001 11 WARNING lime: long ago\n"
         f"{recent},002 12 WARNING lime: near the session\nTraceback (most recent call last):\n  boom\n"
-        f"{old},003 13 ERROR lime: old but names {session.short_id}\n"
+        f"{recent},003 13 ERROR lime: {session.path}: caf\xe9 failed\nTraceback (most recent call last):\n"
+        f"  mine\n"
+        f"{old},004 14 ERROR lime: old but names {session.short_id}\n".encode().replace(
+            "\xe9".encode(), b"\xe9"
+        )
     )
     data = export_bytes("zip", path=session.path, log=log)
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -193,9 +197,10 @@ def test_zip_holds_segments_torn_file_log_and_a_manifest(ws):
         assert hashlib.sha256(members[record["name"]]).hexdigest() == record["sha256"]
         assert len(members[record["name"]]) == record["bytes"]
     assert set(members) == {f["name"] for f in manifest["files"]}
-    excerpt = members["logs/lime.log"].decode()
-    assert "near the session" in excerpt and "  boom" in excerpt and session.short_id in excerpt
-    assert "long ago" not in excerpt
+    excerpt = members["logs/lime.log"].decode("utf-8")  # strict: a bad byte in the log becomes U+FFFD
+    assert "caf\ufffd failed" in excerpt and "  mine" in excerpt and "old but names" in excerpt
+    # Only the records that name this session: not another line from the same hour, nor its traceback.
+    assert "near the session" not in excerpt and "  boom" not in excerpt and "long ago" not in excerpt
 
 
 def test_default_names_and_targets(ws, tmp_path):

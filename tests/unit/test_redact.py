@@ -11,7 +11,7 @@ ENV = {
     "my_db_key": "lowercase-name-value",
     "SHORT_TOKEN": "1234567",  # under 8 characters: not a secret
     "HOME": "/home/ann",
-    "PASSWORD": "not-matched-by-name",
+    "EDITOR": "not-matched-by-name",
 }
 
 
@@ -52,3 +52,44 @@ def test_redactor_is_reusable_and_empty_text_is_fine() -> None:
     assert scrub("") == ""
     assert scrub("token ghp_0123456789abcdef") == f"token {REDACTED}"
     assert scrub("nothing secret") == "nothing secret"
+
+
+def test_names_that_look_secret_anywhere_in_the_name() -> None:
+    env = {
+        "MY_SERVICE_TOKEN": "value-one-123",
+        "DB_PASSWORD": "value-two-456",
+        "GCP_CREDENTIALS_JSON": "value-three-789",
+        "KEYRING_PATH_SECRETLY": "value-four-000",
+        "EDITOR": "value-five-111",
+    }
+    assert secret_values(env) == ["value-three-789", "value-four-000", "value-one-123", "value-two-456"]
+
+
+def test_learn_adds_values_and_never_forgets() -> None:
+    scrub = Redactor({"A_TOKEN": "first-value-1"})
+    scrub.learn({"MY_SERVICE_TOKEN": "notskshaped_supersecret_123"})
+    scrub.learn({})  # a later environment without them: both are still secrets
+    assert scrub("first-value-1 notskshaped_supersecret_123") == f"{REDACTED} {REDACTED}"
+
+
+def test_common_token_shapes_from_detect_secrets_and_the_extra_shapes() -> None:
+    shapes = [
+        "AKIA" + "Z7Q2W4E6R8T1Y3U5",
+        "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8",
+        "github_pat_" + "11ABCDEFG0" + "x" * 20 + "_" + "Yz" * 20,
+        "xoxb-" + "123456789012-1234567890123-" + "AbCdEfGhIjKlMnOpQrStUvWx",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+        "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc",
+        "glpat-" + "x" * 20,
+    ]
+    for shape in shapes:
+        assert redact(f"a {shape} b", {}) == f"a {REDACTED} b", shape
+    pem = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXk\nAAAA\n-----END OPENSSH PRIVATE KEY-----"
+    assert redact(f"key:\n{pem}\nafter", {}) == f"key:\n{REDACTED}\nafter"
+
+
+def test_keyword_and_url_password_rules_replace_only_the_secret() -> None:
+    assert redact('password = "hunter2hunter2"', {}) == f'password = "{REDACTED}"'
+    assert redact("https://bob:pw123456@example.com/x", {}) == f"https://bob:{REDACTED}@example.com/x"
+    plain = "the password prompt appeared; token count 12; see AKIA docs"
+    assert redact(plain, {}) == plain

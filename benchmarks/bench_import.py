@@ -1,0 +1,56 @@
+"""The ``import_large`` figure: ``lime import`` of a 50 MB Claude Code session against ``json.loads`` of its lines.
+
+The session is :func:`bench_data.make_claude_log` of a real Claude Code log:
+``LIME_BENCH_CLAUDE_LOG`` names one (the shared corpus has 1 to 2 MB
+sessions from Claude Code 2.1), else the Claude Code fixture under
+``tests/data/foreign/`` is repeated. Every measured import starts from an
+empty profile, so each is a first import, not an "already imported". The goal
+is DESIGN.md section 8's: at most 3 times the floor, and a peak resident
+memory of the import process of at most 150 MiB.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from bench_data import make_claude_log
+from bench_util import REPO, Run, bench_env, figure, fresh_dir, lime_command, measure, run_child
+
+__all__ = ["import_large"]
+
+_LOADS = (
+    "import json, sys\nwith open(sys.argv[1], 'rb') as fh:\n    for line in fh:\n        json.loads(line)\n"
+)
+_FIXTURE = REPO / "tests" / "data" / "foreign" / "claude-code" / "sample_session.jsonl"
+MAX_PEAK_MIB = 150
+
+
+def import_large(s: Any) -> dict[str, Any]:
+    size = 50_000_000 if s.tree_bytes > (2 << 20) else 1_000_000
+    source = Path(os.environ.get("LIME_BENCH_CLAUDE_LOG") or _FIXTURE)
+    log = make_claude_log(s.data / "claude" / f"large-{size}.jsonl", source, size)
+    env = bench_env(s.data, "home-import")
+    home = Path(env["LIME_HOME"])
+    cwd = s.data / "cwd" / "import"
+    cwd.mkdir(parents=True, exist_ok=True)
+
+    def once() -> Run:
+        fresh_dir(home)
+        return run_child([*lime_command(), "import", str(log)], env=env, cwd=cwd)
+
+    lime = measure(once, s.repeat)
+    floor = measure(lambda: run_child([sys.executable, "-c", _LOADS, str(log)], env=env), s.repeat)
+    result = figure(
+        f"lime import of a {log.stat().st_size / 1e6:.0f} MB Claude Code session",
+        ("lime import FILE", lime),
+        ("json.loads of every line", floor),
+        3.0,
+    )
+    peak = result["measured"]["peak_mib"]
+    result.update(max_peak_mib=MAX_PEAK_MIB, memory_ok=peak <= MAX_PEAK_MIB, bytes=log.stat().st_size)
+    result["source"] = source.name
+    result["ok"] = result["ok"] and peak <= MAX_PEAK_MIB
+    return result

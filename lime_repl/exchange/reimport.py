@@ -1,0 +1,218 @@
+"""Re-importing a source updates the session imported from it instead of making a second copy.
+
+:func:`import_or_update` reads the source (:func:`~.import_.read_source`)
+and looks for a session whose header ``importedFrom`` names the same source:
+the same ``tool`` and, when the source has an id, the same ``id``; otherwise
+the same ``path`` (file sources are named by their absolute path). Then:
+
+* no such session: a new one is written (:func:`~.import_.write_imported`);
+* every entry read is already in it: nothing is written ("already imported");
+* the source grew (a foreign tool kept writing): the entries after the last
+  one already imported are appended, their parents and references mapped onto
+  the ids the earlier import gave, the title and leaf updated ("added N entries").
+
+Entries are matched in order by their content without ids, parents and
+timestamps (foreign readers give fresh ids on every read, so ids cannot be
+compared): the longest prefix of the new read found, in order, among the
+session's entries is what was imported before. Entries lime wrote into the
+session since (a continued conversation, titles, leaf moves) are passed over.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from bisect import bisect_left
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import StoreError
+from ..store.records import Entry, new_entry_id
+from .foreign.common import Imported
+from .guard import import_cap
+from .import_ import ImportResult, read_source, write_imported
+
+if TYPE_CHECKING:
+    from ..store.session import Session
+    from ..workspace import Workspace
+
+__all__ = ["ImportOutcome", "find_previous", "import_or_update", "is_foreign_file", "source_name"]
+
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_REFS = ("targetId", "firstKeptEntryId", "fromId")
+_IGNORED = frozenset({"id", "parentId", "timestamp", *_REFS})
+
+
+@dataclass
+class ImportOutcome:
+    """What :func:`import_or_update` did: ``status`` is ``new``, ``unchanged`` or ``updated``."""
+
+    result: ImportResult
+    status: str
+    added: int = 0
+    more: list[ImportOutcome] = field(default_factory=list)  # the other sessions of a multi-session file
+
+
+def source_name(source: str) -> str:
+    """``source`` as recorded in ``importedFrom.path``: a URL as given, a local path made absolute."""
+    if _URL.match(source):
+        return source
+    return str(Path(source).expanduser().absolute())
+
+
+def is_foreign_file(ref: str) -> bool:
+    """True when ``ref`` names an existing file that is not a lime log (its first line is no lime header).
+
+    ``lime -r`` imports such a file rather than opening it as a session, so it
+    is only ever read: no entry is appended to it and no ``.lock`` is made beside it.
+    """
+    from .lime_reader import is_lime_header
+
+    if _URL.match(ref):
+        return False
+    path = Path(ref).expanduser()
+    if not path.is_file():
+        return False
+    return not is_lime_header(_header(path))
+
+
+def _header(path: Path) -> dict[str, Any] | None:
+    try:
+        with open(path, "rb") as fh:
+            first = fh.readline(1 << 20)
+        value = json.loads(first)
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def find_previous(workspace: Workspace, imported: Imported, *, several: bool = False) -> Path | None:
+    """The newest session imported from the same source as ``imported`` (see the module doc), or None.
+
+    ``several``: the source holds several sessions (an aider history), so a
+    session without an id is matched by its path and its ``created`` time.
+    """
+    found: list[tuple[int, Path]] = []
+    seen: set[Path] = set()
+    for directory, _ in [*workspace.local_dirs(), *workspace.all_dirs()]:
+        if directory in seen:
+            continue
+        seen.add(directory)
+        try:
+            names = [n for n in os.listdir(directory) if n.endswith(".jsonl")]
+        except OSError:
+            continue
+        for name in names:
+            path = directory / name
+            origin = (_header(path) or {}).get("importedFrom")
+            if not isinstance(origin, dict) or origin.get("tool") != imported.tool:
+                continue
+            same = (
+                origin.get("id") == imported.source_id
+                if imported.source_id
+                else not origin.get("id")
+                and origin.get("path") == imported.path
+                and (not several or origin.get("created") == imported.created)
+            )
+            if same:
+                try:
+                    found.append((path.stat().st_mtime_ns, path))
+                except OSError:
+                    continue
+    return max(found)[1] if found else None
+
+
+def _signature(entry: Entry) -> str:
+    body = {k: v for k, v in entry.items() if k not in _IGNORED}
+    if isinstance(body.get("shell"), dict):
+        body["shell"] = {k: v for k, v in body["shell"].items() if k != "exchange"}
+    return json.dumps(body, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def _matched_prefix(session: Session, entries: list[Entry]) -> tuple[dict[str, str], int]:
+    """Map new ids onto the session's for the longest prefix of ``entries`` found in order; its length."""
+    positions: dict[str, list[int]] = {}
+    old = list(session.entries.values())
+    for index, entry in enumerate(old):
+        positions.setdefault(_signature(entry), []).append(index)
+    mapping: dict[str, str] = {}
+    cursor = 0
+    for count, entry in enumerate(entries):
+        candidates = positions.get(_signature(entry), [])
+        at = bisect_left(candidates, cursor)
+        if at == len(candidates):
+            return mapping, count
+        cursor = candidates[at] + 1
+        mapping[str(entry.get("id"))] = old[candidates[at]]["id"]
+    return mapping, len(entries)
+
+
+def _append_tail(session: Session, tail: list[Entry], mapping: dict[str, str]) -> None:
+    taken = set(session.entries)
+    for entry in tail:
+        entry_id = str(entry.get("id"))
+        if entry_id in taken or entry_id in mapping.values():
+            mapping[entry_id] = new_entry_id(taken | set(mapping.values()))
+        taken.add(mapping.get(entry_id, entry_id))
+    for entry in tail:
+        copy = dict(entry)
+        copy["id"] = mapping.get(entry["id"], entry["id"])
+        for key in ("parentId", *_REFS):
+            if isinstance(copy.get(key), str):
+                copy[key] = mapping.get(copy[key], copy[key])
+        if isinstance(copy.get("shell"), dict) and isinstance(copy["shell"].get("exchange"), str):
+            exchange = copy["shell"]["exchange"]
+            copy["shell"] = dict(copy["shell"], exchange=mapping.get(exchange, exchange))
+        session.append_copy(copy)
+
+
+def _update(workspace: Workspace, path: Path, imported: Imported) -> ImportOutcome:
+    session = workspace.open_session(path)
+    try:
+        mapping, count = _matched_prefix(session, imported.entries)
+        tail = imported.entries[count:]
+        if tail:
+            _append_tail(session, tail, mapping)
+            if imported.title and session.title != imported.title:
+                session.rename(imported.title)
+            leaf = mapping.get(imported.leaf_id, imported.leaf_id) if imported.leaf_id else None
+            if leaf is not None and leaf in session.entries and session.leaf_id != leaf:
+                session.set_leaf(leaf)
+    except (OSError, ValueError, TypeError) as exc:
+        raise StoreError(
+            f"cannot update the imported session: {getattr(exc, 'strerror', None) or exc}"
+        ) from None
+    finally:
+        session.close()
+    result = ImportResult(
+        session.session_id,
+        path,
+        imported.tool,
+        imported.source_id,
+        len(session.entries),
+        session.title,
+        list(imported.warnings),
+    )
+    return ImportOutcome(result, "updated" if tail else "unchanged", len(tail))
+
+
+def import_or_update(workspace: Workspace, source: str, *, timeout: float | None = None) -> ImportOutcome:
+    """Import ``source``, or bring the session imported from it up to date (see the module doc).
+
+    Raises what :func:`~.import_.import_source` raises, and
+    :class:`~lime_repl.errors.SessionLockedError` when that session is open elsewhere.
+    """
+    imported = read_source(source_name(source), cap=import_cap(workspace.env), timeout=timeout)
+    several = bool(imported.more)
+    outcomes = [_one(workspace, one, several) for one in [imported, *imported.more]]
+    outcomes[0].more = outcomes[1:]
+    return outcomes[0]
+
+
+def _one(workspace: Workspace, imported: Imported, several: bool) -> ImportOutcome:
+    previous = find_previous(workspace, imported, several=several)
+    if previous is None:
+        return ImportOutcome(write_imported(workspace, imported), "new")
+    return _update(workspace, previous, imported)

@@ -1,0 +1,75 @@
+"""The catalog index's tables and connection settings (see :mod:`lime_repl.store.index`).
+
+A durable index uses a WAL journal capped so that the cache never holds much
+more than its tables: ``journal_size_limit`` truncates the WAL back to 1 MiB
+after a checkpoint, and ``wal_autocheckpoint`` checkpoints every 256 pages
+(about 1 MiB) instead of SQLite's default 1,000.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+__all__ = ["LISTED", "SCHEMA_VERSION", "SeenFile", "prepare"]
+
+#: Bumped whenever the tables or what is extracted from the logs change; a mismatch rebuilds the index.
+SCHEMA_VERSION = 6
+#: The WAL is truncated back to this many bytes after a checkpoint, checkpointed every 256 pages (1 MiB).
+_WAL_LIMIT = 1 << 20
+_WAL_PAGES = 256
+# Dropped on a schema change; "dirs" (remembered project directories) survives upgrades.
+_DROPPED = ("texts_fts", "texts", "files", "dirsigs")
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS dirs (path TEXT PRIMARY KEY, scope TEXT)",
+    "CREATE TABLE files (id INTEGER PRIMARY KEY, dir TEXT NOT NULL, name TEXT NOT NULL,"
+    " stem TEXT NOT NULL, number INTEGER NOT NULL, ino INTEGER, size INTEGER, mtime_ns INTEGER, offset INTEGER, head BLOB,"
+    " session_id TEXT, cwd TEXT, created TEXT, title TEXT, title_set INTEGER,"
+    " entries INTEGER, first_message TEXT, dropped INTEGER)",
+    "CREATE INDEX files_dir ON files(dir, stem, number)",
+    "CREATE TABLE texts (id INTEGER PRIMARY KEY, file INTEGER NOT NULL, entry TEXT, ts TEXT, kind TEXT,"
+    " text TEXT)",
+    "CREATE INDEX texts_file ON texts(file)",
+    "CREATE TABLE dirsigs (dir TEXT PRIMARY KEY, sig BLOB)",
+    "CREATE VIRTUAL TABLE texts_fts USING fts5(text, content='texts', content_rowid='id',"
+    " tokenize='trigram', detail='none')",
+    "CREATE TRIGGER texts_ai AFTER INSERT ON texts BEGIN"
+    " INSERT INTO texts_fts(rowid, text) VALUES (new.id, new.text); END",
+    "CREATE TRIGGER texts_ad AFTER DELETE ON texts BEGIN"
+    " INSERT INTO texts_fts(texts_fts, rowid, text) VALUES ('delete', old.id, old.text); END",
+    f"PRAGMA user_version = {SCHEMA_VERSION}",
+)
+LISTED = "stem, number, name, size, mtime_ns, title, title_set, cwd, created, entries, first_message, dropped"
+
+#: One segment as listed: ``(stem, number, name, size, mtime_ns, title, title_set, cwd, created, entries,
+#: first_message, dropped)``; ``number`` is -1 for the active file, N for ``.N``; ``title_set`` is 1 when
+#: the segment sets the title (to ``title``, which may be None); ``dropped`` is the ``droppedEntries`` of
+#: its checkpoint (0 for a first segment).
+SeenFile = tuple[Any, ...]
+
+
+def prepare(db: sqlite3.Connection, *, durable: bool) -> None:
+    """Create or upgrade the tables (a schema change drops the derived ones) and set the journal pragmas."""
+    if db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+        db.execute("SELECT 1 FROM files, texts, texts_fts, dirsigs, dirs LIMIT 0")
+    else:
+        if durable:
+            db.execute("PRAGMA journal_mode = WAL")
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                for trigger in ("texts_ai", "texts_ad"):
+                    db.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+                for table in _DROPPED:
+                    db.execute(f"DROP TABLE IF EXISTS {table}")
+                for statement in _SCHEMA:
+                    db.execute(statement)
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+    db.execute("PRAGMA synchronous = NORMAL")
+    if durable:
+        db.execute(f"PRAGMA journal_size_limit = {_WAL_LIMIT}")
+        db.execute(f"PRAGMA wal_autocheckpoint = {_WAL_PAGES}")
