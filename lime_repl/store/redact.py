@@ -169,8 +169,13 @@ class Redactor:
         self._values = re.compile("|".join(re.escape(v) for v in ordered))
 
     def __call__(self, text: str) -> str:
-        """``text`` with every secret replaced by ``[REDACTED]``."""
-        if not text:
+        """``text`` with every secret replaced by ``[REDACTED]``.
+
+        A text shorter than :data:`MIN_SECRET_CHARS` is returned as it is, without loading the
+        credential rules: no secret value or credential shape is that short (a one-word prompt
+        such as ``hi`` costs nothing).
+        """
+        if len(text) < MIN_SECRET_CHARS:
             return text
         if self._values is not None:
             text = self._values.sub(REDACTED, text)
