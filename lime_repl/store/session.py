@@ -9,6 +9,7 @@ writer: it holds the lock, writes through a
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -261,6 +262,57 @@ class Session(SessionState):
             self._writer.append(dumps(entry))
         self._apply(entry)
         return entry
+
+    def append_copies(
+        self,
+        entries: Iterable[Entry],
+        *,
+        encode: Callable[[Entry], bytes] = dumps,
+        keep: bool = True,
+        batch_bytes: int = 1 << 20,
+    ) -> int:
+        """Write many entries as they are (an import), about ``batch_bytes`` at a time; their count.
+
+        ``encode`` gives each entry's log line (:func:`dumps` unless the caller
+        already holds the line's JSON). ``keep=False`` keeps only the ids,
+        parents and times of messages and ``custom`` entries in :attr:`entries`,
+        not their contents, so a large import does not hold them. Rotated
+        segments are not fsynced one by one: the caller's :meth:`close` syncs
+        the active file, and :func:`os.sync` at the end of the batch flushes the
+        rotated ones in one pass (an import can be re-run; a turn syncs as
+        before). Raises ``ValueError`` for a missing or repeated id and
+        :class:`WriteFailed`; the session is then to be discarded, as its
+        state may hold entries its log does not.
+        """
+        start = self.segment
+        if self._writer is not None:
+            self._writer.sync_rotations = False
+        lines: list[bytes] = []
+        size = count = 0
+        try:
+            for entry in entries:
+                entry_id = entry.get("id")
+                if not isinstance(entry_id, str) or entry_id in self.entries:
+                    raise ValueError(f"entry id {entry_id!r} is missing or already in the session")
+                line = encode(entry)
+                lines.append(line)
+                size += len(line)
+                if keep or entry.get("type") not in ("message", "custom"):
+                    self._apply(entry)
+                else:
+                    self._apply({k: entry[k] for k in ("type", "id", "parentId", "timestamp") if k in entry})
+                count += 1
+                if size >= batch_bytes and self._writer is not None:
+                    self._writer.append_many(lines)
+                    lines, size = [], 0
+            if lines and self._writer is not None:
+                self._writer.append_many(lines)
+            if self._writer is not None and self._writer.segment > start:
+                os.sync()
+        finally:
+            if self._writer is not None:
+                self._writer.sync_rotations = True
+        return count
 
     def append_bash(
         self,
