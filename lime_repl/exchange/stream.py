@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from ..store.records import Entry, dumps
-from .foreign.common import Imported
+from .foreign.common import Imported, NotStreamable
 from .guard import MAX_LINE_BYTES, ImportRefused, loads
 from .lime_reader import is_lime_header
 
@@ -192,6 +192,8 @@ def import_streamed(
             return write_imported(workspace, imported, entries=entries, encode=_encoder(reader.b.raw))
         except _WholeFile:
             return None  # the whole-file reader refuses it, naming the sizes
+        except NotStreamable:
+            return None  # the session begun is removed; the read-then-write path gives the exact tree
 
 
 def _written(

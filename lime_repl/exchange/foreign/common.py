@@ -41,6 +41,7 @@ __all__ = [
     "CHAIN",
     "Builder",
     "Imported",
+    "NotStreamable",
     "as_dict",
     "as_list",
     "as_str",
@@ -190,6 +191,10 @@ def usage_of(
     }
 
 
+class NotStreamable(Exception):
+    """A source whose entries cannot be handed over as they are read (see :class:`Builder`); read it whole."""
+
+
 class Builder:
     """Builds the entry list of an :class:`Imported`: ids, parents, timestamps, custom records.
 
@@ -201,8 +206,10 @@ class Builder:
     With a ``sink`` (a callable taking one entry) the entries are not kept:
     each :meth:`flush` hands the finished ones to the sink in order, and
     :meth:`finish` the rest. A parent named by source id is resolved as soon
-    as that id is registered (the entry registered under it at that moment),
-    so an entry is held back only while something about it is still unknown:
+    as that id is registered; should the id be registered again after a child
+    took it (a source id used twice, whose children the rule above hangs from
+    the last copy), :class:`NotStreamable` is raised and the source is to be
+    read whole. An entry is held back only while something about it is still unknown:
     a parent later in the file, a :meth:`hold` of its reader, a
     :meth:`await_node` reference, or any time before the first dated record.
     Entries after a held one wait behind it, keeping the order; past
@@ -222,6 +229,7 @@ class Builder:
         self._by_src: dict[str, str] = {}
         self._pending: list[tuple[Entry, str, str]] = []
         self._waiting: dict[str, list[tuple[Entry, str]]] = {}
+        self._taken_src: set[str] = set()  # with a sink: source ids a reference was resolved to
         self._undated: list[Entry] = []
         self._queue: deque[Entry] = deque()
         self._parked: list[Entry] = []
@@ -318,6 +326,7 @@ class Builder:
         target = self._by_src.get(src)
         if target is not None:
             entry[key] = target if target != entry["id"] else None
+            self._taken_src.add(src)
             return
         self._waiting.setdefault(src, []).append((entry, key))
         self.hold(entry)
@@ -357,10 +366,13 @@ class Builder:
 
     def alias(self, src: str, entry_id: str) -> None:
         """Register ``src`` as another source id of the entry ``entry_id``."""
+        if self.sink is not None and src in self._taken_src and self._by_src.get(src) != entry_id:
+            raise NotStreamable(f"source id {src!r} is used twice")
         self._by_src[src] = entry_id
         waiting = self._waiting.pop(src, None) if self._waiting else None
         for entry, key in waiting or ():
             entry[key] = entry_id if entry_id != entry["id"] else None
+            self._taken_src.add(src)
             self.release(entry)
 
     def lime_id(self, src: Any) -> str | None:
