@@ -28,6 +28,7 @@ are not among its first records, takes the read-then-write path.
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from collections import deque
@@ -36,7 +37,7 @@ from itertools import chain, islice
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from ..store.records import Entry, dumps
+from ..store.records import Entry
 from .foreign.common import Imported, NotStreamable
 from .guard import MAX_LINE_BYTES, ImportRefused, loads
 from .lime_reader import is_lime_header
@@ -49,6 +50,9 @@ if TYPE_CHECKING:
 __all__ = ["import_streamed", "read_streamed"]
 
 _PEEK = 50
+# The serializer of :func:`~lime_repl.store.records.dumps` (same options, same bytes), built once rather than per line.
+_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_CUSTOM_KEYS = ("type", "id", "parentId", "timestamp", "customType", "data")
 
 
 class _WholeFile(Exception):
@@ -227,12 +231,28 @@ def _written(
 def _encoder(raw: dict[str, bytes]) -> Callable[[Entry], bytes]:
     """lime's :func:`dumps` of an entry, but a kept record's source line copied in as its ``data``."""
 
+    kinds: dict[str, str] = {}
+
     def encode(entry: Entry) -> bytes:
         line = raw.pop(entry["id"], None)
-        if line is None or next(reversed(entry)) != "data":
-            return dumps(entry)
-        head = dict(entry)
-        del head["data"]
-        return b"".join((dumps(head)[:-2], b',"data":', line, b"}\n"))
+        if line is None or tuple(entry) != _CUSTOM_KEYS:
+            return (_ENCODE(entry) + "\n").encode("utf-8", "surrogatepass")
+        kind = entry["customType"]
+        if kind not in kinds:
+            kinds[kind] = _ENCODE(kind)
+        entry_id, parent = entry["id"], entry["parentId"]
+        if not _plain(entry_id) or not (parent is None or _plain(parent)):
+            return (_ENCODE(entry) + "\n").encode("utf-8", "surrogatepass")
+        parent_text = "null" if parent is None else f'"{parent}"'
+        text = (
+            f'{{"type":"custom","id":"{entry_id}","parentId":{parent_text},'
+            f'"timestamp":{_ENCODE(entry["timestamp"])},"customType":{kinds[kind]},"data":'
+        )
+        return b"".join((text.encode("utf-8", "surrogatepass"), line, b"}\n"))
 
     return encode
+
+
+def _plain(entry_id: Any) -> bool:
+    """True for an 8-hex entry id (the Builder's), which JSON writes as it is."""
+    return isinstance(entry_id, str) and len(entry_id) == 8 and entry_id.isalnum() and entry_id.isascii()

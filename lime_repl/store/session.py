@@ -297,10 +297,11 @@ class Session(SessionState):
                 line = encode(entry)
                 lines.append(line)
                 size += len(line)
-                if keep or entry.get("type") not in ("message", "custom"):
+                kind = entry.get("type")
+                if keep or (kind != "message" and kind != "custom"):
                     self._apply(entry)
                 else:
-                    self._apply({k: entry[k] for k in ("type", "id", "parentId", "timestamp") if k in entry})
+                    self._apply({"type": kind, "id": entry_id, "parentId": entry.get("parentId")})
                 count += 1
                 if size >= batch_bytes and self._writer is not None:
                     self._writer.append_many(lines)

@@ -44,6 +44,7 @@ __all__ = ["ClaudeReader"]
 _INPUT = re.compile(r"^\s*<bash-input>(.*)</bash-input>\s*$", re.S)
 _OUTPUT = re.compile(r"^\s*<bash-stdout>(.*)</bash-stdout>\s*(?:<bash-stderr>(.*)</bash-stderr>)?\s*$", re.S)
 _TASK_TOOLS = ("Task", "Agent")
+_TITLE_FIELDS = {"custom-title": "customTitle", "ai-title": "aiTitle", "summary": "summary"}
 
 
 class ClaudeReader:
@@ -124,10 +125,10 @@ class ClaudeReader:
             self.leaf = self.main_last = entry["id"]
 
     def _title(self, kind: str, record: dict[str, Any]) -> None:
-        for key, field in (("custom-title", "customTitle"), ("ai-title", "aiTitle"), ("summary", "summary")):
-            value = record.get(field)
-            if kind == key and isinstance(value, str) and value.strip():
-                self.titles[key] = value.strip()
+        field = _TITLE_FIELDS.get(kind)
+        value = record.get(field) if field is not None else None
+        if isinstance(value, str) and value.strip():
+            self.titles[kind] = value.strip()
 
     def _message(
         self,
