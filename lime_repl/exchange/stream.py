@@ -85,11 +85,12 @@ def _records(
             return
         lineno += 1
         total += len(raw)
-        if total > cap or len(raw.rstrip(b"\r\n")) > MAX_LINE_BYTES:
+        if total > cap or (len(raw) > MAX_LINE_BYTES and len(raw.rstrip(b"\r\n")) > MAX_LINE_BYTES):
             raise _WholeFile
         if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
             raw = raw[3:]
-        if not raw.strip():
+        raw = raw.rstrip(b" \t\r\n")  # JSON's own white space: the line as a kept record's data
+        if not raw.lstrip(b" \t"):
             continue
         try:
             text = raw.decode("utf-8")
@@ -103,7 +104,7 @@ def _records(
             warnings.append(f"{name}:{lineno}: skipped a line that is not JSON")
             continue
         if last is not None:
-            last[0] = raw.strip()
+            last[0] = raw
         yield lineno, value
 
 
