@@ -28,7 +28,6 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -36,6 +35,7 @@ from typing import Any
 
 from ...store.records import Entry, bash_triple
 from ..guard import loads
+from .handover import Handover
 
 __all__ = [
     "CHAIN",
@@ -53,7 +53,6 @@ __all__ = [
 
 CHAIN: Any = object()
 _HEX8 = re.compile(r"^[0-9a-f]{8}$")
-_MAX_QUEUED = 4096  # entries a sink's queue holds behind a held entry before that entry is parked
 
 
 @dataclass
@@ -212,9 +211,8 @@ class Builder:
     read whole. An entry is held back only while something about it is still unknown:
     a parent later in the file, a :meth:`hold` of its reader, a
     :meth:`await_node` reference, or any time before the first dated record.
-    Entries after a held one wait behind it, keeping the order; past
-    ``_MAX_QUEUED`` of them the held ones are parked and handed over at
-    :meth:`finish`, after the others, so memory stays bounded.
+    Entries after a held one wait behind it, keeping the order
+    (:class:`~.handover.Handover`).
     """
 
     def __init__(self, tool: str, fallback_time: str, sink: Callable[[Entry], None] | None = None) -> None:
@@ -231,9 +229,7 @@ class Builder:
         self._waiting: dict[str, list[tuple[Entry, str]]] = {}
         self._taken_src: set[str] = set()  # with a sink: source ids a reference was resolved to
         self._undated: list[Entry] = []
-        self._queue: deque[Entry] = deque()
-        self._parked: list[Entry] = []
-        self._held: dict[str, int] = {}
+        self._handover = Handover(sink) if sink is not None else None
         self._await: list[tuple[Entry, str]] = []
         self._ids = ""
         self.dangling = 0
@@ -283,10 +279,10 @@ class Builder:
         if self.first_time is None:
             self._undated.append(entry)
         entry.update((k, v) for k, v in body.items() if k not in ("type", "id", "parentId", "timestamp"))
-        if self.sink is None:
+        if self._handover is None:
             self.entries.append(entry)
         else:
-            self._queue.append(entry)
+            self._handover.queue.append(entry)
         if isinstance(parent_src, str):
             self._refer(entry, "parentId", parent_src)
         if isinstance(src, str) and src:
@@ -381,15 +377,12 @@ class Builder:
     # -- holding entries back (with a sink) -------------------------------------
     def hold(self, entry: Entry) -> None:
         """Keep ``entry`` (and, in order, the entries after it) from the sink until :meth:`release`."""
-        if self.sink is not None:
-            self._held[entry["id"]] = self._held.get(entry["id"], 0) + 1
+        if self._handover is not None:
+            self._handover.hold(entry)
 
     def release(self, entry: Entry) -> None:
-        count = self._held.get(entry["id"], 0)
-        if count > 1:
-            self._held[entry["id"]] = count - 1
-        else:
-            self._held.pop(entry["id"], None)
+        if self._handover is not None:
+            self._handover.release(entry)
 
     def await_node(self, entry: Entry, key: str) -> None:
         """Set ``entry[key]`` to the id of the next tree node added (None if none comes)."""
@@ -399,16 +392,10 @@ class Builder:
 
     def flush(self) -> None:
         """Hand every entry that is complete, and all before it are, to the sink."""
-        if self.sink is None or self.first_time is None:
+        if self._handover is None or self.first_time is None:
             return
         self._date_undated()
-        queue, held, sink = self._queue, self._held, self.sink
-        while queue and queue[0]["id"] not in held:
-            sink(queue.popleft())
-        if len(queue) > _MAX_QUEUED:
-            while queue:
-                entry = queue.popleft()
-                (self._parked.append if entry["id"] in held else sink)(entry)
+        self._handover.flush()
 
     def _date_undated(self) -> None:
         for entry in self._undated:
@@ -436,10 +423,6 @@ class Builder:
                 entry[key] = None
         self._waiting.clear()
         self._await.clear()
-        if self.sink is not None:
-            self._held.clear()
-            for entry in [*self._queue, *self._parked]:
-                self.sink(entry)
-            self._queue.clear()
-            self._parked.clear()
+        if self._handover is not None:
+            self._handover.drain()
         return self.entries
