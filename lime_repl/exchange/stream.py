@@ -159,6 +159,7 @@ def import_streamed(
     past the first records, and what :func:`~.import_.write_imported` raises.
     """
     from .foreign import claude
+    from .foreign.claude_blocks import TOOL
     from .foreign.claude_chain import ClaudeReader
     from .import_ import _mtime, write_imported
 
@@ -189,7 +190,7 @@ def import_streamed(
                 reader.feed(record)
             if reader.session_id is None or reader.cwd is None or reader.b.first_time is None:
                 return None
-            imported = Imported("claude-code", reader.session_id, name, cwd=reader.cwd, warnings=warnings)
+            imported = Imported(TOOL, reader.session_id, name, cwd=reader.cwd, warnings=warnings)
             imported.created = reader.b.first_time
             if previous(imported) is not None:
                 return None
