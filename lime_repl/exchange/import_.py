@@ -35,12 +35,13 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import StoreError, UsageError
-from ..store.records import now_rfc3339
+from ..store.records import Entry, dumps, now_rfc3339
 from .foreign.common import Imported, to_rfc3339
 from .guard import ImportRefused, decode_text, import_cap, loads, read_file, split_jsonl
 from .lime_reader import is_lime_header, json_document, lime_from_document, lime_from_records, read_zip_export
@@ -292,8 +293,29 @@ def _lime_system_prompt(workspace: Workspace) -> str:
     return build_system_prompt(memory, workspace.cwd)
 
 
-def write_imported(workspace: Workspace, imported: Imported) -> ImportResult:
-    """Create the new session from ``imported``. Raises :class:`StoreError`; a failed write leaves no file."""
+def _checked(entries: Iterable[Entry], malformed: list[str]) -> Iterator[Entry]:
+    """``entries`` with each wrong-shaped one kept as a ``custom`` entry (:func:`checked`); notes go to ``malformed``."""
+    for entry in entries:
+        entry, reason = checked(entry)
+        if reason is not None:
+            malformed.append(f"{entry.get('id')}: {reason}")
+        yield entry
+
+
+def write_imported(
+    workspace: Workspace,
+    imported: Imported,
+    *,
+    entries: Iterable[Entry] | None = None,
+    encode: Callable[[Entry], bytes] = dumps,
+) -> ImportResult:
+    """Create the new session from ``imported``. Raises :class:`StoreError`; a failed write leaves no file.
+
+    ``entries`` (default ``imported.entries``) may be an iterator that reads
+    the source as it is written (:func:`~lime_repl.exchange.stream.import_streamed`),
+    filling in ``imported``'s title, labels and leaf when it ends; anything it
+    raises discards the session. ``encode`` gives each entry's log line.
+    """
     origin: dict[str, str] = {"tool": imported.tool, "id": imported.source_id or "", "path": imported.path}
     if imported.cwd:
         origin["cwd"] = imported.cwd
@@ -304,11 +326,9 @@ def write_imported(workspace: Workspace, imported: Imported) -> ImportResult:
     session = workspace.create_session(system_prompt=prompt, imported_from=origin, retain=0)
     malformed: list[str] = []
     try:
-        for entry in imported.entries:
-            entry, reason = checked(entry)
-            if reason is not None:
-                malformed.append(f"{entry.get('id')}: {reason}")
-            session.append_copy(entry)
+        session.append_copies(
+            _checked(imported.entries if entries is None else entries, malformed), encode=encode, keep=False
+        )
         if imported.title and session.title != imported.title:
             session.rename(imported.title)
         for target, label in imported.labels.items():
@@ -323,6 +343,10 @@ def write_imported(workspace: Workspace, imported: Imported) -> ImportResult:
         raise StoreError(
             f"cannot write the imported session: {getattr(exc, 'strerror', None) or exc}"
         ) from None
+    except BaseException:
+        session.close()
+        _discard(session.path)
+        raise
     session.close()
     assert session.path is not None
     warnings = list(imported.warnings)

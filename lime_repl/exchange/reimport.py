@@ -204,7 +204,14 @@ def import_or_update(workspace: Workspace, source: str, *, timeout: float | None
     Raises what :func:`~.import_.import_source` raises, and
     :class:`~lime_repl.errors.SessionLockedError` when that session is open elsewhere.
     """
-    imported = read_source(source_name(source), cap=import_cap(workspace.env), timeout=timeout)
+    name, cap = source_name(source), import_cap(workspace.env)
+    if not _URL.match(name):
+        from .stream import import_streamed
+
+        streamed = import_streamed(workspace, Path(name), cap, lambda one: find_previous(workspace, one))
+        if streamed is not None:  # a first import of a Claude Code log, written as it was read
+            return ImportOutcome(streamed, "new")
+    imported = read_source(name, cap=cap, timeout=timeout)
     several = bool(imported.more)
     outcomes = [_one(workspace, one, several) for one in [imported, *imported.more]]
     outcomes[0].more = outcomes[1:]

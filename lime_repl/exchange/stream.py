@@ -14,24 +14,45 @@ file's bytes and text).
 Only those two formats are streamed, the ones whose logs grow to tens of
 megabytes; anything else (a zip, a JSON document, lime's or pi's logs, Kimi)
 returns None and is read whole by :func:`~lime_repl.exchange.import_.read_bytes`.
+
+:func:`import_streamed` goes further for a first import of a Claude Code log:
+it writes the entries while it reads (the reader's :class:`~.foreign.common.Builder`
+hands them over as soon as each is complete, its parents resolved through a
+source-uuid -> entry-id map), so neither the records nor the entries are held,
+and a record kept whole as a ``custom`` entry is written with its source line
+copied in as the entry's ``data``, not parsed and serialized again (the line is
+the source's compact JSON, so only its number formatting can differ from
+lime's serializer). A re-import, or a log whose session id, cwd and first time
+are not among its first records, takes the read-then-write path.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import stat
-from collections.abc import Iterator
-from itertools import chain
+from collections import deque
+from collections.abc import Callable, Iterator
+from itertools import chain, islice
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from .foreign.common import Imported
+from ..store.records import Entry
+from .foreign.common import Imported, NotStreamable
 from .guard import MAX_LINE_BYTES, ImportRefused, loads
 from .lime_reader import is_lime_header
 
-__all__ = ["read_streamed"]
+if TYPE_CHECKING:
+    from ..workspace import Workspace
+    from .foreign.claude_chain import ClaudeReader
+    from .import_ import ImportResult
+
+__all__ = ["import_streamed", "read_streamed"]
 
 _PEEK = 50
+# The serializer of :func:`~lime_repl.store.records.dumps` (same options, same bytes), built once rather than per line.
+_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_CUSTOM_KEYS = ("type", "id", "parentId", "timestamp", "customType", "data")
 
 
 class _WholeFile(Exception):
@@ -53,7 +74,10 @@ def _open(path: Path, cap: int) -> IO[bytes]:
         raise
 
 
-def _records(fh: IO[bytes], name: str, cap: int, warnings: list[str]) -> Iterator[tuple[int, Any]]:
+def _records(
+    fh: IO[bytes], name: str, cap: int, warnings: list[str], last: list[bytes] | None = None
+) -> Iterator[tuple[int, Any]]:
+    """``(line number, value)`` of each JSON line; ``last[0]`` is set to the line of the value yielded."""
     lineno = total = 0
     while True:
         raw = fh.readline(MAX_LINE_BYTES + 2)
@@ -61,11 +85,12 @@ def _records(fh: IO[bytes], name: str, cap: int, warnings: list[str]) -> Iterato
             return
         lineno += 1
         total += len(raw)
-        if total > cap or len(raw.rstrip(b"\r\n")) > MAX_LINE_BYTES:
+        if total > cap or (len(raw) > MAX_LINE_BYTES and len(raw.rstrip(b"\r\n")) > MAX_LINE_BYTES):
             raise _WholeFile
         if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
             raw = raw[3:]
-        if not raw.strip():
+        raw = raw.rstrip(b" \t\r\n")  # JSON's own white space: the line as a kept record's data
+        if not raw.lstrip(b" \t"):
             continue
         try:
             text = raw.decode("utf-8")
@@ -74,9 +99,13 @@ def _records(fh: IO[bytes], name: str, cap: int, warnings: list[str]) -> Iterato
                 f"refusing {name}: invalid UTF-8 on line {lineno} (byte {exc.start})"
             ) from None
         try:
-            yield lineno, loads(text, f"{name}:{lineno}")
+            value = loads(text, f"{name}:{lineno}")
         except ValueError:
             warnings.append(f"{name}:{lineno}: skipped a line that is not JSON")
+            continue
+        if last is not None:
+            last[0] = raw
+        yield lineno, value
 
 
 def read_streamed(path: Path, cap: int, *, fallback: str) -> Imported | None:
@@ -115,3 +144,117 @@ def _dispatch(fh: IO[bytes], name: str, cap: int, fallback: str) -> Imported | N
         subagents = claude.subagent_records(name, cap)
         return claude.read(chain(peek, records), name, warnings, fallback, subagents)  # type: ignore[arg-type]
     return None
+
+
+def import_streamed(
+    workspace: Workspace, path: Path, cap: int, previous: Callable[[Imported], Path | None]
+) -> ImportResult | None:
+    """Import the Claude Code log at ``path`` by writing its entries as they are read (see the module doc).
+
+    Returns None, having written nothing, when the file is not such a log,
+    when ``previous`` finds a session imported from the same source (the
+    caller then updates it), or when the session id, cwd or first time is not
+    among the first records; the caller then reads the file whole. Raises
+    :class:`ImportRefused` (the new session removed) for a bad line found
+    past the first records, and what :func:`~.import_.write_imported` raises.
+    """
+    from .foreign import claude
+    from .foreign.claude_blocks import TOOL
+    from .foreign.claude_chain import ClaudeReader
+    from .import_ import _mtime, write_imported
+
+    name = str(path)
+    try:
+        fh = _open(path, cap)
+    except (OSError, _WholeFile):
+        return None
+    with fh:
+        try:
+            if fh.read(1) != b"{":
+                return None
+            fh.seek(0)
+            warnings: list[str] = []
+            last = [b""]
+            records = _records(fh, name, cap, warnings, last)
+            numbered = list(islice(records, _PEEK))
+            peek = [record for _, record in numbered]
+            if not peek or numbered[0][0] != 1 or is_lime_header(peek[0]) or not claude.looks_like(numbered):
+                return None
+            from .foreign import codex, pi
+
+            if pi.looks_like(numbered) or codex.looks_like(numbered):
+                return None
+            out: deque[Entry] = deque()
+            reader = ClaudeReader(name, warnings, _mtime(path), sink=out.append)
+            for record in peek:
+                reader.feed(record)
+            if reader.session_id is None or reader.cwd is None or reader.b.first_time is None:
+                return None
+            imported = Imported(TOOL, reader.session_id, name, cwd=reader.cwd, warnings=warnings)
+            imported.created = reader.b.first_time
+            if previous(imported) is not None:
+                return None
+            entries = _written(reader, out, records, last, imported, cap)
+            return write_imported(workspace, imported, entries=entries, encode=_encoder(reader.b.raw))
+        except _WholeFile:
+            return None  # the whole-file reader refuses it, naming the sizes
+        except NotStreamable:
+            return None  # the session begun is removed; the read-then-write path gives the exact tree
+
+
+def _written(
+    reader: ClaudeReader,
+    out: deque[Entry],
+    records: Iterator[tuple[int, Any]],
+    last: list[bytes],
+    imported: Imported,
+    cap: int,
+) -> Iterator[Entry]:
+    """The entries of the rest of the log as the reader completes them; fills in ``imported`` at the end."""
+    from .foreign import claude
+
+    while out:
+        yield out.popleft()
+    for _, record in records:
+        reader.feed(record, raw=last[0])
+        while out:
+            yield out.popleft()
+    for _name, more in sorted(claude.subagent_records(imported.path, cap).items()):
+        for _, record in more:
+            reader.feed(record, sidechain=True)
+            while out:
+                yield out.popleft()
+    done = reader.finish()
+    while out:
+        yield out.popleft()
+    imported.title, imported.leaf_id, imported.labels = done.title, done.leaf_id, done.labels
+
+
+def _encoder(raw: dict[str, bytes]) -> Callable[[Entry], bytes]:
+    """lime's :func:`dumps` of an entry, but a kept record's source line copied in as its ``data``."""
+
+    kinds: dict[str, str] = {}
+
+    def encode(entry: Entry) -> bytes:
+        line = raw.pop(entry["id"], None)
+        if line is None or tuple(entry) != _CUSTOM_KEYS:
+            return (_ENCODE(entry) + "\n").encode("utf-8")
+        kind = entry["customType"]
+        if kind not in kinds:
+            kinds[kind] = _ENCODE(kind)
+        entry_id, parent = entry["id"], entry["parentId"]
+        if not _plain(entry_id) or not (parent is None or _plain(parent)):
+            return (_ENCODE(entry) + "\n").encode("utf-8")
+        parent_text = "null" if parent is None else f'"{parent}"'
+        text = (
+            f'{{"type":"custom","id":"{entry_id}","parentId":{parent_text},'
+            f'"timestamp":{_ENCODE(entry["timestamp"])},"customType":{kinds[kind]},"data":'
+        )
+        return b"".join((text.encode("utf-8"), line, b"}\n"))
+
+    return encode
+
+
+def _plain(entry_id: Any) -> bool:
+    """True for an 8-hex entry id (the Builder's), which JSON writes as it is."""
+    return isinstance(entry_id, str) and len(entry_id) == 8 and entry_id.isalnum() and entry_id.isascii()

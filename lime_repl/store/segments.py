@@ -226,6 +226,7 @@ class SegmentWriter:
         self._size = 0
         self._preamble_size = 0
         self.on_recreate: Callable[[str], None] | None = None
+        self.sync_rotations = True  # fsync a segment as it is rotated (off for an import: Session.append_copies)
 
     # -- file handling -------------------------------------------------
     def open(self) -> None:
@@ -301,7 +302,8 @@ class SegmentWriter:
             os.close(fd)
 
     def _rotate(self) -> None:
-        self.sync()
+        if self.sync_rotations:
+            self.sync()
         self._close_fd()
         base = str(self.active)
         if self.backups > 0:
@@ -391,6 +393,20 @@ class SegmentWriter:
         oldest = Path(f"{self.active}.{self.backups}")
         rotates = self._fd is not None and self._size + size > self.max_bytes and self._size > self._preamble_size
         return oldest if rotates and self.backups > 0 and oldest.exists() else None
+
+    def append_many(self, lines: list[bytes]) -> None:
+        """Append whole lines as :meth:`append` does, one write for each run of them that fits the segment."""
+        i = 0
+        while i < len(lines):
+            self.append(lines[i])  # the checks and the rotation, for the first line of a run
+            i += 1
+            run, size = [], self._size
+            while i < len(lines) and size + len(lines[i]) <= self.max_bytes:
+                run.append(lines[i])
+                size += len(lines[i])
+                i += 1
+            if run:
+                self._write_raw(b"".join(run))
 
     def sync(self) -> None:
         """fsync the active file (end of a turn, exit). Raises :class:`WriteFailed` on I/O error."""

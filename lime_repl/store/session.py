@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -349,6 +349,62 @@ class Session(SessionState):
             self._writer.append(dumps(entry))
         self._apply(entry)
         return entry
+
+    def append_copies(
+        self,
+        entries: Iterable[Entry],
+        *,
+        encode: Callable[[Entry], bytes] = dumps,
+        keep: bool = True,
+        batch_bytes: int = 1 << 20,
+    ) -> int:
+        """Write many entries as they are (an import), about ``batch_bytes`` at a time; their count.
+
+        Every entry passes the entry guard first (redaction, caps, valid UTF-8);
+        ``encode`` gives the log line of an entry the guard left unchanged
+        (:func:`dumps` unless the caller already holds the line's JSON). ``keep=False`` keeps only the ids,
+        parents and times of messages and ``custom`` entries in :attr:`entries`,
+        not their contents, so a large import does not hold them. Rotated
+        segments are not fsynced one by one: the caller's :meth:`close` syncs
+        the active file, and :func:`os.sync` at the end of the batch flushes the
+        rotated ones in one pass (an import can be re-run; a turn syncs as
+        before). Raises ``ValueError`` for a missing or repeated id and
+        :class:`WriteFailed`; the session is then to be discarded, as its
+        state may hold entries its log does not.
+        """
+        start = self.segment
+        if self._writer is not None:
+            self._writer.sync_rotations = False
+        lines: list[bytes] = []
+        size = count = 0
+        try:
+            for entry in entries:
+                entry_id = entry.get("id")
+                if not isinstance(entry_id, str) or entry_id in self.entries:
+                    raise ValueError(f"entry id {entry_id!r} is missing or already in the session")
+                guarded = self._guard(entry)
+                # The caller's encoding (a source line copied in) only for an entry the guard left as it is.
+                line = encode(entry) if guarded is entry else dumps(guarded)
+                entry = guarded
+                lines.append(line)
+                size += len(line)
+                kind = entry.get("type")
+                if keep or (kind != "message" and kind != "custom"):
+                    self._apply(entry)
+                else:
+                    self._apply({"type": kind, "id": entry_id, "parentId": entry.get("parentId")})
+                count += 1
+                if size >= batch_bytes and self._writer is not None:
+                    self._writer.append_many(lines)
+                    lines, size = [], 0
+            if lines and self._writer is not None:
+                self._writer.append_many(lines)
+            if self._writer is not None and self._writer.segment > start:
+                os.sync()
+        finally:
+            if self._writer is not None:
+                self._writer.sync_rotations = True
+        return count
 
     def append_bash(
         self,

@@ -32,6 +32,7 @@ node, off the chain.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from ...store.records import Entry
@@ -43,13 +44,16 @@ __all__ = ["ClaudeReader"]
 _INPUT = re.compile(r"^\s*<bash-input>(.*)</bash-input>\s*$", re.S)
 _OUTPUT = re.compile(r"^\s*<bash-stdout>(.*)</bash-stdout>\s*(?:<bash-stderr>(.*)</bash-stderr>)?\s*$", re.S)
 _TASK_TOOLS = ("Task", "Agent")
+_TITLE_FIELDS = {"custom-title": "customTitle", "ai-title": "aiTitle", "summary": "summary"}
 
 
 class ClaudeReader:
     """Reads the records of one Claude Code session (and its subagent files) into an :class:`Imported`."""
 
-    def __init__(self, path: str, warnings: list[str], fallback: str) -> None:
-        self.b = Builder(TOOL, fallback)
+    def __init__(
+        self, path: str, warnings: list[str], fallback: str, sink: Callable[[Entry], None] | None = None
+    ) -> None:
+        self.b = Builder(TOOL, fallback, sink)
         self.path = path
         self.warnings = warnings
         self.titles: dict[str, str] = {}
@@ -58,7 +62,6 @@ class ClaudeReader:
         self.leaf: str | None = None
         self.main_last: str | None = None
         self.off_chain: set[str] = set()
-        self.compactions: list[Entry] = []
         self.boundary: dict[str, Any] = {}
         self.results: dict[str, str] = {}
         self.calls: dict[str, str] = {}
@@ -68,11 +71,19 @@ class ClaudeReader:
         self.pending_bash: list[Entry] | None = None
 
     # -- one record ---------------------------------------------------------
-    def feed(self, record: Any, *, sidechain: bool = False) -> None:
+    def feed(self, record: Any, *, sidechain: bool = False, raw: bytes | None = None) -> None:
+        """Map one record; ``raw`` is the source line it was parsed from (copied into the log as it is).
+
+        With a sink, the entries that are complete go to it when the record is done.
+        """
+        self._feed(record, sidechain, raw)
+        self.b.flush()
+
+    def _feed(self, record: Any, sidechain: bool, raw: bytes | None) -> None:
         b = self.b
         if not isinstance(record, dict):
-            b.custom("value", record, parent=b.last_node, node=False)
-            self.off_chain.add(b.entries[-1]["id"])
+            entry = b.custom("value", record, parent=b.last_node, node=False, raw=raw)
+            self.off_chain.add(entry["id"])
             return
         kind = as_str(record.get("type"), "unknown")
         stamp = record.get("timestamp")
@@ -80,7 +91,7 @@ class ClaudeReader:
         uuid = record.get("uuid") if isinstance(record.get("uuid"), str) else None
         side = sidechain or record.get("isSidechain") is True
         if uuid is None and "parentUuid" not in record:
-            entry = b.custom(kind, record, time=stamp, parent=b.last_node, node=False)
+            entry = b.custom(kind, record, time=stamp, parent=b.last_node, node=False, raw=raw)
             self.off_chain.add(entry["id"])
             return
         if "parentUuid" in record:
@@ -102,21 +113,22 @@ class ClaudeReader:
             if kind == "system" and subtype == "compact_boundary":
                 self.boundary = as_dict(record.get("compactMetadata"))
             name = f"{kind}/{subtype}" if kind == "system" and subtype else kind
-            entry = b.custom(name, record, time=stamp, src=uuid, **links)
+            entry = b.custom(name, record, time=stamp, src=uuid, raw=raw, **links)
         if side:
             if not record.get("parentUuid") and not record.get("logicalParentUuid"):
                 content = as_dict(message).get("content")
                 self.side_roots.append(
                     (entry, _str(record.get("agentId")), plain_text(content), self.main_last)
                 )
+                b.hold(entry)  # its parent is chosen at the end
         else:
             self.leaf = self.main_last = entry["id"]
 
     def _title(self, kind: str, record: dict[str, Any]) -> None:
-        for key, field in (("custom-title", "customTitle"), ("ai-title", "aiTitle"), ("summary", "summary")):
-            value = record.get(field)
-            if kind == key and isinstance(value, str) and value.strip():
-                self.titles[key] = value.strip()
+        field = _TITLE_FIELDS.get(kind)
+        value = record.get(field) if field is not None else None
+        if isinstance(value, str) and value.strip():
+            self.titles[kind] = value.strip()
 
     def _message(
         self,
@@ -130,7 +142,7 @@ class ClaudeReader:
         stamp = record.get("timestamp")
         content = message.get("content")
         if kind == "user" and record.get("isCompactSummary") is True:
-            self.pending_bash = None
+            self._bash(None)
             meta = self.boundary
             trigger = meta.get("trigger") if meta.get("trigger") in ("manual", "auto") else "auto"
             entry = b.add(
@@ -146,16 +158,15 @@ class ClaudeReader:
                 src=uuid,
                 **links,
             )
-            self.compactions.append(entry)
+            b.await_node(entry, "firstKeptEntryId")  # the first entry after it on the chain
             self.boundary = {}
             return entry
         text = plain_text(content) if kind == "user" else None
         if text is not None and (m := _INPUT.match(text)):
-            self.pending_bash = b.bash(
-                m.group(1), "", "", exit_code=0, cwd=self.cwd, time=stamp, src=uuid, **links
-            )
-            self.pending_bash[0]["source"] = record_fields(record)
-            return self.pending_bash[2]
+            triple = b.bash(m.group(1), "", "", exit_code=0, cwd=self.cwd, time=stamp, src=uuid, **links)
+            triple[0]["source"] = record_fields(record)
+            self._bash(triple)
+            return triple[2]
         if text is not None and (m := _OUTPUT.match(text)):
             triple = self.pending_bash or b.bash("", "", "", exit_code=0, cwd=self.cwd, time=stamp, **links)
             triple[1]["content"] = [{"type": "text", "text": f"<bash-stdout>{m.group(1)}</bash-stdout>"}]
@@ -165,9 +176,9 @@ class ClaudeReader:
             triple[1]["source"] = record_fields(record)
             if uuid is not None:
                 b.alias(uuid, triple[2]["id"])
-            self.pending_bash = None
+            self._bash(None)
             return triple[2]
-        self.pending_bash = None
+        self._bash(None)
         body: dict[str, Any] = {"type": "message", "role": kind, "content": blocks(content)}
         if kind == "assistant":
             if isinstance(message.get("model"), str):
@@ -202,6 +213,16 @@ class ClaudeReader:
                     self.agent_calls.setdefault(agent, self.calls[block["tool_use_id"]])
         return entry
 
+    def _bash(self, triple: list[Entry] | None) -> None:
+        """The bash triple whose output may still come (its output entries are held back until then)."""
+        if self.pending_bash is not None:
+            self.b.release(self.pending_bash[1])
+            self.b.release(self.pending_bash[2])
+        self.pending_bash = triple
+        if triple is not None:
+            self.b.hold(triple[1])
+            self.b.hold(triple[2])
+
     def _microcompaction(self, record: dict[str, Any], uuid: str | None, links: dict[str, Any]) -> Entry:
         meta = as_dict(record.get("microcompactMetadata"))
         ids = [
@@ -227,7 +248,6 @@ class ClaudeReader:
     # -- the end --------------------------------------------------------------
     def finish(self) -> Imported:
         b = self.b
-        entries = b.finish()
         labels: dict[str, str] = {}
         for entry, agent, prompt, before in self.side_roots:
             if entry.get("parentId") is not None:
@@ -235,12 +255,7 @@ class ClaudeReader:
             target = (agent and self.agent_calls.get(agent)) or (prompt and self.prompts.get(prompt.strip()))
             entry["parentId"] = target or before or self.leaf
             labels[entry["id"]] = f"subagent {agent}" if agent else "subagent"
-        position = {entry["id"]: i for i, entry in enumerate(entries)}
-        for compaction in self.compactions:
-            after = entries[position[compaction["id"]] + 1 :]
-            compaction["firstKeptEntryId"] = next(
-                (e["id"] for e in after if e["id"] not in self.off_chain), None
-            )
+        entries = b.finish()
         title = self.titles.get("custom-title") or self.titles.get("ai-title") or self.titles.get("summary")
         imported = Imported(TOOL, self.session_id, self.path, entries, title=title, cwd=self.cwd)
         imported.warnings = self.warnings

@@ -1,0 +1,77 @@
+"""A first import of a Claude Code log, written while it is read, holds exactly what the whole-file read gives."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from support.exchange_helpers import FOREIGN
+
+from lime_repl.exchange.import_ import read_bytes
+from lime_repl.store.session import Session
+
+STAMP = "2026-01-01T00:00:00.000Z"
+REAL = Path(__file__).resolve().parents[1] / "data" / "real" / "claude-code"
+
+
+def _shape(entries: list[dict]) -> list[str]:
+    """Each entry without its ids, beside its parent's and its first kept entry's (the tree, id-free)."""
+    drop = {"id", "parentId", "timestamp", "firstKeptEntryId"}
+    by_id = {e["id"]: e for e in entries}
+
+    def body(entry: dict | None) -> str:
+        if entry is None:
+            return "-"
+        return json.dumps({k: v for k, v in entry.items() if k not in drop}, sort_keys=True)
+
+    return sorted(
+        body(e) + body(by_id.get(e["parentId"])) + body(by_id.get(e.get("firstKeptEntryId"))) for e in entries
+    )
+
+
+def _grown(tmp_path: Path) -> Path:
+    """The Claude Code fixture followed by 80 progress records (kept whole, past the first lines) on its chain."""
+    fixture = FOREIGN / "claude-code/sample_session.jsonl"
+    lines = [fixture.read_text()]
+    parent = "msg-007"
+    for n in range(80):
+        record = {
+            "parentUuid": parent,
+            "type": "progress",
+            "uuid": f"progress-{n}",
+            "sessionId": "test-session-id",
+            "timestamp": f"2025-12-24T10:02:{n % 60:02d}.000Z",
+            "data": {"n": n, "text": "é ✓ \u2028 \"q\"", "cost": 1e-05 * n, "nested": [[{"deep": None}]]},
+        }
+        lines.append(json.dumps(record, ensure_ascii=n % 2 == 0) + "\n")
+        parent = record["uuid"]
+    grown = tmp_path / "grown.jsonl"
+    grown.write_text("".join(lines), encoding="utf-8")
+    return grown
+
+
+def test_streamed_import_writes_every_entry_whole(tmp_path: Path) -> None:
+    # files that fit in the segments a session keeps (every segment of an import is kept once retention says so)
+    small = [p for p in sorted(REAL.glob("*.jsonl")) if p.stat().st_size < 800_000]
+    sources = [FOREIGN / "claude-code/sample_session.jsonl", _grown(tmp_path), *small]
+    total = 0
+    for number, source in enumerate(sources):
+        home = tmp_path / f"home{number}"
+        env = dict(os.environ, LIME_HOME=str(home))
+        done = subprocess.run(
+            [sys.executable, "-m", "lime_repl", "import", str(source)],
+            env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        (path,) = home.glob("sessions/*/*.jsonl")
+        session = Session.load(path)
+        written = [e for e in session.entries.values() if e["type"] not in ("title", "leaf", "label")]
+        whole = read_bytes(source.read_bytes(), str(source), cap=1 << 30, fallback=STAMP)
+        assert _shape(written) == _shape(whole.entries)
+        total += len(written)
+        by_id = {e["id"]: e for e in written}
+        assert all(e["parentId"] is None or e["parentId"] in by_id for e in written)
+    assert total > 100
