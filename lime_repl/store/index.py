@@ -14,8 +14,14 @@ The index (``index.sqlite``, DESIGN.md section 2) is derived data. It holds:
 * ``dirs``: project sessions directories seen before (for ``--all``).
 
 :meth:`Index.refresh` compares each segment's size, mtime and inode with its
-row (a digest of them per directory makes the unchanged case one query). A file that only grew is parsed from the stored offset (new lines become
-new ``texts`` rows); a renamed file (rotation: ``<id>.jsonl`` -> ``.1``) keeps
+row (the exact bytes of them per directory, every directory's read in one
+query, make the unchanged case cheap) and reads only listing facts: the
+header, checkpoint, ``title`` lines, first user message and a count of
+lines (:func:`~.extract.read_facts`), so a cold listing never waits for the
+full text. :meth:`Index.fill_texts` indexes the full text afterwards, from
+where it stopped, when a search needs it. A file that only grew is read from
+the stored offset (its new lines become new ``texts`` rows at the next
+search); a renamed file (rotation: ``<id>.jsonl`` -> ``.1``) keeps
 its row and rows of text; a replaced or rewritten file is parsed again from
 the start; rows of vanished files are dropped. A missing, corrupt or
 outdated index file is rebuilt, and when the file cannot be used at all
@@ -31,18 +37,20 @@ reports a full disk, the index file is deleted and memory used instead
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sqlite3
+from array import array
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from .extract import FileRow, parse_from, read_head, segment_name
+from .extract import FileRow, read_facts, read_head, read_texts, segment_name
 from .index_schema import LISTED, SCHEMA_VERSION, SeenFile, prepare
 
 __all__ = ["SCHEMA_VERSION", "Index", "SeenFile"]
 
 _BUSY_MS = 5000
-_PARSE_BUDGET = 4 << 20  # bytes of log parsed per write transaction
+_PARSE_BUDGET = 4 << 20  # bytes of log whose full text is indexed per write transaction
+_FACTS_BUDGET = 64 << 20  # bytes of log read for listing facts per write transaction (no text is parsed)
 #: Free space the index leaves to the logs: a write needs this much free on the cache's file system, plus
 #: ``_GROWTH`` times the bytes of log it is about to parse (the text and its trigram index).
 _RESERVE = 16 << 20
@@ -180,9 +188,16 @@ class Index:
 
     # -- keeping in step -----------------------------------------------
     @staticmethod
-    def _scan(directory: str) -> list[tuple[str, os.stat_result]]:
-        """The segment files of ``directory`` with their ``stat`` (empty when it does not exist)."""
+    def _scan(directory: str) -> tuple[list[tuple[str, os.stat_result]], bytes]:
+        """The segment files of ``directory`` with their ``stat``, and the directory's signature.
+
+        The signature is the exact bytes of every segment's name, inode, size
+        and mtime (not a digest, so it cannot collide): equal to the stored
+        one means nothing to re-read. Empty when the directory does not exist.
+        """
         on_disk = []
+        names: list[str] = []
+        numbers = array("q")
         try:
             with os.scandir(directory) as it:
                 for item in it:
@@ -190,45 +205,44 @@ class Index:
                     if not name.endswith(".jsonl") and (".jsonl." not in name or not name[-1].isdigit()):
                         continue  # fast filter; _reconcile checks names fully
                     try:
-                        on_disk.append((name, item.stat()))
+                        st = item.stat()
                     except FileNotFoundError:
                         continue
+                    on_disk.append((name, st))
+                    names.append(name)
+                    numbers.extend((st.st_ino, st.st_size, st.st_mtime_ns))
         except (FileNotFoundError, NotADirectoryError, PermissionError):
-            return []
-        return on_disk
+            return [], b""
+        return on_disk, "/".join(names).encode("utf-8", "surrogateescape") + b"\0" + numbers.tobytes()
 
-    @staticmethod
-    def _signature(on_disk: list[tuple[str, os.stat_result]]) -> bytes:
-        """A digest of every segment's name, inode, size and mtime: equal means nothing to re-read."""
-        text = "\n".join(f"{name}/{st.st_ino}/{st.st_size}/{st.st_mtime_ns}" for name, st in on_disk)
-        return hashlib.blake2b(text.encode("utf-8", "surrogateescape"), digest_size=16).digest()
-
-    def refresh(self, directory: str) -> None:
-        """Bring the rows of one sessions directory up to date with its files.
+    def refresh(self, directory: str, stored: bytes | None = None, *, known: bool = False) -> None:
+        """Bring the listing rows of one sessions directory up to date with its files.
 
         Costs one ``stat`` per segment and one query when nothing changed (the
-        directory's stored signature matches); otherwise the changed files are
-        parsed under the index's write lock, in transactions of about
-        ``_PARSE_BUDGET`` bytes of log each. Raises ``sqlite3.DatabaseError``
-        (see :meth:`recover`).
+        directory's stored signature matches; :meth:`refresh_all` reads every
+        directory's in one query and passes it as ``stored`` with ``known``);
+        otherwise the changed files' listing facts are read under the index's
+        write lock (:func:`~.extract.read_facts`, no full text: see
+        :meth:`fill_texts`). Raises ``sqlite3.DatabaseError`` (see :meth:`recover`).
         """
-        on_disk = self._scan(directory)
-        signature = self._signature(on_disk)
+        on_disk, signature = self._scan(directory)
         db = self.db
-        stored = db.execute("SELECT sig FROM dirsigs WHERE dir = ?", (directory,)).fetchone()
-        if stored is not None and stored[0] == signature:
+        if not known:
+            row = db.execute("SELECT sig FROM dirsigs WHERE dir = ?", (directory,)).fetchone()
+            stored = row[0] if row is not None else None
+        if stored is not None and stored == signature:
             return
         if (
             not on_disk
             and db.execute("SELECT 1 FROM files WHERE dir = ? LIMIT 1", (directory,)).fetchone() is None
         ):
             return
-        if not self._room_for(min(sum(st.st_size for _, st in on_disk), _PARSE_BUDGET)):
+        if not self._room_for(0):
             self._give_up_file("too little free space for the index")
             self.refresh(directory)  # in memory now
             return
         complete = False
-        while not complete:  # one transaction per _PARSE_BUDGET bytes, so other lime processes get a turn
+        while not complete:  # one transaction per _FACTS_BUDGET bytes, so other lime processes get a turn
             db.execute("BEGIN IMMEDIATE")
             try:
                 complete = self._reconcile(db, directory, on_disk)
@@ -242,12 +256,92 @@ class Index:
                     db.execute("ROLLBACK")
                 raise
 
+    def refresh_all(self, directories: Iterable[str]) -> None:
+        """:meth:`refresh` every directory, reading all stored signatures in one query."""
+        stored = dict(self.db.execute("SELECT dir, sig FROM dirsigs").fetchall())
+        for directory in directories:
+            self.refresh(directory, stored.get(directory), known=True)
+
+    def fill_texts(
+        self, directories: Iterable[str], progress: Callable[[int, int], None] | None = None
+    ) -> None:
+        """Index the full text of every segment of ``directories`` not yet indexed (call :meth:`refresh` first).
+
+        Reads each file from where its text was indexed up to where its
+        listing facts were read, in write transactions of about
+        ``_PARSE_BUDGET`` bytes, checking free space before each.
+        ``progress(done, total)`` (bytes of log) is called after each
+        transaction when there was anything to do. Raises
+        ``sqlite3.DatabaseError`` (see :meth:`recover`).
+        """
+        db = self.db
+        wanted = list(directories)
+        pending: list[tuple[int, str, str, int, int]] = []
+        for directory in wanted:
+            pending.extend(
+                db.execute(
+                    "SELECT id, dir, name, texted, offset FROM files WHERE dir = ? AND texted < offset"
+                    " ORDER BY id DESC",
+                    (directory,),
+                )
+            )
+        total = sum(offset - texted for _, _, _, texted, offset in pending)
+        done = 0
+        while pending:
+            batch, cost = [], 0
+            while pending and (not batch or cost + pending[-1][4] - pending[-1][3] <= _PARSE_BUDGET):
+                item = pending.pop()
+                batch.append(item)
+                cost += item[4] - item[3]
+            if not self._room_for(cost):
+                self._give_up_file("too little free space for the index")
+                self.refresh_all(wanted)  # in memory now
+                self.fill_texts(wanted, progress)
+                return
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for file_id, directory, name, texted, offset in batch:
+                    # Re-read under the write lock: another process may have indexed it meanwhile.
+                    now = db.execute(
+                        "SELECT name, ino, texted, offset FROM files WHERE id = ?", (file_id,)
+                    ).fetchone()
+                    if now is None or now[2] >= now[3]:
+                        continue
+                    name = now[0]
+                    row = FileRow(name, now[1], 0, 0, offset=now[3], texted=now[2])
+                    try:
+                        texts = read_texts(os.path.join(directory, name), row)
+                    except OSError:
+                        continue
+                    db.executemany(
+                        "INSERT INTO texts (file, entry, ts, kind, text) VALUES (?, ?, ?, ?, ?)",
+                        [(file_id, *text) for text in texts],
+                    )
+                    db.execute("UPDATE files SET texted = ? WHERE id = ?", (row.texted, file_id))
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+            done += cost
+            if progress is not None:
+                progress(done, total)
+
     def sync_dir(self, directory: str) -> list[SeenFile]:
         """:meth:`refresh`, then the directory's segments as :data:`SeenFile`, by stem, active file first."""
         self.refresh(directory)
+        return self.rows(directory)
+
+    def rows(self, directory: str) -> list[SeenFile]:
+        """The directory's segments as :data:`SeenFile` as last refreshed, by stem, active file first."""
         return self.db.execute(
             f"SELECT {LISTED} FROM files WHERE dir = ? ORDER BY stem, number", (directory,)
         ).fetchall()
+
+    def sync_all(self, directories: list[str]) -> list[list[SeenFile]]:
+        """:meth:`refresh_all`, then :meth:`rows` of each directory, in the order given."""
+        self.refresh_all(directories)
+        return [self.rows(directory) for directory in directories]
 
     def _reconcile(
         self, db: sqlite3.Connection, directory: str, on_disk: list[tuple[str, os.stat_result]]
@@ -262,7 +356,7 @@ class Index:
         cached: dict[str, FileRow] = {}
         for values in db.execute(
             "SELECT name, ino, size, mtime_ns, offset, head, session_id, cwd, created, title, title_set,"
-            " entries, first_message, id, dropped FROM files WHERE dir = ?",
+            " entries, first_message, id, dropped, texted FROM files WHERE dir = ?",
             (directory,),
         ):
             row = FileRow(*values)
@@ -284,9 +378,8 @@ class Index:
         by_ino: dict[int, list[FileRow]] = {}
         for row in cached.values():
             by_ino.setdefault(row.ino, []).append(row)
-        new_texts: list[tuple[FileRow, list[tuple[str, str, str, str]]]] = []
         dirty: list[FileRow] = []
-        budget, complete = _PARSE_BUDGET, True
+        budget, complete = _FACTS_BUDGET, True
         for name, st in changed:
             if segment_name(name) is None:
                 continue
@@ -296,7 +389,7 @@ class Index:
                 row is None or (row.size, row.mtime_ns) != (st.st_size, st.st_mtime_ns) or row.offset == 0
             )
             cost = st.st_size - (row.offset if row is not None else 0)
-            if needs_parse and cost > budget and budget < _PARSE_BUDGET:
+            if needs_parse and cost > budget and budget < _FACTS_BUDGET:
                 complete = False
                 if row is None:
                     continue
@@ -311,10 +404,9 @@ class Index:
                 budget -= cost
                 row.size, row.mtime_ns = st.st_size, st.st_mtime_ns
                 try:
-                    texts = parse_from(path, row)
+                    read_facts(path, row)
                 except OSError:
                     continue
-                new_texts.append((row, texts))
             dirty.append(row)
         dropped = [(row.id,) for row in cached.values() if row.id not in claimed]
         if dropped:
@@ -339,12 +431,13 @@ class Index:
                 row.entries,
                 row.first_message,
                 row.dropped,
+                row.texted,
             )
             if row.id is None:
                 cursor = db.execute(
                     "INSERT INTO files (dir, name, stem, number, ino, size, mtime_ns, offset, head, session_id, cwd,"
-                    " created, title, title_set, entries, first_message, dropped)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " created, title, title_set, entries, first_message, dropped, texted)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (directory, *values),
                 )
                 row.id = cursor.lastrowid
@@ -353,14 +446,9 @@ class Index:
                     "UPDATE files SET name = ?, stem = ?, number = ?, ino = ?, size = ?, mtime_ns = ?, offset = ?,"
                     " head = ?,"
                     " session_id = ?, cwd = ?, created = ?, title = ?, title_set = ?, entries = ?,"
-                    " first_message = ?, dropped = ? WHERE id = ?",
+                    " first_message = ?, dropped = ?, texted = ? WHERE id = ?",
                     (*values, row.id),
                 )
-        for row, texts in new_texts:
-            db.executemany(
-                "INSERT INTO texts (file, entry, ts, kind, text) VALUES (?, ?, ?, ?, ?)",
-                [(row.id, *text) for text in texts],
-            )
         return complete
 
     @staticmethod
