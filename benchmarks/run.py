@@ -41,6 +41,9 @@ FIGURES["picker_open"] = picker_open  # issue 5: the session picker opens within
 from bench_import import import_large  # noqa: E402
 
 FIGURES["import_large"] = import_large  # issue 13: importing a 50 MB Claude Code session streams
+from bench_catalog import session_list_cold  # noqa: E402
+
+FIGURES["session_list_cold"] = session_list_cold  # issue 15: the first listing never waits for full text
 from bench_util import REPO  # noqa: E402
 
 MODES = {

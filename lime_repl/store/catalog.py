@@ -17,7 +17,7 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -213,7 +213,7 @@ class Catalog:
             return {}
         return groups
 
-    def scan_dir(self, directory: Path, scope: str, rows: list[SeenFile] | None = None) -> list[SessionInfo]:
+    def scan_dir(self, directory: Path, scope: str, rows: Sequence[SeenFile] | None = None) -> list[SessionInfo]:
         """Every session in one sessions directory, newest first (by the newest segment's mtime).
 
         ``rows`` are the directory's :data:`SeenFile` rows when already synced (else :meth:`sync`).

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,19 +110,11 @@ def _str(value: Any) -> str | None:
 
 
 _LINE = b'{"type":"'
+_BOUNDARY = b'}\n{"type":"'
 _SESSION = b'\n{"type":"session"'
 _CHECKPOINT = b'\n{"type":"checkpoint"'
 _TITLE = b'\n{"type":"title"'
 _MESSAGE = b'\n{"type":"message"'
-
-
-def _whole_lines(path: str, start: int) -> bytes:
-    """The bytes of ``path`` from ``start`` up to and including its last ``\\n``. Raises ``OSError``."""
-    with open(path, "rb") as fh:
-        if start:
-            fh.seek(start)
-        data = fh.read()
-    return data[: data.rfind(b"\n") + 1]
 
 
 def _load(raw: bytes) -> dict[str, Any] | None:
@@ -161,46 +154,51 @@ def _line_at(data: bytes, start: int) -> bytes:
     return data[start : data.index(b"\n", start)]
 
 
+def _iter_starts(data: bytes, marker: bytes) -> Iterator[int]:
+    """Where the lines of ``data`` that begin with ``marker[1:]`` start, in order (``marker`` opens with ``\\n``)."""
+    if data.startswith(marker[1:]):
+        yield 0
+    at = data.find(marker)
+    while at >= 0:
+        yield at + 1
+        at = data.find(marker, at + 1)
+
+
 def _fast_facts(data: bytes, row: FileRow, first_segment: bool) -> bool:
     """Listing facts of ``data`` (whole lines) without parsing every line; False when it cannot be sure.
 
     Lines written by lime's serializer start with ``{"type":"`` and end with
-    ``}``: when every line does, entries are the line count minus the
-    ``session`` and ``checkpoint`` lines, the title is the last ``title``
-    line's (or the checkpoint's), and only those lines, the header and the
-    first user message are parsed. Anything else (a blank or foreign line)
-    gives False and ``row`` untouched, and the caller parses line by line.
+    ``}``: when every line does (two ``bytes.count`` passes), entries are the
+    line count minus the ``session`` and ``checkpoint`` lines, the title is
+    the last ``title`` line's (or the checkpoint's), and only those lines and
+    the first user message are parsed. Anything else (a blank or foreign
+    line) gives False with ``row`` untouched, and the caller parses line by line.
     """
+    if not data:
+        return True
     lines = data.count(b"\n")
-    padded = b"\n" + data
-    if padded.count(b"\n" + _LINE) != lines or data.count(b"}\n") != lines:
+    if not data.startswith(_LINE) or not data.endswith(b"}\n") or data.count(_BOUNDARY) != lines - 1:
         return False
-    special: list[int] = []
-    for marker in (_SESSION, _CHECKPOINT):
-        at = padded.find(marker)
-        while at >= 0:
-            special.append(at)
-            at = padded.find(marker, at + 1)
+    special = [*_iter_starts(data, _SESSION), *_iter_starts(data, _CHECKPOINT)]
     parsed = []
     for at in sorted(special):
         entry = _load(_line_at(data, at))
         if entry is None:
             return False
         parsed.append(entry)
-    title_at = padded.rfind(_TITLE)
+    title_at = data.rfind(_TITLE) + 1 or (0 if data.startswith(_TITLE[1:]) else -1)
     title = _load(_line_at(data, title_at)) if title_at >= 0 else None
     if title_at >= 0 and title is None:
         return False
     first: str | None = row.first_message
-    at = padded.find(_MESSAGE) if first is None else -1
-    while at >= 0:
+    for at in _iter_starts(data, _MESSAGE) if first is None else ():
         entry = _load(_line_at(data, at))
         if entry is None:
             return False
         if entry.get("role") == "user":
             first = _first_text(entry)
-            break
-        at = padded.find(_MESSAGE, at + 1)
+            if first is not None:
+                break
     for entry in parsed:
         first_segment = _apply(row, entry, first_segment)
     row.entries += lines - len(parsed)
@@ -210,18 +208,26 @@ def _fast_facts(data: bytes, row: FileRow, first_segment: bool) -> bool:
     return True
 
 
-def read_facts(path: str, row: FileRow) -> None:
+def read_facts(path: str, row: FileRow, size: int | None = None) -> None:
     """Read the listing facts of ``path`` from ``row.offset`` on (whole lines only), updating ``row``.
 
     Counts entries and takes the header (session id, cwd, created), the
     checkpoint (``droppedEntries``, title), ``title`` entries and the first
     user message; message texts are left to :func:`read_texts`. Torn or
-    malformed lines are skipped, as a reader must. Raises ``OSError``.
+    malformed lines are skipped, as a reader must. ``size`` (the file's size
+    when it was ``stat``-ed) bounds the read to one ``read`` call; what was
+    written since is read next time. Raises ``OSError``.
     """
-    data = _whole_lines(path, row.offset)
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        if size is None:
+            size = os.fstat(fd).st_size
+        data = os.pread(fd, max(size - row.offset, 0), row.offset)
+    finally:
+        os.close(fd)
     if row.offset == 0:
-        with open(path, "rb") as fh:
-            row.head = fh.read(HEAD_BYTES)
+        row.head = data[:HEAD_BYTES]
+    data = data[: data.rfind(b"\n") + 1]
     first_segment = row.offset != 0  # the header (and its checkpoint) were read before
     if not _fast_facts(data, row, first_segment):
         for raw in data.split(b"\n"):

@@ -215,52 +215,66 @@ class Index:
             return [], b""
         return on_disk, "/".join(names).encode("utf-8", "surrogateescape") + b"\0" + numbers.tobytes()
 
-    def refresh(self, directory: str, stored: bytes | None = None, *, known: bool = False) -> None:
-        """Bring the listing rows of one sessions directory up to date with its files.
+    def refresh(self, directory: str) -> None:
+        """Bring the listing rows of one sessions directory up to date with its files (see :meth:`refresh_all`)."""
+        row = self.db.execute("SELECT sig FROM dirsigs WHERE dir = ?", (directory,)).fetchone()
+        self._update([directory], {directory: row[0]} if row is not None else {})
 
-        Costs one ``stat`` per segment and one query when nothing changed (the
-        directory's stored signature matches; :meth:`refresh_all` reads every
-        directory's in one query and passes it as ``stored`` with ``known``);
-        otherwise the changed files' listing facts are read under the index's
-        write lock (:func:`~.extract.read_facts`, no full text: see
-        :meth:`fill_texts`). Raises ``sqlite3.DatabaseError`` (see :meth:`recover`).
+    def refresh_all(self, directories: Iterable[str]) -> None:
+        """Bring the listing rows of ``directories`` up to date with their files.
+
+        Costs one ``stat`` per segment and a single query for all the stored
+        signatures when nothing changed; otherwise the changed directories'
+        listing facts are read under the index's write lock
+        (:func:`~.extract.read_facts`, no full text: see :meth:`fill_texts`),
+        several directories per transaction of at most about
+        ``_FACTS_BUDGET`` bytes of log. Raises ``sqlite3.DatabaseError`` (see :meth:`recover`).
         """
-        on_disk, signature = self._scan(directory)
+        wanted = list(directories)
+        self._update(wanted, dict(self.db.execute("SELECT dir, sig FROM dirsigs").fetchall()))
+
+    def _update(self, directories: list[str], stored: dict[str, bytes]) -> None:
         db = self.db
-        if not known:
-            row = db.execute("SELECT sig FROM dirsigs WHERE dir = ?", (directory,)).fetchone()
-            stored = row[0] if row is not None else None
-        if stored is not None and stored == signature:
-            return
-        if (
-            not on_disk
-            and db.execute("SELECT 1 FROM files WHERE dir = ? LIMIT 1", (directory,)).fetchone() is None
-        ):
+        pending = []
+        for directory in directories:
+            on_disk, signature = self._scan(directory)
+            if stored.get(directory) == signature:
+                continue
+            if (
+                not on_disk
+                and db.execute("SELECT 1 FROM files WHERE dir = ? LIMIT 1", (directory,)).fetchone() is None
+            ):
+                continue
+            pending.append((directory, on_disk, signature))
+        if not pending:
             return
         if not self._room_for(0):
             self._give_up_file("too little free space for the index")
-            self.refresh(directory)  # in memory now
+            self._update(directories, {})  # in memory now
             return
-        complete = False
-        while not complete:  # one transaction per _FACTS_BUDGET bytes, so other lime processes get a turn
+        while pending:  # transactions of _FACTS_BUDGET bytes, so other lime processes get a turn
+            left = []
             db.execute("BEGIN IMMEDIATE")
             try:
-                complete = self._reconcile(db, directory, on_disk)
-                if complete:
-                    db.execute(
-                        "INSERT OR REPLACE INTO dirsigs (dir, sig) VALUES (?, ?)", (directory, signature)
-                    )
+                budget = _FACTS_BUDGET
+                for item in pending:
+                    directory, on_disk, signature = item
+                    if budget <= 0:
+                        left.append(item)
+                        continue
+                    complete, budget = self._reconcile(db, directory, on_disk, budget)
+                    if complete:
+                        db.execute(
+                            "INSERT OR REPLACE INTO dirsigs (dir, sig) VALUES (?, ?)", (directory, signature)
+                        )
+                    else:
+                        left.append(item)
                 db.execute("COMMIT")
             except BaseException:
                 if db.in_transaction:  # SQLite may have rolled back by itself (a full disk)
                     db.execute("ROLLBACK")
                 raise
-
-    def refresh_all(self, directories: Iterable[str]) -> None:
-        """:meth:`refresh` every directory, reading all stored signatures in one query."""
-        stored = dict(self.db.execute("SELECT dir, sig FROM dirsigs").fetchall())
-        for directory in directories:
-            self.refresh(directory, stored.get(directory), known=True)
+            pending = left
 
     def fill_texts(
         self, directories: Iterable[str], progress: Callable[[int, int], None] | None = None
@@ -288,7 +302,8 @@ class Index:
         total = sum(offset - texted for _, _, _, texted, offset in pending)
         done = 0
         while pending:
-            batch, cost = [], 0
+            batch: list[tuple[int, str, str, int, int]] = []
+            cost = 0
             while pending and (not batch or cost + pending[-1][4] - pending[-1][3] <= _PARSE_BUDGET):
                 item = pending.pop()
                 batch.append(item)
@@ -300,7 +315,7 @@ class Index:
                 return
             db.execute("BEGIN IMMEDIATE")
             try:
-                for file_id, directory, name, texted, offset in batch:
+                for file_id, directory, name, _texted, _offset in batch:
                     # Re-read under the write lock: another process may have indexed it meanwhile.
                     now = db.execute(
                         "SELECT name, ino, texted, offset FROM files WHERE id = ?", (file_id,)
@@ -344,12 +359,13 @@ class Index:
         return [self.rows(directory) for directory in directories]
 
     def _reconcile(
-        self, db: sqlite3.Connection, directory: str, on_disk: list[tuple[str, os.stat_result]]
-    ) -> bool:
+        self, db: sqlite3.Connection, directory: str, on_disk: list[tuple[str, os.stat_result]], budget: int
+    ) -> tuple[bool, int]:
         """Re-read the directory's rows (under the write lock) and reconcile them with ``on_disk``.
 
-        Parses at most about ``_PARSE_BUDGET`` bytes; returns False when files
-        were left for another round. A file left over keeps its old row (renamed
+        Reads at most about ``budget`` bytes (what is left of the transaction's
+        ``_FACTS_BUDGET``); returns False when files were left for another
+        round, and the budget left. A file left over keeps its old row (renamed
         if it moved, with its old size so that it still reads as changed) or,
         when new, gets none yet; the rows stay consistent between rounds.
         """
@@ -379,7 +395,7 @@ class Index:
         for row in cached.values():
             by_ino.setdefault(row.ino, []).append(row)
         dirty: list[FileRow] = []
-        budget, complete = _FACTS_BUDGET, True
+        complete = True
         for name, st in changed:
             if segment_name(name) is None:
                 continue
@@ -404,7 +420,7 @@ class Index:
                 budget -= cost
                 row.size, row.mtime_ns = st.st_size, st.st_mtime_ns
                 try:
-                    read_facts(path, row)
+                    read_facts(path, row, st.st_size)
                 except OSError:
                     continue
             dirty.append(row)
@@ -412,6 +428,7 @@ class Index:
         if dropped:
             db.executemany("DELETE FROM texts WHERE file = ?", dropped)
             db.executemany("DELETE FROM files WHERE id = ?", dropped)
+        inserts, updates = [], []
         for row in dirty:
             stem, number = segment_name(row.name) or (row.name, 0)
             values = (
@@ -434,22 +451,23 @@ class Index:
                 row.texted,
             )
             if row.id is None:
-                cursor = db.execute(
-                    "INSERT INTO files (dir, name, stem, number, ino, size, mtime_ns, offset, head, session_id, cwd,"
-                    " created, title, title_set, entries, first_message, dropped, texted)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (directory, *values),
-                )
-                row.id = cursor.lastrowid
+                inserts.append((directory, *values))
             else:
-                db.execute(
-                    "UPDATE files SET name = ?, stem = ?, number = ?, ino = ?, size = ?, mtime_ns = ?, offset = ?,"
-                    " head = ?,"
-                    " session_id = ?, cwd = ?, created = ?, title = ?, title_set = ?, entries = ?,"
-                    " first_message = ?, dropped = ?, texted = ? WHERE id = ?",
-                    (*values, row.id),
-                )
-        return complete
+                updates.append((*values, row.id))
+        db.executemany(
+            "INSERT INTO files (dir, name, stem, number, ino, size, mtime_ns, offset, head, session_id, cwd,"
+            " created, title, title_set, entries, first_message, dropped, texted)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            inserts,
+        )
+        db.executemany(
+            "UPDATE files SET name = ?, stem = ?, number = ?, ino = ?, size = ?, mtime_ns = ?, offset = ?,"
+            " head = ?,"
+            " session_id = ?, cwd = ?, created = ?, title = ?, title_set = ?, entries = ?,"
+            " first_message = ?, dropped = ?, texted = ? WHERE id = ?",
+            updates,
+        )
+        return complete, budget
 
     @staticmethod
     def _reuse(path: str, st: os.stat_result, rows: list[FileRow], claimed: set[int]) -> FileRow | None:
