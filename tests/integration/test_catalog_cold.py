@@ -154,8 +154,8 @@ def test_changes_after_indexing_are_seen_by_list_and_search(lime_env: LimeEnv) -
     assert found == {("two-second", moved), ("new-fresh", newcomer)}
 
 
-def test_a_file_grown_by_the_same_bytes_elsewhere_is_read_again(lime_env: LimeEnv) -> None:
-    """Appending the same number of bytes to two files (sizes swap roles) still changes the signature."""
+def test_an_append_with_the_mtime_put_back_is_seen(lime_env: LimeEnv) -> None:
+    """The signature holds every segment's size as well as its mtime and inode."""
     for word in ("left-side", "right-side"):
         assert lime_env.run(input=f"!echo {word}\n").returncode == 0
     assert len(_search(lime_env, "side")) == 4
@@ -169,3 +169,25 @@ def test_a_file_grown_by_the_same_bytes_elsewhere_is_read_again(lime_env: LimeEn
         )
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))  # the mtime is put back: the size still moved
     assert [h["match"] for h in _search(lime_env, "hand-appended")] == ["hand-appended"]
+
+
+def test_the_quick_facts_equal_a_parse_of_every_line(
+    varied: LimeEnv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The listing facts read without parsing every line are those of a line-by-line parse, also for a
+    file with a blank, a malformed and a foreign line in it (which falls back to the line-by-line parse)."""
+    import lime_repl.store.extract as extract
+    from lime_repl.store.catalog import Catalog
+
+    directory = _sessions_dir(varied)
+    odd = next(p for p in directory.glob("*.jsonl") if b"beta-untitled" in p.read_bytes())
+    with open(odd, "ab") as fh:
+        fh.write(b'\n{"type":"message","id":"12345678", broken\n["not", "an", "object"]\n')
+        fh.write(b'{ "type": "title", "title": "Spaced out" }\n')
+    dirs = list(dict.fromkeys((Path(s["path"]).parent, s["scope"]) for s in _list(varied)))
+    quick = [i.to_json() for i in Catalog(tmp_path / "quick.sqlite").list(dirs)]
+    monkeypatch.setattr(extract, "_fast_facts", lambda *args: False)
+    slow = [i.to_json() for i in Catalog(tmp_path / "slow.sqlite").list(dirs)]
+    assert quick == slow and any(i["title"] == "Spaced out" for i in quick)
+    _drop_index(varied)
+    assert _list(varied) == quick
