@@ -115,11 +115,13 @@ _SESSION = b'\n{"type":"session"'
 _CHECKPOINT = b'\n{"type":"checkpoint"'
 _TITLE = b'\n{"type":"title"'
 _MESSAGE = b'\n{"type":"message"'
+#: Every line (after the first) that is a header, a checkpoint or a title, found in one pass.
+_SPECIAL = re.compile(rb'\n\{"type":"(?:session|checkpoint|title)"').finditer
 
 
 def _load(raw: bytes) -> dict[str, Any] | None:
     try:
-        entry = json.loads(raw)
+        entry = json.loads(raw.decode("utf-8"))  # a str skips json's encoding detection
     except (ValueError, RecursionError):
         return None
     return entry if isinstance(entry, dict) else None
@@ -179,17 +181,18 @@ def _fast_facts(data: bytes, row: FileRow, first_segment: bool) -> bool:
     lines = data.count(b"\n")
     if not data.startswith(_LINE) or not data.endswith(b"}\n") or data.count(_BOUNDARY) != lines - 1:
         return False
-    special = [*_iter_starts(data, _SESSION), *_iter_starts(data, _CHECKPOINT)]
     parsed = []
-    for at in sorted(special):
+    title: dict[str, Any] | None = None
+    starts = [0] if data.startswith((_SESSION[1:], _CHECKPOINT[1:], _TITLE[1:])) else []
+    starts += [m.start() + 1 for m in _SPECIAL(data)]
+    for at in starts:
         entry = _load(_line_at(data, at))
         if entry is None:
             return False
-        parsed.append(entry)
-    title_at = data.rfind(_TITLE) + 1 or (0 if data.startswith(_TITLE[1:]) else -1)
-    title = _load(_line_at(data, title_at)) if title_at >= 0 else None
-    if title_at >= 0 and title is None:
-        return False
+        if entry.get("type") == "title":
+            title = entry
+        else:
+            parsed.append(entry)
     first: str | None = row.first_message
     for at in _iter_starts(data, _MESSAGE) if first is None else ():
         entry = _load(_line_at(data, at))
@@ -201,7 +204,7 @@ def _fast_facts(data: bytes, row: FileRow, first_segment: bool) -> bool:
                 break
     for entry in parsed:
         first_segment = _apply(row, entry, first_segment)
-    row.entries += lines - len(parsed)
+    row.entries += lines - len(parsed)  # title lines are entries, header and checkpoint lines are not
     if title is not None:
         row.title, row.title_set = _str(title.get("title")), True
     row.first_message = first
