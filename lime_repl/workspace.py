@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import paths
-from .config import Config, load_config
 from .errors import SessionLockedError, SessionNotFoundError, StoreError, UsageError
 from .store.catalog import AmbiguousSession, Catalog, SessionInfo, SessionNotFound
 
-if TYPE_CHECKING:  # imported where used: listing and search never load the writer
+if TYPE_CHECKING:  # imported where used: listing and search never load the writer or the config parser
+    from .config import Config
     from .store.session import Session, StoreOptions
 
 __all__ = ["Workspace"]
@@ -38,6 +38,8 @@ class Workspace:
     @property
     def config(self) -> Config:
         if self._config is None:
+            from .config import load_config
+
             self._config = load_config(self.cwd, self.env)
         return self._config
 

@@ -399,8 +399,9 @@ class Index:
         for name, st in changed:
             if segment_name(name) is None:
                 continue
-            path = os.path.join(directory, name)
-            row = self._reuse(path, st, by_ino.get(st.st_ino, []), claimed)
+            path = f"{directory}/{name}"
+            candidates = by_ino.get(st.st_ino)
+            row = self._reuse(path, st, candidates, claimed) if candidates else None
             needs_parse = (
                 row is None or (row.size, row.mtime_ns) != (st.st_size, st.st_mtime_ns) or row.offset == 0
             )
