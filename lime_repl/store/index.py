@@ -39,11 +39,11 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from array import array
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from .extract import FileRow, read_facts, read_head, read_texts, segment_name
+from .extract import FileRow, read_texts
+from .index_files import reconcile, scan
 from .index_schema import LISTED, SCHEMA_VERSION, SeenFile, prepare
 
 __all__ = ["SCHEMA_VERSION", "Index", "SeenFile"]
@@ -187,34 +187,6 @@ class Index:
         return self.db.execute("SELECT path, scope FROM dirs").fetchall()
 
     # -- keeping in step -----------------------------------------------
-    @staticmethod
-    def _scan(directory: str) -> tuple[list[tuple[str, os.stat_result]], bytes]:
-        """The segment files of ``directory`` with their ``stat``, and the directory's signature.
-
-        The signature is the exact bytes of every segment's name, inode, size
-        and mtime (not a digest, so it cannot collide): equal to the stored
-        one means nothing to re-read. Empty when the directory does not exist.
-        """
-        on_disk = []
-        names: list[str] = []
-        numbers = array("q")
-        try:
-            with os.scandir(directory) as it:
-                for item in it:
-                    name = item.name
-                    if not name.endswith(".jsonl") and (".jsonl." not in name or not name[-1].isdigit()):
-                        continue  # fast filter; _reconcile checks names fully
-                    try:
-                        st = item.stat()
-                    except FileNotFoundError:
-                        continue
-                    on_disk.append((name, st))
-                    names.append(name)
-                    numbers.extend((st.st_ino, st.st_size, st.st_mtime_ns))
-        except (FileNotFoundError, NotADirectoryError, PermissionError):
-            return [], b""
-        return on_disk, "/".join(names).encode("utf-8", "surrogateescape") + b"\0" + numbers.tobytes()
-
     def refresh(self, directory: str) -> None:
         """Bring the listing rows of one sessions directory up to date with its files (see :meth:`refresh_all`)."""
         row = self.db.execute("SELECT sig FROM dirsigs WHERE dir = ?", (directory,)).fetchone()
@@ -237,7 +209,7 @@ class Index:
         db = self.db
         pending = []
         for directory in directories:
-            on_disk, signature = self._scan(directory)
+            on_disk, signature = scan(directory)
             if stored.get(directory) == signature:
                 continue
             if (
@@ -262,7 +234,7 @@ class Index:
                     if budget <= 0:
                         left.append(item)
                         continue
-                    complete, budget = self._reconcile(db, directory, on_disk, budget)
+                    complete, budget = reconcile(db, directory, on_disk, budget, _FACTS_BUDGET)
                     if complete:
                         db.execute(
                             "INSERT OR REPLACE INTO dirsigs (dir, sig) VALUES (?, ?)", (directory, signature)
@@ -357,139 +329,3 @@ class Index:
         """:meth:`refresh_all`, then :meth:`rows` of each directory, in the order given."""
         self.refresh_all(directories)
         return [self.rows(directory) for directory in directories]
-
-    def _reconcile(
-        self, db: sqlite3.Connection, directory: str, on_disk: list[tuple[str, os.stat_result]], budget: int
-    ) -> tuple[bool, int]:
-        """Re-read the directory's rows (under the write lock) and reconcile them with ``on_disk``.
-
-        Reads at most about ``budget`` bytes (what is left of the transaction's
-        ``_FACTS_BUDGET``); returns False when files were left for another
-        round, and the budget left. A file left over keeps its old row (renamed
-        if it moved, with its old size so that it still reads as changed) or,
-        when new, gets none yet; the rows stay consistent between rounds.
-        """
-        cached: dict[str, FileRow] = {}
-        for values in db.execute(
-            "SELECT name, ino, size, mtime_ns, offset, head, session_id, cwd, created, title, title_set,"
-            " entries, first_message, id, dropped, texted FROM files WHERE dir = ?",
-            (directory,),
-        ):
-            row = FileRow(*values)
-            row.head = bytes(row.head or b"")
-            cached[row.name] = row
-        claimed: set[int] = set()
-        changed: list[tuple[str, os.stat_result]] = []
-        for name, st in on_disk:
-            row = cached.get(name)
-            if row is not None and (row.ino, row.size, row.mtime_ns) == (
-                st.st_ino,
-                st.st_size,
-                st.st_mtime_ns,
-            ):
-                assert row.id is not None
-                claimed.add(row.id)
-            else:
-                changed.append((name, st))
-        by_ino: dict[int, list[FileRow]] = {}
-        for row in cached.values():
-            by_ino.setdefault(row.ino, []).append(row)
-        dirty: list[FileRow] = []
-        complete = True
-        for name, st in changed:
-            if segment_name(name) is None:
-                continue
-            path = f"{directory}/{name}"
-            candidates = by_ino.get(st.st_ino)
-            row = self._reuse(path, st, candidates, claimed) if candidates else None
-            needs_parse = (
-                row is None or (row.size, row.mtime_ns) != (st.st_size, st.st_mtime_ns) or row.offset == 0
-            )
-            cost = st.st_size - (row.offset if row is not None else 0)
-            if needs_parse and cost > budget and budget < _FACTS_BUDGET:
-                complete = False
-                if row is None:
-                    continue
-                needs_parse = False  # renamed now, parsed in a later round
-            if row is None:
-                row = FileRow(name, st.st_ino, st.st_size, st.st_mtime_ns)
-            else:
-                assert row.id is not None
-                claimed.add(row.id)
-            row.name, row.ino = name, st.st_ino
-            if needs_parse:
-                budget -= cost
-                row.size, row.mtime_ns = st.st_size, st.st_mtime_ns
-                try:
-                    read_facts(path, row, st.st_size)
-                except OSError:
-                    continue
-            dirty.append(row)
-        dropped = [(row.id,) for row in cached.values() if row.id not in claimed]
-        if dropped:
-            db.executemany("DELETE FROM texts WHERE file = ?", dropped)
-            db.executemany("DELETE FROM files WHERE id = ?", dropped)
-        inserts, updates = [], []
-        for row in dirty:
-            stem, number = segment_name(row.name) or (row.name, 0)
-            values = (
-                row.name,
-                stem,
-                number,
-                row.ino,
-                row.size,
-                row.mtime_ns,
-                row.offset,
-                row.head,
-                row.session_id,
-                row.cwd,
-                row.created,
-                row.title,
-                int(row.title_set),
-                row.entries,
-                row.first_message,
-                row.dropped,
-                row.texted,
-            )
-            if row.id is None:
-                inserts.append((directory, *values))
-            else:
-                updates.append((*values, row.id))
-        db.executemany(
-            "INSERT INTO files (dir, name, stem, number, ino, size, mtime_ns, offset, head, session_id, cwd,"
-            " created, title, title_set, entries, first_message, dropped, texted)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            inserts,
-        )
-        db.executemany(
-            "UPDATE files SET name = ?, stem = ?, number = ?, ino = ?, size = ?, mtime_ns = ?, offset = ?,"
-            " head = ?,"
-            " session_id = ?, cwd = ?, created = ?, title = ?, title_set = ?, entries = ?,"
-            " first_message = ?, dropped = ?, texted = ? WHERE id = ?",
-            updates,
-        )
-        return complete, budget
-
-    @staticmethod
-    def _reuse(path: str, st: os.stat_result, rows: list[FileRow], claimed: set[int]) -> FileRow | None:
-        """The row this file continues (same inode, same first bytes, not shorter), reset if it was rewritten.
-
-        Without one, None: the file is parsed from the start as a new row. A row
-        whose own file was rewritten in place (same name, same inode, but
-        shorter, another head or the same size with a new mtime) is reset and
-        its texts deleted.
-        """
-        name = os.path.basename(path)
-        for row in rows:
-            if row.id in claimed:
-                continue
-            try:
-                head = read_head(path, len(row.head)) if row.head else b""
-            except OSError:
-                return None
-            grew_only = st.st_size > row.size or (st.st_size, st.st_mtime_ns) == (row.size, row.mtime_ns)
-            if head == row.head and st.st_size >= row.offset and grew_only:
-                return row
-            if row.name == name:
-                return None
-        return None
