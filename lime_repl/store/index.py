@@ -3,15 +3,19 @@
 The index (``index.sqlite``, DESIGN.md section 2) is derived data. It holds:
 
 * ``files``: one row per segment file (``dir``, ``name``), with the ``ino``,
-  ``size`` and ``mtime_ns`` it was parsed at, the byte ``offset`` parsing
-  reached (always just after a ``\\n``), the file's first bytes (``head``, to
-  recognise a file after a rename), and what a listing needs: session id,
-  cwd, created, title, entry count and the first user message;
+  ``size`` and ``mtime_ns`` it was read at, the byte ``offset`` its listing
+  facts were read to and ``texted``, how far its full text is in ``texts``
+  (both always just after a ``\\n``, ``texted <= offset``), the file's first
+  bytes (``head``, to recognise a file after a rename), and what a listing
+  needs: session id, cwd, created, title, entry count, the first user
+  message and ``dropped``;
 * ``texts``: one row per message entry that has text (``file``, ``entry`` id,
   ``ts``, ``kind``, ``text``), with ``texts_fts`` an FTS5 index over it
   (external content, trigram tokenizer, so any literal of three or more
   characters can narrow a regular-expression search);
-* ``dirs``: project sessions directories seen before (for ``--all``).
+* ``dirs``: project sessions directories seen before (for ``--all``);
+* ``dirsigs``: each directory's signature as last reconciled
+  (:func:`~.index_files.scan`).
 
 :meth:`Index.refresh` compares each segment's size, mtime and inode with its
 row (the exact bytes of them per directory, every directory's read in one
