@@ -26,6 +26,7 @@ FIGURES = [
     "keystroke_latency",
     "picker_open",
     "import_large",
+    "session_list_cold",
 ]
 
 
