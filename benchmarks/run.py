@@ -44,6 +44,9 @@ FIGURES["import_large"] = import_large  # issue 13: importing a 50 MB Claude Cod
 from bench_turns import FULL_ONLY, TURN_FIGURES  # noqa: E402
 
 FIGURES.update(TURN_FIGURES)  # print_turn against an httpx2 post; resume_turn_10mb / _50mb
+from bench_catalog import session_list_cold  # noqa: E402
+
+FIGURES["session_list_cold"] = session_list_cold  # issue 15: the first listing never waits for full text
 from bench_util import REPO  # noqa: E402
 
 MODES = {

@@ -11,13 +11,16 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import paths
-from .config import Config, load_config
 from .errors import SessionLockedError, SessionNotFoundError, StoreError, UsageError
 from .store.catalog import AmbiguousSession, Catalog, SessionInfo, SessionNotFound
-from .store.segments import LockHeld, UnsafeFile, WriteFailed
-from .store.session import Session, StoreOptions
+from .store.files import UnsafeFile
+
+if TYPE_CHECKING:  # imported where used: listing and search never load the writer or the config parser
+    from .config import Config
+    from .store.session import Session, StoreOptions
 
 __all__ = ["Workspace"]
 
@@ -43,6 +46,8 @@ class Workspace:
     @property
     def config(self) -> Config:
         if self._config is None:
+            from .config import load_config
+
             self._config = load_config(self.cwd, self.env)
         return self._config
 
@@ -54,6 +59,8 @@ class Workspace:
 
     @property
     def store_options(self) -> StoreOptions:
+        from .store.session import StoreOptions
+
         return StoreOptions(
             max_bytes=self.config.get_int("session.max_bytes", 262_144),
             backups=self.config.get_int("session.backups", 3),
@@ -102,6 +109,8 @@ class Workspace:
 
     def create_session(self, system_prompt: str | None = None, **extra: object) -> Session:
         """A new session in this directory's sessions dir, header written. Raises :class:`StoreError`."""
+        from .store.session import Session
+
         try:
             session = Session.create(
                 self.sessions_dir,
@@ -148,6 +157,9 @@ class Workspace:
 
     def open_session(self, path: Path) -> Session:
         """Resume ``path`` as its writer. Raises :class:`SessionLockedError` (exit 3) or another LimeError."""
+        from .store.segments import LockHeld, WriteFailed
+        from .store.session import Session
+
         try:
             return Session.open(path, options=self.store_options)
         except LockHeld as held:
@@ -168,6 +180,8 @@ class Workspace:
 
     def load_session(self, path: Path) -> Session:
         """Read ``path`` without taking its lock. Raises :class:`SessionNotFoundError` or :class:`StoreError`."""
+        from .store.session import Session
+
         try:
             return Session.load(path)
         except FileNotFoundError:

@@ -12,16 +12,14 @@ import json
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import SessionLockedError, UsageError
-from ..store.catalog import SessionInfo
-from ..store.records import text_of
-from ..store.segments import segment_paths
-from ..store.session import Session, is_locked
 from ..textsafe import safe_line, safe_text
 
 if TYPE_CHECKING:
+    from ..store.catalog import SessionInfo
+    from ..store.session import Session
     from ..workspace import Workspace
 
 __all__ = [
@@ -81,6 +79,8 @@ def _size(n: int) -> str:
 
 def print_transcript(session: Session) -> None:
     """Print the active branch of ``session`` as readable text."""
+    from ..store.records import text_of
+
     out = [
         f"session {session.session_id}",
         f"title   {session.title or '(untitled)'}",
@@ -117,6 +117,9 @@ def print_transcript(session: Session) -> None:
 
 def remove_session(workspace: Workspace, path: Path) -> list[Path]:
     """Delete every segment, the lock and ``.torn`` file of a session. Raises SessionLockedError (exit 3)."""
+    from ..store.segments import segment_paths
+    from ..store.session import is_locked
+
     pid = is_locked(path)
     if pid is not None:
         raise SessionLockedError(f"session {path.name[:8]} is open in pid {pid}; close it first", pid=pid)
@@ -145,10 +148,13 @@ def search_sessions(
     from ..store.search import search, snippet
 
     dirs = workspace.all_dirs() if everywhere else workspace.local_dirs()
+    bar = _IndexProgress(workspace.env)
     try:
-        hits = search(workspace.catalog, dirs, pattern, ignore_case=ignore_case)
+        hits = search(workspace.catalog, dirs, pattern, ignore_case=ignore_case, progress=bar.update)
     except ValueError as exc:
         raise UsageError(f"bad pattern {pattern!r}: {exc}") from None
+    finally:
+        bar.close()
     if fmt == "json":
         _write(_json_array(hit.to_json() for hit in hits))
         return len(hits)
@@ -173,6 +179,49 @@ def search_sessions(
     if lines:
         _write("\n".join(lines) + "\n")
     return len(hits)
+
+
+class _IndexProgress:
+    """A progress bar on stderr while the catalog indexes full text, shown only on a terminal and only
+    once indexing has taken more than ``delay`` seconds (click's progress bar; plain, without colour,
+    when ``NO_COLOR`` is set)."""
+
+    def __init__(self, env: Mapping[str, str] | None = None, delay: float = 1.0) -> None:
+        import time
+
+        self._clock = time.monotonic
+        self._start = self._clock()
+        self._delay = delay
+        self._env = env
+        self._bar: Any = None
+        self._shown = 0
+
+    def update(self, done: int, total: int) -> None:
+        """``done`` of ``total`` bytes of log indexed."""
+        if self._bar is None:
+            if done >= total or self._clock() - self._start < self._delay or not sys.stderr.isatty():
+                return
+            import click
+
+            from ..repl.console import wants_color
+
+            color = wants_color(sys.stderr, self._env)
+            self._bar = click.progressbar(
+                length=total,
+                label="lime: indexing sessions for search",
+                file=sys.stderr,
+                color=color,
+                fill_char=click.style("#", fg="cyan") if color else "#",
+                show_eta=False,
+            )
+            self._bar.__enter__()
+        self._bar.update(done - self._shown)
+        self._shown = done
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+            self._bar = None
 
 
 class _LogWriter:
@@ -217,6 +266,8 @@ def print_log(path: Path, env: Mapping[str, str] | None = None) -> None:
     To a pipe or file the bytes are copied unchanged; on a terminal each
     line is shown as indented, coloured JSON (see :class:`_LogWriter`).
     """
+    from ..store.segments import segment_paths
+
     writer = _LogWriter(env)
     if writer.pretty:
         from ..store.tail import follow_lines

@@ -17,7 +17,7 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -213,8 +213,11 @@ class Catalog:
             return {}
         return groups
 
-    def scan_dir(self, directory: Path, scope: str) -> list[SessionInfo]:
-        """Every session in one sessions directory, newest first (by the newest segment's mtime)."""
+    def scan_dir(self, directory: Path, scope: str, rows: Sequence[SeenFile] | None = None) -> list[SessionInfo]:
+        """Every session in one sessions directory, newest first (by the newest segment's mtime).
+
+        ``rows`` are the directory's :data:`SeenFile` rows when already synced (else :meth:`sync`).
+        """
         base = str(directory)
         sessions = []
         info: SessionInfo | None = None
@@ -222,7 +225,7 @@ class Catalog:
         # Rows come grouped by session id (stem), the active file (-1) first, then .1, .2 ...
         for (
             stem, _number, name, size, mtime_ns, title, title_set, cwd, created, entries, first, dropped,
-        ) in self.sync(directory):  # fmt: skip
+        ) in (self.sync(directory) if rows is None else rows):  # fmt: skip
             if info is None or info.id != stem:
                 info = SessionInfo(stem, f"{base}/{stem}.jsonl", scope)
                 sessions.append(info)
@@ -242,10 +245,12 @@ class Catalog:
         return sessions
 
     def list(self, dirs: Iterable[tuple[Path, str]]) -> list[SessionInfo]:
-        """Sessions of all ``(directory, scope)`` pairs, newest first."""
+        """Sessions of all ``(directory, scope)`` pairs, newest first (one signature query for all)."""
+        pairs = list(dirs)
+        synced = self.guarded(self.index.sync_all, [str(directory) for directory, _ in pairs])
         result: list[SessionInfo] = []
-        for directory, scope in dirs:
-            result.extend(self.scan_dir(directory, scope))
+        for (directory, scope), rows in zip(pairs, synced, strict=True):
+            result.extend(self.scan_dir(directory, scope, rows))
         result.sort(key=_mtime, reverse=True)
         return result
 

@@ -10,11 +10,13 @@ incrementally; torn or malformed lines are skipped, as a reader must.
 from __future__ import annotations
 
 import json
+import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["HEAD_BYTES", "FileRow", "entry_texts", "parse_from", "read_head", "segment_name"]
+__all__ = ["HEAD_BYTES", "FileRow", "entry_texts", "read_facts", "read_head", "read_texts", "segment_name"]
 
 #: How many leading bytes identify a file across renames (the header line's type, entry id, timestamp).
 HEAD_BYTES = 64
@@ -33,7 +35,11 @@ def segment_name(name: str) -> tuple[str, int] | None:
 
 @dataclass(slots=True)
 class FileRow:
-    """A segment file as indexed: identity, parse position and listing facts."""
+    """A segment file as indexed: identity, parse positions and listing facts.
+
+    ``offset`` is how far the listing facts were read (bytes, just after a
+    ``\\n``); ``texted`` how far the full text was indexed (``<= offset``).
+    """
 
     name: str
     ino: int
@@ -50,6 +56,7 @@ class FileRow:
     first_message: str | None = None
     id: int | None = None
     dropped: int = 0
+    texted: int = 0
 
 
 def entry_texts(entry: dict[str, Any]) -> list[tuple[str, str]]:
@@ -102,57 +109,162 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def parse_from(path: str, row: FileRow) -> list[tuple[str, str, str, str]]:
-    """Parse ``path`` from ``row.offset`` on (whole lines only), updating ``row``; returns new texts.
+_LINE = b'{"type":"'
+_BOUNDARY = b'}\n{"type":"'
+_SESSION = b'\n{"type":"session"'
+_CHECKPOINT = b'\n{"type":"checkpoint"'
+_TITLE = b'\n{"type":"title"'
+_MESSAGE = b'\n{"type":"message"'
+#: Every line (after the first) that is a header, a checkpoint or a title, found in one pass.
+_SPECIAL = re.compile(rb'\n\{"type":"(?:session|checkpoint|title)"').finditer
 
-    Texts are ``(entry id, timestamp, kind, text)``. Raises ``OSError``.
+
+def _load(raw: bytes) -> dict[str, Any] | None:
+    try:
+        entry = json.loads(raw.decode("utf-8"))  # a str skips json's encoding detection
+    except (ValueError, RecursionError):
+        return None
+    return entry if isinstance(entry, dict) else None
+
+
+def _apply(row: FileRow, entry: dict[str, Any], first_segment: bool) -> bool:
+    """Fold one parsed entry into ``row``'s listing facts; returns the new ``first_segment``."""
+    kind = entry.get("type")
+    if kind == "session":
+        if row.session_id is None:
+            row.session_id = _str(entry.get("sessionId"))
+            row.cwd = _str(entry.get("cwd"))
+            row.created = _str(entry.get("created"))
+            first_segment = entry.get("segment") == 0
+        return first_segment
+    if kind == "checkpoint":
+        dropped = entry.get("droppedEntries")
+        if not first_segment and isinstance(dropped, int) and not isinstance(dropped, bool):
+            row.dropped = max(dropped, 0)  # entries of earlier segments, gone if this one is the oldest
+        if "title" in entry:
+            row.title, row.title_set = _str(entry["title"]), True
+        return first_segment
+    row.entries += 1
+    if kind == "title":
+        row.title, row.title_set = _str(entry.get("title")), True
+    elif row.first_message is None and kind == "message" and entry.get("role") == "user":
+        row.first_message = _first_text(entry)
+    return first_segment
+
+
+def _line_at(data: bytes, start: int) -> bytes:
+    return data[start : data.index(b"\n", start)]
+
+
+def _iter_starts(data: bytes, marker: bytes) -> Iterator[int]:
+    """Where the lines of ``data`` that begin with ``marker[1:]`` start, in order (``marker`` opens with ``\\n``)."""
+    if data.startswith(marker[1:]):
+        yield 0
+    at = data.find(marker)
+    while at >= 0:
+        yield at + 1
+        at = data.find(marker, at + 1)
+
+
+def _fast_facts(data: bytes, row: FileRow, first_segment: bool) -> bool:
+    """Listing facts of ``data`` (whole lines) without parsing every line; False when it cannot be sure.
+
+    Lines written by lime's serializer start with ``{"type":"`` and end with
+    ``}``: when every line does (two ``bytes.count`` passes), entries are the
+    line count minus the ``session`` and ``checkpoint`` lines, the title is
+    the last ``title`` line's (or the checkpoint's), and only those lines and
+    the first user message are parsed. Anything else (a blank or foreign
+    line) gives False with ``row`` untouched, and the caller parses line by line.
     """
-    with open(path, "rb") as fh:
-        if row.offset:
-            fh.seek(row.offset)
-        data = fh.read()
+    if not data:
+        return True
+    lines = data.count(b"\n")
+    if not data.startswith(_LINE) or not data.endswith(b"}\n") or data.count(_BOUNDARY) != lines - 1:
+        return False
+    parsed = []
+    title: dict[str, Any] | None = None
+    starts = [0] if data.startswith((_SESSION[1:], _CHECKPOINT[1:], _TITLE[1:])) else []
+    starts += [m.start() + 1 for m in _SPECIAL(data)]
+    for at in starts:
+        entry = _load(_line_at(data, at))
+        if entry is None:
+            return False
+        if entry.get("type") == "title":
+            title = entry
+        else:
+            parsed.append(entry)
+    first: str | None = row.first_message
+    for at in _iter_starts(data, _MESSAGE) if first is None else ():
+        entry = _load(_line_at(data, at))
+        if entry is None:
+            return False
+        if entry.get("role") == "user":
+            first = _first_text(entry)
+            if first is not None:
+                break
+    for entry in parsed:
+        first_segment = _apply(row, entry, first_segment)
+    row.entries += lines - len(parsed)  # title lines are entries, header and checkpoint lines are not
+    if title is not None:
+        row.title, row.title_set = _str(title.get("title")), True
+    row.first_message = first
+    return True
+
+
+def read_facts(path: str, row: FileRow, size: int | None = None) -> None:
+    """Read the listing facts of ``path`` from ``row.offset`` on (whole lines only), updating ``row``.
+
+    Counts entries and takes the header (session id, cwd, created), the
+    checkpoint (``droppedEntries``, title), ``title`` entries and the first
+    user message; message texts are left to :func:`read_texts`. Torn or
+    malformed lines are skipped, as a reader must. ``size`` (the file's size
+    when it was ``stat``-ed) bounds the read to one ``read`` call; what was
+    written since is read next time. Raises ``OSError``.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        if size is None:
+            size = os.fstat(fd).st_size
+        data = os.pread(fd, max(size - row.offset, 0), row.offset)
+    finally:
+        os.close(fd)
     if row.offset == 0:
         row.head = data[:HEAD_BYTES]
-    end = data.rfind(b"\n") + 1
+    data = data[: data.rfind(b"\n") + 1]
+    first_segment = row.offset != 0  # the header (and its checkpoint) were read before
+    if not _fast_facts(data, row, first_segment):
+        for raw in data.split(b"\n"):
+            entry = _load(raw) if raw.strip() else None
+            if entry is not None:
+                first_segment = _apply(row, entry, first_segment)
+    row.offset += len(data)
+
+
+def read_texts(path: str, row: FileRow) -> list[tuple[str, str, str, str]]:
+    """The texts of ``path`` between ``row.texted`` and ``row.offset``; sets ``row.texted`` to ``row.offset``.
+
+    Texts are ``(entry id, timestamp, kind, text)`` (:func:`entry_texts`). Raises ``OSError``, also
+    ``FileNotFoundError`` when ``path`` is no longer the file ``row`` describes (another inode: rotated since).
+    """
+    with open(path, "rb") as fh:
+        if os.fstat(fh.fileno()).st_ino != row.ino:
+            raise FileNotFoundError(path)
+        fh.seek(row.texted)
+        data = fh.read(row.offset - row.texted)
     texts: list[tuple[str, str, str, str]] = []
-    first_segment = row.offset != 0  # the header (and its checkpoint) were parsed before
-    for raw in data[:end].split(b"\n"):
-        if not raw.strip():
+    for raw in data[: data.rfind(b"\n") + 1].split(b"\n"):
+        if b'"message"' not in raw:  # every message entry has "type":"message"
             continue
-        try:
-            entry = json.loads(raw)
-        except (ValueError, RecursionError):
+        entry = _load(raw)
+        if entry is None:
             continue
-        if not isinstance(entry, dict):
-            continue
-        kind = entry.get("type")
-        if kind == "session":
-            if row.session_id is None:
-                row.session_id = _str(entry.get("sessionId"))
-                row.cwd = _str(entry.get("cwd"))
-                row.created = _str(entry.get("created"))
-                first_segment = entry.get("segment") == 0
-            continue
-        if kind == "checkpoint":
-            dropped = entry.get("droppedEntries")
-            if not first_segment and isinstance(dropped, int) and not isinstance(dropped, bool):
-                row.dropped = max(dropped, 0)  # entries of earlier segments, gone if this one is the oldest
-            if "title" in entry:
-                row.title, row.title_set = _str(entry["title"]), True
-            continue
-        row.entries += 1
-        if kind == "title":
-            row.title, row.title_set = _str(entry.get("title")), True
-            continue
-        if row.first_message is None and kind == "message" and entry.get("role") == "user":
-            row.first_message = _first_text(entry)
         found = entry_texts(entry)
         if not found:
             continue
         entry_id = _str(entry.get("id")) or ""
         stamp = _str(entry.get("timestamp")) or ""
         texts.extend((entry_id, stamp, k, t) for k, t in found)
-    row.offset += end
+    row.texted += data.rfind(b"\n") + 1
     return texts
 
 

@@ -3,19 +3,29 @@
 The index (``index.sqlite``, DESIGN.md section 2) is derived data. It holds:
 
 * ``files``: one row per segment file (``dir``, ``name``), with the ``ino``,
-  ``size`` and ``mtime_ns`` it was parsed at, the byte ``offset`` parsing
-  reached (always just after a ``\\n``), the file's first bytes (``head``, to
-  recognise a file after a rename), and what a listing needs: session id,
-  cwd, created, title, entry count and the first user message;
+  ``size`` and ``mtime_ns`` it was read at, the byte ``offset`` its listing
+  facts were read to and ``texted``, how far its full text is in ``texts``
+  (both always just after a ``\\n``, ``texted <= offset``), the file's first
+  bytes (``head``, to recognise a file after a rename), and what a listing
+  needs: session id, cwd, created, title, entry count, the first user
+  message and ``dropped``;
 * ``texts``: one row per message entry that has text (``file``, ``entry`` id,
   ``ts``, ``kind``, ``text``), with ``texts_fts`` an FTS5 index over it
   (external content, trigram tokenizer, so any literal of three or more
   characters can narrow a regular-expression search);
-* ``dirs``: project sessions directories seen before (for ``--all``).
+* ``dirs``: project sessions directories seen before (for ``--all``);
+* ``dirsigs``: each directory's signature as last reconciled
+  (:func:`~.index_files.scan`).
 
 :meth:`Index.refresh` compares each segment's size, mtime and inode with its
-row (a digest of them per directory makes the unchanged case one query). A file that only grew is parsed from the stored offset (new lines become
-new ``texts`` rows); a renamed file (rotation: ``<id>.jsonl`` -> ``.1``) keeps
+row (the exact bytes of them per directory, every directory's read in one
+query, make the unchanged case cheap) and reads only listing facts: the
+header, checkpoint, ``title`` lines, first user message and a count of
+lines (:func:`~.extract.read_facts`), so a cold listing never waits for the
+full text. :meth:`Index.fill_texts` indexes the full text afterwards, from
+where it stopped, when a search needs it. A file that only grew is read from
+the stored offset (its new lines become new ``texts`` rows at the next
+search); a renamed file (rotation: ``<id>.jsonl`` -> ``.1``) keeps
 its row and rows of text; a replaced or rewritten file is parsed again from
 the start; rows of vanished files are dropped. A missing, corrupt or
 outdated index file is rebuilt, and when the file cannot be used at all
@@ -31,18 +41,20 @@ reports a full disk, the index file is deleted and memory used instead
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sqlite3
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from .extract import FileRow, parse_from, read_head, segment_name
+from .extract import FileRow, read_texts
+from .index_files import reconcile, scan
 from .index_schema import LISTED, SCHEMA_VERSION, SeenFile, prepare
 
 __all__ = ["SCHEMA_VERSION", "Index", "SeenFile"]
 
 _BUSY_MS = 5000
-_PARSE_BUDGET = 4 << 20  # bytes of log parsed per write transaction
+_PARSE_BUDGET = 4 << 20  # bytes of log whose full text is indexed per write transaction
+_FACTS_BUDGET = 64 << 20  # bytes of log read for listing facts per write transaction (no text is parsed)
 #: Free space the index leaves to the logs: a write needs this much free on the cache's file system, plus
 #: ``_GROWTH`` times the bytes of log it is about to parse (the text and its trigram index).
 _RESERVE = 16 << 20
@@ -179,210 +191,145 @@ class Index:
         return self.db.execute("SELECT path, scope FROM dirs").fetchall()
 
     # -- keeping in step -----------------------------------------------
-    @staticmethod
-    def _scan(directory: str) -> list[tuple[str, os.stat_result]]:
-        """The segment files of ``directory`` with their ``stat`` (empty when it does not exist)."""
-        on_disk = []
-        try:
-            with os.scandir(directory) as it:
-                for item in it:
-                    name = item.name
-                    if not name.endswith(".jsonl") and (".jsonl." not in name or not name[-1].isdigit()):
-                        continue  # fast filter; _reconcile checks names fully
-                    try:
-                        on_disk.append((name, item.stat()))
-                    except FileNotFoundError:
-                        continue
-        except (FileNotFoundError, NotADirectoryError, PermissionError):
-            return []
-        return on_disk
-
-    @staticmethod
-    def _signature(on_disk: list[tuple[str, os.stat_result]]) -> bytes:
-        """A digest of every segment's name, inode, size and mtime: equal means nothing to re-read."""
-        text = "\n".join(f"{name}/{st.st_ino}/{st.st_size}/{st.st_mtime_ns}" for name, st in on_disk)
-        return hashlib.blake2b(text.encode("utf-8", "surrogateescape"), digest_size=16).digest()
-
     def refresh(self, directory: str) -> None:
-        """Bring the rows of one sessions directory up to date with its files.
+        """Bring the listing rows of one sessions directory up to date with its files (see :meth:`refresh_all`)."""
+        row = self.db.execute("SELECT sig FROM dirsigs WHERE dir = ?", (directory,)).fetchone()
+        self._update([directory], {directory: row[0]} if row is not None else {})
 
-        Costs one ``stat`` per segment and one query when nothing changed (the
-        directory's stored signature matches); otherwise the changed files are
-        parsed under the index's write lock, in transactions of about
-        ``_PARSE_BUDGET`` bytes of log each. Raises ``sqlite3.DatabaseError``
-        (see :meth:`recover`).
+    def refresh_all(self, directories: Iterable[str]) -> None:
+        """Bring the listing rows of ``directories`` up to date with their files.
+
+        Costs one ``stat`` per segment and a single query for all the stored
+        signatures when nothing changed; otherwise the changed directories'
+        listing facts are read under the index's write lock
+        (:func:`~.extract.read_facts`, no full text: see :meth:`fill_texts`),
+        several directories per transaction of at most about
+        ``_FACTS_BUDGET`` bytes of log. Raises ``sqlite3.DatabaseError`` (see :meth:`recover`).
         """
-        on_disk = self._scan(directory)
-        signature = self._signature(on_disk)
+        wanted = list(directories)
+        self._update(wanted, dict(self.db.execute("SELECT dir, sig FROM dirsigs").fetchall()))
+
+    def _update(self, directories: list[str], stored: dict[str, bytes]) -> None:
         db = self.db
-        stored = db.execute("SELECT sig FROM dirsigs WHERE dir = ?", (directory,)).fetchone()
-        if stored is not None and stored[0] == signature:
+        pending = []
+        for directory in directories:
+            on_disk, signature = scan(directory)
+            if stored.get(directory) == signature:
+                continue
+            if (
+                not on_disk
+                and db.execute("SELECT 1 FROM files WHERE dir = ? LIMIT 1", (directory,)).fetchone() is None
+            ):
+                continue
+            pending.append((directory, on_disk, signature))
+        if not pending:
             return
-        if (
-            not on_disk
-            and db.execute("SELECT 1 FROM files WHERE dir = ? LIMIT 1", (directory,)).fetchone() is None
-        ):
-            return
-        if not self._room_for(min(sum(st.st_size for _, st in on_disk), _PARSE_BUDGET)):
+        if not self._room_for(0):
             self._give_up_file("too little free space for the index")
-            self.refresh(directory)  # in memory now
+            self._update(directories, {})  # in memory now
             return
-        complete = False
-        while not complete:  # one transaction per _PARSE_BUDGET bytes, so other lime processes get a turn
+        while pending:  # transactions of _FACTS_BUDGET bytes, so other lime processes get a turn
+            left = []
             db.execute("BEGIN IMMEDIATE")
             try:
-                complete = self._reconcile(db, directory, on_disk)
-                if complete:
-                    db.execute(
-                        "INSERT OR REPLACE INTO dirsigs (dir, sig) VALUES (?, ?)", (directory, signature)
-                    )
+                budget = _FACTS_BUDGET
+                for item in pending:
+                    directory, on_disk, signature = item
+                    if budget <= 0:
+                        left.append(item)
+                        continue
+                    complete, budget = reconcile(db, directory, on_disk, budget, _FACTS_BUDGET)
+                    if complete:
+                        db.execute(
+                            "INSERT OR REPLACE INTO dirsigs (dir, sig) VALUES (?, ?)", (directory, signature)
+                        )
+                    else:
+                        left.append(item)
                 db.execute("COMMIT")
             except BaseException:
                 if db.in_transaction:  # SQLite may have rolled back by itself (a full disk)
                     db.execute("ROLLBACK")
                 raise
+            pending = left
+
+    def fill_texts(
+        self, directories: Iterable[str], progress: Callable[[int, int], None] | None = None
+    ) -> None:
+        """Index the full text of every segment of ``directories`` not yet indexed (call :meth:`refresh` first).
+
+        Reads each file from where its text was indexed up to where its
+        listing facts were read, in write transactions of about
+        ``_PARSE_BUDGET`` bytes, checking free space before each.
+        ``progress(done, total)`` (bytes of log) is called after each
+        transaction when there was anything to do. Raises
+        ``sqlite3.DatabaseError`` (see :meth:`recover`).
+        """
+        db = self.db
+        wanted = list(directories)
+        pending: list[tuple[int, str, str, int, int]] = []
+        for directory in wanted:
+            pending.extend(
+                db.execute(
+                    "SELECT id, dir, name, texted, offset FROM files WHERE dir = ? AND texted < offset"
+                    " ORDER BY id DESC",
+                    (directory,),
+                )
+            )
+        total = sum(offset - texted for _, _, _, texted, offset in pending)
+        done = 0
+        while pending:
+            batch: list[tuple[int, str, str, int, int]] = []
+            cost = 0
+            while pending and (not batch or cost + pending[-1][4] - pending[-1][3] <= _PARSE_BUDGET):
+                item = pending.pop()
+                batch.append(item)
+                cost += item[4] - item[3]
+            if not self._room_for(cost):
+                self._give_up_file("too little free space for the index")
+                self.refresh_all(wanted)  # in memory now
+                self.fill_texts(wanted, progress)
+                return
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for file_id, directory, name, _texted, _offset in batch:
+                    # Re-read under the write lock: another process may have indexed it meanwhile.
+                    now = db.execute(
+                        "SELECT name, ino, texted, offset FROM files WHERE id = ?", (file_id,)
+                    ).fetchone()
+                    if now is None or now[2] >= now[3]:
+                        continue
+                    name = now[0]
+                    row = FileRow(name, now[1], 0, 0, offset=now[3], texted=now[2])
+                    try:
+                        texts = read_texts(os.path.join(directory, name), row)
+                    except OSError:
+                        continue
+                    db.executemany(
+                        "INSERT INTO texts (file, entry, ts, kind, text) VALUES (?, ?, ?, ?, ?)",
+                        [(file_id, *text) for text in texts],
+                    )
+                    db.execute("UPDATE files SET texted = ? WHERE id = ?", (row.texted, file_id))
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+            done += cost
+            if progress is not None:
+                progress(done, total)
 
     def sync_dir(self, directory: str) -> list[SeenFile]:
         """:meth:`refresh`, then the directory's segments as :data:`SeenFile`, by stem, active file first."""
         self.refresh(directory)
+        return self.rows(directory)
+
+    def rows(self, directory: str) -> list[SeenFile]:
+        """The directory's segments as :data:`SeenFile` as last refreshed, by stem, active file first."""
         return self.db.execute(
             f"SELECT {LISTED} FROM files WHERE dir = ? ORDER BY stem, number", (directory,)
         ).fetchall()
 
-    def _reconcile(
-        self, db: sqlite3.Connection, directory: str, on_disk: list[tuple[str, os.stat_result]]
-    ) -> bool:
-        """Re-read the directory's rows (under the write lock) and reconcile them with ``on_disk``.
-
-        Parses at most about ``_PARSE_BUDGET`` bytes; returns False when files
-        were left for another round. A file left over keeps its old row (renamed
-        if it moved, with its old size so that it still reads as changed) or,
-        when new, gets none yet; the rows stay consistent between rounds.
-        """
-        cached: dict[str, FileRow] = {}
-        for values in db.execute(
-            "SELECT name, ino, size, mtime_ns, offset, head, session_id, cwd, created, title, title_set,"
-            " entries, first_message, id, dropped FROM files WHERE dir = ?",
-            (directory,),
-        ):
-            row = FileRow(*values)
-            row.head = bytes(row.head or b"")
-            cached[row.name] = row
-        claimed: set[int] = set()
-        changed: list[tuple[str, os.stat_result]] = []
-        for name, st in on_disk:
-            row = cached.get(name)
-            if row is not None and (row.ino, row.size, row.mtime_ns) == (
-                st.st_ino,
-                st.st_size,
-                st.st_mtime_ns,
-            ):
-                assert row.id is not None
-                claimed.add(row.id)
-            else:
-                changed.append((name, st))
-        by_ino: dict[int, list[FileRow]] = {}
-        for row in cached.values():
-            by_ino.setdefault(row.ino, []).append(row)
-        new_texts: list[tuple[FileRow, list[tuple[str, str, str, str]]]] = []
-        dirty: list[FileRow] = []
-        budget, complete = _PARSE_BUDGET, True
-        for name, st in changed:
-            if segment_name(name) is None:
-                continue
-            path = os.path.join(directory, name)
-            row = self._reuse(path, st, by_ino.get(st.st_ino, []), claimed)
-            needs_parse = (
-                row is None or (row.size, row.mtime_ns) != (st.st_size, st.st_mtime_ns) or row.offset == 0
-            )
-            cost = st.st_size - (row.offset if row is not None else 0)
-            if needs_parse and cost > budget and budget < _PARSE_BUDGET:
-                complete = False
-                if row is None:
-                    continue
-                needs_parse = False  # renamed now, parsed in a later round
-            if row is None:
-                row = FileRow(name, st.st_ino, st.st_size, st.st_mtime_ns)
-            else:
-                assert row.id is not None
-                claimed.add(row.id)
-            row.name, row.ino = name, st.st_ino
-            if needs_parse:
-                budget -= cost
-                row.size, row.mtime_ns = st.st_size, st.st_mtime_ns
-                try:
-                    texts = parse_from(path, row)
-                except OSError:
-                    continue
-                new_texts.append((row, texts))
-            dirty.append(row)
-        dropped = [(row.id,) for row in cached.values() if row.id not in claimed]
-        if dropped:
-            db.executemany("DELETE FROM texts WHERE file = ?", dropped)
-            db.executemany("DELETE FROM files WHERE id = ?", dropped)
-        for row in dirty:
-            stem, number = segment_name(row.name) or (row.name, 0)
-            values = (
-                row.name,
-                stem,
-                number,
-                row.ino,
-                row.size,
-                row.mtime_ns,
-                row.offset,
-                row.head,
-                row.session_id,
-                row.cwd,
-                row.created,
-                row.title,
-                int(row.title_set),
-                row.entries,
-                row.first_message,
-                row.dropped,
-            )
-            if row.id is None:
-                cursor = db.execute(
-                    "INSERT INTO files (dir, name, stem, number, ino, size, mtime_ns, offset, head, session_id, cwd,"
-                    " created, title, title_set, entries, first_message, dropped)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (directory, *values),
-                )
-                row.id = cursor.lastrowid
-            else:
-                db.execute(
-                    "UPDATE files SET name = ?, stem = ?, number = ?, ino = ?, size = ?, mtime_ns = ?, offset = ?,"
-                    " head = ?,"
-                    " session_id = ?, cwd = ?, created = ?, title = ?, title_set = ?, entries = ?,"
-                    " first_message = ?, dropped = ? WHERE id = ?",
-                    (*values, row.id),
-                )
-        for row, texts in new_texts:
-            db.executemany(
-                "INSERT INTO texts (file, entry, ts, kind, text) VALUES (?, ?, ?, ?, ?)",
-                [(row.id, *text) for text in texts],
-            )
-        return complete
-
-    @staticmethod
-    def _reuse(path: str, st: os.stat_result, rows: list[FileRow], claimed: set[int]) -> FileRow | None:
-        """The row this file continues (same inode, same first bytes, not shorter), reset if it was rewritten.
-
-        Without one, None: the file is parsed from the start as a new row. A row
-        whose own file was rewritten in place (same name, same inode, but
-        shorter, another head or the same size with a new mtime) is reset and
-        its texts deleted.
-        """
-        name = os.path.basename(path)
-        for row in rows:
-            if row.id in claimed:
-                continue
-            try:
-                head = read_head(path, len(row.head)) if row.head else b""
-            except OSError:
-                return None
-            grew_only = st.st_size > row.size or (st.st_size, st.st_mtime_ns) == (row.size, row.mtime_ns)
-            if head == row.head and st.st_size >= row.offset and grew_only:
-                return row
-            if row.name == name:
-                return None
-        return None
+    def sync_all(self, directories: list[str]) -> list[list[SeenFile]]:
+        """:meth:`refresh_all`, then :meth:`rows` of each directory, in the order given."""
+        self.refresh_all(directories)
+        return [self.rows(directory) for directory in directories]

@@ -14,7 +14,7 @@ from typing import Any
 __all__ = ["LISTED", "SCHEMA_VERSION", "SeenFile", "prepare"]
 
 #: Bumped whenever the tables or what is extracted from the logs change; a mismatch rebuilds the index.
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 #: The WAL is truncated back to this many bytes after a checkpoint, checkpointed every 256 pages (1 MiB).
 _WAL_LIMIT = 1 << 20
 _WAL_PAGES = 256
@@ -25,7 +25,7 @@ _SCHEMA = (
     "CREATE TABLE files (id INTEGER PRIMARY KEY, dir TEXT NOT NULL, name TEXT NOT NULL,"
     " stem TEXT NOT NULL, number INTEGER NOT NULL, ino INTEGER, size INTEGER, mtime_ns INTEGER, offset INTEGER, head BLOB,"
     " session_id TEXT, cwd TEXT, created TEXT, title TEXT, title_set INTEGER,"
-    " entries INTEGER, first_message TEXT, dropped INTEGER)",
+    " entries INTEGER, first_message TEXT, dropped INTEGER, texted INTEGER NOT NULL DEFAULT 0)",
     "CREATE INDEX files_dir ON files(dir, stem, number)",
     "CREATE TABLE texts (id INTEGER PRIMARY KEY, file INTEGER NOT NULL, entry TEXT, ts TEXT, kind TEXT,"
     " text TEXT)",

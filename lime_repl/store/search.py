@@ -119,17 +119,25 @@ def snippet(text: str, start: int, end: int, before: int = 40, after: int = 60) 
 
 
 def search(
-    catalog: Catalog, dirs: Iterable[tuple[Path, str]], pattern: str, *, ignore_case: bool = False
+    catalog: Catalog,
+    dirs: Iterable[tuple[Path, str]],
+    pattern: str,
+    *,
+    ignore_case: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[SearchHit]:
     """Every entry of the sessions in ``dirs`` whose text matches ``pattern``, newest first.
 
     The index of each directory is brought up to date first
-    (:meth:`~lime_repl.store.index.Index.refresh`). Raises ``ValueError`` for
-    a pattern the ``regex`` module rejects.
+    (:meth:`~lime_repl.store.index.Index.refresh_all`), then the full text of
+    every segment not yet indexed is added
+    (:meth:`~lime_repl.store.index.Index.fill_texts`, which calls
+    ``progress(done, total)`` in bytes of log). Raises ``ValueError`` for a
+    pattern the ``regex`` module rejects.
     """
     find = compile_pattern(pattern, ignore_case)
     query = fts_query(pattern, ignore_case)
-    return catalog.guarded(_search, catalog, list(dirs), find, query)
+    return catalog.guarded(_search, catalog, list(dirs), find, query, progress)
 
 
 def _texts(db: sqlite3.Connection, dirs: list[str], fts_query: str | None) -> Iterator[tuple[Any, ...]]:
@@ -193,13 +201,12 @@ def _search(
     dirs: list[tuple[Path, str]],
     find: Callable[[str], tuple[int, int] | None],
     query: str | None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[SearchHit]:
     index = catalog.index
-    bases = []
-    for directory, _scope in dirs:
-        base = str(directory)
-        index.refresh(base)
-        bases.append(base)
+    bases = [str(directory) for directory, _scope in dirs]
+    index.refresh_all(bases)
+    index.fill_texts(bases, progress)
     hits: list[SearchHit] = []
     facts: dict[str, tuple[str | None, str | None]] = {}
     for base, stem, number, entry_id, stamp, kind, text, title, title_set, cwd in _candidates(

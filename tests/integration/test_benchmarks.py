@@ -27,6 +27,7 @@ FIGURES = [
     "picker_open",
     "import_large",
     "resume_turn_10mb",
+    "session_list_cold",
 ]
 
 

@@ -67,6 +67,8 @@ def test_listing_facts_and_a_deleted_index_is_rebuilt(tmp_path: Path, sessions: 
     index.unlink()
     [again] = Catalog(index).list(dirs)
     assert again.to_json() == info.to_json() and index.exists()
+    assert _texts(index) == []  # a listing reads listing facts only; the full text waits for a search
+    assert len(search(Catalog(index), dirs, "question|answer")) == 2
     assert [t for _, t in _texts(index)] == ["first question", "an answer"]
 
 
@@ -126,6 +128,7 @@ def test_appends_are_parsed_incrementally(tmp_path: Path, sessions: Path) -> Non
     for cat in (catalog, Catalog(index)):
         [info] = cat.list([(sessions, "global")])
         assert info.entries == 5
+    assert len(search(catalog, [(sessions, "global")], "alpha|beta|gamma")) == 4
     assert _texts(index) == [
         ("user", "alpha one"),
         ("shell", "printf beta"),
@@ -315,11 +318,14 @@ def test_large_changes_are_indexed_in_several_transactions(
     reference = {i.id: i.to_json() for i in Catalog(tmp_path / "reference.sqlite").list(dirs)}
     commits = []
     monkeypatch.setattr(index_module, "_PARSE_BUDGET", 2500)
+    monkeypatch.setattr(index_module, "_FACTS_BUDGET", 2500)
     catalog = Catalog(tmp_path / "index.sqlite")
     catalog.index.db.set_trace_callback(lambda sql: commits.append(sql) if sql == "COMMIT" else None)
     assert {i.id: i.to_json() for i in catalog.list(dirs)} == reference
     assert len(commits) > 5
+    commits.clear()
     assert len(search(catalog, dirs, r"session\d message\d+")) == 60
+    assert len(commits) > 5  # the full text, too, is indexed a budget at a time
     assert len(_texts(tmp_path / "index.sqlite")) == 60
 
 
@@ -343,6 +349,7 @@ def test_a_renamed_file_left_for_a_later_round_keeps_its_rows(
     # With a tiny budget the renamed files cannot all be parsed in one round: some are only renamed
     # (keeping their rows and offsets) and parsed in a later transaction.
     monkeypatch.setattr(index_module, "_PARSE_BUDGET", 1000)
+    monkeypatch.setattr(index_module, "_FACTS_BUDGET", 1000)
     got = {i.id: i.to_json() for i in catalog.list(dirs)}
     assert got == {i.id: i.to_json() for i in Catalog(tmp_path / "reference.sqlite").list(dirs)}
     assert all(len(info["segments"]) >= 4 for info in got.values())

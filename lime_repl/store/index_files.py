@@ -1,0 +1,188 @@
+"""The catalog index's view of one sessions directory: its files' signature, and reconciling its rows.
+
+Used by :mod:`lime_repl.store.index` under its write lock. A directory's
+signature is the exact bytes of each segment's name, inode, size and mtime
+(one ``stat`` per segment, no digest, so it cannot collide); reconciling
+reads the listing facts (:func:`~.extract.read_facts`) of the files whose
+row no longer matches, keeps the rows (and texts) of renamed files, resets
+rewritten ones and drops vanished ones.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from array import array
+
+from .extract import FileRow, read_facts, read_head, segment_name
+
+__all__ = ["reconcile", "scan"]
+
+
+def scan(directory: str) -> tuple[list[tuple[str, os.stat_result]], bytes]:
+    """The segment files of ``directory`` with their ``stat``, and the directory's signature.
+
+    The signature is the exact bytes of every segment's name, inode, size
+    and mtime (not a digest, so it cannot collide): equal to the stored
+    one means nothing to re-read. Empty when the directory does not exist.
+    """
+    on_disk = []
+    names: list[str] = []
+    inodes = array("Q")  # unsigned: inode numbers may use all 64 bits
+    numbers = array("q")  # signed: an mtime may be before 1970
+    try:
+        with os.scandir(directory) as it:
+            for item in it:
+                name = item.name
+                if not name.endswith(".jsonl") and (".jsonl." not in name or not name[-1].isdigit()):
+                    continue  # fast filter; reconcile checks names fully
+                try:
+                    st = item.stat()
+                except FileNotFoundError:
+                    continue
+                on_disk.append((name, st))
+                names.append(name)
+                inodes.append(st.st_ino)
+                numbers.extend((st.st_size, st.st_mtime_ns))
+    except (FileNotFoundError, NotADirectoryError, PermissionError):
+        return [], b""
+    text = "/".join(names).encode("utf-8", "surrogateescape")
+    return on_disk, text + b"\0" + inodes.tobytes() + numbers.tobytes()
+
+
+def reconcile(
+    db: sqlite3.Connection, directory: str, on_disk: list[tuple[str, os.stat_result]], budget: int, full: int
+) -> tuple[bool, int]:
+    """Re-read the directory's rows (under the write lock) and reconcile them with ``on_disk``.
+
+    Reads at most about ``budget`` bytes (what is left of the transaction's
+    ``full`` budget: a file larger than what is left is read only when
+    nothing was read yet); returns False when files were left for another
+    round, and the budget left. A file left over keeps its old row (renamed
+    if it moved, with its old size so that it still reads as changed) or,
+    when new, gets none yet; the rows stay consistent between rounds.
+    """
+    cached: dict[str, FileRow] = {}
+    for values in db.execute(
+        "SELECT name, ino, size, mtime_ns, offset, head, session_id, cwd, created, title, title_set,"
+        " entries, first_message, id, dropped, texted FROM files WHERE dir = ?",
+        (directory,),
+    ):
+        row = FileRow(*values)
+        row.head = bytes(row.head or b"")
+        cached[row.name] = row
+    claimed: set[int] = set()
+    changed: list[tuple[str, os.stat_result]] = []
+    for name, st in on_disk:
+        row = cached.get(name)
+        if row is not None and (row.ino, row.size, row.mtime_ns) == (
+            st.st_ino,
+            st.st_size,
+            st.st_mtime_ns,
+        ):
+            assert row.id is not None
+            claimed.add(row.id)
+        else:
+            changed.append((name, st))
+    by_ino: dict[int, list[FileRow]] = {}
+    for row in cached.values():
+        by_ino.setdefault(row.ino, []).append(row)
+    dirty: list[FileRow] = []
+    complete = True
+    for name, st in changed:
+        if segment_name(name) is None:
+            continue
+        path = f"{directory}/{name}"
+        candidates = by_ino.get(st.st_ino)
+        row = _reuse(path, st, candidates, claimed) if candidates else None
+        needs_parse = (
+            row is None or (row.size, row.mtime_ns) != (st.st_size, st.st_mtime_ns) or row.offset == 0
+        )
+        cost = st.st_size - (row.offset if row is not None else 0)
+        if needs_parse and cost > budget and budget < full:
+            complete = False
+            if row is None:
+                continue
+            needs_parse = False  # renamed now, parsed in a later round
+        if row is None:
+            row = FileRow(name, st.st_ino, st.st_size, st.st_mtime_ns)
+        else:
+            assert row.id is not None
+            claimed.add(row.id)
+        row.name, row.ino = name, st.st_ino
+        if needs_parse:
+            budget -= cost
+            row.size, row.mtime_ns = st.st_size, st.st_mtime_ns
+            try:
+                read_facts(path, row, st.st_size)
+            except OSError:
+                continue
+        dirty.append(row)
+    dropped = [(row.id,) for row in cached.values() if row.id not in claimed]
+    if dropped:
+        db.executemany("DELETE FROM texts WHERE file = ?", dropped)
+        db.executemany("DELETE FROM files WHERE id = ?", dropped)
+    inserts, updates = [], []
+    for row in dirty:
+        stem, number = segment_name(row.name) or (row.name, 0)
+        values = (
+            row.name,
+            stem,
+            number,
+            row.ino,
+            row.size,
+            row.mtime_ns,
+            row.offset,
+            row.head,
+            row.session_id,
+            row.cwd,
+            row.created,
+            row.title,
+            int(row.title_set),
+            row.entries,
+            row.first_message,
+            row.dropped,
+            row.texted,
+        )
+        if row.id is None:
+            inserts.append((directory, *values))
+        else:
+            updates.append((*values, row.id))
+    db.executemany(
+        "INSERT INTO files (dir, name, stem, number, ino, size, mtime_ns, offset, head, session_id, cwd,"
+        " created, title, title_set, entries, first_message, dropped, texted)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        inserts,
+    )
+    db.executemany(
+        "UPDATE files SET name = ?, stem = ?, number = ?, ino = ?, size = ?, mtime_ns = ?, offset = ?,"
+        " head = ?,"
+        " session_id = ?, cwd = ?, created = ?, title = ?, title_set = ?, entries = ?,"
+        " first_message = ?, dropped = ?, texted = ? WHERE id = ?",
+        updates,
+    )
+    return complete, budget
+
+
+def _reuse(path: str, st: os.stat_result, rows: list[FileRow], claimed: set[int]) -> FileRow | None:
+    """The row this file continues (same inode, same first bytes, not shorter), reset if it was rewritten.
+
+    Without one, None: the file is parsed from the start as a new row. A row
+    whose own file was rewritten in place (same name, same inode, but
+    shorter, another head or the same size with a new mtime) is reset and
+    its texts deleted.
+    """
+    name = os.path.basename(path)
+    for row in rows:
+        if row.id in claimed:
+            continue
+        try:
+            head = read_head(path, len(row.head)) if row.head else b""
+        except OSError:
+            return None
+        grew_only = st.st_size > row.size or (st.st_size, st.st_mtime_ns) == (row.size, row.mtime_ns)
+        if head == row.head and st.st_size >= row.offset and grew_only:
+            return row
+        if row.name == name:
+            return None
+    return None
