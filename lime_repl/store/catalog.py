@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .extract import segment_name
+from .empty import has_entries
 from .index import Index, SeenFile
+from .titles import display_title
 
 __all__ = ["AmbiguousSession", "Catalog", "SessionInfo", "SessionNotFound"]
 
@@ -121,6 +123,11 @@ class SessionInfo:
     def updated(self, value: str) -> None:
         self._updated = value
 
+    @property
+    def display(self) -> str | None:
+        """The title a listing shows, on one line; None when the session has neither title nor first prompt."""
+        return display_title(self.title, self.first_message)
+
     def __repr__(self) -> str:
         return f"SessionInfo(id={self.id!r}, path={self.path_str!r}, title={self.title!r}, entries={self.entries})"
 
@@ -135,6 +142,7 @@ class SessionInfo:
         return {
             "id": self.id,
             "title": self.title,
+            "display": self.display,
             "cwd": self.cwd,
             "created": self.created,
             "updated": self.updated,
@@ -214,7 +222,10 @@ class Catalog:
         return groups
 
     def scan_dir(self, directory: Path, scope: str, rows: Sequence[SeenFile] | None = None) -> list[SessionInfo]:
-        """Every session in one sessions directory, newest first (by the newest segment's mtime).
+        """Every session with entries in one sessions directory, newest first (by the newest segment's mtime).
+
+        A session with no entries beyond its header (one just started, or one
+        left by a crash before its first entry) is not listed.
 
         ``rows`` are the directory's :data:`SeenFile` rows when already synced (else :meth:`sync`).
         """
@@ -241,6 +252,7 @@ class Catalog:
             info.created = created or info.created
             info.first_message = first or info.first_message
             info.dropped = dropped or 0  # the last row of a session is its oldest segment
+        sessions = [s for s in sessions if s.entries > 0]
         sessions.sort(key=_mtime, reverse=True)
         return sessions
 
@@ -256,18 +268,28 @@ class Catalog:
 
     # -- resolving -----------------------------------------------------
     def latest(self, dirs: Iterable[tuple[Path, str]]) -> Path | None:
-        """The active file of the most recently written session, from file mtimes alone."""
-        best: tuple[int, Path] | None = None
+        """The active file of the most recently written session that has entries, from file mtimes.
+
+        Sessions are tried newest first; only the newest ones' active files are
+        read, to skip a session with no entries beyond its header
+        (:func:`~lime_repl.store.empty.has_entries`).
+        """
+        found: list[tuple[int, Path, int]] = []
         for directory, _scope in dirs:
             for stem, files in self._group(directory).items():
+                newest = -1
                 for _, item in files:
                     try:
-                        mtime = item.stat().st_mtime_ns
+                        newest = max(newest, item.stat().st_mtime_ns)
                     except FileNotFoundError:
                         continue
-                    if best is None or mtime > best[0]:
-                        best = (mtime, directory / f"{stem}.jsonl")
-        return best[1] if best else None
+                if newest >= 0:
+                    found.append((newest, directory / f"{stem}.jsonl", len(files)))
+        found.sort(key=lambda f: f[0], reverse=True)
+        for _mtime_ns, path, nfiles in found:
+            if nfiles > 1 or has_entries(path):
+                return path
+        return None
 
     def _matches(self, prefix: str, dirs: Iterable[tuple[Path, str]]) -> dict[str, tuple[Path, str]]:
         found: dict[str, tuple[Path, str]] = {}

@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from .titles import first_prompt
+
 __all__ = ["HEAD_BYTES", "FileRow", "entry_texts", "read_facts", "read_head", "read_texts", "segment_name"]
 
 #: How many leading bytes identify a file across renames (the header line's type, entry id, timestamp).
@@ -143,12 +145,14 @@ def _apply(row: FileRow, entry: dict[str, Any], first_segment: bool) -> bool:
             row.dropped = max(dropped, 0)  # entries of earlier segments, gone if this one is the oldest
         if "title" in entry:
             row.title, row.title_set = _str(entry["title"]), True
+        if row.first_message is None:
+            row.first_message = _str(entry.get("firstMessage"))
         return first_segment
     row.entries += 1
     if kind == "title":
         row.title, row.title_set = _str(entry.get("title")), True
-    elif row.first_message is None and kind == "message" and entry.get("role") == "user":
-        row.first_message = _first_text(entry)
+    elif row.first_message is None and first_segment and kind == "message":
+        row.first_message = first_prompt(entry)
     return first_segment
 
 
@@ -174,7 +178,8 @@ def _fast_facts(data: bytes, row: FileRow, first_segment: bool) -> bool:
     line count minus the ``session`` and ``checkpoint`` lines, the title is
     the last ``title`` line's (or the checkpoint's), and only those lines and
     the first user message are parsed. Anything else (a blank or foreign
-    line) gives False with ``row`` untouched, and the caller parses line by line.
+    line) gives False, and the caller parses line by line (folding the
+    header and checkpoint in again changes nothing).
     """
     if not data:
         return True
@@ -193,21 +198,19 @@ def _fast_facts(data: bytes, row: FileRow, first_segment: bool) -> bool:
             title = entry
         else:
             parsed.append(entry)
-    first: str | None = row.first_message
-    for at in _iter_starts(data, _MESSAGE) if first is None else ():
+    for entry in parsed:
+        first_segment = _apply(row, entry, first_segment)
+    # The first prompt comes from the first segment's messages (a later segment's is in its checkpoint).
+    for at in _iter_starts(data, _MESSAGE) if row.first_message is None and first_segment else ():
         entry = _load(_line_at(data, at))
         if entry is None:
             return False
-        if entry.get("role") == "user":
-            first = _first_text(entry)
-            if first is not None:
-                break
-    for entry in parsed:
-        first_segment = _apply(row, entry, first_segment)
+        row.first_message = first_prompt(entry)
+        if row.first_message is not None:
+            break
     row.entries += lines - len(parsed)  # title lines are entries, header and checkpoint lines are not
     if title is not None:
         row.title, row.title_set = _str(title.get("title")), True
-    row.first_message = first
     return True
 
 
@@ -266,16 +269,6 @@ def read_texts(path: str, row: FileRow) -> list[tuple[str, str, str, str]]:
         texts.extend((entry_id, stamp, k, t) for k, t in found)
     row.texted += data.rfind(b"\n") + 1
     return texts
-
-
-def _first_text(entry: dict[str, Any]) -> str | None:
-    """The first text block of a message (200 characters at most), as the listing shows it."""
-    content = entry.get("content")
-    if isinstance(content, list):
-        for block in content:
-            if isinstance(block, dict) and isinstance(block.get("text"), str):
-                return block["text"][:200]
-    return content[:200] if isinstance(content, str) else None
 
 
 def read_head(path: str, n: int) -> bytes:

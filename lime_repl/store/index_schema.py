@@ -14,7 +14,7 @@ from typing import Any
 __all__ = ["LISTED", "SCHEMA_VERSION", "SeenFile", "prepare"]
 
 #: Bumped whenever the tables or what is extracted from the logs change; a mismatch rebuilds the index.
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 #: The WAL is truncated back to this many bytes after a checkpoint, checkpointed every 256 pages (1 MiB).
 _WAL_LIMIT = 1 << 20
 _WAL_PAGES = 256

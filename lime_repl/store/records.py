@@ -155,8 +155,13 @@ def checkpoint(
     labels: dict[str, str],
     compaction: Entry | None,
     dropped_entries: int,
+    first_message: str | None = None,
 ) -> Entry:
     """The ``checkpoint``: second line of every segment after the first.
+
+    ``first_message`` (the session's first prompt, :mod:`lime_repl.store.titles`)
+    is written as ``firstMessage`` when known, so a listing's title survives
+    the rotation that deletes the first segment.
 
     ``dropped_entries`` counts the entries that live in earlier segments; when
     those segments have been deleted by rotation, a resume reports that number.
@@ -164,7 +169,7 @@ def checkpoint(
     (:func:`~lime_repl.store.capping.cap_title`), so a long title written
     before titles were capped is not copied whole into every segment.
     """
-    return {
+    entry: Entry = {
         "type": "checkpoint",
         "id": entry_id,
         "parentId": None,
@@ -175,6 +180,9 @@ def checkpoint(
         "compaction": compaction,
         "droppedEntries": dropped_entries,
     }
+    if first_message is not None:
+        entry["firstMessage"] = cap_title(first_message)
+    return entry
 
 
 def bash_triple(

@@ -91,6 +91,10 @@ class Session(SessionState):
         super().__init__(path, session_id, header)
         self._lock: SessionLock | None = None
         self._writer: SegmentWriter | None = None
+        #: Set by :meth:`create` (not for an import): :meth:`close` may remove this session if it stays empty.
+        self._created_here = False
+        #: True once :meth:`close` removed the session's files because it had no entries.
+        self.removed = False
 
     # -- construction --------------------------------------------------
     @classmethod
@@ -127,6 +131,7 @@ class Session(SessionState):
         path = sessions_dir / f"{sid}.jsonl"
         session = cls(path, sid, header)
         session._taken.add(header["id"])
+        session._created_here = imported_from is None
         try:
             session._start_writer(options, segment=0, backups=header["retain"])
         except OSError:
@@ -296,6 +301,7 @@ class Session(SessionState):
                 labels=self.labels,
                 compaction=self.compaction,
                 dropped_entries=self.dropped_entries + len(self.entries),
+                first_message=self.first_message,
             )
             self._taken.add(cp["id"])
             lines.append(dumps(cp))
@@ -492,12 +498,31 @@ class Session(SessionState):
         if self._writer is not None:
             self._writer.sync()
 
-    def close(self) -> None:
-        """Sync, close the log and release the lock; idempotent."""
+    @property
+    def is_empty(self) -> bool:
+        """True while the session has no entries beyond its header (nothing was appended, nothing rotated)."""
+        return not self.entries and self.segment == 0 and not self.dropped_entries
+
+    def close(self, *, remove_if_empty: bool = True) -> None:
+        """Sync, close the log and release the lock; idempotent.
+
+        With ``remove_if_empty`` (the default), a session that this process
+        started with :meth:`create` (not an import) and that ends with no
+        entries beyond its header is removed: its ``<id>.jsonl`` and
+        ``<id>.jsonl.lock`` are deleted while the lock is still held
+        (:func:`~lime_repl.store.empty.remove_session_files`), and
+        :attr:`removed` becomes True. A resumed (:meth:`open`) or imported
+        session is never removed. The rule is DESIGN.md's "empty sessions are
+        not kept" (the header is still written at start, for durability).
+        """
         writer, self._writer = self._writer, None
         try:
             if writer is not None:
                 writer.close()
+                if remove_if_empty and self._created_here and self.is_empty and self.path is not None:
+                    from .empty import remove_session_files
+
+                    self.removed = remove_session_files(self.path)
         finally:
             lock, self._lock = self._lock, None
             if lock is not None:

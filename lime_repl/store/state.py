@@ -21,6 +21,7 @@ from typing import Any
 
 from .records import Entry, is_tree_node
 from .segments import Segment
+from .titles import first_prompt
 
 __all__ = ["UNSET", "SessionState"]
 
@@ -37,6 +38,8 @@ class SessionState:
         self.entries: dict[str, Entry] = {}
         self.leaf_id: str | None = None
         self.title: str | None = None
+        #: The session's first prompt (:func:`~lime_repl.store.titles.first_prompt`), kept across rotation.
+        self.first_message: str | None = None
         self.labels: dict[str, str] = {}
         self.compaction: Entry | None = None
         self.dropped_entries = 0
@@ -67,6 +70,8 @@ class SessionState:
                 self.leaf_id = entry.get("leafId") if isinstance(entry.get("leafId"), str) else self.leaf_id
                 title = entry.get("title")
                 self.title = title if isinstance(title, str) else self.title
+                first = entry.get("firstMessage")
+                self.first_message = first if isinstance(first, str) else self.first_message
                 if isinstance(entry.get("labels"), dict):
                     self.labels.update({k: v for k, v in entry["labels"].items() if isinstance(v, str)})
                 if isinstance(entry.get("compaction"), dict):
@@ -79,6 +84,8 @@ class SessionState:
             self.warnings.append(f"skipped a second entry with id {entry_id}")
             return
         self.entries[entry_id] = entry
+        if self.first_message is None and kind == "message" and self.first_segment == 0:
+            self.first_message = first_prompt(entry)
         if kind == "leaf":
             target = entry.get("targetId")
             if isinstance(target, str) or target is None:

@@ -121,7 +121,7 @@ def test_second_writer_is_refused_with_pid(tmp_path: Path) -> None:
     with pytest.raises(LockHeld) as info:
         Session.open(session.path)
     assert info.value.pid == os.getpid()
-    session.close()
+    session.close(remove_if_empty=False)
     Session.open(session.path).close()
 
 
@@ -212,8 +212,10 @@ def test_files_are_0600_and_dirs_0700(tmp_path: Path) -> None:
 def test_catalog_resolves_latest_prefix_path_and_reports_ambiguity(tmp_path: Path) -> None:
     d = tmp_path / "sessions"
     ids = ["abcd0001" + "0" * 24, "abcd0002" + "0" * 24, "ffff0000" + "0" * 24]
-    for sid in ids:
-        Session.create(d, "/w", session_id=sid).close()
+    for n, sid in enumerate(ids):
+        made = Session.create(d, "/w", session_id=sid)
+        _bash(made, n)
+        made.close()
     os.utime(d / f"{ids[2]}.jsonl", ns=(2 * 10**18, 2 * 10**18))
     catalog = Catalog(tmp_path / "index.sqlite")
     local = [(d, "global")]
@@ -233,8 +235,7 @@ def test_catalog_cache_follows_appends_and_title_changes(tmp_path: Path) -> None
     d = tmp_path / "sessions"
     session = Session.create(d, "/w")
     catalog = Catalog(tmp_path / "index.sqlite")
-    [info] = catalog.list([(d, "global")])
-    assert info.entries == 0 and info.title is None
+    assert catalog.list([(d, "global")]) == []  # no entries yet: not listed
     _bash(session, 1)
     session.rename("Later")
     session.sync()
@@ -242,14 +243,16 @@ def test_catalog_cache_follows_appends_and_title_changes(tmp_path: Path) -> None
     assert (
         info.entries == 4
         and info.title == "Later"
-        and info.first_message == "<bash-input>echo 1</bash-input>"
+        and info.first_message == "!echo 1"
     )
     session.close()
 
 
 def test_corrupt_index_is_rebuilt(tmp_path: Path) -> None:
     d = tmp_path / "sessions"
-    Session.create(d, "/w").close()
+    made = Session.create(d, "/w")
+    _bash(made, 1)
+    made.close()
     index = tmp_path / "index.sqlite"
     index.write_bytes(b"garbage" * 100)
     assert len(Catalog(index).list([(d, "global")])) == 1
