@@ -242,8 +242,8 @@ class Controller:
 
     def closing_notice(self) -> str | None:
         """The ``session … saved — resume with`` line, or None for an ephemeral session."""
-        if self.session is None or self.session.path is None:
-            return None
+        if self.session is None or self.session.path is None or self.session.discardable:
+            return None  # an empty session is removed at close (Session.close), so nothing was saved
         short = self.session.short_id
         return f"session {short} saved — resume with: lime -r {short}"
 

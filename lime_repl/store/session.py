@@ -503,6 +503,11 @@ class Session(SessionState):
         """True while the session has no entries beyond its header (nothing was appended, nothing rotated)."""
         return not self.entries and self.segment == 0 and not self.dropped_entries
 
+    @property
+    def discardable(self) -> bool:
+        """True when :meth:`close` would remove this session now: started here (not imported) and still empty."""
+        return self._created_here and self.is_empty
+
     def close(self, *, remove_if_empty: bool = True) -> None:
         """Sync, close the log and release the lock; idempotent.
 
@@ -519,7 +524,7 @@ class Session(SessionState):
         try:
             if writer is not None:
                 writer.close()
-                if remove_if_empty and self._created_here and self.is_empty and self.path is not None:
+                if remove_if_empty and self.discardable and self.path is not None:
                     from .empty import remove_session_files
 
                     self.removed = remove_session_files(self.path)
