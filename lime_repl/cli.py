@@ -378,6 +378,7 @@ def import_(source: str) -> None:
 @click.option("--repair", is_flag=True, help="Fix what is safe to fix (torn tails, stale catalog) and say so.")
 def doctor(ref: str | None, everywhere: bool, repair: bool) -> None:
     """Check session logs (headers, checkpoints, tree, torn lines, catalog); exit 1 if problems remain."""
+    from .plural import plural
     from .store.doctor import examine_directory, format_finding
 
     ws = _workspace()
@@ -395,7 +396,8 @@ def doctor(ref: str | None, everywhere: bool, repair: bool) -> None:
         for finding in findings:
             click.echo(safe_text(format_finding(finding)))
             remaining += finding.open
-    click.echo(f"checked {checked} sessions: {remaining or 'no'} problems" + (" left" if repair else ""), err=True)
+    summary = f"checked {plural(checked, 'session')}: {plural(remaining, 'problem', zero='no')}"
+    click.echo(summary + (" left" if repair else ""), err=True)
     if remaining:
         sys.exit(EXIT_ERROR)
 
@@ -425,6 +427,11 @@ def bridge(ctx: click.Context, bridge_provider: str | None, bridge_model: str | 
             yolo=bridge_yolo or bool(top.get("yolo")),
         )
     )
+
+
+from .data_commands import register as _register_data_commands  # noqa: E402 - after the group exists
+
+_register_data_commands(cli)  # lime data, lime uninstall
 
 
 def main(argv: list[str] | None = None) -> None:

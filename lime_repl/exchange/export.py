@@ -47,6 +47,7 @@ __all__ = [
     "format_for",
     "log_excerpt",
     "resolve_target",
+    "split_export_args",
     "write_export",
 ]
 
@@ -71,6 +72,26 @@ def format_for(path: str | None) -> str | None:
     ext = Path(path).suffix.lower().lstrip(".")
     known = ext in FORMATS and ext not in FOREIGN_FORMATS
     return {"markdown": "md", "htm": "html", "ndjson": "jsonl"}.get(ext, ext if known else None)
+
+
+def split_export_args(words: list[str], fmt: str | None = None) -> tuple[str | None, str | None]:
+    """``(format, path)`` from the words of ``/export [format] [path]``; ``fmt`` is a format already chosen.
+
+    The first word is the format when it is one of :data:`FORMATS`. A first
+    word that looks like a format name and not a path (letters and digits
+    only, no ``.`` or ``/``, such as ``pdf``) is refused rather than taken as
+    a file name: write ``./pdf`` for a file of that name. Raises
+    :class:`~lime_repl.errors.UsageError` (exit 2) with one line naming the
+    known formats, also for more than one path.
+    """
+    rest = list(words)
+    if fmt is None and rest and rest[0].lower() in FORMATS:
+        fmt = rest.pop(0).lower()
+    elif fmt is None and rest and (len(rest) > 1 or re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", rest[0])):
+        raise UsageError(f"unknown export format {rest[0]!r}; choose one of {', '.join(FORMATS)}")
+    if len(rest) > 1:
+        raise UsageError(f"usage: /export [{'|'.join(FORMATS)}] [PATH]")
+    return fmt, rest[0] if rest else None
 
 
 def resolve_target(output: str | None, session_id: str, fmt: str, cwd: Path) -> Path | None:

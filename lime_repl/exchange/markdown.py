@@ -16,6 +16,7 @@ import re
 from typing import Any
 
 from ..context.clean import clean_output
+from ..plural import plural
 from ..store.records import now_rfc3339, text_of
 from ..store.session import Session
 from ..textsafe import safe_text
@@ -80,8 +81,8 @@ def _overview(view: View) -> list[str]:
     )
     lines.append(
         f"- **Turns** {ov.turns}: {ov.user_messages} user and {ov.assistant_messages} assistant messages, "
-        f"{ov.tool_calls} tool calls ({ov.tool_errors} failed), {ov.shell_commands} `!` commands, "
-        f"{ov.compactions} compactions"
+        f"{plural(ov.tool_calls, 'tool call')} ({ov.tool_errors} failed), {plural(ov.shell_commands, '`!` command')}, "
+        f"{plural(ov.compactions, 'compaction')}"
     )
     if ov.models:
         lines.append("- **Models** " + ", ".join(f"`{m}`" for m in ov.models))

@@ -44,16 +44,13 @@ def complete_formats(ctl: Controller, prefix: str) -> Iterable[tuple[str, str]]:
 
 def export_command(ctl: Controller, args: str, fmt: str | None) -> int:
     """Run ``/export`` (``fmt`` None) or ``/export-md`` (``fmt`` "md"); returns 0, or raises UsageError."""
-    from ..exchange.export import FORMATS, export_session
+    from ..exchange.export import export_session, split_export_args
 
     try:
         words = shlex.split(args)
     except ValueError as exc:
         raise UsageError(f"{USAGE} ({exc})") from None
-    if fmt is None and words and words[0] in FORMATS:
-        fmt = words.pop(0)
-    if len(words) > 1:
-        raise UsageError(USAGE)
+    fmt, path = split_export_args(words, fmt)
     session = ctl.session
     if session is None:
         raise UsageError("no session to export")
@@ -67,7 +64,7 @@ def export_command(ctl: Controller, args: str, fmt: str | None) -> int:
     target = export_session(
         session.path if saved else None,
         fmt,
-        words[0] if words else None,
+        path,
         cwd=cwd,
         env=ctl.workspace.env,
         session=None if saved else session,

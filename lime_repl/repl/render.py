@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..agent.tools.base import ToolResult
+from ..plural import more_lines
 from ..textsafe import StreamSanitizer, safe_line, safe_text
 from .console import Console
 
@@ -170,5 +171,4 @@ class TerminalUI:
         if result.is_error:
             self.console.notice(f"  ✗ {line}", style="error")
         else:
-            lines = result.content.count("\n") + 1
-            self.console.notice(f"  ✓ {line}" + (f" (+{lines - 1} lines)" if lines > 1 else ""), style="dim")
+            self.console.notice(f"  ✓ {line}{more_lines(result.content)}", style="dim")

@@ -21,8 +21,8 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .extract import segment_name
 from .empty import has_entries
+from .extract import segment_name
 from .index import Index, SeenFile
 from .titles import display_title
 
