@@ -9,6 +9,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -23,7 +24,7 @@ def data_command(fmt: str) -> None:
     """Show where lime keeps its data: each location with its file count and size in bytes."""
     from .datadirs import locations, measure
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for location in locations(Path.cwd()):
         files, size, state = measure(location.path)
         rows.append(

@@ -22,6 +22,7 @@ from ..agent.tools.base import ToolResult
 from ..plural import more_lines
 from ..textsafe import StreamSanitizer, safe_line, safe_text
 from .console import Console
+from .markdown_stream import MarkdownStream
 
 __all__ = ["CodeBlockStream", "TerminalUI"]
 
@@ -114,7 +115,9 @@ class TerminalUI:
         self.console = console
         self.can_ask = can_ask
         self.wrote_text = False
-        self.stream = CodeBlockStream(self._write, _highlight if console.color else None)
+        self.stream: CodeBlockStream | MarkdownStream = CodeBlockStream(self._write, None)
+        if console.color:  # a terminal with colour: Markdown rendered block by block
+            self.stream = MarkdownStream(self._write)
         self.sanitizer = StreamSanitizer()
 
     def _write(self, text: str) -> None:

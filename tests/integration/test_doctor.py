@@ -33,7 +33,7 @@ def test_a_healthy_session_is_clean(lime_env: LimeEnv) -> None:
     code, out, err = _doctor(lime_env)
     assert code == 0, out
     assert "problem" not in out
-    assert "checked 1 sessions: no problems" in err
+    assert "checked 1 session: no problems" in err
 
 
 def test_torn_tail_is_reported_then_repaired_under_the_lock(lime_env: LimeEnv) -> None:

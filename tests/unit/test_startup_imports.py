@@ -15,7 +15,7 @@ import textwrap
 import pytest
 from support.lime_env import LimeEnv
 
-HEAVY = ("prompt_toolkit", "pygments", "openai", "anthropic", "httpx", "pydantic", "detect_secrets")
+HEAVY = ("prompt_toolkit", "pygments", "rich", "openai", "anthropic", "httpx", "pydantic", "detect_secrets")
 
 _PROBE = textwrap.dedent(
     """
