@@ -62,9 +62,10 @@ def _markdown_class() -> type:
     align: object = getattr(Heading, "LEVEL_ALIGN", None)
     if not isinstance(align, dict):
         return Markdown
+    levels = [str(level) for level in align]
 
     class LeftHeading(Heading):
-        LEVEL_ALIGN = dict.fromkeys(align, "left")
+        LEVEL_ALIGN = dict.fromkeys(levels, "left")
 
     class LeftMarkdown(Markdown):
         elements = {**Markdown.elements, "heading_open": LeftHeading}
