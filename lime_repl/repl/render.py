@@ -4,9 +4,9 @@
 to stdout as it arrives, through :class:`~lime_repl.textsafe.StreamSanitizer`
 (escape sequences the model wrote are dropped and other control characters
 shown, so an answer can neither retitle the terminal nor leave colour on for
-the next prompt; DESIGN.md section 4); a fenced code block is held until its closing fence
-and then printed highlighted by pygments (only when colour is on; piped output
-is the model's text unchanged). Tool calls, results and reasoning are notices
+the next prompt; DESIGN.md section 4); when colour is on, the safe text is
+rendered as Markdown block by block (:mod:`.markdown_stream`); piped output
+and ``NO_COLOR`` get the model's text unchanged. Tool calls, results and reasoning are notices
 on stderr. Approval asks on the terminal; without one (line mode, pipes) a
 tool that needs approval is refused unless ``--yolo`` was given.
 """
@@ -22,7 +22,6 @@ from ..agent.tools.base import ToolResult
 from ..plural import more_lines
 from ..textsafe import StreamSanitizer, safe_line, safe_text
 from .console import Console
-from .markdown_stream import MarkdownStream
 
 __all__ = ["CodeBlockStream", "TerminalUI"]
 
@@ -115,8 +114,10 @@ class TerminalUI:
         self.console = console
         self.can_ask = can_ask
         self.wrote_text = False
-        self.stream: CodeBlockStream | MarkdownStream = CodeBlockStream(self._write, None)
+        self.stream: Any = CodeBlockStream(self._write, None)
         if console.color:  # a terminal with colour: Markdown rendered block by block
+            from .markdown_stream import MarkdownStream
+
             self.stream = MarkdownStream(self._write)
         self.sanitizer = StreamSanitizer()
 

@@ -63,6 +63,16 @@ def test_streamed_answer_shows_bold_and_a_heading_without_markup(lime_env: LimeE
     screen.send("\x04")
 
 
+def test_model_escapes_never_reach_the_terminal_while_rendering(lime_env: LimeEnv, server: FakeProviderServer) -> None:
+    server.reply_text(["**safe**\x1b]0;pwned\x07 text\x1b[2J", " and\x1b[31m red\n"])
+    screen = _screen(lime_env, server)
+    screen.send("hello\r")
+    screen.wait_for("red")
+    screen.wait_prompt()
+    assert "pwned" not in screen.screen.title and "hello" in screen.text, "no retitle, no clear screen"
+    assert all(_bold(screen, "safe")) and not any(c.fg == "red" for c in screen.screen.buffer[_row(screen, "red")].values())
+
+
 def test_long_paragraphs_wrap_at_spaces(lime_env: LimeEnv, server: FakeProviderServer) -> None:
     words = " ".join(f"word{i:02d}" for i in range(60))
     server.reply_text([words[:150], words[150:] + "\n"])
