@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import json
 import sys
-from types import SimpleNamespace
 
 import pexpect
 import pytest
 from support.lime_env import LimeEnv
-
-from lime_repl.repl.commands import _session_ids
-from lime_repl.repl.picker import filter_sessions
-from lime_repl.workspace import Workspace
+from support.screen import Screen
 
 
 def _listing(lime_env: LimeEnv) -> list[dict]:
@@ -64,6 +60,7 @@ def test_continue_and_listings_skip_a_session_with_only_its_header(lime_env: Lim
     assert stray.read_text().count("\n") == 1, "the other session's file is not touched"
 
 
+@pytest.mark.pty
 def test_titles_never_show_bash_markup_even_after_rotation(lime_env: LimeEnv) -> None:
     script = "!echo second\n" + "".join(f"!for i in 1 2 3 4 5 6; do printf 'row{n}-%s ' $i; done\n" for n in range(40))
     made = lime_env.run(input=script, extra_env={"LIME_SESSION_MAX_BYTES": "3000", "LIME_SESSION_BACKUPS": "3"})
@@ -78,10 +75,23 @@ def test_titles_never_show_bash_markup_even_after_rotation(lime_env: LimeEnv) ->
     assert "!echo second" in table and "<bash-" not in table
     everywhere = lime_env.run("session", "list", "--all").stdout.decode()
     assert "!echo second" in everywhere and "<bash-" not in everywhere
-    # The picker's rows and the /resume <Tab> completion read the same workspace listing.
-    ws = Workspace(lime_env.cwd, lime_env.env)
-    sessions = ws.list_sessions()
-    assert [s.display for s in filter_sessions(sessions)] == ["!echo second"]
-    assert [s.first_message for s in sessions] == ["!echo second"]  # what the picker's name column reads
-    shown = [help_text for _id, help_text in _session_ids(SimpleNamespace(workspace=ws), "")]  # /resume <Tab>
-    assert not any("<bash-" in text for text in shown) and "!echo second" in shown
+    # The picker (lime -r) and /resume <Tab> in a pseudo terminal.
+    picker = _screen(lime_env, "-r")
+    picker.wait_for("of 1")
+    picker.wait_for("!echo second")
+    assert "<bash-" not in picker.text, picker.text
+    picker.send("\x1b")
+    assert picker.wait_exit() == 0
+    repl = _screen(lime_env)
+    repl.wait_prompt()
+    repl.send(*"/resume ", "\t")
+    repl.wait_for("!echo second")
+    assert "<bash-" not in repl.text, repl.text
+    repl.send("\x03", "\x04")
+
+
+def _screen(lime_env: LimeEnv, *args: str) -> Screen:
+    child = pexpect.spawn(
+        sys.executable, ["-m", "lime_repl", *args], cwd=str(lime_env.cwd), env=lime_env.env, dimensions=(40, 120)
+    )
+    return Screen(child, 40, 120)
