@@ -137,7 +137,10 @@ class MarkdownStream:
     def _flush(self) -> None:
         text = "\n".join(self.block)
         self.block = []
-        rendered = render_markdown(text, self.width())
+        try:
+            rendered = render_markdown(text, self.width())
+        except Exception:  # a renderer failure (or no rich) must not lose the answer: show it as sent
+            rendered = text + "\n" if text.strip() else ""
         if not rendered:
             return
         if self.blocks_written:

@@ -44,7 +44,7 @@ class AmbiguousSession(LookupError):
     """An id prefix matches several sessions; ``candidates`` holds them, newest first."""
 
     def __init__(self, prefix: str, candidates: list[SessionInfo]) -> None:
-        shown = ", ".join(f"{c.id[:12]} ({c.title or 'untitled'})" for c in candidates[:10])
+        shown = ", ".join(f"{c.id[:12]} ({c.display or 'untitled'})" for c in candidates[:10])
         more = f" and {len(candidates) - 10} more" if len(candidates) > 10 else ""
         super().__init__(f"session prefix '{prefix}' is ambiguous: {shown}{more}")
         self.candidates = candidates
