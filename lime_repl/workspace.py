@@ -54,9 +54,12 @@ class Workspace:
 
     @property
     def store_options(self) -> StoreOptions:
+        from .store.redact import Redactor
+
         return StoreOptions(
             max_bytes=self.config.get_int("session.max_bytes", 262_144),
             backups=self.config.get_int("session.backups", 3),
+            redact=None if self.config.get("redact", True) is False else Redactor(self.env),
         )
 
     # -- directories ---------------------------------------------------

@@ -317,8 +317,6 @@ def write_imported(workspace: Workspace, imported: Imported) -> ImportResult:
         origin["created"] = imported.created
     prompt = imported.system_prompt if imported.tool == "lime" else _lime_system_prompt(workspace)
     redactor = import_redactor(workspace)
-    if redactor is not None and prompt:
-        prompt = redactor(prompt)
     # retain=0: another tool's history is never pruned by rotation (DESIGN.md section 3, Retention).
     session = workspace.create_session(system_prompt=prompt, imported_from=origin, retain=0)
     session.redact = redactor
