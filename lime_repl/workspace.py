@@ -59,11 +59,13 @@ class Workspace:
 
     @property
     def store_options(self) -> StoreOptions:
+        from .store.redact import Redactor
         from .store.session import StoreOptions
 
         return StoreOptions(
             max_bytes=self.config.get_int("session.max_bytes", 262_144),
             backups=self.config.get_int("session.backups", 3),
+            redact=None if self.config.get("redact", True) is False else Redactor(self.env),
         )
 
     # -- directories ---------------------------------------------------

@@ -50,7 +50,7 @@ from .shapes import checked
 if TYPE_CHECKING:
     from ..workspace import Workspace
 
-__all__ = ["ImportResult", "import_source", "read_bytes", "read_source", "write_imported"]
+__all__ = ["ImportResult", "import_redactor", "import_source", "read_bytes", "read_source", "write_imported"]
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _MAX_AGENTS = 256
@@ -293,6 +293,19 @@ def _lime_system_prompt(workspace: Workspace) -> str:
     return build_system_prompt(memory, workspace.cwd)
 
 
+def import_redactor(workspace: Workspace) -> Any:
+    """The redaction an imported session is stored with (``str -> str``), or None when ``redact = false``.
+
+    Imported text is stored like every other text lime stores: redacted before it is
+    capped (DESIGN.md section 2, "Security"; issue "Real input never breaks a session", item 11).
+    """
+    if workspace.config.get("redact", True) is False:
+        return None
+    from ..store.redact import Redactor
+
+    return Redactor(workspace.env)
+
+
 def _checked(entries: Iterable[Entry], malformed: list[str]) -> Iterator[Entry]:
     """``entries`` with each wrong-shaped one kept as a ``custom`` entry (:func:`checked`); notes go to ``malformed``."""
     for entry in entries:
@@ -309,7 +322,9 @@ def write_imported(
     entries: Iterable[Entry] | None = None,
     encode: Callable[[Entry], bytes] = dumps,
 ) -> ImportResult:
-    """Create the new session from ``imported``. Raises :class:`StoreError`; a failed write leaves no file.
+    """Create the new session from ``imported``, every text redacted (unless ``redact = false``) and capped.
+
+    Raises :class:`StoreError`; a failed write leaves no file.
 
     ``entries`` (default ``imported.entries``) may be an iterator that reads
     the source as it is written (:func:`~lime_repl.exchange.stream.import_streamed`),
@@ -322,8 +337,10 @@ def write_imported(
     if imported.created:
         origin["created"] = imported.created
     prompt = imported.system_prompt if imported.tool == "lime" else _lime_system_prompt(workspace)
+    redactor = import_redactor(workspace)
     # retain=0: another tool's history is never pruned by rotation (DESIGN.md section 3, Retention).
     session = workspace.create_session(system_prompt=prompt, imported_from=origin, retain=0)
+    session.redact = redactor
     malformed: list[str] = []
     try:
         session.append_copies(

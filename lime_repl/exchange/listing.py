@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import SessionLockedError, UsageError
+from ..errors import StoreError, UsageError
 from ..textsafe import safe_line, safe_text
 
 if TYPE_CHECKING:
@@ -116,21 +116,10 @@ def print_transcript(session: Session) -> None:
 
 
 def remove_session(workspace: Workspace, path: Path) -> list[Path]:
-    """Delete every segment, the lock and ``.torn`` file of a session. Raises SessionLockedError (exit 3)."""
-    from ..store.segments import segment_paths
-    from ..store.session import is_locked
+    """Delete the session's files: :func:`lime_repl.store.remove.remove_session` (kept here for ``session rm``)."""
+    from ..store.remove import remove_session as remove
 
-    pid = is_locked(path)
-    if pid is not None:
-        raise SessionLockedError(f"session {path.name[:8]} is open in pid {pid}; close it first", pid=pid)
-    removed = []
-    for p in [*segment_paths(path), Path(f"{path}.torn"), Path(f"{path}.lock")]:
-        try:
-            p.unlink()
-            removed.append(p)
-        except FileNotFoundError:
-            continue
-    return removed
+    return remove(path)
 
 
 def search_sessions(
@@ -266,24 +255,21 @@ def print_log(path: Path, env: Mapping[str, str] | None = None) -> None:
     To a pipe or file the bytes are copied unchanged; on a terminal each
     line is shown as indented, coloured JSON (see :class:`_LogWriter`).
     """
-    from ..store.segments import segment_paths
+    from ..store.files import UnsafeFile
+    from ..store.tail import follow_lines, log_bytes
 
     writer = _LogWriter(env)
-    if writer.pretty:
-        from ..store.tail import follow_lines
-
-        for line in follow_lines(path, follow=False):
-            writer.write(line)
+    try:
+        if writer.pretty:
+            for line in follow_lines(path, follow=False):
+                writer.write(line)
+            return
+        for data in log_bytes(path):
+            writer.out.write(data)
+    except UnsafeFile as exc:
+        raise StoreError(str(exc.strerror)) from None
+    finally:
         writer.flush()
-        return
-    out = sys.stdout.buffer
-    for seg in segment_paths(path):
-        try:
-            data = seg.read_bytes()
-        except FileNotFoundError:
-            continue
-        out.write(data[: data.rfind(b"\n") + 1])
-    out.flush()
 
 
 def follow_log(path: Path, poll: float = 0.1, env: Mapping[str, str] | None = None) -> None:
@@ -293,6 +279,7 @@ def follow_log(path: Path, poll: float = 0.1, env: Mapping[str, str] | None = No
     keeps the open file across a rotation, so lines written just before it
     are read from the renamed file). Output is flushed whenever no more is to be read.
     """
+    from ..store.files import UnsafeFile
     from ..store.tail import follow_lines
 
     writer = _LogWriter(env)
@@ -301,5 +288,7 @@ def follow_log(path: Path, poll: float = 0.1, env: Mapping[str, str] | None = No
             writer.write(line)
     except KeyboardInterrupt:
         return
+    except UnsafeFile as exc:
+        raise StoreError(str(exc.strerror)) from None
     finally:
         writer.flush()

@@ -20,7 +20,15 @@ from typing import Any
 
 from .capping import DEFAULT_LIMIT, cap_text
 
-__all__ = ["MIN_LINE_BYTES", "TITLE_CHARS", "cap_title", "guard_entry", "line_budget", "repair_text"]
+__all__ = [
+    "MIN_LINE_BYTES",
+    "TITLE_CHARS",
+    "cap_system_prompt",
+    "cap_title",
+    "guard_entry",
+    "line_budget",
+    "repair_text",
+]
 
 Redact = Callable[[str], str]
 
@@ -101,6 +109,41 @@ def line_budget(segment_bytes: int) -> int:
     rollover, so no segment outgrows ``session.max_bytes``.
     """
     return max(segment_bytes // 4, MIN_LINE_BYTES)
+
+
+#: Bytes of a ``session`` header left for its fields other than ``systemPrompt`` (ids, cwd, importedFrom …).
+_HEADER_ROOM = 2048
+
+
+def cap_system_prompt(text: str | None, *, segment_bytes: int, redact: Redact | None = None) -> str | None:
+    """The ``systemPrompt`` a ``session`` header stores: valid UTF-8, redacted, then capped.
+
+    The header is written again at the top of every segment, with the
+    checkpoint after it, so its line must leave room for a whole entry: the
+    prompt's JSON string is kept within :func:`line_budget` of
+    ``segment_bytes`` (a quarter) less 2 KiB for the header's other fields.
+    A longer prompt keeps its head and its tail, the cut marked with the bytes
+    left out (:func:`~lime_repl.store.capping.cap_text`); ``redact`` (a
+    ``str -> str`` function, None for ``redact = false``) runs before the
+    cut. Idempotent, so a resumed or forked session keeps its prompt byte for
+    byte. Source: issue "Real input never breaks a session", items 5 and 11.
+    """
+    if text is None:
+        return None
+    text = repair_text(text)
+    if redact is not None and text:
+        text = redact(text)
+    budget = max(line_budget(segment_bytes) - _HEADER_ROOM, MIN_LINE_BYTES // 2)
+    if len(text) * 6 + 2 <= budget:  # JSON escapes at most 6 bytes per character
+        return text
+    size = len(json.dumps(text, ensure_ascii=False).encode("utf-8"))
+    limit = budget // 2
+    capped = text
+    while size > budget and limit > 64:
+        capped = cap_text(text, limit)[0]
+        size = len(json.dumps(capped, ensure_ascii=False).encode("utf-8"))
+        limit = limit * 3 // 4
+    return capped
 
 
 def guard_entry(entry: dict[str, Any], *, segment_bytes: int, redact: Redact | None = None) -> dict[str, Any]:

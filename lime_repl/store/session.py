@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import StoreError
-from .entry_guard import guard_entry
+from .entry_guard import cap_system_prompt, guard_entry
 from .records import (
     Entry,
     bash_triple,
@@ -45,10 +45,15 @@ __all__ = ["LockHeld", "Session", "StoreOptions", "WriteFailed"]
 
 @dataclass(frozen=True, slots=True)
 class StoreOptions:
-    """Rotation settings: ``max_bytes`` per segment (bytes) and rotated ``backups`` kept (0 = all)."""
+    """Rotation settings: ``max_bytes`` per segment (bytes) and rotated ``backups`` kept (0 = all).
+
+    ``redact`` (``str -> str``, None for ``redact = false``) redacts the system
+    prompt a new session's header stores (see :meth:`Session.create`).
+    """
 
     max_bytes: int = DEFAULT_MAX_BYTES
     backups: int = DEFAULT_BACKUPS
+    redact: Callable[[str], str] | None = None
 
 
 def _ensure_dir(path: Path) -> None:
@@ -109,6 +114,8 @@ class Session(SessionState):
         """Start a new session file ``<sessions_dir>/<id>.jsonl`` and write its header now.
 
         ``retain`` (rotated segments kept, 0 = all) goes into the header; default ``options.backups``.
+        ``system_prompt`` is stored redacted with ``options.redact`` and capped so the header leaves
+        room for a whole entry in every segment (:func:`~lime_repl.store.entry_guard.cap_system_prompt`).
         Raises :class:`LockHeld` (only if the id is reused) or :class:`WriteFailed`;
         when the header cannot be written, no file of the session is left behind.
         """
@@ -119,7 +126,7 @@ class Session(SessionState):
             sid,
             cwd,
             created=now_rfc3339(),
-            system_prompt=system_prompt,
+            system_prompt=cap_system_prompt(system_prompt, segment_bytes=options.max_bytes, redact=options.redact),
             forked_from=forked_from,
             imported_from=imported_from,
             retain=options.backups if retain is None else max(retain, 0),
