@@ -85,7 +85,7 @@ class Workspace:
     # -- sessions ------------------------------------------------------
     def list_sessions(self, everywhere: bool = False) -> list[SessionInfo]:
         """Sessions newest first: this directory's, or every directory's."""
-        return self.catalog.list(self.all_dirs() if everywhere else self.local_dirs())
+        return self.catalog.sessions(self.all_dirs() if everywhere else self.local_dirs())
 
     def resolve(self, ref: str) -> Path:
         """The active log path for ``latest``, an id prefix or a path. Raises a :class:`UsageError`."""

@@ -226,10 +226,10 @@ def _cost(ctl: Controller, entry: dict[str, Any]) -> float:
         or not isinstance(entry.get("model"), str)
     ):
         return 0.0
-    from ..agent.providers.catalog import model_info
+    from ..agent.providers.catalog import model_info_for
 
     try:
-        return float(model_info(entry["model"]).cost(usage))
+        return float(model_info_for(ctl.workspace.config, entry["model"]).cost(usage))
     except (TypeError, ValueError):
         return 0.0
 

@@ -139,10 +139,9 @@ class Controller:
         """The catalog entry of the current model (user entries from config.toml included), or None."""
         if self.agent is None:
             return None
-        from ..agent.providers.catalog import load_catalog, model_info
+        from ..agent.providers.catalog import model_info_for
 
-        models = self.workspace.config.get("models", {})
-        return model_info(self.agent.model, load_catalog(models if isinstance(models, dict) else None))
+        return model_info_for(self.workspace.config, self.agent.model)
 
     def switch_model(self, provider: str | None, model: str) -> None:
         """Use ``model`` (and ``provider``, or the catalog's) from now on; records a ``model_change``."""

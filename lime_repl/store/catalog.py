@@ -241,7 +241,7 @@ class Catalog:
         sessions.sort(key=_mtime, reverse=True)
         return sessions
 
-    def list(self, dirs: Iterable[tuple[Path, str]]) -> list[SessionInfo]:
+    def sessions(self, dirs: Iterable[tuple[Path, str]]) -> list[SessionInfo]:
         """Sessions of all ``(directory, scope)`` pairs, newest first."""
         result: list[SessionInfo] = []
         for directory, scope in dirs:
@@ -308,3 +308,7 @@ class Catalog:
                 infos.sort(key=lambda s: s.mtime_ns, reverse=True)
                 raise AmbiguousSession(ref, infos)
         raise SessionNotFound(f"no session matches '{ref}'")
+
+    def list(self, dirs: Iterable[tuple[Path, str]]) -> list[SessionInfo]:
+        """Deprecated alias of :meth:`sessions` (the name shadowed the builtin)."""
+        return self.sessions(dirs)
