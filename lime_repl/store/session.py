@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..errors import StoreError
 from .entry_guard import guard_entry
+from .formats import header_version, migrate, refuse_newer
 from .records import (
     Entry,
     bash_triple,
@@ -37,6 +38,7 @@ from .segments import (
     WriteFailed,
     read_segments,
     repair_torn_tail,
+    segment_paths,
 )
 from .state import UNSET, SessionState
 
@@ -147,8 +149,10 @@ class Session(SessionState):
     def load(cls, path: Path) -> Session:
         """Read a session without taking its lock (listing, show, export).
 
-        Raises ``FileNotFoundError`` when no segment exists; bad lines become warnings.
+        Raises ``FileNotFoundError`` when no segment exists, :class:`~lime_repl.store.formats.NewerFormat`
+        when a segment was written by a newer lime; bad lines become warnings.
         """
+        refuse_newer(segment_paths(path), path)
         segments = read_segments(path)
         session = cls._replay(path, segments)
         for seg in segments:
@@ -166,8 +170,11 @@ class Session(SessionState):
         Raises :class:`LockHeld` when another writer holds it, ``FileNotFoundError``
         when no segment exists, :class:`WriteFailed` when the repair cannot be written,
         :class:`~lime_repl.store.files.UnsafeFile` (nothing changed) when the active
-        file is a symlink, not a regular file, or does not open with a ``session`` header.
+        file is a symlink, not a regular file, or does not open with a ``session`` header,
+        :class:`~lime_repl.store.formats.NewerFormat` (nothing read, locked or repaired) when a
+        segment was written by a newer lime.
         """
+        refuse_newer(segment_paths(path), path)
         lock = SessionLock(path)
         lock.acquire()
         try:
@@ -237,8 +244,11 @@ class Session(SessionState):
         first = True
         for seg in segments:
             session.warnings.extend(seg.warnings)
-            for line in seg.lines:
-                session._apply(line.entry, first_segment=first)
+            entries = [line.entry for line in seg.lines]
+            if entries and entries[0].get("type") == "session":
+                entries = migrate(entries, header_version(entries[0]))
+            for entry in entries:
+                session._apply(entry, first_segment=first)
             first = False
         session._settle_leaf()
         return session
