@@ -59,7 +59,7 @@ def files_touched(entries: Sequence[Entry], previous: FileSets | None = None) ->
         for block in content:
             if not isinstance(block, dict) or block.get("type") != "tool_use":
                 continue
-            arguments = block.get("input") if isinstance(block.get("input"), dict) else {}
+            arguments: dict[str, Any] = block["input"] if isinstance(block.get("input"), dict) else {}
             path = arguments.get("path")
             if not isinstance(path, str):
                 continue
@@ -97,7 +97,7 @@ def _requests_and_commands(entries: Sequence[Entry]) -> tuple[list[str], list[st
                     and block.get("type") == "tool_use"
                     and block.get("name") == "bash"
                 ):
-                    arguments = block.get("input") if isinstance(block.get("input"), dict) else {}
+                    arguments: dict[str, Any] = block["input"] if isinstance(block.get("input"), dict) else {}
                     commands.append(f"`{_clip(str(arguments.get('command', '')), 160)}` (tool)")
     return requests, commands
 

@@ -202,7 +202,7 @@ def build_view(session: Session) -> View:
         for e in session.entries.values()
         if isinstance(e.get("timestamp"), str) and is_tree_node(e)
     ]
-    origin = header.get("importedFrom") if isinstance(header.get("importedFrom"), dict) else {}
+    origin: dict[str, Any] = header["importedFrom"] if isinstance(header.get("importedFrom"), dict) else {}
     created = origin.get("created") or header.get("created")
     ov = Overview(
         title=title,

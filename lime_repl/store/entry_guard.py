@@ -158,7 +158,7 @@ def guard_entry(entry: dict[str, Any], *, segment_bytes: int, redact: Redact | N
     return kept
 
 
-def _walk(value, key, limit, redact):  # type: ignore[no-untyped-def]
+def _walk(value: Any, key: str | None, limit: int, redact: Callable[[str], str] | None) -> Any:
     """``value`` with its strings repaired, redacted (unless under an opaque key) and capped."""
     if isinstance(value, str):
         text = repair_text(value)
@@ -185,7 +185,7 @@ def _walk(value, key, limit, redact):  # type: ignore[no-untyped-def]
     return value
 
 
-def _chars(value) -> int:  # type: ignore[no-untyped-def]
+def _chars(value: object) -> int:
     """Characters of all strings in ``value`` plus one per container item (a cheap size bound)."""
     if isinstance(value, str):
         return len(value)

@@ -61,7 +61,7 @@ def entry_texts(entry: dict[str, Any]) -> list[tuple[str, str]]:
     """
     if entry.get("type") != "message":
         return []
-    role = entry.get("role") if isinstance(entry.get("role"), str) else "message"
+    role: str = entry["role"] if isinstance(entry.get("role"), str) else "message"
     content = entry.get("content")
     if isinstance(content, str):
         return [(role, content)] if content else []

@@ -245,9 +245,10 @@ class Index:
     def sync_dir(self, directory: str) -> list[SeenFile]:
         """:meth:`refresh`, then the directory's segments as :data:`SeenFile`, by stem, active file first."""
         self.refresh(directory)
-        return self.db.execute(
+        rows = self.db.execute(
             f"SELECT {LISTED} FROM files WHERE dir = ? ORDER BY stem, number", (directory,)
         ).fetchall()
+        return [SeenFile(*row) for row in rows]
 
     def _reconcile(
         self, db: sqlite3.Connection, directory: str, on_disk: list[tuple[str, os.stat_result]]

@@ -23,6 +23,7 @@ from typing import Any
 
 from lime_repl.agent.providers.base import Provider
 from lime_repl.agent.providers.errors import NoProviderError
+from lime_repl.config import Config
 from lime_repl.errors import LimeError
 
 __all__ = [
@@ -241,11 +242,11 @@ def model_info(model: str, catalog: Mapping[str, ModelInfo] | None = None) -> Mo
     return ModelInfo(name=model, provider=_guess_provider(model) or "openai", known=False)
 
 
-def model_info_for(config: Mapping[str, Any], model: str) -> ModelInfo:
+def model_info_for(config: Config | Mapping[str, Any], model: str) -> ModelInfo:
     """The one accessor of model facts: ``model`` looked up in the packaged catalog merged with ``config``'s
     ``[models."name"]`` tables (config.toml, DESIGN.md section 5).
 
-    ``config`` is the loaded config mapping; a ``models`` key that is not a table is ignored.
+    ``config`` is the loaded :class:`~lime_repl.config.Config` (or a plain mapping); a ``models`` key that is not a table is ignored.
     Returns a conservative default for an unknown model (see :func:`model_info`). Raises
     :class:`~lime_repl.errors.LimeError` when a user table has a field of the wrong type.
     """
