@@ -15,6 +15,7 @@ from pathlib import Path
 from . import paths
 from .config import Config, load_config
 from .errors import SessionLockedError, SessionNotFoundError, StoreError, UsageError
+from .outputs.guard import output_guard
 from .store.catalog import AmbiguousSession, Catalog, SessionInfo, SessionNotFound
 from .store.segments import LockHeld, UnsafeFile, WriteFailed
 from .store.session import Session, StoreOptions
@@ -57,6 +58,7 @@ class Workspace:
         return StoreOptions(
             max_bytes=self.config.get_int("session.max_bytes", 262_144),
             backups=self.config.get_int("session.backups", 3),
+            guard=output_guard,
         )
 
     # -- directories ---------------------------------------------------

@@ -272,7 +272,7 @@ class Agent:
             result = run_tool(tool, self.tool_ctx, call.get("input"))
         ui.on_tool_result(name, result)
         if self.redact:
-            from ..store.redact import redact
+            from ..outputs.redact import redact
 
             # The user saw the real output; the log (and so the model) gets it redacted.
             result = ToolResult(redact(result.content, self.tool_ctx.env), result.is_error)

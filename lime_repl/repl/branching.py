@@ -164,7 +164,7 @@ def _copy(ctl: Controller, upto: str | None) -> Session:
     ctl.sync()
     forked_from = {"sessionId": source.session_id, "entryId": upto or ""}
     if source.path is None:  # --no-session: the copy lives in memory too
-        copy = Session.ephemeral(str(ctl.workspace.cwd), source.system_prompt)
+        copy = Session.ephemeral(str(ctl.workspace.cwd), source.system_prompt, guard=source.output_guard)
         copy.header["forkedFrom"] = forked_from
         for entry in source.branch(upto) if upto else []:
             copy.append_copy(entry)

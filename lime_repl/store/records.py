@@ -78,7 +78,7 @@ def dumps(entry: Entry) -> bytes:
 
     The bytes are always valid UTF-8: a lone surrogate in a string (an
     undecodable byte read with ``surrogateescape``, a JSON ``\\udcff``
-    escape) is written as U+FFFD (see :func:`~lime_repl.store.capping.repair_text`).
+    escape) is written as U+FFFD (see :func:`~lime_repl.store.entry_guard.repair_text`).
     Raises ``TypeError``/``ValueError`` for values JSON cannot hold.
     """
     text = json.dumps(entry, separators=(",", ":"), ensure_ascii=False) + "\n"
@@ -161,7 +161,7 @@ def checkpoint(
     ``dropped_entries`` counts the entries that live in earlier segments; when
     those segments have been deleted by rotation, a resume reports that number.
     The copied ``title`` and ``labels`` are capped to 200 characters each
-    (:func:`~lime_repl.store.capping.cap_title`), so a long title written
+    (:func:`~lime_repl.store.entry_guard.cap_title`), so a long title written
     before titles were capped is not copied whole into every segment.
     """
     return {

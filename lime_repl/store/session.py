@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import StoreError
-from .entry_guard import guard_entry
+from .entry_guard import OutputGuard, structural_guard
 from .formats import header_version, migrate, refuse_newer
 from .records import (
     Entry,
@@ -47,10 +47,16 @@ __all__ = ["LockHeld", "Session", "StoreOptions", "WriteFailed"]
 
 @dataclass(frozen=True, slots=True)
 class StoreOptions:
-    """Rotation settings: ``max_bytes`` per segment (bytes) and rotated ``backups`` kept (0 = all)."""
+    """Rotation settings: ``max_bytes`` per segment (bytes) and rotated ``backups`` kept (0 = all).
+
+    ``guard`` is the output policy run on every appended entry before the store's structural guard
+    (:func:`lime_repl.outputs.guard.output_guard` redacts and caps); None stores entries as given,
+    made valid UTF-8 and cut to the line budget only.
+    """
 
     max_bytes: int = DEFAULT_MAX_BYTES
     backups: int = DEFAULT_BACKUPS
+    guard: OutputGuard | None = None
 
 
 def _ensure_dir(path: Path) -> None:
@@ -88,6 +94,8 @@ class Session(SessionState):
 
     #: Redaction applied to every string of every appended entry (``str -> str``), or None (``redact = false``).
     redact: Callable[[str], str] | None = None
+    #: The injected output policy (``StoreOptions.guard``), run before :func:`structural_guard`.
+    output_guard: OutputGuard | None = None
 
     def __init__(self, path: Path | None, session_id: str, header: Entry) -> None:
         super().__init__(path, session_id, header)
@@ -128,6 +136,7 @@ class Session(SessionState):
         )
         path = sessions_dir / f"{sid}.jsonl"
         session = cls(path, sid, header)
+        session.output_guard = options.guard
         session._taken.add(header["id"])
         try:
             session._start_writer(options, segment=0, backups=header["retain"])
@@ -139,11 +148,15 @@ class Session(SessionState):
         return session
 
     @classmethod
-    def ephemeral(cls, cwd: str, system_prompt: str | None = None) -> Session:
-        """A session that lives in memory only (``--no-session``)."""
+    def ephemeral(
+        cls, cwd: str, system_prompt: str | None = None, *, guard: OutputGuard | None = None
+    ) -> Session:
+        """A session that lives in memory only (``--no-session``); ``guard`` as in :class:`StoreOptions`."""
         sid = new_session_id()
         header = session_header(new_entry_id(), sid, cwd, created=now_rfc3339(), system_prompt=system_prompt)
-        return cls(None, sid, header)
+        session = cls(None, sid, header)
+        session.output_guard = guard
+        return session
 
     @classmethod
     def load(cls, path: Path) -> Session:
@@ -191,6 +204,7 @@ class Session(SessionState):
             retain = session._retain(segments, options.backups)
             session.header["retain"] = retain
             session._lock = lock
+            session.output_guard = options.guard
             # An empty active file after earlier segments: a crash between a rollover's create and
             # its header. It is the next segment, not another copy of the last one.
             if not path.exists() or (len(segments) > 1 and path.stat().st_size == 0):
@@ -262,7 +276,10 @@ class Session(SessionState):
             self._lock = SessionLock(self.path)
             self._lock.acquire()
         writer = SegmentWriter(
-            self.path, self._preamble, segment=segment, max_bytes=options.max_bytes,
+            self.path,
+            self._preamble,
+            segment=segment,
+            max_bytes=options.max_bytes,
             backups=options.backups if backups is None else backups,
         )
         writer.on_recreate = self.warnings.append
@@ -324,10 +341,11 @@ class Session(SessionState):
         return ordered
 
     def _guard(self, entry: Entry) -> Entry:
-        """``entry`` redacted, capped and made valid UTF-8 (:func:`~lime_repl.store.entry_guard.guard_entry`)."""
-        return guard_entry(
-            entry, segment_bytes=getattr(self._writer, "max_bytes", DEFAULT_MAX_BYTES), redact=self.redact
-        )
+        """``entry`` through the injected :attr:`output_guard` (with :attr:`redact`), then :func:`structural_guard`."""
+        segment_bytes = getattr(self._writer, "max_bytes", DEFAULT_MAX_BYTES)
+        if self.output_guard is not None:
+            entry = self.output_guard(entry, segment_bytes, self.redact)
+        return structural_guard(entry, segment_bytes=segment_bytes)
 
     def append(self, entry: Entry, *, parent_id: str | None = UNSET) -> Entry:
         """Give ``entry`` an id, parent (the leaf by default) and timestamp, write it, apply it.
@@ -335,6 +353,7 @@ class Session(SessionState):
         Returns the entry as written. Raises :class:`WriteFailed` when the disk
         refuses it; the session state is then unchanged and the log valid.
         """
+
         def stamped() -> Entry:
             return self._guard(self._stamp(entry, self.leaf_id if parent_id is UNSET else parent_id))
 
@@ -388,7 +407,9 @@ class Session(SessionState):
             exchange=new_entry_id(self._taken),
         )
         for _ in range(3):  # a rotation compaction goes before the exchange, never inside it
-            if not self._before_prune(b"".join(dumps(self._guard(self._stamp(e, self.leaf_id))) for e in triple)):
+            if not self._before_prune(
+                b"".join(dumps(self._guard(self._stamp(e, self.leaf_id))) for e in triple)
+            ):
                 break
         records: list[Entry] = []
         parent = self.leaf_id

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ...store.capping import cap_text
+from ...outputs.capping import cap_text
 
 __all__ = ["Tool", "ToolContext", "ToolError", "ToolResult", "resolve_path", "run_tool"]
 
