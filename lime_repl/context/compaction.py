@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..store.records import Entry
+from ..store.records import Entry, triple_role
 from .summary import files_touched
 from .tokens import TokenCounter
 from .transcript import live_start
@@ -108,9 +108,7 @@ def _is_triple_tail(entry: Entry) -> bool:
     content = entry.get("content")
     if not isinstance(shell, dict) or not isinstance(content, list) or not content:
         return False
-    return not str(content[0].get("text", "") if isinstance(content[0], dict) else "").startswith(
-        "<bash-input>"
-    )
+    return triple_role(entry) != "input"
 
 
 def find_cut(messages: Sequence[Entry], keep_tokens: int, counter: TokenCounter) -> int | None:

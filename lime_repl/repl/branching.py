@@ -32,7 +32,8 @@ from ..errors import StoreError, UsageError
 from ..store.records import Entry, text_of
 from ..store.segments import WriteFailed
 from ..store.session import Session
-from ..store.tree import build_tree, entry_kind, flatten, plan_jump, preview
+from ..store.tree import build_tree, entry_kind, plan_jump
+from ..views.tree import flatten, preview
 
 if TYPE_CHECKING:
     from .controller import Controller

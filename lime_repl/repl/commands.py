@@ -312,7 +312,7 @@ def cmd_logs(ctl: Controller, args: str) -> int:
 
 
 def _entry_ids(ctl: Controller, prefix: str) -> Iterable[tuple[str, str]]:
-    from ..store.tree import preview
+    from ..views.tree import preview
 
     if ctl.session is not None:
         for entry in ctl.session.branch():

@@ -14,12 +14,14 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from .records import triple_part
+
 __all__ = ["HEAD_BYTES", "FileRow", "entry_texts", "parse_from", "read_head", "segment_name"]
 
 #: How many leading bytes identify a file across renames (the header line's type, entry id, timestamp).
 HEAD_BYTES = 64
 _SEGMENT = re.compile(r"([0-9A-Za-z_-]+)\.jsonl(?:\.([0-9]+))?").fullmatch
-_TAGS = (("bash-input", "shell"), ("bash-stdout", "stdout"), ("bash-stderr", "stderr"))
+_KINDS = {"input": "shell", "stdout": "stdout", "stderr": "stderr"}
 
 
 def segment_name(name: str) -> tuple[str, int] | None:
@@ -85,11 +87,9 @@ def entry_texts(entry: dict[str, Any]) -> list[tuple[str, str]]:
                 )
     result: list[tuple[str, str]] = []
     text = "\n".join(texts)
-    if text and isinstance(entry.get("shell"), dict):
-        for tag, kind in _TAGS:
-            if text.startswith(f"<{tag}>") and text.endswith(f"</{tag}>"):
-                body = text[len(tag) + 2 : -(len(tag) + 3)]
-                return [(kind, body)] if body else []
+    part = triple_part(entry) if text else None
+    if part is not None:
+        return [(_KINDS[part[0]], part[1])] if part[1] else []
     if text:
         result.append((role, text))
     tool_text = "\n".join(t for t in tools if t)

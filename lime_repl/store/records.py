@@ -17,15 +17,17 @@ import secrets
 import uuid
 from collections.abc import Container, Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from .entry_guard import cap_title, repair_text
 
 __all__ = [
     "FORMAT_VERSION",
     "META_TYPES",
+    "BASH_TAGS",
     "BadRecord",
     "Entry",
+    "TripleRole",
     "bash_triple",
     "checkpoint",
     "dumps",
@@ -36,6 +38,10 @@ __all__ = [
     "parse_line",
     "session_header",
     "text_of",
+    "tool_names",
+    "triple_part",
+    "triple_role",
+    "unwrap_tag",
 ]
 
 FORMAT_VERSION = 1
@@ -203,9 +209,9 @@ def bash_triple(
         "cwd": cwd,
     }
     parts = (
-        f"<bash-input>{command}</bash-input>",
-        f"<bash-stdout>{stdout}</bash-stdout>",
-        f"<bash-stderr>{stderr}</bash-stderr>",
+        f"<{BASH_TAGS['input']}>{command}</{BASH_TAGS['input']}>",
+        f"<{BASH_TAGS['stdout']}>{stdout}</{BASH_TAGS['stdout']}>",
+        f"<{BASH_TAGS['stderr']}>{stderr}</{BASH_TAGS['stderr']}>",
     )
     return [
         {"type": "message", "role": "user", "content": [{"type": "text", "text": text}], "shell": shell}
@@ -225,3 +231,58 @@ def text_of(entry: Entry) -> str:
         if isinstance(block, dict) and block.get("type") == "text" and isinstance(block.get("text"), str):
             texts.append(block["text"])
     return "\n".join(texts)
+
+
+#: A member of a bash triple: the command, its stdout, its stderr.
+TripleRole = Literal["input", "stdout", "stderr"]
+
+#: The text tag of each member of a bash triple, in the order of the triple (Claude Code's ``!`` mode tags).
+BASH_TAGS: dict[TripleRole, str] = {"input": "bash-input", "stdout": "bash-stdout", "stderr": "bash-stderr"}
+
+
+def unwrap_tag(text: str, tag: str) -> str | None:
+    """The body of ``text`` when it is exactly ``<tag>BODY</tag>`` (surrounding whitespace allowed), else None."""
+    stripped = text.strip()
+    start, end = f"<{tag}>", f"</{tag}>"
+    if len(stripped) >= len(start) + len(end) and stripped.startswith(start) and stripped.endswith(end):
+        return stripped[len(start) : -len(end)]
+    return None
+
+
+def triple_part(entry: Entry) -> tuple[TripleRole, str] | None:
+    """``(role, body)`` of a bash triple member: a message with a ``shell`` object whose text is one tagged part.
+
+    ``role`` is ``input``, ``stdout`` or ``stderr`` (:data:`BASH_TAGS`), ``body`` the text inside the
+    tag. None for every other entry (DESIGN.md section 3, "bash triple").
+    """
+    if entry.get("type") != "message" or not isinstance(entry.get("shell"), dict):
+        return None
+    text = text_of(entry)
+    for role, tag in BASH_TAGS.items():
+        body = unwrap_tag(text, tag)
+        if body is not None:
+            return role, body
+    return None
+
+
+def triple_role(entry: Entry) -> TripleRole | None:
+    """Which member of a bash triple ``entry`` is (``input``/``stdout``/``stderr``), or None (see :func:`triple_part`)."""
+    part = triple_part(entry)
+    return part[0] if part else None
+
+
+def tool_names(entries: Iterable[Entry]) -> dict[str, str]:
+    """``tool_use`` id -> tool name over the ``tool_use`` blocks of the message ``entries`` (later ids win)."""
+    names: dict[str, str] = {}
+    for entry in entries:
+        content = entry.get("content")
+        if entry.get("type") != "message" or not isinstance(content, list):
+            continue
+        for block in content:
+            if (
+                isinstance(block, dict)
+                and block.get("type") == "tool_use"
+                and isinstance(block.get("id"), str)
+            ):
+                names[block["id"]] = str(block.get("name", ""))
+    return names
