@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Unpack
 
 from . import paths
 from .config import Config, load_config
@@ -18,7 +19,7 @@ from .errors import SessionLockedError, SessionNotFoundError, StoreError, UsageE
 from .outputs.guard import output_guard
 from .store.catalog import AmbiguousSession, Catalog, SessionInfo, SessionNotFound
 from .store.segments import LockHeld, UnsafeFile, WriteFailed
-from .store.session import Session, StoreOptions
+from .store.session import NewSessionFields, Session, StoreOptions
 
 __all__ = ["Workspace"]
 
@@ -102,7 +103,7 @@ class Workspace:
         """The most recently written session of this directory, or None."""
         return self.catalog.latest(self.local_dirs())
 
-    def create_session(self, system_prompt: str | None = None, **extra: object) -> Session:
+    def create_session(self, system_prompt: str | None = None, **extra: Unpack[NewSessionFields]) -> Session:
         """A new session in this directory's sessions dir, header written. Raises :class:`StoreError`."""
         try:
             session = Session.create(
@@ -110,7 +111,7 @@ class Workspace:
                 str(self.cwd),
                 system_prompt=system_prompt,
                 options=self.store_options,
-                **extra,  # type: ignore[arg-type]
+                **extra,
             )
         except UnsafeFile as exc:
             raise StoreError(str(exc.strerror)) from None

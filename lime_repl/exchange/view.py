@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..context.transcript import fold_bash
-from ..store.records import Entry, is_tree_node, text_of
+from ..store.records import Entry, is_tree_node, text_of, tool_names
 from ..store.session import Session
 
 __all__ = ["Item", "Overview", "Turn", "View", "blocks", "build_view"]
@@ -176,7 +176,6 @@ def build_view(session: Session) -> View:
     )
     preamble: list[Item] = []
     turns: list[Turn] = []
-    names: dict[str, str] = {}
     turn_of: dict[str, int] = {}
     for item in items:
         if item.kind in ("user", "shell"):
@@ -198,7 +197,6 @@ def build_view(session: Session) -> View:
             for block in blocks(entry):
                 if isinstance(block, dict) and block.get("type") == "tool_use":
                     ov.tool_calls += 1
-                    names[str(block.get("id"))] = str(block.get("name"))
         elif item.kind == "tool_result":
             ov.tool_errors += sum(
                 1 for b in blocks(entry) if isinstance(b, dict) and b.get("is_error") is True
@@ -213,4 +211,4 @@ def build_view(session: Session) -> View:
         kids = children.get(str(entry.get("id")), [])
         if len(kids) > 1:
             ov.forks.append((str(entry.get("id")), turn_of.get(str(entry.get("id")), 0), len(kids) - 1))
-    return View(ov, preamble, turns, names)
+    return View(ov, preamble, turns, tool_names(branch))

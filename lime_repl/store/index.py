@@ -266,9 +266,9 @@ class Index:
             " entries, first_message, id, dropped FROM files WHERE dir = ?",
             (directory,),
         ):
-            row = FileRow(*values)
-            row.head = bytes(row.head or b"")
-            cached[row.name] = row
+            fresh = FileRow(*values)
+            fresh.head = bytes(fresh.head or b"")
+            cached[fresh.name] = fresh
         claimed: set[int] = set()
         changed: list[tuple[str, os.stat_result]] = []
         for name, st in on_disk:

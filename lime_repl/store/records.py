@@ -17,7 +17,7 @@ import secrets
 import uuid
 from collections.abc import Container, Iterable
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, NotRequired, TypedDict
 
 from .entry_guard import cap_title, repair_text
 
@@ -26,7 +26,13 @@ __all__ = [
     "META_TYPES",
     "BASH_TAGS",
     "BadRecord",
+    "CheckpointEntry",
+    "CompactionEntry",
     "Entry",
+    "MessageEntry",
+    "SessionHeader",
+    "ShellFields",
+    "TextBlock",
     "TripleRole",
     "bash_triple",
     "checkpoint",
@@ -37,6 +43,7 @@ __all__ = [
     "now_rfc3339",
     "parse_line",
     "session_header",
+    "shell_fields",
     "text_of",
     "tool_names",
     "triple_part",
@@ -47,6 +54,83 @@ __all__ = [
 FORMAT_VERSION = 1
 
 Entry = dict[str, Any]
+"""An entry as read or written: a plain dict, so unknown types and fields pass through untouched.
+
+The TypedDicts below give the shapes lime writes (DESIGN.md section 3); the builders of this
+module fill them, so a misspelt or mistyped field is a type error, and return plain entries.
+"""
+
+
+class SessionHeader(TypedDict):
+    """The ``session`` header, first line of every segment. ``version`` is the log format."""
+
+    type: Literal["session"]
+    id: str
+    parentId: None
+    timestamp: str
+    version: int
+    sessionId: str
+    cwd: str | None
+    created: str
+    systemPrompt: str | None
+    segment: int
+    retain: NotRequired[int]
+    forkedFrom: NotRequired[dict[str, str]]
+    importedFrom: NotRequired[dict[str, str]]
+
+
+class CheckpointEntry(TypedDict):
+    """The ``checkpoint``, second line of every later segment: what the dropped segments held."""
+
+    type: Literal["checkpoint"]
+    id: str
+    parentId: None
+    timestamp: str
+    leafId: str | None
+    title: str | None
+    labels: dict[str, str]
+    compaction: Entry | None
+    droppedEntries: int
+
+
+class TextBlock(TypedDict):
+    """A ``text`` content block."""
+
+    type: Literal["text"]
+    text: str
+
+
+class ShellFields(TypedDict):
+    """The ``shell`` facts of each entry of a bash triple (durations in ms, truncated sizes in bytes)."""
+
+    exchange: str
+    exitCode: int
+    durationMs: int
+    truncatedBytes: dict[str, int]
+    cwd: str
+
+
+class MessageEntry(TypedDict):
+    """A ``message`` as built before the store stamps ``id``, ``parentId`` and ``timestamp``."""
+
+    type: Literal["message"]
+    role: Literal["user", "assistant"]
+    content: list[TextBlock]
+    shell: NotRequired[ShellFields]
+
+
+class CompactionEntry(TypedDict):
+    """A ``compaction`` as built before stamping: ``firstKeptEntryId`` starts the kept part; token counts."""
+
+    type: Literal["compaction"]
+    summary: str
+    firstKeptEntryId: str | None
+    tokensBefore: int
+    tokensAfter: int
+    trigger: str
+    hint: str | None
+    files: dict[str, list[str]]
+
 
 #: Entry types that annotate the tree without becoming the leaf when appended.
 META_TYPES = frozenset({"session", "checkpoint", "leaf", "title", "label", "retention"})
@@ -132,7 +216,7 @@ def session_header(
 
     ``retain`` is the number of rotated segments the session keeps (0 = all; DESIGN.md section 3, Retention).
     """
-    header: Entry = {
+    header: SessionHeader = {
         "type": "session",
         "id": entry_id,
         "parentId": None,
@@ -150,7 +234,7 @@ def session_header(
         header["forkedFrom"] = forked_from
     if imported_from is not None:
         header["importedFrom"] = imported_from
-    return header
+    return dict(header)
 
 
 def checkpoint(
@@ -170,17 +254,18 @@ def checkpoint(
     (:func:`~lime_repl.store.entry_guard.cap_title`), so a long title written
     before titles were capped is not copied whole into every segment.
     """
-    return {
+    record: CheckpointEntry = {
         "type": "checkpoint",
         "id": entry_id,
         "parentId": None,
         "timestamp": now_rfc3339(),
         "leafId": leaf_id,
         "title": cap_title(title),
-        "labels": {key: cap_title(value) for key, value in labels.items()},
+        "labels": {key: cap_title(value) or "" for key, value in labels.items()},
         "compaction": compaction,
         "droppedEntries": dropped_entries,
     }
+    return dict(record)
 
 
 def bash_triple(
@@ -201,7 +286,7 @@ def bash_triple(
     structured facts (``exitCode``, ``durationMs``, ``truncatedBytes``
     {``stdout``, ``stderr``} in bytes, ``cwd`` after the command).
     """
-    shell = {
+    shell: ShellFields = {
         "exchange": exchange,
         "exitCode": exit_code,
         "durationMs": duration_ms,
@@ -213,10 +298,18 @@ def bash_triple(
         f"<{BASH_TAGS['stdout']}>{stdout}</{BASH_TAGS['stdout']}>",
         f"<{BASH_TAGS['stderr']}>{stderr}</{BASH_TAGS['stderr']}>",
     )
-    return [
+    messages: list[MessageEntry] = [
         {"type": "message", "role": "user", "content": [{"type": "text", "text": text}], "shell": shell}
         for text in parts
     ]
+    return [dict(message) for message in messages]
+
+
+def shell_fields(entry: Entry) -> ShellFields | None:
+    """The ``shell`` facts of a bash triple member, or None for any other entry (or a ``shell`` that is no object)."""
+    if entry.get("type") != "message" or not isinstance(entry.get("shell"), dict):
+        return None
+    return entry["shell"]
 
 
 def text_of(entry: Entry) -> str:

@@ -13,6 +13,7 @@ import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
 from ..errors import StoreError
 from .entry_guard import OutputGuard, structural_guard
@@ -42,7 +43,16 @@ from .segments import (
 )
 from .state import UNSET, SessionState
 
-__all__ = ["LockHeld", "Session", "StoreOptions", "WriteFailed"]
+__all__ = ["LockHeld", "NewSessionFields", "Session", "StoreOptions", "WriteFailed"]
+
+
+class NewSessionFields(TypedDict, total=False):
+    """The optional keywords of :meth:`Session.create` that callers pass through (``**fields``)."""
+
+    forked_from: dict[str, str] | None
+    imported_from: dict[str, str] | None
+    session_id: str | None
+    retain: int | None
 
 
 @dataclass(frozen=True, slots=True)
