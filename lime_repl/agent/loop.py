@@ -255,7 +255,7 @@ class Agent:
 
     def _run_call(self, call: dict[str, Any], ui: TurnUI, session: Session) -> ToolResult:
         name = str(call.get("name"))
-        arguments = call.get("input") if isinstance(call.get("input"), dict) else {}
+        arguments: dict[str, Any] = call["input"] if isinstance(call.get("input"), dict) else {}
         ui.on_tool_call(name, arguments)
         tool = TOOLS.get(name)
         if tool is None:
@@ -280,7 +280,7 @@ class Agent:
             return None
         if session.redact is not None:
             return session.redact
-        from ..store.redact import Redactor
+        from ..outputs.redact import Redactor
 
         return Redactor(self.tool_ctx.env)
 

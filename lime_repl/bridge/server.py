@@ -225,7 +225,7 @@ class Bridge:
         return engine.message(p["text"])
 
     def tree(self, params: Any) -> dict[str, Any]:
-        from ..store.tree import preview
+        from ..views.tree import preview
 
         p = check_params(params, {"sessionId": _STR})
         session, _ = self.open.readable(p["sessionId"])

@@ -32,6 +32,7 @@ from pathlib import Path
 
 from ..errors import StoreError, UsageError
 from ..store.entry_guard import repair_text
+from ..store.formats import refuse_newer
 from ..store.records import dumps, now_rfc3339
 from ..store.segments import segment_paths
 from ..store.session import Session
@@ -182,6 +183,8 @@ def export_bytes(
         raise UsageError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if fmt in ("jsonl", "zip") and path is None:
         raise UsageError(f"a session that is not saved (--no-session) cannot be exported as {fmt}")
+    if path is not None:
+        refuse_newer(segment_paths(path), path)
     if fmt == "jsonl":
         assert path is not None
         return _valid_utf8(b"".join(data for _, data in _read_segments(path)))

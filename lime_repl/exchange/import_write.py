@@ -62,7 +62,7 @@ def import_redactor(workspace: Workspace) -> Any:
     """
     if workspace.config.get("redact", True) is False:
         return None
-    from ..store.redact import Redactor
+    from ..outputs.redact import Redactor
 
     return Redactor(workspace.env)
 

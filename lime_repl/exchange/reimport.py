@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import StoreError
-from ..store.entry_guard import guard_entry
+from ..outputs.guard import guard_entry
 from ..store.records import Entry, new_entry_id
 from .foreign.common import Imported
 from .guard import import_cap

@@ -32,7 +32,8 @@ from ..errors import StoreError, UsageError
 from ..store.records import Entry, text_of
 from ..store.segments import WriteFailed
 from ..store.session import Session
-from ..store.tree import build_tree, entry_kind, flatten, plan_jump, preview
+from ..store.tree import build_tree, entry_kind, plan_jump
+from ..views.tree import flatten, preview
 
 if TYPE_CHECKING:
     from .controller import Controller
@@ -164,7 +165,7 @@ def _copy(ctl: Controller, upto: str | None) -> Session:
     ctl.sync()
     forked_from = {"sessionId": source.session_id, "entryId": upto or ""}
     if source.path is None:  # --no-session: the copy lives in memory too
-        copy = Session.ephemeral(str(ctl.workspace.cwd), source.system_prompt)
+        copy = Session.ephemeral(str(ctl.workspace.cwd), source.system_prompt, guard=source.output_guard)
         copy.header["forkedFrom"] = forked_from
         for entry in source.branch(upto) if upto else []:
             copy.append_copy(entry)

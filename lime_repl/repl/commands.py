@@ -226,10 +226,10 @@ def _cost(ctl: Controller, entry: dict[str, Any]) -> float:
         or not isinstance(entry.get("model"), str)
     ):
         return 0.0
-    from ..agent.providers.catalog import model_info
+    from ..agent.providers.catalog import model_info_for
 
     try:
-        return float(model_info(entry["model"]).cost(usage))
+        return float(model_info_for(ctl.workspace.config, entry["model"]).cost(usage))
     except (TypeError, ValueError):
         return 0.0
 
@@ -312,7 +312,7 @@ def cmd_logs(ctl: Controller, args: str) -> int:
 
 
 def _entry_ids(ctl: Controller, prefix: str) -> Iterable[tuple[str, str]]:
-    from ..store.tree import preview
+    from ..views.tree import preview
 
     if ctl.session is not None:
         for entry in ctl.session.branch():

@@ -139,10 +139,9 @@ class Controller:
         """The catalog entry of the current model (user entries from config.toml included), or None."""
         if self.agent is None:
             return None
-        from ..agent.providers.catalog import load_catalog, model_info
+        from ..agent.providers.catalog import model_info_for
 
-        models = self.workspace.config.get("models", {})
-        return model_info(self.agent.model, load_catalog(models if isinstance(models, dict) else None))
+        return model_info_for(self.workspace.config, self.agent.model)
 
     def switch_model(self, provider: str | None, model: str) -> None:
         """Use ``model`` (and ``provider``, or the catalog's) from now on; records a ``model_change``."""
@@ -196,7 +195,7 @@ class Controller:
         """Close the current session and start a new one (header written now)."""
         prompt = self._system_prompt()
         session = (
-            Session.ephemeral(str(self.workspace.cwd), prompt)
+            Session.ephemeral(str(self.workspace.cwd), prompt, guard=self.workspace.store_options.guard)
             if self.ephemeral
             else self.workspace.create_session(system_prompt=prompt)
         )
@@ -314,11 +313,11 @@ class Controller:
 
     @property
     def redactor(self):  # type: ignore[no-untyped-def]
-        """The session's :class:`~lime_repl.store.redact.Redactor` (None when ``redact = false``), built once."""
+        """The session's :class:`~lime_repl.outputs.redact.Redactor` (None when ``redact = false``), built once."""
         if self.workspace.config.get("redact", True) is False:
             return None
         if getattr(self, "_redactor", None) is None:
-            from ..store.redact import Redactor
+            from ..outputs.redact import Redactor
 
             self._redactor = Redactor(self.workspace.env)
         return self._redactor

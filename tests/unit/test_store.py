@@ -233,12 +233,12 @@ def test_catalog_cache_follows_appends_and_title_changes(tmp_path: Path) -> None
     d = tmp_path / "sessions"
     session = Session.create(d, "/w")
     catalog = Catalog(tmp_path / "index.sqlite")
-    [info] = catalog.list([(d, "global")])
+    [info] = catalog.sessions([(d, "global")])
     assert info.entries == 0 and info.title is None
     _bash(session, 1)
     session.rename("Later")
     session.sync()
-    [info] = Catalog(tmp_path / "index.sqlite").list([(d, "global")])
+    [info] = Catalog(tmp_path / "index.sqlite").sessions([(d, "global")])
     assert (
         info.entries == 4
         and info.title == "Later"
@@ -252,5 +252,5 @@ def test_corrupt_index_is_rebuilt(tmp_path: Path) -> None:
     Session.create(d, "/w").close()
     index = tmp_path / "index.sqlite"
     index.write_bytes(b"garbage" * 100)
-    assert len(Catalog(index).list([(d, "global")])) == 1
-    assert len(Catalog(index).list([(d, "global")])) == 1
+    assert len(Catalog(index).sessions([(d, "global")])) == 1
+    assert len(Catalog(index).sessions([(d, "global")])) == 1

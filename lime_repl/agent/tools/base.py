@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ...store.capping import HeadTailBuffer, cap_text
+from ...outputs.capping import HeadTailBuffer, cap_text
 
 __all__ = ["Tool", "ToolContext", "ToolError", "ToolOutput", "ToolResult", "resolve_path", "run_tool"]
 
@@ -26,7 +26,7 @@ Redact = Callable[[str], str]
 
 
 class ToolOutput:
-    """A tool's raw output: text parts and :class:`~lime_repl.store.capping.HeadTailBuffer` streams, in order.
+    """A tool's raw output: text parts and :class:`~lime_repl.outputs.capping.HeadTailBuffer` streams, in order.
 
     :meth:`text` renders it: each stream as ``HeadTailBuffer.text(redact)``
     (redacted over the buffer's margin, then cut to 16 KiB at each end), each

@@ -10,7 +10,7 @@ import os
 import subprocess
 from typing import Any
 
-from ...store.capping import HeadTailBuffer
+from ...outputs.capping import HeadTailBuffer
 from .base import Tool, ToolContext, ToolError, ToolOutput, resolve_path
 
 __all__ = ["BASH", "EDIT", "READ", "TOOLS", "WRITE"]
