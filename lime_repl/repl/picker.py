@@ -14,7 +14,7 @@ sessions (the problem of pi #3611). Keys:
 * Ctrl-R renames the selected session (a ``title`` entry written under the
   session's lock; a session open in another process shows that error line);
 * Ctrl-D deletes it, after a y/n confirmation, with
-  :func:`~lime_repl.exchange.listing.remove_session`;
+  :func:`~lime_repl.store.removal.remove_session`;
 * Esc or Ctrl-C cancels.
 
 :func:`filter_sessions` is the pure search/sort/filter step.
@@ -163,7 +163,7 @@ class PickerState:
 
     def delete(self) -> None:
         """Delete the selected session's files; errors go to ``status``."""
-        from ..exchange.listing import remove_session
+        from ..store.removal import remove_session
 
         info = self.selected
         if info is None:
@@ -172,7 +172,7 @@ class PickerState:
             self.status = f"session {info.id[:8]} is the one open here; it cannot be deleted from inside it"
             return
         try:
-            remove_session(self.workspace, info.path)
+            remove_session(info.path)
         except LimeError as exc:
             self.status = exc.message
             return

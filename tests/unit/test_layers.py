@@ -47,10 +47,17 @@ def test_bridge_imports_nothing_from_the_repl() -> None:
     assert _modules("bridge") and not {k: v for k, v in offenders.items() if v}
 
 
-def test_the_runtime_imports_no_front_end_and_prints_nothing() -> None:
+def test_the_runtime_imports_no_front_end() -> None:
     for path in _modules("runtime"):
         imports = _imports(path)
         assert not [i for i in imports if i.startswith(("lime_repl.repl", "lime_repl.bridge", "lime_repl.cli"))], path
+
+
+def test_nothing_below_the_front_ends_prints_or_reads_the_terminal() -> None:
+    front = {"repl", "bridge", "cli"}
+    below = [p for p in ROOT.rglob("*.py") if p.relative_to(ROOT).parts[0] not in front]
+    assert any(p.parts[-2] == "runtime" for p in below)
+    for path in below:
         tree = ast.parse(path.read_text())
         calls = {
             node.func.id
