@@ -22,12 +22,10 @@ from pathlib import Path
 
 from ..agent.loop import Agent, TurnOutcome
 from ..agent.providers.catalog import ModelInfo, choose_provider
-from ..context.compaction import load_settings
 from ..context.memory import MemoryFile, build_system_prompt, find_memory_files
 from ..context.rotation import compact_before_prune
 from ..context.scheduler import ContextKeeper
-from ..context.summary import extractive_summary
-from ..errors import LimeError, StoreError, UsageError
+from ..errors import LimeError, UsageError
 from ..exchange.export import export_session
 from ..paths import find_project_root
 from ..store.records import Entry
@@ -37,39 +35,15 @@ from ..store.session import Session
 from ..workspace import Workspace
 from .commands import REGISTRY, CommandResult
 from .events import CompactionFinished, CompactionStarted, EntryAppended, Notice, ShellOutput, Sink
+from .keeper import build_keeper, summarize
 from .model import NO_PROVIDER_HINT, catalog_info, make_agent
 from .shell import PersistentShell, ShellResult
 from .turn import SinkTurnUI
+from .writes import ShellOutcome, record_bash, recording
 
-__all__ = ["ShellOutcome", "SessionRuntime", "recording"]
+__all__ = ["ShellOutcome", "SessionRuntime"]
 
 log = logging.getLogger("lime")
-
-
-@contextlib.contextmanager
-def recording(what: str) -> Iterator[None]:
-    """Turn the store's refused write into the one :class:`StoreError` line: ``<reason>; <what>``.
-
-    ``what`` says what was lost, e.g. ``"the label was not recorded"``.
-
-    The store leaves the log whole when it refuses (the entry guard and
-    segment writer, DESIGN.md section 3); this is the only place the refusal
-    becomes a user-facing error.
-    """
-    try:
-        yield
-    except WriteFailed as exc:
-        raise StoreError(f"{exc.strerror or exc}; {what}") from None
-
-
-@dataclass
-class ShellOutcome:
-    """A finished ``!`` command: its 3 entry ids, exit code, shell cwd afterwards, and whether SIGINT cut it."""
-
-    entry_ids: list[str]
-    exit_code: int
-    cwd: str
-    interrupted: bool = False
 
 
 @dataclass
@@ -274,31 +248,10 @@ class SessionRuntime:
     def start_keeper(self) -> ContextKeeper:
         """Build and start the context keeper once (attached to the agent). Raises UsageError for bad settings."""
         if self.keeper is None:
-            try:
-                settings = load_settings(self.workspace.config.data, self.workspace.env)
-            except (TypeError, ValueError) as exc:
-                raise UsageError(f"bad [compaction] setting: {exc}") from None
-            info = self.model_info()
-            keeper = ContextKeeper(
-                settings,
-                window=info.context_window if info is not None else 128_000,
-                catalog_threshold=info.auto_compact_threshold if info is not None else None,
-                summarize=self._quiet_summary,
-            )
-            keeper.start()
-            self.keeper = keeper
+            self.keeper = build_keeper(self.workspace, self.model_info(), self.agent)
         if self.agent is not None:
             self.agent.context = self.keeper
         return self.keeper
-
-    def _quiet_summary(self, entries: list[Entry], previous: str | None, hint: str | None) -> str:
-        """Summarizer for the background worker: the model if reachable, else extractive; logs, never emits."""
-        if self.agent is not None:
-            try:
-                return self.agent.summarize(entries, previous, hint)
-            except LimeError as exc:
-                log.warning("compaction summary by the model failed (%s); using an extractive summary", exc)
-        return extractive_summary(entries, previous, hint)
 
     def _before_prune(self, session: Session, path: Path) -> None:
         """The store is about to delete ``session``'s segment ``path``: compact its live entries first."""
@@ -336,12 +289,10 @@ class SessionRuntime:
     def summarize_entries(self, entries: list[Entry], focus: str | None = None) -> tuple[str, bool]:
         """A summary of ``entries`` (branch summaries): ``(text, by_model)``; the extractive one when the model
         is not configured or fails (a warning notice then); never raises for provider errors."""
-        if self.agent is not None:
-            try:
-                return self.agent.summarize(entries, None, focus), True
-            except LimeError as exc:
-                self.sink.emit(Notice("warning", f"{exc.message}; using an extractive summary"))
-        return extractive_summary(entries, None, focus), False
+        text, error = summarize(self.agent, entries, None, focus)
+        if error is not None:
+            self.sink.emit(Notice("warning", f"{error.message}; using an extractive summary"))
+        return text, self.agent is not None and error is None
 
     # -- the model ---------------------------------------------------------
     def model_info(self) -> ModelInfo | None:
@@ -433,22 +384,10 @@ class SessionRuntime:
         return ShellOutcome([str(e["id"]) for e in entries], result.exit_code, result.cwd, result.interrupted)
 
     def _record_bash(self, command: str, result: ShellResult) -> list[Entry]:
-        session = self.current
         scrub = self.redactor
         if scrub is not None and self.shell is not None:
             scrub.learn(self.shell.env)  # secrets exported by this command are known from now on
-        # Only the log is redacted (before the cut): the front end has already shown the real output.
-        stdout, stderr = result.stdout.text(scrub), result.stderr.text(scrub)
-        with recording("the command ran but was not recorded"):
-            return session.append_bash(
-                command,
-                stdout,
-                stderr,
-                exit_code=result.exit_code,
-                duration_ms=result.duration_ms,
-                truncated_bytes={"stdout": result.stdout.truncated, "stderr": result.stderr.truncated},
-                cwd=result.cwd,
-            )
+        return record_bash(self.current, command, result, scrub)
 
     # -- small writes ----------------------------------------------------------
     def set_leaf(self, entry_id: str | None) -> Entry:

@@ -93,6 +93,7 @@ def test_bridge_slash_commands_equal_line_mode(lime_env: LimeEnv, server: FakePr
         for command in COMMANDS:
             status, out, err = _line_mode(lime_env, a_id[:8], command.format(x="a"))
             client.call("session.resume", {"sessionId": b_id})
+            before = _entry_ids(b_path)
             response, events = client.reply(
                 client.request("session.send", {"sessionId": b_id, "text": command.format(x="b")})
             )
@@ -108,6 +109,8 @@ def test_bridge_slash_commands_equal_line_mode(lime_env: LimeEnv, server: FakePr
                 assert _normalize(notices, ids) == _normalize("\n".join(err), ids), command
                 entry_events = [e["entry"]["id"] for e in events if e["kind"] == "entry"]
                 assert entry_events == result["entryIds"], command
+                if result["sessionId"] == b_id:  # every entry the command wrote was announced
+                    assert entry_events == _entry_ids(b_path)[len(before) :], command
                 if result["sessionId"] != b_id:  # /fork N and /clone continue in the new session
                     client.call("session.close", {"sessionId": result["sessionId"]})
                 else:
@@ -124,6 +127,7 @@ def test_bridge_slash_commands_equal_line_mode(lime_env: LimeEnv, server: FakePr
     kinds_a = [json.loads(line)["type"] for line in a_path.read_text().splitlines()]
     kinds_b = [json.loads(line)["type"] for line in b_path.read_text().splitlines()]
     assert kinds_a == kinds_b and kinds_a.count("compaction") == 1 and kinds_a.count("label") == 1
+    assert kinds_a.count("title") == 1 and kinds_a.count("model_change") == 2
 
 
 def test_memory_reload_sends_the_new_prompt_now_and_after_resume(

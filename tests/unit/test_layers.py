@@ -75,3 +75,60 @@ def test_no_front_end_subclasses_another() -> None:
                 if isinstance(node, ast.ClassDef):
                     bases = {ast.unparse(base) for base in node.bases}
                     assert not bases & {"Controller", "Console", "SessionRuntime", "TerminalSink"}, (path, node.name)
+
+
+def _graph() -> dict[str, set[str]]:
+    """lime's modules and the lime modules each imports (``if TYPE_CHECKING:`` blocks left out)."""
+    paths = {}
+    for path in ROOT.rglob("*.py"):
+        parts = list(path.relative_to(ROOT.parent).with_suffix("").parts)
+        paths[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    graph: dict[str, set[str]] = {}
+    for name, path in paths.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        edges: set[str] = set()
+
+        def visit(nodes: list[ast.stmt], package: str = package, edges: set[str] = edges) -> None:
+            for node in nodes:
+                if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+                    continue
+                if isinstance(node, ast.Import):
+                    edges.update(a.name for a in node.names if a.name in paths)
+                elif isinstance(node, ast.ImportFrom):
+                    base = package.split(".")[: len(package.split(".")) - node.level + 1] if node.level else []
+                    module = ".".join([*base, node.module] if node.module else base) if node.level else node.module
+                    for alias in node.names:
+                        full = f"{module}.{alias.name}"
+                        if full in paths:
+                            edges.add(full)
+                        elif module in paths:
+                            edges.add(str(module))
+                for child in ast.iter_child_nodes(node):
+                    if isinstance(child, ast.stmt):
+                        visit([child])
+
+        visit(ast.parse(path.read_text()).body)
+        edges.discard(name)
+        graph[name] = edges
+    return graph
+
+
+def test_no_import_cycle_between_lime_modules() -> None:
+    graph = _graph()
+    assert "lime_repl.runtime.session" in graph["lime_repl.repl.controller"]
+    state: dict[str, int] = {}  # 1 on the path, 2 done
+    cycles: list[list[str]] = []
+
+    def walk(node: str, path: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                cycles.append([*path[path.index(nxt) :], nxt])
+            elif nxt not in state:
+                walk(nxt, [*path, nxt])
+        state[node] = 2
+
+    for start in sorted(graph):
+        if start not in state:
+            walk(start, [start])
+    assert cycles == []
