@@ -14,6 +14,7 @@ from __future__ import annotations
 from ..errors import LimeError
 from ..runtime.commands import REGISTRY, CommandResult
 from ..runtime.session import SessionRuntime
+from ..workspace import Workspace
 from .console import Console
 from .render import TerminalSink
 from .terminal_cmds import TERMINAL_FORMS
@@ -36,6 +37,25 @@ class Controller:
         self.running = True
         self.last_status = 0
         self.next_input: str | None = None
+
+    @classmethod
+    def start(
+        cls,
+        workspace: Workspace,
+        console: Console,
+        *,
+        can_ask: bool = False,
+        ephemeral: bool = False,
+        provider: str | None = None,
+        model: str | None = None,
+        yolo: bool = False,
+    ) -> Controller:
+        """A front end on ``console`` with its own :class:`TerminalSink` and runtime (no session yet)."""
+        sink = TerminalSink(console, can_ask=can_ask)
+        runtime = SessionRuntime.start(
+            workspace, sink, ephemeral=ephemeral, provider=provider, model=model, yolo=yolo
+        )
+        return cls(runtime, console, sink)
 
     def handle_line(self, line: str) -> int:
         """Handle one input line; returns its status (the exit code of a ``!`` command, 0/1/2 otherwise)."""

@@ -7,11 +7,9 @@ from pathlib import Path
 
 from ..errors import UsageError
 from ..runtime.model import NO_PROVIDER_HINT
-from ..runtime.session import SessionRuntime
 from ..workspace import Workspace
 from .console import Console
 from .controller import Controller
-from .render import TerminalSink
 
 __all__ = ["start"]
 
@@ -70,13 +68,18 @@ def start(
     picked = _pick(workspace) if pick else None  # before the controller: the picker opens at once
     if pick and picked is None:
         return 0
-    sink = TerminalSink(console, can_ask=interactive or sys.stdin.isatty())
-    runtime = SessionRuntime.start(
-        workspace, sink, ephemeral=no_session, provider=provider, model=model, yolo=yolo
+    controller = Controller.start(
+        workspace,
+        console,
+        can_ask=interactive or sys.stdin.isatty(),
+        ephemeral=no_session,
+        provider=provider,
+        model=model,
+        yolo=yolo,
     )
+    runtime = controller.runtime
     if prompt is not None and runtime.agent is None:
         raise UsageError(NO_PROVIDER_HINT)
-    controller = Controller(runtime, console, sink)
     try:
         if continue_ or resume:
             ref = "latest" if continue_ else resume
