@@ -14,7 +14,7 @@ previous summary: the hook runs inside the store's write path, where a
 blocking model call could stall or re-enter a turn, so no model is asked.
 
 :func:`compact_before_prune` is the body of the store's
-``Session.on_prune`` callback (wired by :class:`~lime_repl.repl.controller.Controller`);
+``Session.on_prune`` callback (wired by :class:`~lime_repl.runtime.session.SessionRuntime`);
 the store itself never imports this module.
 """
 

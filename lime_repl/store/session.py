@@ -115,6 +115,10 @@ class Session(SessionState):
         super().__init__(path, session_id, header)
         self._lock: SessionLock | None = None
         self._writer: SegmentWriter | None = None
+        #: Called with each entry after it is written and applied (``append``, ``append_copy``,
+        #: ``append_bash``), in log order; never while a log is replayed. Front ends get their
+        #: "entry appended" events from here. A hook's exception propagates to the appender.
+        self.on_append: list[Callable[[Entry], None]] = []
 
     # -- construction --------------------------------------------------
     @classmethod
@@ -383,6 +387,7 @@ class Session(SessionState):
         if self._writer is not None:
             self._writer.append(dumps(ordered))
         self._apply(ordered)
+        self._appended(ordered)
         return ordered
 
     def append_copy(self, entry: Entry) -> Entry:
@@ -397,6 +402,7 @@ class Session(SessionState):
         if self._writer is not None:
             self._writer.append(dumps(entry))
         self._apply(entry)
+        self._appended(entry)
         return entry
 
     def append_copies(
@@ -503,7 +509,13 @@ class Session(SessionState):
             raise
         for record in records:
             self._apply(record)
+        for record in records:
+            self._appended(record)
         return records
+
+    def _appended(self, entry: Entry) -> None:
+        for hook in list(self.on_append):
+            hook(entry)
 
     def rename(self, title: str | None) -> Entry:
         """Record a ``title`` entry (``None`` or '' clears the title)."""
