@@ -31,7 +31,9 @@ def test_history_is_kept_per_directory(lime_env: LimeEnv) -> None:
         assert repl.stdout.value == "from-history\n"
         assert repl.exit() == 0
     recorded = [
-        e for e in _log_all(lime_env) if e["type"] == "message" and "echo from-history" in e["content"][0]["text"]
+        e
+        for e in _log_all(lime_env)
+        if e["type"] == "message" and "echo from-history" in e["content"][0]["text"]
     ]
     assert len(recorded) == 2  # once per session: the recalled line ran again
 

@@ -113,8 +113,9 @@ class InProcessRepl:
     def wait_lines(self, count: int) -> None:
         """Wait until ``count`` lines have been handled in all."""
         with self._done:
-            if not self._done.wait_for(lambda: self.lines_done >= count or not self._thread.is_alive(),
-                                       self.timeout):
+            if not self._done.wait_for(
+                lambda: self.lines_done >= count or not self._thread.is_alive(), self.timeout
+            ):
                 raise AssertionError(f"line {count} was not handled in {self.timeout} s; {self._report()}")
         if self.lines_done < count:
             raise AssertionError(f"the REPL ended before line {count}; {self._report()}")
@@ -133,7 +134,9 @@ class InProcessRepl:
         last = 0.0
         while self.buffer != text:
             if time.monotonic() > deadline or not self._thread.is_alive():
-                raise AssertionError(f"the prompt never held {text!r} (it holds {self.buffer!r}); {self._report()}")
+                raise AssertionError(
+                    f"the prompt never held {text!r} (it holds {self.buffer!r}); {self._report()}"
+                )
             if keys and time.monotonic() - last >= every:
                 self.send(keys)
                 last = time.monotonic()
