@@ -9,6 +9,7 @@ itself; do not mix it with ``child.expect``).
 from __future__ import annotations
 
 import time
+from typing import NoReturn
 
 import pexpect
 import pyte
@@ -50,6 +51,12 @@ class Screen:
             return
         self._feed(data)
 
+    def _fail(self, message: str) -> NoReturn:
+        """End the child (a failed test leaves no process behind) and raise AssertionError with ``message``."""
+        if not self.child.closed:
+            self.child.close(force=True)
+        raise AssertionError(message)
+
     @property
     def text(self) -> str:
         return "\n".join(line.rstrip() for line in self.screen.display)
@@ -63,7 +70,7 @@ class Screen:
         deadline = time.monotonic() + timeout
         while text not in self.text:
             if time.monotonic() > deadline or self.eof:
-                raise AssertionError(f"{text!r} never appeared; the screen shows:\n{self.text}")
+                self._fail(f"{text!r} never appeared; the screen shows:\n{self.text}")
             self.pump()
 
     def wait_gone(self, text: str, timeout: float = TIMEOUT) -> None:
@@ -71,7 +78,7 @@ class Screen:
         deadline = time.monotonic() + timeout
         while text in self.text:
             if time.monotonic() > deadline or self.eof:
-                raise AssertionError(f"{text!r} stayed on the screen:\n{self.text}")
+                self._fail(f"{text!r} stayed on the screen:\n{self.text}")
             self.pump()
 
     def wait_line(self, text: str, timeout: float = TIMEOUT) -> None:
@@ -79,7 +86,7 @@ class Screen:
         deadline = time.monotonic() + timeout
         while text not in (line.rstrip() for line in self.screen.display):
             if time.monotonic() > deadline or self.eof:
-                raise AssertionError(f"no line {text!r}; the screen shows:\n{self.text}")
+                self._fail(f"no line {text!r}; the screen shows:\n{self.text}")
             self.pump()
 
     def wait_in_transcript(self, text: str, timeout: float = TIMEOUT) -> None:
@@ -87,7 +94,7 @@ class Screen:
         deadline = time.monotonic() + timeout
         while text.encode() not in self.transcript:
             if time.monotonic() > deadline or self.eof:
-                raise AssertionError(f"{text!r} was never written; the screen shows:\n{self.text}")
+                self._fail(f"{text!r} was never written; the screen shows:\n{self.text}")
             self.pump()
 
     def wait_empty_prompt(self, prompt: str = "lime> ", timeout: float = TIMEOUT) -> None:
@@ -101,7 +108,7 @@ class Screen:
             self.cursor_line.rstrip() == prompt.rstrip() and self.screen.cursor.x == len(prompt)
         ):
             if time.monotonic() > deadline or self.eof:
-                raise AssertionError(f"no empty prompt; the screen shows:\n{self.text}")
+                self._fail(f"no empty prompt; the screen shows:\n{self.text}")
             self.pump()
 
     def wait_prompt(self, prompt: str = "lime> ", timeout: float = TIMEOUT) -> None:
@@ -109,7 +116,7 @@ class Screen:
         deadline = time.monotonic() + timeout
         while not self.cursor_line.startswith(prompt):
             if time.monotonic() > deadline or self.eof:
-                raise AssertionError(f"no prompt; the screen shows:\n{self.text}")
+                self._fail(f"no prompt; the screen shows:\n{self.text}")
             self.pump()
         self.pump(0.1)
 
@@ -125,7 +132,6 @@ class Screen:
         while not self.eof and time.monotonic() < deadline:
             self.pump(0.1)
         if not self.eof:
-            self.child.close(force=True)
-            raise AssertionError(f"the child did not exit in {timeout} s; the screen shows:\n{self.text}")
+            self._fail(f"the child did not exit in {timeout} s; the screen shows:\n{self.text}")
         self.child.close()
         return self.child.exitstatus if self.child.exitstatus is not None else -1
