@@ -119,14 +119,14 @@ def bang_roundtrip(s: Settings) -> dict[str, Any]:
 
     env = bench_env(s.data, "home-bang")
     with open(os.devnull, "w") as devnull:
-        controller = Controller(Workspace(_cwd(s, "bang"), env=env), Console(stdout=devnull, stderr=devnull))
-        controller.new_session()
+        controller = Controller.start(Workspace(_cwd(s, "bang"), env=env), Console(stdout=devnull, stderr=devnull))
+        controller.runtime.new_session()
         try:
             lime = timed(lambda: controller.handle_line("!true"), s.roundtrips, warmup=3)
-            shell = controller.ensure_shell()
+            shell = controller.runtime.ensure_shell()
             shell_only = timed(lambda: shell.run("true"), s.roundtrips, warmup=1)
         finally:
-            controller.close()
+            controller.runtime.close()
     floor = measure(lambda: run_child(["bash", "-c", "true"], env=env), s.roundtrips)
     return figure(
         "!true round trip inside the REPL (persistent shell), recorded and fsynced",

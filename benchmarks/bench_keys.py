@@ -5,7 +5,7 @@ Run by ``benchmarks/run.py`` as a child process::
     python bench_keys.py SESSION.jsonl KEYS
 
 It resumes ``SESSION.jsonl`` (a 1 MiB session) with lime's own
-:class:`~lime_repl.repl.controller.Controller` and runs the real
+:class:`~lime_repl.repl.controller.Controller` (on a real runtime) and runs the real
 :func:`~lime_repl.repl.app.run_interactive` (the same ``PromptSession``,
 history, completer, lexer and toolbar as a terminal user gets) on
 prompt-toolkit's pipe input, with a ``DummyOutput`` whose ``flush`` marks the
@@ -42,8 +42,8 @@ def _load_loop(controller: Any, path: Path, stop: threading.Event, counter: list
     try:
         from lime_repl.context.tokens import TokenCounter
 
-        keeper = controller.keeper
-        branch = controller.session.branch()
+        keeper = controller.runtime.start_keeper()
+        branch = controller.runtime.current.branch()
 
         def micro() -> None:
             while not stop.is_set():
@@ -111,8 +111,8 @@ def main() -> None:
 
     devnull = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
     workspace = Workspace(cwd=Path.cwd())
-    controller = Controller(workspace, Console(stdout=devnull, stderr=devnull, interactive=True))
-    controller.resume(path)
+    controller = Controller.start(workspace, Console(stdout=devnull, stderr=devnull, interactive=True))
+    controller.runtime.resume(path)
     stop = threading.Event()
     result: dict[str, Any] = {}
 
@@ -152,7 +152,7 @@ def main() -> None:
         driver.start()
         run_interactive(controller, input=pipe, output=Probe())
         driver.join(10)
-    controller.close()
+    controller.runtime.close()
     json.dump(result, sys.stdout)
     sys.stdout.write("\n")
 

@@ -8,6 +8,7 @@ library's "--- Logging error ---" traceback on stderr.
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 
@@ -23,7 +24,7 @@ class _PrivateFileHandler(logging.FileHandler):
     dropped silently: the program log must never print to the terminal.
     """
 
-    def _open(self):  # type: ignore[no-untyped-def]
+    def _open(self) -> io.TextIOWrapper:
         fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         return open(fd, "a", encoding=self.encoding, errors=self.errors)
 

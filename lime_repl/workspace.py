@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Unpack
 
 from . import paths
 from .errors import SessionLockedError, SessionNotFoundError, StoreError, UsageError
@@ -20,7 +20,7 @@ from .store.files import UnsafeFile
 
 if TYPE_CHECKING:  # imported where used: listing and search never load the writer or the config parser
     from .config import Config
-    from .store.session import Session, StoreOptions
+    from .store.session import NewSessionFields, Session, StoreOptions
 
 __all__ = ["Workspace"]
 
@@ -59,11 +59,16 @@ class Workspace:
 
     @property
     def store_options(self) -> StoreOptions:
+        from .outputs.guard import cap_system_prompt, output_guard
+        from .outputs.redact import Redactor
         from .store.session import StoreOptions
 
         return StoreOptions(
             max_bytes=self.config.get_int("session.max_bytes", 262_144),
             backups=self.config.get_int("session.backups", 3),
+            guard=output_guard,
+            prompt_guard=cap_system_prompt,
+            redact=None if self.config.get("redact", True) is False else Redactor(self.env),
         )
 
     # -- directories ---------------------------------------------------
@@ -92,7 +97,7 @@ class Workspace:
     # -- sessions ------------------------------------------------------
     def list_sessions(self, everywhere: bool = False) -> list[SessionInfo]:
         """Sessions newest first: this directory's, or every directory's."""
-        return self.catalog.list(self.all_dirs() if everywhere else self.local_dirs())
+        return self.catalog.sessions(self.all_dirs() if everywhere else self.local_dirs())
 
     def resolve(self, ref: str) -> Path:
         """The active log path for ``latest``, an id prefix or a path. Raises a :class:`UsageError`."""
@@ -107,7 +112,7 @@ class Workspace:
         """The most recently written session of this directory, or None."""
         return self.catalog.latest(self.local_dirs())
 
-    def create_session(self, system_prompt: str | None = None, **extra: object) -> Session:
+    def create_session(self, system_prompt: str | None = None, **extra: Unpack[NewSessionFields]) -> Session:
         """A new session in this directory's sessions dir, header written. Raises :class:`StoreError`."""
         from .store.session import Session
 
@@ -117,7 +122,7 @@ class Workspace:
                 str(self.cwd),
                 system_prompt=system_prompt,
                 options=self.store_options,
-                **extra,  # type: ignore[arg-type]
+                **extra,
             )
         except UnsafeFile as exc:
             raise StoreError(str(exc.strerror)) from None

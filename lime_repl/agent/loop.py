@@ -175,7 +175,7 @@ class Agent:
                     results.append(_result_block(call, ToolResult("cancelled by the user", True)))
                     continue
                 try:
-                    result = self._run_call(call, ui)
+                    result = self._run_call(call, ui, session)
                 except KeyboardInterrupt:
                     interrupted = True
                     result = ToolResult("cancelled by the user (Ctrl-C)", True)
@@ -253,9 +253,9 @@ class Agent:
         outcome.entries.append(entry["id"])
         return end, False
 
-    def _run_call(self, call: dict[str, Any], ui: TurnUI) -> ToolResult:
+    def _run_call(self, call: dict[str, Any], ui: TurnUI, session: Session) -> ToolResult:
         name = str(call.get("name"))
-        arguments = call.get("input") if isinstance(call.get("input"), dict) else {}
+        arguments: dict[str, Any] = call["input"] if isinstance(call.get("input"), dict) else {}
         ui.on_tool_call(name, arguments)
         tool = TOOLS.get(name)
         if tool is None:
@@ -271,12 +271,18 @@ class Agent:
         else:
             result = run_tool(tool, self.tool_ctx, call.get("input"))
         ui.on_tool_result(name, result)
-        if self.redact:
-            from ..store.redact import redact
+        # The user saw the real output; the log (and so the model) gets the raw output redacted, then capped.
+        return ToolResult(result.stored(self._redactor(session)), result.is_error)
 
-            # The user saw the real output; the log (and so the model) gets it redacted.
-            result = ToolResult(redact(result.content, self.tool_ctx.env), result.is_error)
-        return result
+    def _redactor(self, session: Session) -> Any:
+        """The session's redaction (``str -> str``), or one for the tool environment; None when ``redact = false``."""
+        if not self.redact:
+            return None
+        if session.redact is not None:
+            return session.redact
+        from ..outputs.redact import Redactor
+
+        return Redactor(self.tool_ctx.env)
 
 
 def _result_block(call: dict[str, Any], result: ToolResult) -> dict[str, Any]:

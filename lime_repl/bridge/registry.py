@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SessionNotFoundError, UsageError
+from ..runtime.session import SessionRuntime
 from ..store.session import Session
 from ..workspace import Workspace
-from .engine import SessionEngine
 
 __all__ = ["OpenSessions"]
 
@@ -32,9 +32,9 @@ log = logging.getLogger("lime")
 class OpenSessions:
     """Open sessions by id. ``workspace`` is the bridge's directory; ``make_engine`` builds an engine for a workspace."""
 
-    def __init__(self, workspace: Workspace, make_engine: Callable[[Workspace], SessionEngine]) -> None:
+    def __init__(self, workspace: Workspace, make_engine: Callable[[Workspace], SessionRuntime]) -> None:
         self.workspace = workspace
-        self.engines: dict[str, SessionEngine] = {}
+        self.engines: dict[str, SessionRuntime] = {}
         self._make_engine = make_engine
         self._workspaces: dict[Path, Workspace] = {workspace.cwd: workspace}
 
@@ -63,20 +63,29 @@ class OpenSessions:
         return self.workspace
 
     # -- engines ---------------------------------------------------------
-    def new_engine(self, workspace: Workspace) -> SessionEngine:
+    def new_engine(self, workspace: Workspace) -> SessionRuntime:
         """An engine without a session yet; give it one, then :meth:`add` it."""
         return self._make_engine(workspace)
 
-    def add(self, engine: SessionEngine) -> dict[str, Any]:
+    def add(self, engine: SessionRuntime) -> dict[str, Any]:
         """Hold ``engine``'s session open; returns ``{"sessionId", "path"}``."""
         session = engine.current
         self.engines[session.session_id] = engine
         return {"sessionId": session.session_id, "path": str(session.path)}
 
-    def close(self, engine: SessionEngine) -> None:
+    def close(self, engine: SessionRuntime) -> None:
         """Close one open session (sync, stop its shell, release its lock)."""
-        self.engines.pop(engine.current.session_id, None)
+        for session_id, held in list(self.engines.items()):
+            if held is engine:
+                del self.engines[session_id]
         engine.close()
+
+    def rekey(self, engine: SessionRuntime) -> None:
+        """Hold ``engine`` under its current session id (a slash command switched it to a fork or clone)."""
+        for session_id, held in list(self.engines.items()):
+            if held is engine and session_id != engine.current.session_id:
+                del self.engines[session_id]
+        self.engines[engine.current.session_id] = engine
 
     def close_all(self) -> None:
         """Close every open session; a failure is logged and the others are still closed."""
@@ -88,7 +97,7 @@ class OpenSessions:
                 log.error("bridge: closing session %s failed", session_id, exc_info=True)
 
     # -- resolving -------------------------------------------------------
-    def find(self, ref: str) -> SessionEngine | None:
+    def find(self, ref: str) -> SessionRuntime | None:
         """The open session ``ref`` names by full id or unique id prefix, or None.
 
         Raises :class:`UsageError` when the prefix matches several open sessions.
@@ -102,11 +111,11 @@ class OpenSessions:
             raise UsageError(f"session prefix '{ref}' is ambiguous: {shown}")
         return matches[0] if matches else None
 
-    def by_path(self, path: Path) -> SessionEngine | None:
+    def by_path(self, path: Path) -> SessionRuntime | None:
         """The open session whose active file is ``path``, or None."""
         return next((e for e in self.engines.values() if e.current.path == path), None)
 
-    def resolve(self, ref: str) -> tuple[SessionEngine | None, Path]:
+    def resolve(self, ref: str) -> tuple[SessionRuntime | None, Path]:
         """``(open engine or None, active file)`` for ``ref``. Raises a UsageError (code 2) when unknown."""
         engine = self.find(ref)
         if engine is not None:
@@ -115,7 +124,7 @@ class OpenSessions:
         path = self.workspace.resolve(ref)
         return self.by_path(path), path
 
-    def writable(self, ref: str) -> SessionEngine:
+    def writable(self, ref: str) -> SessionRuntime:
         """The open session for a method that writes. Raises code 2 when unknown or not open here."""
         engine, path = self.resolve(ref)
         if engine is None:

@@ -34,10 +34,15 @@ import sys
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from ..agent.providers.catalog import PROVIDERS, normalize_provider_name
 from ..errors import LimeError, SessionLockedError, SessionNotFoundError, UsageError
+from ..exchange.export import export_session
+from ..paths import log_path
+from ..runtime.session import SessionRuntime
 from ..store.records import is_tree_node
+from ..views.tree import preview
 from ..workspace import Workspace
-from .engine import SessionEngine, TurnFailed
+from .events import BridgeSink, TurnFailed
 from .protocol import (
     INVALID_PARAMS,
     METHOD_NOT_FOUND,
@@ -143,8 +148,6 @@ class Bridge:
             error = RpcError(1, "interrupted")
         except Exception as exc:  # a bug: one line for the client, the traceback in the log
             log.error("bridge: internal error in %s", request.method, exc_info=True)
-            from ..paths import log_path
-
             error = RpcError(1, f"internal error: {exc} (details in {log_path()})")
         else:
             return None if request.notification else result_response(request.id, result)
@@ -159,8 +162,11 @@ class Bridge:
         """Send one ``session.event`` notification."""
         self.writer.notify("session.event", {"sessionId": session_id, "kind": kind, **fields})
 
-    def _new_engine(self, workspace: Workspace) -> SessionEngine:
-        return SessionEngine(workspace, self.emit, provider=self.provider, model=self.model, yolo=self.yolo)
+    def _new_engine(self, workspace: Workspace) -> SessionRuntime:
+        sink = BridgeSink(self.emit)
+        runtime = SessionRuntime.start(workspace, sink, provider=self.provider, model=self.model, yolo=self.yolo)
+        sink.session_id = lambda: runtime.current.session_id
+        return runtime
 
     # -- methods ---------------------------------------------------------
     def create(self, params: Any) -> dict[str, Any]:
@@ -173,7 +179,7 @@ class Bridge:
             workspace = self.open.workspace_for(cwd)
         engine = self.open.new_engine(workspace)
         try:
-            engine.start_new(p["title"])
+            engine.new_session(p["title"])
         except BaseException:
             engine.close()
             raise
@@ -185,7 +191,7 @@ class Bridge:
         if engine is None:
             engine = self.open.new_engine(self.open.session_workspace(path))
             try:
-                engine.open(path)
+                engine.resume(path)
             except BaseException:
                 engine.close()
                 raise
@@ -196,7 +202,7 @@ class Bridge:
             "path": str(session.path),
             "leafId": session.leaf_id,
             "title": session.title,
-            "warnings": engine.take_notes(),
+            "warnings": _sink(engine).take_notes(),
         }
 
     def list_sessions(self, params: Any) -> dict[str, Any]:
@@ -221,12 +227,56 @@ class Bridge:
                 raise RpcError(INVALID_PARAMS, "'!' needs a command, e.g. !ls")
             if "\0" in command:
                 raise RpcError(INVALID_PARAMS, "a shell command cannot contain a NUL character")
-            return engine.bang(command)
-        return engine.message(p["text"])
+            return self._bang(engine, command)
+        if stripped.startswith("/"):
+            return self._command(engine, stripped)
+        return self._message(engine, p["text"])
+
+    def _bang(self, engine: SessionRuntime, command: str) -> dict[str, Any]:
+        """``!command``: ``{"entryIds": [3 ids], "exitCode": n, "cwd": dir}`` (+ ``"cancelled": true`` on SIGINT)."""
+        sink = _sink(engine)
+        sink.take_notes()
+        try:
+            outcome = engine.run_shell(command)
+        finally:
+            sink.flush_output()
+        reply: dict[str, Any] = {"entryIds": outcome.entry_ids, "exitCode": outcome.exit_code, "cwd": outcome.cwd}
+        if outcome.interrupted:
+            reply["cancelled"] = True
+        return reply
+
+    def _message(self, engine: SessionRuntime, text: str) -> dict[str, Any]:
+        """A model turn: ``{"entryIds", "text", "cancelled"}``; a provider error raises :class:`TurnFailed`."""
+        _sink(engine).take_notes()
+        outcome = engine.send_message(text)
+        if outcome.error:
+            raise TurnFailed(outcome.error, outcome.entries)
+        return {"entryIds": outcome.entries, "text": outcome.text, "cancelled": outcome.status == 130}
+
+    def _command(self, engine: SessionRuntime, line: str) -> dict[str, Any]:
+        """A slash command through the registry: its result as data (docs/bridge.md, "Slash commands").
+
+        A command that switches the session (``/fork N``, ``/clone``, ``/new``,
+        ``/resume ID``) leaves the runtime in the new session, now held under
+        its id (``sessionId`` in the result); ``/quit`` closes the session.
+        """
+        sink = _sink(engine)
+        sink.take_notes()
+        before = engine.current.session_id
+        with engine.collect() as ids:
+            result = engine.run_command(line)
+        engine.sync()
+        reply = result.to_json()
+        reply["notices"] = sink.take_notes() + reply["notices"]
+        reply["entryIds"] = list(ids)
+        reply["sessionId"] = engine.current.session_id
+        if engine.current.session_id != before:
+            self.open.rekey(engine)
+        if result.quit:
+            self.open.close(engine)
+        return reply
 
     def tree(self, params: Any) -> dict[str, Any]:
-        from ..store.tree import preview
-
         p = check_params(params, {"sessionId": _STR})
         session, _ = self.open.readable(p["sessionId"])
         tool_names: dict[str, str] = {}
@@ -250,7 +300,7 @@ class Bridge:
         ]
         return {"sessionId": session.session_id, "leafId": session.leaf_id, "entries": nodes}
 
-    def _node(self, engine: SessionEngine, entry_id: str) -> str:
+    def _node(self, engine: SessionRuntime, entry_id: str) -> str:
         session = engine.current
         entry = session.entries.get(entry_id)
         if entry is None or not is_tree_node(entry):
@@ -278,13 +328,11 @@ class Bridge:
     def _fork(self, ref: str, entry_id: str | None) -> dict[str, Any]:
         source, workspace = self.open.readable(ref)
         assert source.path is not None
-        forked = workspace.fork_session(source.path, entry_id)
         engine = self.open.new_engine(workspace)
         try:
-            engine.adopt(forked)
+            forked = engine.fork(source.path, entry_id)
         except BaseException:
             engine.close()
-            forked.close()
             raise
         result = self.open.add(engine)
         result["leafId"] = forked.leaf_id
@@ -304,8 +352,6 @@ class Bridge:
         return self.open.writable(p["sessionId"]).compact(p["hint"] or None)
 
     def export(self, params: Any) -> dict[str, Any]:
-        from ..exchange.export import export_session
-
         p = check_params(params, {"sessionId": _STR, "format": _STR}, {"path": _OPT_STR})
         session, _ = self.open.readable(p["sessionId"])
         if p["path"] == "-":
@@ -319,6 +365,12 @@ class Bridge:
         p = check_params(params, {"sessionId": _STR})
         self.open.close(self.open.writable(p["sessionId"]))
         return {"ok": True}
+
+
+def _sink(engine: SessionRuntime) -> BridgeSink:
+    sink = engine.sink
+    assert isinstance(sink, BridgeSink)
+    return sink
 
 
 def _error_data(exc: LimeError) -> dict[str, Any] | None:
@@ -340,8 +392,6 @@ def run_bridge(*, provider: str | None = None, model: str | None = None, yolo: b
     at stderr, so nothing else the process or its children print can corrupt
     the stream. Raises :class:`UsageError` for an unknown ``provider``.
     """
-    from ..agent.providers.catalog import PROVIDERS, normalize_provider_name
-
     if provider and normalize_provider_name(provider) not in PROVIDERS:
         raise UsageError(f"unknown provider {provider!r}: choose one of {', '.join(PROVIDERS)}")
     workspace = Workspace()

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..store.records import Entry
+from ..store.records import CompactionEntry, Entry, triple_role
 from .summary import files_touched
 from .tokens import TokenCounter
 from .transcript import live_start
@@ -108,9 +108,7 @@ def _is_triple_tail(entry: Entry) -> bool:
     content = entry.get("content")
     if not isinstance(shell, dict) or not isinstance(content, list) or not content:
         return False
-    return not str(content[0].get("text", "") if isinstance(content[0], dict) else "").startswith(
-        "<bash-input>"
-    )
+    return triple_role(entry) != "input"
 
 
 def find_cut(messages: Sequence[Entry], keep_tokens: int, counter: TokenCounter) -> int | None:
@@ -157,7 +155,7 @@ def compaction_entry(
     plan: CompactionPlan, summary: str, *, trigger: str, hint: str | None, tokens_after: int
 ) -> Entry:
     """The ``compaction`` entry (without id, parent and timestamp)."""
-    return {
+    entry: CompactionEntry = {
         "type": "compaction",
         "summary": summary,
         "firstKeptEntryId": plan.first_kept_id,
@@ -167,3 +165,4 @@ def compaction_entry(
         "hint": hint,
         "files": files_touched(plan.to_summarize, plan.previous_files),
     }
+    return dict(entry)

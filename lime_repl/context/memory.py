@@ -4,7 +4,10 @@
 and the working directory, in that order (the layering of AGENTS.md-aware
 tools: general first, most specific last). The system prompt is built once
 when a session is created and stored in its header, so a resumed session
-sends exactly what it sent before.
+sends exactly what it sent before. The store keeps it redacted and capped to
+a quarter of ``session.max_bytes`` (head and tail, the cut marked), since the
+header opens every segment
+(:func:`~lime_repl.store.entry_guard.cap_system_prompt`).
 """
 
 from __future__ import annotations

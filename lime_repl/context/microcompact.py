@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..store.records import Entry
+from ..store.records import Entry, triple_part, triple_role
 from .tokens import TokenCounter
 from .transcript import TRIM_KEEP, live_start, micro_state
 
@@ -82,9 +82,9 @@ def _output_size(entry: Entry) -> int:
                 value = block.get("content")
                 size += len(value) if isinstance(value, str) else len(str(value))
             elif block.get("type") == "text" and isinstance(entry.get("shell"), dict):
-                text = str(block.get("text", ""))
-                if not text.startswith("<bash-input>"):
-                    size += max(0, len(text) - len("<bash-stdout></bash-stdout>"))
+                part = triple_part(entry)
+                if part is None or part[0] != "input":
+                    size += len(part[1]) if part else len(str(block.get("text", "")))
     return size
 
 
@@ -98,11 +98,7 @@ def output_entries(branch: Sequence[Entry]) -> list[Entry]:
         if not isinstance(content, list):
             continue
         if isinstance(entry.get("shell"), dict):
-            if (
-                content
-                and isinstance(content[0], dict)
-                and not str(content[0].get("text", "")).startswith("<bash-input>")
-            ):
+            if content and isinstance(content[0], dict) and triple_role(entry) != "input":
                 found.append(entry)
         elif any(isinstance(b, dict) and b.get("type") == "tool_result" for b in content):
             found.append(entry)

@@ -14,7 +14,7 @@ previous summary: the hook runs inside the store's write path, where a
 blocking model call could stall or re-enter a turn, so no model is asked.
 
 :func:`compact_before_prune` is the body of the store's
-``Session.on_prune`` callback (wired by :class:`~lime_repl.repl.controller.Controller`);
+``Session.on_prune`` callback (wired by :class:`~lime_repl.runtime.session.SessionRuntime`);
 the store itself never imports this module.
 """
 
@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..store.records import Entry
+from ..store.records import Entry, triple_role
 from ..store.segments import read_segment
 from .compaction import CompactionPlan, compaction_entry
 from .summary import extractive_summary
@@ -59,7 +59,7 @@ def _opens_exchange(entry: Entry) -> bool:
     if any(isinstance(b, dict) and b.get("type") == "tool_result" for b in content):
         return False
     if isinstance(entry.get("shell"), dict) and content and isinstance(content[0], dict):
-        return str(content[0].get("text", "")).startswith("<bash-input>")
+        return triple_role(entry) == "input"
     return True
 
 

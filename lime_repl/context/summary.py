@@ -13,11 +13,10 @@ exchange), so compaction never blocks and never loses those facts.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from typing import Any
 
-from ..store.records import Entry, text_of
+from ..store.records import Entry, text_of, triple_part
 
 __all__ = [
     "SECTIONS",
@@ -36,7 +35,6 @@ SECTIONS = (
     "Files read and modified",
 )
 
-_TAG = re.compile(r"^<bash-input>(.*)</bash-input>$", re.S)
 _MAX_ITEM = 300
 _MAX_PREVIOUS = 4000  # characters of an earlier summary kept under Progress (head and tail, the cut marked)
 
@@ -59,7 +57,7 @@ def files_touched(entries: Sequence[Entry], previous: FileSets | None = None) ->
         for block in content:
             if not isinstance(block, dict) or block.get("type") != "tool_use":
                 continue
-            arguments = block.get("input") if isinstance(block.get("input"), dict) else {}
+            arguments: dict[str, Any] = block["input"] if isinstance(block.get("input"), dict) else {}
             path = arguments.get("path")
             if not isinstance(path, str):
                 continue
@@ -84,9 +82,9 @@ def _requests_and_commands(entries: Sequence[Entry]) -> tuple[list[str], list[st
         shell = entry.get("shell")
         text = text_of(entry)
         if isinstance(shell, dict):
-            match = _TAG.match(text)
-            if match:
-                commands.append(f"`{_clip(match.group(1), 160)}` → exit {shell.get('exitCode')}")
+            part = triple_part(entry)
+            if part is not None and part[0] == "input":
+                commands.append(f"`{_clip(part[1], 160)}` → exit {shell.get('exitCode')}")
             continue
         if entry.get("role") == "user" and text.strip():
             requests.append(_clip(text))
@@ -97,7 +95,7 @@ def _requests_and_commands(entries: Sequence[Entry]) -> tuple[list[str], list[st
                     and block.get("type") == "tool_use"
                     and block.get("name") == "bash"
                 ):
-                    arguments = block.get("input") if isinstance(block.get("input"), dict) else {}
+                    arguments: dict[str, Any] = block["input"] if isinstance(block.get("input"), dict) else {}
                     commands.append(f"`{_clip(str(arguments.get('command', '')), 160)}` (tool)")
     return requests, commands
 

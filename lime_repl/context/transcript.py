@@ -28,11 +28,10 @@ blocks of DESIGN.md section 3 plus ``local_shell`` for a ``!`` exchange:
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..store.records import Entry
+from ..store.records import Entry, triple_part
 from .clean import clean_output
 
 if TYPE_CHECKING:
@@ -55,7 +54,6 @@ log = logging.getLogger("lime.context")
 CLEARED = "[Old tool result content cleared]"
 TRIM_KEEP = 1536
 
-_TAG = re.compile(r"^<(bash-input|bash-stdout|bash-stderr)>(.*)</\1>$", re.S)
 
 
 def trim_middle(text: str, keep: int = TRIM_KEEP) -> str:
@@ -73,22 +71,18 @@ def fold_bash(entries: Sequence[Entry]) -> dict[str, Any] | None:
     parts: dict[str, str] = {}
     shell: dict[str, Any] = {}
     for entry in entries:
-        content = entry.get("content")
-        if not isinstance(content, list) or not content or not isinstance(content[0], dict):
+        part = triple_part(entry)
+        if part is None:
             return None
-        match = _TAG.match(str(content[0].get("text", "")))
-        if match is None:
-            return None
-        parts[match.group(1)] = match.group(2)
-        if isinstance(entry.get("shell"), dict):
-            shell = entry["shell"]
-    if "bash-input" not in parts:
+        parts[part[0]] = part[1]
+        shell = entry["shell"]
+    if "input" not in parts:
         return None
     return {
         "type": "local_shell",
-        "command": parts["bash-input"],
-        "stdout": clean_output(parts.get("bash-stdout", "")),
-        "stderr": clean_output(parts.get("bash-stderr", "")),
+        "command": parts["input"],
+        "stdout": clean_output(parts.get("stdout", "")),
+        "stderr": clean_output(parts.get("stderr", "")),
         "exit_code": shell.get("exitCode", 0),
         "cwd": shell.get("cwd"),
     }

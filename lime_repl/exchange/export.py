@@ -32,6 +32,7 @@ from pathlib import Path
 
 from ..errors import StoreError, UsageError
 from ..store.entry_guard import repair_text
+from ..store.formats import refuse_newer
 from ..store.records import dumps, now_rfc3339
 from ..store.segments import segment_paths
 from ..store.session import Session
@@ -203,9 +204,11 @@ def export_bytes(
         raise UsageError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if fmt in ("jsonl", "zip") and path is None:
         raise UsageError(f"a session that is not saved (--no-session) cannot be exported as {fmt}")
+    if path is not None:
+        refuse_newer(segment_paths(path), path)
     if fmt == "jsonl":
         assert path is not None
-        return b"".join(data for _, data in _read_segments(path))
+        return _valid_utf8(b"".join(data for _, data in _read_segments(path)))
     if session is None:
         assert path is not None
         try:
@@ -228,6 +231,20 @@ def export_bytes(
         return repair_text(render_html(session)).encode("utf-8")
     assert path is not None
     return _zip(session, path, log)
+
+
+def _valid_utf8(data: bytes) -> bytes:
+    """``data`` unchanged when it is UTF-8; else an old log's surrogates (ED B3 A9) and stray bytes as U+FFFD."""
+    try:
+        data.decode("utf-8")
+        return data
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = data.decode("utf-8", "surrogatepass")
+    except UnicodeDecodeError:
+        text = data.decode("utf-8", "replace")
+    return repair_text(text).encode("utf-8")
 
 
 def foreign_bytes(fmt: str, session: Session) -> bytes:

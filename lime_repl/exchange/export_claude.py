@@ -37,6 +37,7 @@ import json
 from typing import Any
 
 from .. import __version__
+from ..store.entry_guard import repair_text
 from ..store.records import Entry
 from ..store.state import SessionState
 from .export_walk import bash_exchanges, export_order, image_parts, session_uuid, stable_uuid
@@ -272,4 +273,5 @@ def render_claude(session: SessionState) -> tuple[bytes, str]:
     if session.title:
         lines.append({"type": "custom-title", "customTitle": session.title, "sessionId": writer.sid})
     data = "".join(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n" for line in lines)
-    return data.encode("utf-8", "surrogatepass"), writer.sid
+    # Valid UTF-8 whatever an old log held: lone surrogates become U+FFFD (one repair, as in the log).
+    return repair_text(data).encode("utf-8"), writer.sid

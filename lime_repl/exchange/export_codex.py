@@ -33,6 +33,7 @@ from datetime import datetime
 from typing import Any
 
 from .. import __version__
+from ..store.entry_guard import repair_text
 from ..store.records import Entry
 from ..store.state import SessionState
 from .export_walk import bash_exchanges, epoch_ms, session_uuid
@@ -180,4 +181,5 @@ def render_codex(session: SessionState) -> bytes:
     data = "".join(
         json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n" for line in writer.lines
     )
-    return data.encode("utf-8", "surrogatepass")
+    # Valid UTF-8 whatever an old log held: lone surrogates become U+FFFD (one repair, as in the log).
+    return repair_text(data).encode("utf-8")

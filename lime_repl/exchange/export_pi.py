@@ -40,6 +40,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..store.entry_guard import repair_text
 from ..store.records import Entry
 from ..store.state import SessionState
 from .export_walk import (
@@ -317,6 +318,6 @@ def render_pi(session: SessionState) -> bytes:
         "cwd": session.cwd or "",
     }
     lines = [header, *writer.lines]
-    return "".join(
-        json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n" for line in lines
-    ).encode("utf-8", "surrogatepass")
+    data = "".join(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n" for line in lines)
+    # Valid UTF-8 whatever an old log held: lone surrogates become U+FFFD (one repair, as in the log).
+    return repair_text(data).encode("utf-8")

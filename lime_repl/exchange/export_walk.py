@@ -17,13 +17,13 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ..store.records import Entry, text_of
+from ..store.records import Entry, triple_part
+from ..store.records import tool_names as entry_tool_names
 from ..store.state import SessionState
 
 __all__ = [
@@ -35,7 +35,6 @@ __all__ = [
     "session_uuid",
     "stable_uuid",
     "tool_names",
-    "unwrap",
 ]
 
 _NAMESPACE = uuid.UUID("6b1e0c8e-3f4a-5d2b-9c7e-1a2b3c4d5e6f")
@@ -62,12 +61,6 @@ def export_order(session: SessionState) -> list[Entry]:
     return [e for e in entries if e["id"] not in on_branch] + [e for e in entries if e["id"] in on_branch]
 
 
-def unwrap(text: str, tag: str) -> str | None:
-    """The text between ``<tag>`` and ``</tag>`` when ``text`` is exactly that, else None."""
-    match = re.fullmatch(rf"\s*<{tag}>(.*)</{tag}>\s*", text, re.S)
-    return match.group(1) if match else None
-
-
 def bash_exchanges(session: SessionState) -> dict[str, BashExchange]:
     """Every complete bash triple, keyed by each of its three entry ids."""
     groups: dict[str, list[Entry]] = {}
@@ -83,11 +76,10 @@ def bash_exchanges(session: SessionState) -> dict[str, BashExchange]:
     for members in groups.values():
         if len(members) != 3:
             continue
-        command = unwrap(text_of(members[0]), "bash-input")
-        stdout = unwrap(text_of(members[1]), "bash-stdout")
-        stderr = unwrap(text_of(members[2]), "bash-stderr")
-        if command is None or stdout is None or stderr is None:
+        parts = [triple_part(m) for m in members]
+        if [p[0] if p else None for p in parts] != ["input", "stdout", "stderr"]:
             continue
+        command, stdout, stderr = (p[1] for p in parts if p)
         shell = members[0]["shell"]
         code = shell.get("exitCode")
         exchange = BashExchange(
@@ -106,20 +98,8 @@ def bash_exchanges(session: SessionState) -> dict[str, BashExchange]:
 
 
 def tool_names(session: SessionState) -> dict[str, str]:
-    """``tool_use`` id -> tool name, over every assistant message of the session."""
-    names: dict[str, str] = {}
-    for entry in session.entries.values():
-        content = entry.get("content")
-        if entry.get("type") != "message" or not isinstance(content, list):
-            continue
-        for block in content:
-            if (
-                isinstance(block, dict)
-                and block.get("type") == "tool_use"
-                and isinstance(block.get("id"), str)
-            ):
-                names[block["id"]] = str(block.get("name", ""))
-    return names
+    """``tool_use`` id -> tool name, over every message of the session (:func:`~lime_repl.store.records.tool_names`)."""
+    return entry_tool_names(session.entries.values())
 
 
 def image_parts(block: dict[str, Any]) -> tuple[str, str] | None:

@@ -27,8 +27,9 @@ from ..plural import plural
 from ..store.records import now_rfc3339, text_of
 from ..store.session import Session
 from ..textsafe import safe_text
+from ..views.tree import session_rows
 from .markdown import pretty_json
-from .view import Item, View, blocks, build_view, preview, tree_rows
+from .view import Item, View, blocks, build_view
 
 __all__ = ["render_html"]
 
@@ -148,15 +149,15 @@ def _overview(view: View, hl: _Highlighter) -> str:
 
 
 def _tree(session: Session) -> str:
-    rows = tree_rows(session)
+    rows = session_rows(session)
     items = []
     for row in rows:
-        eid = _e(row.entry.get("id"))
-        text = _e(preview(row.entry))
+        eid = _e(row.id)
+        text = _e(row.text)
         label = f" <em>[{_e(row.label)}]</em>" if row.label else ""
-        inner = f'<a href="#e-{eid}">{eid}</a>' if row.on_branch else eid
+        inner = f'<a href="#e-{eid}">{eid}</a>' if row.on_path else eid
         style = f' style="margin-left:{min(row.depth, 30) * 1.2:.1f}em"' if row.depth else ""
-        items.append(f'<li class="{"on" if row.on_branch else "off"}"{style}>{inner} {text}{label}</li>')
+        items.append(f'<li class="{"on" if row.on_path else "off"}"{style}>{inner} {text}{label}</li>')
     return (
         f"<details><summary>Session tree ({len(rows)} entries, every branch)</summary>"
         f'<ul class="tree">{"".join(items)}</ul></details>'

@@ -35,39 +35,23 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import StoreError, UsageError
-from ..store.records import Entry, dumps, now_rfc3339
-from .foreign.common import Imported, to_rfc3339
+from ..errors import UsageError
+from ..store.records import now_rfc3339
+from .foreign.common import Imported
 from .guard import ImportRefused, decode_text, import_cap, loads, read_file, split_jsonl
+from .import_write import ImportResult, _mtime, import_redactor, write_imported
 from .lime_reader import is_lime_header, json_document, lime_from_document, lime_from_records, read_zip_export
-from .shapes import checked
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
 
-__all__ = ["ImportResult", "import_source", "read_bytes", "read_source", "write_imported"]
+__all__ = ["ImportResult", "import_redactor", "import_source", "read_bytes", "read_source", "write_imported"]
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _MAX_AGENTS = 256
-
-
-@dataclass
-class ImportResult:
-    """What an import wrote: the new session's id and path, the source tool, entry count, warnings."""
-
-    session_id: str
-    path: Path
-    tool: str
-    source_id: str | None
-    entries: int
-    title: str | None
-    warnings: list[str] = field(default_factory=list)
-    more: list[ImportResult] = field(default_factory=list)  # the other sessions of a multi-session file
 
 
 def import_source(workspace: Workspace, source: str, *, timeout: float | None = None) -> ImportResult:
@@ -127,13 +111,6 @@ def _read(path: Path, cap: int) -> bytes:
         raise ImportRefused(f"cannot read {path}: permission denied") from None
     except OSError as exc:
         raise ImportRefused(f"cannot read {path}: {exc.strerror or exc}") from None
-
-
-def _mtime(path: Path) -> str:
-    try:
-        return to_rfc3339(path.lstat().st_mtime) or now_rfc3339()
-    except OSError:
-        return now_rfc3339()
 
 
 def read_bytes(data: bytes, name: str, *, cap: int, fallback: str) -> Imported:
@@ -282,96 +259,3 @@ def _read_folder(folder: Path, cap: int) -> Imported:
         f"refusing {folder}: a folder with no session files lime reads (a Kimi folder holds context.jsonl"
         f" or agents/; other tools' logs are imported file by file); lime reads {FORMATS}"
     )
-
-
-# -- writing -----------------------------------------------------------------------
-def _lime_system_prompt(workspace: Workspace) -> str:
-    from ..context.memory import build_system_prompt, find_memory_files
-    from ..paths import find_project_root
-
-    memory = find_memory_files(workspace.home, find_project_root(workspace.cwd, workspace.env), workspace.cwd)
-    return build_system_prompt(memory, workspace.cwd)
-
-
-def _checked(entries: Iterable[Entry], malformed: list[str]) -> Iterator[Entry]:
-    """``entries`` with each wrong-shaped one kept as a ``custom`` entry (:func:`checked`); notes go to ``malformed``."""
-    for entry in entries:
-        entry, reason = checked(entry)
-        if reason is not None:
-            malformed.append(f"{entry.get('id')}: {reason}")
-        yield entry
-
-
-def write_imported(
-    workspace: Workspace,
-    imported: Imported,
-    *,
-    entries: Iterable[Entry] | None = None,
-    encode: Callable[[Entry], bytes] = dumps,
-) -> ImportResult:
-    """Create the new session from ``imported``. Raises :class:`StoreError`; a failed write leaves no file.
-
-    ``entries`` (default ``imported.entries``) may be an iterator that reads
-    the source as it is written (:func:`~lime_repl.exchange.stream.import_streamed`),
-    filling in ``imported``'s title, labels and leaf when it ends; anything it
-    raises discards the session. ``encode`` gives each entry's log line.
-    """
-    origin: dict[str, str] = {"tool": imported.tool, "id": imported.source_id or "", "path": imported.path}
-    if imported.cwd:
-        origin["cwd"] = imported.cwd
-    if imported.created:
-        origin["created"] = imported.created
-    prompt = imported.system_prompt if imported.tool == "lime" else _lime_system_prompt(workspace)
-    # retain=0: another tool's history is never pruned by rotation (DESIGN.md section 3, Retention).
-    session = workspace.create_session(system_prompt=prompt, imported_from=origin, retain=0)
-    malformed: list[str] = []
-    try:
-        session.append_copies(
-            _checked(imported.entries if entries is None else entries, malformed), encode=encode, keep=False
-        )
-        if imported.title and session.title != imported.title:
-            session.rename(imported.title)
-        for target, label in imported.labels.items():
-            if target in session.entries and session.labels.get(target) != label:
-                session.label(target, label)
-        leaf = imported.leaf_id
-        if leaf is not None and leaf in session.entries and session.leaf_id != leaf:
-            session.set_leaf(leaf)
-    except (OSError, ValueError, TypeError) as exc:
-        session.close()
-        _discard(session.path)
-        raise StoreError(
-            f"cannot write the imported session: {getattr(exc, 'strerror', None) or exc}"
-        ) from None
-    except BaseException:
-        session.close()
-        _discard(session.path)
-        raise
-    session.close()
-    assert session.path is not None
-    warnings = list(imported.warnings)
-    if malformed:
-        warnings.append(
-            f"kept {len(malformed)} entries of the wrong shape as custom entries (first: {malformed[0]})"
-        )
-    return ImportResult(
-        session.session_id,
-        session.path,
-        imported.tool,
-        imported.source_id,
-        len(session.entries),
-        session.title,
-        warnings,
-    )
-
-
-def _discard(path: Path | None) -> None:
-    if path is None:
-        return
-    from ..store.segments import segment_paths
-
-    for p in [*segment_paths(path), Path(f"{path}.lock"), Path(f"{path}.torn")]:
-        try:
-            p.unlink()
-        except OSError:
-            continue

@@ -13,7 +13,8 @@ the same ``path`` (file sources are named by their absolute path). Then:
 
 Entries are matched in order by their content without ids, parents and
 timestamps (foreign readers give fresh ids on every read, so ids cannot be
-compared): the longest prefix of the new read found, in order, among the
+compared), each new entry taken as it would be stored (redacted and capped by
+:func:`~lime_repl.store.entry_guard.guard_entry`): the longest prefix of the new read found, in order, among the
 session's entries is what was imported before. Entries lime wrote into the
 session since (a continued conversation, titles, leaf moves) are passed over.
 """
@@ -29,10 +30,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import StoreError
+from ..outputs.guard import guard_entry
 from ..store.records import Entry, new_entry_id
 from .foreign.common import Imported
 from .guard import import_cap
-from .import_ import ImportResult, read_source, write_imported
+from .import_ import ImportResult, import_redactor, read_source, write_imported
 
 if TYPE_CHECKING:
     from ..store.session import Session
@@ -131,8 +133,11 @@ def _signature(entry: Entry) -> str:
     return json.dumps(body, sort_keys=True, ensure_ascii=False, default=str)
 
 
-def _matched_prefix(session: Session, entries: list[Entry]) -> tuple[dict[str, str], int]:
-    """Map new ids onto the session's for the longest prefix of ``entries`` found in order; its length."""
+def _matched_prefix(session: Session, entries: list[Entry], segment_bytes: int) -> tuple[dict[str, str], int]:
+    """Map new ids onto the session's for the longest prefix of ``entries`` found in order; its length.
+
+    A new entry is compared as it would be stored (redacted with ``session.redact`` and capped).
+    """
     positions: dict[str, list[int]] = {}
     old = list(session.entries.values())
     for index, entry in enumerate(old):
@@ -140,7 +145,8 @@ def _matched_prefix(session: Session, entries: list[Entry]) -> tuple[dict[str, s
     mapping: dict[str, str] = {}
     cursor = 0
     for count, entry in enumerate(entries):
-        candidates = positions.get(_signature(entry), [])
+        stored = guard_entry(entry, segment_bytes=segment_bytes, redact=session.redact)
+        candidates = positions.get(_signature(stored), [])
         at = bisect_left(candidates, cursor)
         if at == len(candidates):
             return mapping, count
@@ -170,8 +176,9 @@ def _append_tail(session: Session, tail: list[Entry], mapping: dict[str, str]) -
 
 def _update(workspace: Workspace, path: Path, imported: Imported) -> ImportOutcome:
     session = workspace.open_session(path)
+    session.redact = import_redactor(workspace)
     try:
-        mapping, count = _matched_prefix(session, imported.entries)
+        mapping, count = _matched_prefix(session, imported.entries, workspace.store_options.max_bytes)
         tail = imported.entries[count:]
         if tail:
             _append_tail(session, tail, mapping)

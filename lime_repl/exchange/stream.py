@@ -45,7 +45,7 @@ from .lime_reader import is_lime_header
 if TYPE_CHECKING:
     from ..workspace import Workspace
     from .foreign.claude_chain import ClaudeReader
-    from .import_ import ImportResult
+    from .import_write import ImportResult
 
 __all__ = ["import_streamed", "read_streamed"]
 
@@ -161,7 +161,7 @@ def import_streamed(
     from .foreign import claude
     from .foreign.claude_blocks import TOOL
     from .foreign.claude_chain import ClaudeReader
-    from .import_ import _mtime, write_imported
+    from .import_write import _mtime, write_imported
 
     name = str(path)
     try:

@@ -13,10 +13,8 @@ The Markdown and HTML exports draw from this one pure view of a
   commands and compactions, lists the models, and names the fork points on
   the branch: entries with more than one child, whose other branches the
   export does not show;
-* :func:`tree_rows` lists every node of the tree (all branches) depth-first,
-  indented only where the tree forks, with the active branch first among
-  siblings; the stdout and stderr entries of a bash triple are folded into
-  its command row. It is iterative, so any depth works.
+* the whole tree (all branches) is drawn by :func:`lime_repl.views.tree.session_rows`,
+  the same rows as the ``/tree`` screen's.
 """
 
 from __future__ import annotations
@@ -25,10 +23,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..context.transcript import fold_bash
-from ..store.records import Entry, is_tree_node, text_of
+from ..store.records import Entry, is_tree_node, text_of, tool_names
 from ..store.session import Session
 
-__all__ = ["Item", "Overview", "Row", "Turn", "View", "blocks", "build_view", "preview", "tree_rows"]
+__all__ = ["Item", "Overview", "Turn", "View", "blocks", "build_view"]
 
 
 @dataclass(slots=True)
@@ -72,16 +70,6 @@ class Overview:
     dropped_entries: int = 0
     imported_from: dict[str, Any] | None = None
     forked_from: dict[str, Any] | None = None
-
-
-@dataclass(slots=True)
-class Row:
-    """One node of the tree as listed: its indentation ``depth``, entry, and whether it is on the branch."""
-
-    depth: int
-    entry: Entry
-    on_branch: bool
-    label: str | None = None
 
 
 @dataclass(slots=True)
@@ -151,38 +139,6 @@ def _items(branch: list[Entry]) -> list[Item]:
     return items
 
 
-def preview(entry: Entry, width: int = 72) -> str:
-    """A one-line description of an entry for the tree view."""
-    kind = entry.get("type")
-    if kind == "message":
-        if isinstance(entry.get("shell"), dict):
-            text = text_of(entry)
-            text = (
-                "$ " + text[len("<bash-input>") : -len("</bash-input>")]
-                if text.startswith("<bash-input>")
-                else text
-            )
-        elif _is_tool_results(entry):
-            text = "tool result"
-        else:
-            text = text_of(entry) or " ".join(
-                f"{b.get('name')}(…)"
-                for b in blocks(entry)
-                if isinstance(b, dict) and b.get("type") == "tool_use"
-            )
-        text = f"{entry.get('role', '?')}: {text}"
-    elif kind == "custom":
-        text = f"custom: {entry.get('customType', '')}"
-    elif kind in ("compaction", "branch_summary"):
-        text = f"{kind}: {entry.get('summary', '')}"
-    elif kind == "model_change":
-        text = f"model: {entry.get('provider')}/{entry.get('model')}"
-    else:
-        text = str(kind)
-    text = " ".join(str(text).split())
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
 def build_view(session: Session) -> View:
     """The view of ``session``'s active branch."""
     branch = session.branch()
@@ -202,7 +158,7 @@ def build_view(session: Session) -> View:
         for e in session.entries.values()
         if isinstance(e.get("timestamp"), str) and is_tree_node(e)
     ]
-    origin = header.get("importedFrom") if isinstance(header.get("importedFrom"), dict) else {}
+    origin: dict[str, Any] = header["importedFrom"] if isinstance(header.get("importedFrom"), dict) else {}
     created = origin.get("created") or header.get("created")
     ov = Overview(
         title=title,
@@ -220,7 +176,6 @@ def build_view(session: Session) -> View:
     )
     preamble: list[Item] = []
     turns: list[Turn] = []
-    names: dict[str, str] = {}
     turn_of: dict[str, int] = {}
     for item in items:
         if item.kind in ("user", "shell"):
@@ -242,7 +197,6 @@ def build_view(session: Session) -> View:
             for block in blocks(entry):
                 if isinstance(block, dict) and block.get("type") == "tool_use":
                     ov.tool_calls += 1
-                    names[str(block.get("id"))] = str(block.get("name"))
         elif item.kind == "tool_result":
             ov.tool_errors += sum(
                 1 for b in blocks(entry) if isinstance(b, dict) and b.get("is_error") is True
@@ -257,37 +211,4 @@ def build_view(session: Session) -> View:
         kids = children.get(str(entry.get("id")), [])
         if len(kids) > 1:
             ov.forks.append((str(entry.get("id")), turn_of.get(str(entry.get("id")), 0), len(kids) - 1))
-    return View(ov, preamble, turns, names)
-
-
-def tree_rows(session: Session) -> list[Row]:
-    """Every tree node of ``session``, depth-first, indented at forks, the active branch first."""
-    on_branch = {str(e.get("id")) for e in session.branch()}
-    children = session.children()
-    nodes = {eid for kids in children.values() for eid in kids}
-    roots = [eid for eid, e in session.entries.items() if eid in nodes and _parent(e) not in session.entries]
-    rows: list[Row] = []
-    stack: list[tuple[str, int]] = [(r, 0) for r in reversed(_ordered(roots, on_branch))]
-    seen: set[str] = set()
-    while stack:
-        entry_id, depth = stack.pop()
-        if entry_id in seen:
-            continue
-        seen.add(entry_id)
-        entry = session.entries[entry_id]
-        shell = entry.get("shell")
-        if not (isinstance(shell, dict) and not text_of(entry).startswith("<bash-input>")):
-            rows.append(Row(depth, entry, entry_id in on_branch, session.labels.get(entry_id)))
-        kids = _ordered(children.get(entry_id, []), on_branch)
-        child_depth = depth + 1 if len(kids) > 1 else depth
-        stack.extend((k, child_depth) for k in reversed(kids))
-    return rows
-
-
-def _parent(entry: Entry) -> str | None:
-    parent = entry.get("parentId")
-    return parent if isinstance(parent, str) else None
-
-
-def _ordered(ids: list[str], on_branch: set[str]) -> list[str]:
-    return sorted(ids, key=lambda i: i not in on_branch)
+    return View(ov, preamble, turns, tool_names(branch))

@@ -13,14 +13,14 @@ does.
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
 
 from ..paths import cwd_key, ensure_dir
-from .commands import REGISTRY
+from ..runtime.commands import REGISTRY
 from .controller import Controller
+from .warmup import WarmUp
 
 __all__ = ["SlashCompleter", "run_interactive", "run_line_mode"]
 
@@ -51,7 +51,7 @@ def _decode_line(raw: bytes) -> str:
 
 
 def _history_file(controller: Controller) -> Path:
-    ws = controller.workspace
+    ws = controller.runtime.workspace
     path = ws.home / "history" / f"{cwd_key(ws.cwd)}.txt"
     ensure_dir(path.parent)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -71,15 +71,15 @@ def _make_completer(controller: Controller) -> Any:
                 return
             word, space, rest = text.partition(" ")
             if not space:
-                for name, command in sorted(REGISTRY.by_name.items()):
+                for name, known in sorted(REGISTRY.by_name.items()):
                     if ("/" + name).startswith(word):
-                        yield Completion("/" + name, start_position=-len(word), display_meta=command.help)
+                        yield Completion("/" + name, start_position=-len(word), display_meta=known.help)
                 return
             command = REGISTRY.lookup(word)
             if command is None or command.complete is None or " " in rest:
                 return
             try:
-                for value, meta in command.complete(controller, rest):
+                for value, meta in command.complete(controller.runtime, rest):
                     if value.startswith(rest):
                         yield Completion(value, start_position=-len(rest), display_meta=meta)
             except Exception:  # a completer must never break the prompt
@@ -106,21 +106,22 @@ def _toolbar(controller: Controller) -> Any:
         return cache[key]
 
     def render() -> Any:
-        session = controller.session
+        runtime = controller.runtime
+        session = runtime.session
         if session is None:
             return ""
         saved = "" if session.path is not None else " <b>(not saved)</b>"
         title = safe_line(session.title or "untitled")
         parts = [f"<b>{session.short_id}</b>", "{}", f"{len(session.entries)} entries"]
         values = [title]
-        agent = controller.agent
+        agent = runtime.agent
         if agent is None:
             parts.append("no model")
         else:
             parts.append("{}")
             values.append(safe_line(agent.model))
-            keeper = controller._keeper
-            info = controller.model_info()
+            keeper = runtime.keeper
+            info = runtime.model_info()
             if keeper is not None and info is not None and info.context_window:
                 used = context_used(keeper, session)
                 parts.append(f"{used:,}/{info.context_window:,} ({100 * used / info.context_window:.0f}%)")
@@ -167,38 +168,20 @@ def run_interactive(controller: Controller, *, input: Any = None, output: Any = 
         output=output,
     )
     status = 0
-    warm_up = _warm_up_once(controller)
-    while controller.running:
-        default, controller.next_input = controller.next_input or "", None  # set by /tree and /fork
-        try:
-            line = prompt_session.prompt([("class:prompt", "lime> ")], pre_run=warm_up, default=default)
-        except KeyboardInterrupt:
-            continue
-        except EOFError:
-            break
-        status = controller.handle_line(line)
-    return status
-
-
-def _warm_up_once(controller: Controller) -> Any:
-    """A ``pre_run`` hook that, once the first prompt is on screen, imports the provider SDK on a thread."""
-    started = threading.Event()
-
-    def warm() -> None:
-        agent = controller.agent
-        if agent is None or started.is_set():
-            return
-        started.set()
-
-        def run() -> None:
+    warm_up = WarmUp(controller.runtime.agent)
+    try:
+        while controller.running:
+            default, controller.next_input = controller.next_input or "", None  # set by /tree and /fork
             try:
-                agent.warm_up()
-            except Exception:  # the first turn reports any real problem
-                pass
-
-        threading.Thread(target=run, name="lime-warm-up", daemon=True).start()
-
-    return warm
+                line = prompt_session.prompt([("class:prompt", "lime> ")], pre_run=warm_up.start, default=default)
+            except KeyboardInterrupt:
+                continue
+            except EOFError:
+                break
+            status = controller.handle_line(line)
+    finally:
+        warm_up.close()
+    return status
 
 
 def _mono() -> Any:

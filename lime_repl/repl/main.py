@@ -6,9 +6,10 @@ import sys
 from pathlib import Path
 
 from ..errors import UsageError
+from ..runtime.model import NO_PROVIDER_HINT
 from ..workspace import Workspace
 from .console import Console
-from .controller import NO_PROVIDER_HINT, Controller
+from .controller import Controller
 
 __all__ = ["start"]
 
@@ -67,10 +68,17 @@ def start(
     picked = _pick(workspace) if pick else None  # before the controller: the picker opens at once
     if pick and picked is None:
         return 0
-    controller = Controller(
-        workspace, console, ephemeral=no_session, provider=provider, model=model, yolo=yolo
+    controller = Controller.start(
+        workspace,
+        console,
+        can_ask=interactive or sys.stdin.isatty(),
+        ephemeral=no_session,
+        provider=provider,
+        model=model,
+        yolo=yolo,
     )
-    if prompt is not None and controller.agent is None:
+    runtime = controller.runtime
+    if prompt is not None and runtime.agent is None:
         raise UsageError(NO_PROVIDER_HINT)
     try:
         if continue_ or resume:
@@ -80,17 +88,16 @@ def start(
             path = workspace.latest() if ref in ("latest", None) else _resolve(workspace, console, ref)
             if path is None:
                 console.notice("no earlier session in this directory; starting a new one")
-                controller.new_session()
+                runtime.new_session()
             elif fork:
-                session = workspace.fork_session(path)
-                controller._switch(session)
+                session = runtime.fork(path)
                 console.notice(f"forked {path.name[:8]} into new session {session.short_id}")
             else:
-                session = controller.resume(path)
+                session = runtime.resume(path)
                 if interactive:
                     console.notice(f"resumed session {session.short_id} ({len(session.entries)} entries)")
         else:
-            controller.new_session()
+            runtime.new_session()
         if prompt is not None:
             status = controller.send_text(prompt)
         elif interactive:
@@ -102,8 +109,8 @@ def start(
 
             status = run_line_mode(controller, sys.stdin.buffer)
     finally:
-        notice = controller.closing_notice()
-        controller.close()
+        notice = runtime.closing_notice()
+        runtime.close()
     if notice:
         console.notice(notice)
     return status

@@ -14,7 +14,7 @@ sessions (the problem of pi #3611). Keys:
 * Ctrl-R renames the selected session (a ``title`` entry written under the
   session's lock; a session open in another process shows that error line);
 * Ctrl-D deletes it, after a y/n confirmation, with
-  :func:`~lime_repl.exchange.listing.remove_session`;
+  :func:`~lime_repl.store.remove.remove_session`;
 * Esc or Ctrl-C cancels.
 
 :func:`filter_sessions` is the pure search/sort/filter step.
@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import LimeError
+from ..textsafe import safe_line
 
 if TYPE_CHECKING:
     from prompt_toolkit.formatted_text import StyleAndTextTuples
@@ -54,7 +55,8 @@ _STYLE = {
 
 
 def _name(info: SessionInfo) -> str:
-    return (info.title or info.first_message or "").replace("\n", " ").strip()
+    """The title (else first message) on one line, made safe to print (:func:`~lime_repl.textsafe.safe_line`)."""
+    return safe_line(info.title or info.first_message or "").strip()
 
 
 def filter_sessions(
@@ -163,7 +165,7 @@ class PickerState:
 
     def delete(self) -> None:
         """Delete the selected session's files; errors go to ``status``."""
-        from ..exchange.listing import remove_session
+        from ..store.remove import remove_session
 
         info = self.selected
         if info is None:
@@ -172,7 +174,7 @@ class PickerState:
             self.status = f"session {info.id[:8]} is the one open here; it cannot be deleted from inside it"
             return
         try:
-            remove_session(self.workspace, info.path)
+            remove_session(info.path)
         except LimeError as exc:
             self.status = exc.message
             return
@@ -209,7 +211,7 @@ def _row(info: SessionInfo, selected: bool, current: bool, show_path: bool) -> S
     if current:
         parts.append((f"{base} class:current", "  (open)"))
     if show_path:
-        parts.append((f"{base} class:dim", f"  {info.cwd or info.path.parent}"))
+        parts.append((f"{base} class:dim", f"  {safe_line(str(info.cwd or info.path.parent))}"))
     parts.append(("", "\n"))
     return parts
 
@@ -284,7 +286,7 @@ def pick_session(
             return [
                 ("class:status", f" delete session {info.id[:8]} ({_name(info)[:40] or 'untitled'})? y/n")
             ]
-        return [("class:status", " " + state.status)] if state.status else []
+        return [("class:status", " " + safe_line(state.status))] if state.status else []
 
     def helpline() -> StyleAndTextTuples:
         if mode["now"] == "rename":

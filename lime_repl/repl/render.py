@@ -1,6 +1,8 @@
-"""Showing a model turn: streamed text, highlighted code blocks, tool calls and approvals.
+"""Rendering runtime events on a terminal (or line mode's stdout and stderr): text, code, tools, shell output.
 
-:class:`TerminalUI` implements :class:`~lime_repl.agent.loop.TurnUI`. Text goes
+:class:`TerminalSink` implements the runtime's
+:class:`~lime_repl.runtime.events.Sink`. ``!`` output is passed through byte
+for byte; lime's notices go to stderr. Model text goes
 to stdout as it arrives, through :class:`~lime_repl.textsafe.StreamSanitizer`
 (escape sequences the model wrote are dropped and other control characters
 shown, so an answer can neither retitle the terminal nor leave colour on for
@@ -13,17 +15,30 @@ tool that needs approval is refused unless ``--yolo`` was given.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..agent.tools.base import ToolResult
 from ..plural import more_lines
+from ..runtime.events import (
+    ApprovalRequest,
+    CompactionFinished,
+    CompactionStarted,
+    ErrorEvent,
+    Event,
+    MessageEnd,
+    Notice,
+    ShellOutput,
+    TextDelta,
+    ToolCalled,
+    ToolFinished,
+)
 from ..textsafe import StreamSanitizer, safe_line, safe_text
 from .console import Console
 
-__all__ = ["CodeBlockStream", "TerminalUI"]
+__all__ = ["CodeBlockStream", "TerminalSink"]
 
 
 def _highlight(code: str, lang: str) -> str:
@@ -107,19 +122,50 @@ def _summary(arguments: Mapping[str, Any]) -> str:
     return json.dumps(arguments, ensure_ascii=False)[:200]
 
 
-class TerminalUI:
-    """The REPL's, line mode's and print mode's view of a turn."""
+class TerminalSink:
+    """The REPL's, line mode's and print mode's sink: every event rendered on ``console``.
+
+    ``can_ask``: approvals are asked on the terminal; without one (line mode,
+    pipes) a tool that needs approval is refused unless ``--yolo`` was given.
+    """
 
     def __init__(self, console: Console, *, can_ask: bool) -> None:
         self.console = console
         self.can_ask = can_ask
         self.wrote_text = False
+        self._ends_with_newline = True
         self.stream: Any = CodeBlockStream(self._write, None)
         if console.color:  # a terminal with colour: Markdown rendered block by block
             from .markdown_stream import MarkdownStream
 
             self.stream = MarkdownStream(self._write)
         self.sanitizer = StreamSanitizer()
+        self._spinner: contextlib.ExitStack | None = None
+
+    def emit(self, event: Event) -> None:
+        console = self.console
+        if isinstance(event, ShellOutput):
+            (console.stdout_bytes if event.stream == "stdout" else console.stderr_bytes)(event.data)
+        elif isinstance(event, TextDelta):
+            self._reasoning(event.text) if event.stream == "reasoning" else self._text(event.text)
+        elif isinstance(event, MessageEnd):
+            self._message_end()
+        elif isinstance(event, ToolCalled):
+            console.notice(f"● {event.name}: {_summary(event.arguments)}", style="accent")
+        elif isinstance(event, ToolFinished):
+            self._tool_result(event)
+        elif isinstance(event, Notice):
+            {"info": lambda t: console.notice(t, style=event.style), "warning": console.warn, "error": console.error}[
+                event.level
+            ](event.text)
+        elif isinstance(event, ErrorEvent):
+            console.error(event.message)
+        elif isinstance(event, CompactionStarted):
+            self._spinner = contextlib.ExitStack()
+            self._spinner.enter_context(console.spinner("compacting"))
+        elif isinstance(event, CompactionFinished) and self._spinner is not None:
+            spinner, self._spinner = self._spinner, None
+            spinner.close()
 
     def _write(self, text: str) -> None:
         self.console.stdout.write(text)
@@ -127,33 +173,29 @@ class TerminalUI:
         self.wrote_text = True
         self._ends_with_newline = text.endswith("\n")
 
-    def on_text(self, text: str) -> None:
+    def _text(self, text: str) -> None:
         safe = self.sanitizer.feed(text)
         if safe:
             self.stream.feed(safe)
 
-    def on_reasoning(self, text: str) -> None:
+    def _reasoning(self, text: str) -> None:
         if self.console.interactive:
             self.console.stderr.write(self.console.style(safe_text(text), "dim", err=True))
             self.console.stderr.flush()
 
-    def on_message_end(self) -> None:
+    def _message_end(self) -> None:
         held = self.sanitizer.close()
         if held:
             self.stream.feed(held)
         self.stream.close()
-        if self.wrote_text and not getattr(self, "_ends_with_newline", True):
+        if self.wrote_text and not self._ends_with_newline:
             self._write("\n")
         self.wrote_text = False
 
-    def on_tool_call(self, name: str, arguments: Mapping[str, Any]) -> None:
-        self.console.notice(f"● {name}: {_summary(arguments)}", style="accent")
-
-    def approve(self, name: str, arguments: Mapping[str, Any]) -> str:
+    def approve(self, request: ApprovalRequest) -> str:
+        name = request.name
         if not self.can_ask:
-            self.console.warn(
-                f"{name} needs approval and there is no terminal to ask; refused (--yolo allows it)"
-            )
+            self.console.warn(f"{name} needs approval and there is no terminal to ask; refused (--yolo allows it)")
             return "n"
         while True:
             self.console.stderr.write(f"allow {safe_line(name)}? [y]es / [n]o / [a]lways this session: ")
@@ -169,10 +211,10 @@ class TerminalUI:
             if choice in ("y", "n", "a"):
                 return choice
 
-    def on_tool_result(self, name: str, result: ToolResult) -> None:
-        first = result.content.strip().splitlines()[:1]
+    def _tool_result(self, event: ToolFinished) -> None:
+        first = event.content.strip().splitlines()[:1]
         line = first[0][:160] if first else "(no output)"
-        if result.is_error:
+        if event.is_error:
             self.console.notice(f"  ✗ {line}", style="error")
         else:
-            self.console.notice(f"  ✓ {line}{more_lines(result.content)}", style="dim")
+            self.console.notice(f"  ✓ {line}{more_lines(event.content)}", style="dim")

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
+from ..textsafe import safe_line
+
 __all__ = ["ask_line", "run_full_screen", "select"]
 
 T = TypeVar("T")
@@ -58,7 +60,7 @@ def select(
         state["top"] = top
         result: StyleAndTextTuples = []
         for i in range(top, min(top + rows, len(options))):
-            label = options[i][1].replace("\n", " ")
+            label = safe_line(options[i][1])
             marker = "›" if i == index else " "
             number = f"{i + 1}." if i < 9 else "  "
             result.append(("class:selected" if i == index else "", f"{marker} {number} {label}\n"))
@@ -114,7 +116,7 @@ def select(
     layout = Layout(
         HSplit(
             [
-                Window(FormattedTextControl([("class:title", title)]), height=Dimension.exact(1)),
+                Window(FormattedTextControl([("class:title", safe_line(title))]), height=Dimension.exact(1)),
                 Window(FormattedTextControl(lines), height=Dimension.exact(rows), wrap_lines=False),
                 Window(
                     FormattedTextControl([("class:hint", "↑/↓ move · Enter choose · Esc cancel")]),

@@ -15,7 +15,7 @@ Keys (DESIGN.md section 5, issue 5):
 
 Row text and labels pass :func:`lime_repl.textsafe.safe_line` (prompt-toolkit
 already shows C0 controls as ``^X``; the sanitizer also covers C1 controls and
-bidi overrides). The rows come from :func:`lime_repl.store.tree.flatten`; only the rows that
+bidi overrides). The rows come from :func:`lime_repl.views.tree.flatten`; only the rows that
 fit the window are drawn, so a session of any size opens at once. What a
 selection does (move the leaf, edit a prompt, offer a branch summary) is
 decided by the caller, :mod:`lime_repl.repl.branching`.
@@ -26,8 +26,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..store.tree import FILTER_MODES, Row, SessionTree, build_tree, flatten
+from ..store.tree import FILTER_MODES, SessionTree, build_tree
 from ..textsafe import safe_line
+from ..views.tree import Row, flatten
 
 if TYPE_CHECKING:
     from prompt_toolkit.formatted_text import StyleAndTextTuples

@@ -136,7 +136,9 @@ class SessionInfo:
             return NotImplemented
         return self.to_json() == other.to_json() and self.mtime_ns == other.mtime_ns
 
-    __hash__ = None  # type: ignore[assignment]
+    def __hash__(self) -> int:
+        """Not hashable: a ``SessionInfo`` is mutable and compares by value."""
+        raise TypeError("unhashable type: 'SessionInfo'")
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -234,29 +236,27 @@ class Catalog:
         info: SessionInfo | None = None
         title_found = False
         # Rows come grouped by session id (stem), the active file (-1) first, then .1, .2 ...
-        for (
-            stem, _number, name, size, mtime_ns, title, title_set, cwd, created, entries, first, dropped,
-        ) in (self.sync(directory) if rows is None else rows):  # fmt: skip
-            if info is None or info.id != stem:
-                info = SessionInfo(stem, f"{base}/{stem}.jsonl", scope)
+        for seen in self.sync(directory) if rows is None else rows:
+            if info is None or info.id != seen.stem:
+                info = SessionInfo(seen.stem, f"{base}/{seen.stem}.jsonl", scope)
                 sessions.append(info)
                 title_found = False
-            info.segment_strs.append(f"{base}/{name}")
-            info.bytes += size
-            info.entries += entries
-            if mtime_ns > info.mtime_ns:
-                info.mtime_ns = mtime_ns
-            if title_set and not title_found:
-                info.title, title_found = title, True
-            info.cwd = cwd or info.cwd
-            info.created = created or info.created
-            info.first_message = first or info.first_message
-            info.dropped = dropped or 0  # the last row of a session is its oldest segment
+            info.segment_strs.append(f"{base}/{seen.name}")
+            info.bytes += seen.size
+            info.entries += seen.entries
+            if seen.mtime_ns > info.mtime_ns:
+                info.mtime_ns = seen.mtime_ns
+            if seen.title_set and not title_found:
+                info.title, title_found = seen.title, True
+            info.cwd = seen.cwd or info.cwd
+            info.created = seen.created or info.created
+            info.first_message = seen.first_message or info.first_message
+            info.dropped = seen.dropped or 0  # the last row of a session is its oldest segment
         sessions = [s for s in sessions if s.entries > 0]
         sessions.sort(key=_mtime, reverse=True)
         return sessions
 
-    def list(self, dirs: Iterable[tuple[Path, str]]) -> list[SessionInfo]:
+    def sessions(self, dirs: Iterable[tuple[Path, str]]) -> list[SessionInfo]:
         """Sessions of all ``(directory, scope)`` pairs, newest first (one signature query for all)."""
         pairs = list(dirs)
         synced = self.guarded(self.index.sync_all, [str(directory) for directory, _ in pairs])
@@ -324,14 +324,18 @@ class Catalog:
         if not prefix or not _HEX.match(prefix):
             raise SessionNotFound(f"'{ref}' is not a session id, prefix, 'latest' or a .jsonl path")
         for dirs in (local, everywhere):
-            found = self._matches(prefix, dirs)
-            if len(found) == 1:
-                stem, (directory, _) = next(iter(found.items()))
+            matches = self._matches(prefix, dirs)
+            if len(matches) == 1:
+                stem, (directory, _) = next(iter(matches.items()))
                 return directory / f"{stem}.jsonl"
-            if len(found) > 1:
-                infos = []
-                for stem, (directory, scope) in found.items():
+            if len(matches) > 1:
+                infos: list[SessionInfo] = []
+                for stem, (directory, scope) in matches.items():
                     infos.extend(s for s in self.scan_dir(directory, scope) if s.id == stem)
                 infos.sort(key=lambda s: s.mtime_ns, reverse=True)
                 raise AmbiguousSession(ref, infos)
         raise SessionNotFound(f"no session matches '{ref}'")
+
+    def list(self, dirs: Iterable[tuple[Path, str]]) -> list[SessionInfo]:
+        """Deprecated alias of :meth:`sessions` (the name shadowed the builtin)."""
+        return self.sessions(dirs)

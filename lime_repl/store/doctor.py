@@ -43,6 +43,7 @@ from pathlib import Path
 from .catalog import Catalog
 from .encoding import find_bad_utf8, repair_utf8
 from .files import UnsafeFile
+from .formats import NewerFormat, refuse_newer
 from .log_checks import Finding, check_segments, check_tree, format_finding
 from .segments import LockHeld, Segment, SessionLock, read_segment, repair_torn_tail, segment_paths
 
@@ -135,6 +136,10 @@ def examine_session(active: Path, *, repair: bool = False) -> list[Finding]:
                 _remove_orphan_lock(finding, active)
             out.append(finding)
         return out
+    try:
+        refuse_newer(paths, active)
+    except NewerFormat:
+        return out  # a newer lime's log: not ours to judge or repair
     _check_encoding(sid, active, paths, out, repair=repair)  # first: a repaired line is read as whole below
     segments: list[Segment] = []
     for path in paths:

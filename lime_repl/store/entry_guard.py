@@ -1,14 +1,15 @@
-"""The entry guard: every string lime stores is valid UTF-8, redacted, capped, and its line fits a segment.
+"""The store's structural entry guard: every string it writes is valid UTF-8 and every line fits a segment.
 
-Source: DESIGN.md section 3 (outputs are capped before they are logged) and
-the issue "Real input never breaks a session" (items 1, 5 and 11). The guard
-is applied at the one choke point where entries are appended
-(:meth:`lime_repl.store.session.Session.append` and ``append_copy``), so no
-line can outgrow a segment whatever produced it: a command, a model, an
-import. :func:`repair_text` and :func:`cap_title` are also used by the one
-serializer (:func:`lime_repl.store.records.dumps`) and the checkpoint.
+Source: DESIGN.md section 3 and the issue "Real input never breaks a session"
+(items 1 and 11). :meth:`lime_repl.store.session.Session.append` and
+``append_copy`` run, in order, the injected output policy (an
+:data:`OutputGuard`, e.g. :func:`lime_repl.outputs.guard.output_guard`, which
+redacts and caps) and then :func:`structural_guard`, so no line can outgrow a
+segment (``session.max_bytes``) whatever produced it or whichever policy ran.
+:func:`repair_text` and :func:`cap_title` are also used by the one serializer
+(:func:`lime_repl.store.records.dumps`) and the checkpoint.
 
-This module imports nothing of lime's but :mod:`.capping`.
+This module imports nothing of lime's.
 """
 
 from __future__ import annotations
@@ -18,20 +19,39 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from .capping import DEFAULT_LIMIT, cap_text
-
-__all__ = ["MIN_LINE_BYTES", "TITLE_CHARS", "cap_title", "guard_entry", "line_budget", "repair_text"]
+__all__ = [
+    "KEEP_KEYS",
+    "MIN_LINE_BYTES",
+    "OPAQUE_KEYS",
+    "TITLE_CHARS",
+    "OutputGuard",
+    "PromptGuard",
+    "cap_title",
+    "fit_line",
+    "line_budget",
+    "repair_text",
+    "structural_guard",
+]
 
 Redact = Callable[[str], str]
+
+#: An output policy run on every appended entry before :func:`structural_guard`:
+#: ``(entry, segment_bytes, redact) -> entry``; ``redact`` is the session's redactor or None.
+#: It must not modify its argument (return a new dict where something changed).
+OutputGuard = Callable[[dict[str, Any], int, Redact | None], dict[str, Any]]
+
+#: The output policy of a new session's ``systemPrompt``: ``(prompt, segment_bytes, redact) -> prompt``
+#: (:func:`lime_repl.outputs.guard.cap_system_prompt` redacts and caps it so the header leaves room).
+PromptGuard = Callable[[str | None, int, Redact | None], str | None]
 
 TITLE_CHARS = 200
 """Characters kept of a title or a label; a longer one ends in ``…`` where it was cut."""
 
 MIN_LINE_BYTES = 4096
-"""The smallest line budget of :func:`guard_entry`, whatever ``session.max_bytes`` is."""
+"""The smallest line budget of :func:`structural_guard`, whatever ``session.max_bytes`` is."""
 
 #: Fields never redacted: structure, and opaque values a provider must get back byte for byte.
-_OPAQUE_KEYS = frozenset(
+OPAQUE_KEYS = frozenset(
     {
         "type",
         "id",
@@ -45,13 +65,9 @@ _OPAQUE_KEYS = frozenset(
     }
 )
 #: Fields kept when an entry cannot be made to fit any other way.
-_KEEP_KEYS = ("type", "id", "parentId", "timestamp", "role", "targetId", "exchange")
+KEEP_KEYS = ("type", "id", "parentId", "timestamp", "role", "targetId", "exchange")
 
 _SURROGATES = re.compile("[\ud800-\udfff]+")
-
-#: Bytes a string may exceed twice the cap by before the guard cuts it: room for the cut marker and the
-#: ``<bash-stdout>`` tags around an output that was already capped as a stream (it is not cut twice).
-_SLACK = 1024
 
 
 def repair_text(text: str) -> str:
@@ -103,84 +119,54 @@ def line_budget(segment_bytes: int) -> int:
     return max(segment_bytes // 4, MIN_LINE_BYTES)
 
 
-def guard_entry(entry: dict[str, Any], *, segment_bytes: int, redact: Redact | None = None) -> dict[str, Any]:
-    """``entry`` made safe to store: every string valid UTF-8, redacted, capped; the line within budget.
+def structural_guard(entry: dict[str, Any], *, segment_bytes: int) -> dict[str, Any]:
+    """``entry`` as the store may write it: every string valid UTF-8, the line within :func:`line_budget`.
 
-    This is the one entry-level guard, applied where an entry is appended, so
-    no log line can outgrow a segment whatever produced it (a command, a
-    model, an import). In order, for every string anywhere in the entry
-    (dict keys included):
-
-    1. lone surrogates are replaced (:func:`repair_text`);
-    2. ``redact`` (a ``str -> str`` function, e.g. a
-       :class:`~lime_repl.store.redact.Redactor`) runs on the *whole* string,
-       before any cut, except on structural and opaque fields (ids, types,
-       timestamps, signatures, encrypted content, binary ``data``);
-    3. a string over twice :data:`DEFAULT_LIMIT` bytes (plus 1 KiB of slack,
-       so an output capped as a stream and wrapped in its tags is not cut
-       again) is capped to its first and last :data:`DEFAULT_LIMIT` bytes
-       with the cut marked (:func:`cap_text`); a ``title`` entry's title and a
-       ``label`` entry's label to :data:`TITLE_CHARS` characters (:func:`cap_title`).
-
-    If the serialized line is still over :func:`line_budget` of
-    ``segment_bytes`` (many large fields, or text that JSON escaping
-    inflates), the per-string limit is halved until it fits; an entry that
-    cannot fit even so keeps only its structural fields and a marker.
-
-    Returns ``entry`` itself when nothing had to change, else a new dict
-    (nested dicts and lists are copied only where they change; the argument is
-    never modified). Raises nothing for JSON-shaped input.
+    Lone surrogates are replaced in every string, dict keys included (:func:`repair_text`); a ``title``
+    entry's title and a ``label`` entry's label are capped to :data:`TITLE_CHARS` characters; a line
+    still over budget is cut by :func:`fit_line`. Returns ``entry`` itself when nothing had to change,
+    else a new dict (the argument is never modified). Raises nothing for JSON-shaped input.
     """
-    budget = line_budget(segment_bytes)
-    limit = DEFAULT_LIMIT
-    out = _walk(entry, None, limit, redact)
+    out = _repair(entry)
     kind = out.get("type") if isinstance(out, dict) else None
     if kind in ("title", "label"):
         field = str(kind)
         value = out.get(field)
         if isinstance(value, str) and cap_title(value) != value:
             out = {**out, field: cap_title(value)}
-    line = json.dumps(out, ensure_ascii=False)  # the C encoder: far cheaper than walking the entry again
+    return fit_line(out, line_budget(segment_bytes))
+
+
+def fit_line(entry: dict[str, Any], budget: int) -> dict[str, Any]:
+    """``entry`` if its JSON line takes at most ``budget`` bytes; else only its :data:`KEEP_KEYS` and a marker."""
+    line = json.dumps(entry, ensure_ascii=False)  # the C encoder: far cheaper than a walk of the entry
     if len(line) * 4 <= budget:  # a character takes at most 4 bytes in UTF-8
-        return out
+        return entry
     size = len(line.encode("utf-8"))
-    while size > budget and limit > 64:
-        limit //= 2
-        out = _walk(out, None, limit, None)
-        size = len(json.dumps(out, ensure_ascii=False).encode("utf-8"))
     if size <= budget:
-        return out
-    kept = {k: out[k] for k in _KEEP_KEYS if k in out}
+        return entry
+    kept = {k: entry[k] for k in KEEP_KEYS if k in entry}
     marker = f"[… an entry of {size} bytes was cut: no log line may exceed {budget} bytes …]"
-    if "content" in out:
+    if "content" in entry:
         kept["content"] = [{"type": "text", "text": marker}]
     else:
         kept["truncated"] = marker
     return kept
 
 
-def _walk(value, key, limit, redact):  # type: ignore[no-untyped-def]
-    """``value`` with its strings repaired, redacted (unless under an opaque key) and capped."""
+def _repair(value: Any) -> Any:
     if isinstance(value, str):
-        text = repair_text(value)
-        if redact is not None and key not in _OPAQUE_KEYS and text:
-            text = redact(text)
-        if (
-            len(text) * 4 > 2 * limit + _SLACK
-            and len(text.encode("utf-8", "surrogatepass")) > 2 * limit + _SLACK
-        ):
-            text = cap_text(text, limit)[0]
-        return text if text != value else value
+        return repair_text(value)
     if isinstance(value, dict):
         changed = False
         new = {}
         for k, v in value.items():
             nk = repair_text(k) if isinstance(k, str) else k
-            nv = _walk(v, nk, limit, redact)
+            nv = _repair(v)
             changed = changed or nk is not k or nv is not v
             new[nk] = nv
         return new if changed else value
     if isinstance(value, list):
-        items = [_walk(v, key, limit, redact) for v in value]
+        items = [_repair(v) for v in value]
         return items if any(a is not b for a, b in zip(items, value, strict=True)) else value
     return value

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from .records import triple_part
 from .titles import first_prompt
 
 __all__ = ["HEAD_BYTES", "FileRow", "entry_texts", "read_facts", "read_head", "read_texts", "segment_name"]
@@ -23,7 +24,7 @@ __all__ = ["HEAD_BYTES", "FileRow", "entry_texts", "read_facts", "read_head", "r
 #: How many leading bytes identify a file across renames (the header line's type, entry id, timestamp).
 HEAD_BYTES = 64
 _SEGMENT = re.compile(r"([0-9A-Za-z_-]+)\.jsonl(?:\.([0-9]+))?").fullmatch
-_TAGS = (("bash-input", "shell"), ("bash-stdout", "stdout"), ("bash-stderr", "stderr"))
+_KINDS = {"input": "shell", "stdout": "stdout", "stderr": "stderr"}
 
 
 def segment_name(name: str) -> tuple[str, int] | None:
@@ -70,7 +71,7 @@ def entry_texts(entry: dict[str, Any]) -> list[tuple[str, str]]:
     """
     if entry.get("type") != "message":
         return []
-    role = entry.get("role") if isinstance(entry.get("role"), str) else "message"
+    role: str = entry["role"] if isinstance(entry.get("role"), str) else "message"
     content = entry.get("content")
     if isinstance(content, str):
         return [(role, content)] if content else []
@@ -94,11 +95,9 @@ def entry_texts(entry: dict[str, Any]) -> list[tuple[str, str]]:
                 )
     result: list[tuple[str, str]] = []
     text = "\n".join(texts)
-    if text and isinstance(entry.get("shell"), dict):
-        for tag, kind in _TAGS:
-            if text.startswith(f"<{tag}>") and text.endswith(f"</{tag}>"):
-                body = text[len(tag) + 2 : -(len(tag) + 3)]
-                return [(kind, body)] if body else []
+    part = triple_part(entry) if text else None
+    if part is not None:
+        return [(_KINDS[part[0]], part[1])] if part[1] else []
     if text:
         result.append((role, text))
     tool_text = "\n".join(t for t in tools if t)

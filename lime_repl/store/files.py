@@ -15,6 +15,8 @@ import os
 import stat
 from pathlib import Path
 
+from ..errors import StoreError
+
 __all__ = ["FILE_MODE", "UnsafeFile", "WriteFailed", "has_header", "open_file", "require_header"]
 
 FILE_MODE = 0o600
@@ -22,11 +24,19 @@ ENTRY_PREFIX = b'{"type":"'
 _HEADER_MAX = 1 << 20
 
 
-class WriteFailed(OSError):
+class WriteFailed(OSError, StoreError):
     """An append could not be written whole (disk full, file too large, I/O error).
 
-    The file was cut back to its last whole line, so the log stays valid.
+    The file was cut back to its last whole line, so the log stays valid. It
+    is both an ``OSError`` (``errno``, ``strerror``) and the store's one
+    :class:`~lime_repl.errors.StoreError` (exit code 1): a refused write that
+    no caller words differently reaches the user as ``lime: <strerror>``.
     """
+
+    def __init__(self, *args: object) -> None:
+        OSError.__init__(self, *args)
+        #: The one line for the user: ``strerror`` (which names the file), else the OS error text.
+        self.message = str(self.strerror or OSError.__str__(self))
 
 
 class UnsafeFile(WriteFailed):

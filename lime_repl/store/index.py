@@ -325,9 +325,10 @@ class Index:
 
     def rows(self, directory: str) -> list[SeenFile]:
         """The directory's segments as :data:`SeenFile` as last refreshed, by stem, active file first."""
-        return self.db.execute(
+        rows = self.db.execute(
             f"SELECT {LISTED} FROM files WHERE dir = ? ORDER BY stem, number", (directory,)
         ).fetchall()
+        return [SeenFile(*row) for row in rows]
 
     def sync_all(self, directories: list[str]) -> list[list[SeenFile]]:
         """:meth:`refresh_all`, then :meth:`rows` of each directory, in the order given."""

@@ -68,25 +68,25 @@ def reconcile(
         " entries, first_message, id, dropped, texted FROM files WHERE dir = ?",
         (directory,),
     ):
-        row = FileRow(*values)
-        row.head = bytes(row.head or b"")
-        cached[row.name] = row
+        fresh = FileRow(*values)
+        fresh.head = bytes(fresh.head or b"")
+        cached[fresh.name] = fresh
     claimed: set[int] = set()
     changed: list[tuple[str, os.stat_result]] = []
     for name, st in on_disk:
-        row = cached.get(name)
-        if row is not None and (row.ino, row.size, row.mtime_ns) == (
+        known = cached.get(name)
+        if known is not None and (known.ino, known.size, known.mtime_ns) == (
             st.st_ino,
             st.st_size,
             st.st_mtime_ns,
         ):
-            assert row.id is not None
-            claimed.add(row.id)
+            assert known.id is not None
+            claimed.add(known.id)
         else:
             changed.append((name, st))
     by_ino: dict[int, list[FileRow]] = {}
-    for row in cached.values():
-        by_ino.setdefault(row.ino, []).append(row)
+    for cached_row in cached.values():
+        by_ino.setdefault(cached_row.ino, []).append(cached_row)
     dirty: list[FileRow] = []
     complete = True
     for name, st in changed:

@@ -9,7 +9,7 @@ after a checkpoint, and ``wal_autocheckpoint`` checkpoints every 256 pages
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
+from typing import NamedTuple
 
 __all__ = ["LISTED", "SCHEMA_VERSION", "SeenFile", "prepare"]
 
@@ -41,11 +41,30 @@ _SCHEMA = (
 )
 LISTED = "stem, number, name, size, mtime_ns, title, title_set, cwd, created, entries, first_message, dropped"
 
-#: One segment as listed: ``(stem, number, name, size, mtime_ns, title, title_set, cwd, created, entries,
-#: first_message, dropped)``; ``number`` is -1 for the active file, N for ``.N``; ``title_set`` is 1 when
-#: the segment sets the title (to ``title``, which may be None); ``dropped`` is the ``droppedEntries`` of
-#: its checkpoint (0 for a first segment).
-SeenFile = tuple[Any, ...]
+class SeenFile(NamedTuple):
+    """One segment file as listed by the index, in the column order of :data:`LISTED`."""
+
+    #: The session id (the file name before ``.jsonl``).
+    stem: str
+    #: -1 for the active file, N for the rotated copy ``.N``.
+    number: int
+    #: The file name inside the sessions directory.
+    name: str
+    #: Bytes.
+    size: int
+    #: Modification time in nanoseconds since the epoch.
+    mtime_ns: int
+    #: The title this segment sets (None also when it sets none: see ``title_set``).
+    title: str | None
+    #: 1 when the segment sets the title (to ``title``, which may be None), else 0.
+    title_set: int
+    cwd: str | None
+    created: str | None
+    #: Entries in this segment.
+    entries: int
+    first_message: str | None
+    #: The ``droppedEntries`` of the segment's checkpoint (0 for a first segment).
+    dropped: int | None
 
 
 def prepare(db: sqlite3.Connection, *, durable: bool) -> None:

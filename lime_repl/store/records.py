@@ -17,15 +17,23 @@ import secrets
 import uuid
 from collections.abc import Container, Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal, NotRequired, TypedDict
 
 from .entry_guard import cap_title, repair_text
 
 __all__ = [
     "FORMAT_VERSION",
     "META_TYPES",
+    "BASH_TAGS",
     "BadRecord",
+    "CheckpointEntry",
+    "CompactionEntry",
     "Entry",
+    "MessageEntry",
+    "SessionHeader",
+    "ShellFields",
+    "TextBlock",
+    "TripleRole",
     "bash_triple",
     "checkpoint",
     "dumps",
@@ -35,12 +43,95 @@ __all__ = [
     "now_rfc3339",
     "parse_line",
     "session_header",
+    "shell_fields",
     "text_of",
+    "tool_names",
+    "triple_part",
+    "triple_role",
+    "unwrap_tag",
 ]
 
 FORMAT_VERSION = 1
 
 Entry = dict[str, Any]
+"""An entry as read or written: a plain dict, so unknown types and fields pass through untouched.
+
+The TypedDicts below give the shapes lime writes (DESIGN.md section 3); the builders of this
+module fill them, so a misspelt or mistyped field is a type error, and return plain entries.
+"""
+
+
+class SessionHeader(TypedDict):
+    """The ``session`` header, first line of every segment. ``version`` is the log format."""
+
+    type: Literal["session"]
+    id: str
+    parentId: None
+    timestamp: str
+    version: int
+    sessionId: str
+    cwd: str | None
+    created: str
+    systemPrompt: str | None
+    segment: int
+    retain: NotRequired[int]
+    forkedFrom: NotRequired[dict[str, str]]
+    importedFrom: NotRequired[dict[str, str]]
+
+
+class CheckpointEntry(TypedDict):
+    """The ``checkpoint``, second line of every later segment: what the dropped segments held."""
+
+    type: Literal["checkpoint"]
+    id: str
+    parentId: None
+    timestamp: str
+    leafId: str | None
+    title: str | None
+    labels: dict[str, str]
+    compaction: Entry | None
+    droppedEntries: int
+    firstMessage: NotRequired[str]  # the session's first prompt, for listing titles (lime_repl.store.titles)
+
+
+class TextBlock(TypedDict):
+    """A ``text`` content block."""
+
+    type: Literal["text"]
+    text: str
+
+
+class ShellFields(TypedDict):
+    """The ``shell`` facts of each entry of a bash triple (durations in ms, truncated sizes in bytes)."""
+
+    exchange: str
+    exitCode: int
+    durationMs: int
+    truncatedBytes: dict[str, int]
+    cwd: str
+
+
+class MessageEntry(TypedDict):
+    """A ``message`` as built before the store stamps ``id``, ``parentId`` and ``timestamp``."""
+
+    type: Literal["message"]
+    role: Literal["user", "assistant"]
+    content: list[TextBlock]
+    shell: NotRequired[ShellFields]
+
+
+class CompactionEntry(TypedDict):
+    """A ``compaction`` as built before stamping: ``firstKeptEntryId`` starts the kept part; token counts."""
+
+    type: Literal["compaction"]
+    summary: str
+    firstKeptEntryId: str | None
+    tokensBefore: int
+    tokensAfter: int
+    trigger: str
+    hint: str | None
+    files: dict[str, list[str]]
+
 
 #: Entry types that annotate the tree without becoming the leaf when appended.
 META_TYPES = frozenset({"session", "checkpoint", "leaf", "title", "label", "retention"})
@@ -78,7 +169,7 @@ def dumps(entry: Entry) -> bytes:
 
     The bytes are always valid UTF-8: a lone surrogate in a string (an
     undecodable byte read with ``surrogateescape``, a JSON ``\\udcff``
-    escape) is written as U+FFFD (see :func:`~lime_repl.store.capping.repair_text`).
+    escape) is written as U+FFFD (see :func:`~lime_repl.store.entry_guard.repair_text`).
     Raises ``TypeError``/``ValueError`` for values JSON cannot hold.
     """
     text = json.dumps(entry, separators=(",", ":"), ensure_ascii=False) + "\n"
@@ -126,7 +217,7 @@ def session_header(
 
     ``retain`` is the number of rotated segments the session keeps (0 = all; DESIGN.md section 3, Retention).
     """
-    header: Entry = {
+    header: SessionHeader = {
         "type": "session",
         "id": entry_id,
         "parentId": None,
@@ -144,7 +235,7 @@ def session_header(
         header["forkedFrom"] = forked_from
     if imported_from is not None:
         header["importedFrom"] = imported_from
-    return header
+    return dict(header)
 
 
 def checkpoint(
@@ -166,23 +257,23 @@ def checkpoint(
     ``dropped_entries`` counts the entries that live in earlier segments; when
     those segments have been deleted by rotation, a resume reports that number.
     The copied ``title`` and ``labels`` are capped to 200 characters each
-    (:func:`~lime_repl.store.capping.cap_title`), so a long title written
+    (:func:`~lime_repl.store.entry_guard.cap_title`), so a long title written
     before titles were capped is not copied whole into every segment.
     """
-    entry: Entry = {
+    record: CheckpointEntry = {
         "type": "checkpoint",
         "id": entry_id,
         "parentId": None,
         "timestamp": now_rfc3339(),
         "leafId": leaf_id,
         "title": cap_title(title),
-        "labels": {key: cap_title(value) for key, value in labels.items()},
+        "labels": {key: cap_title(value) or "" for key, value in labels.items()},
         "compaction": compaction,
         "droppedEntries": dropped_entries,
     }
     if first_message is not None:
-        entry["firstMessage"] = cap_title(first_message)
-    return entry
+        record["firstMessage"] = cap_title(first_message) or ""
+    return dict(record)
 
 
 def bash_triple(
@@ -203,7 +294,7 @@ def bash_triple(
     structured facts (``exitCode``, ``durationMs``, ``truncatedBytes``
     {``stdout``, ``stderr``} in bytes, ``cwd`` after the command).
     """
-    shell = {
+    shell: ShellFields = {
         "exchange": exchange,
         "exitCode": exit_code,
         "durationMs": duration_ms,
@@ -211,14 +302,22 @@ def bash_triple(
         "cwd": cwd,
     }
     parts = (
-        f"<bash-input>{command}</bash-input>",
-        f"<bash-stdout>{stdout}</bash-stdout>",
-        f"<bash-stderr>{stderr}</bash-stderr>",
+        f"<{BASH_TAGS['input']}>{command}</{BASH_TAGS['input']}>",
+        f"<{BASH_TAGS['stdout']}>{stdout}</{BASH_TAGS['stdout']}>",
+        f"<{BASH_TAGS['stderr']}>{stderr}</{BASH_TAGS['stderr']}>",
     )
-    return [
+    messages: list[MessageEntry] = [
         {"type": "message", "role": "user", "content": [{"type": "text", "text": text}], "shell": shell}
         for text in parts
     ]
+    return [dict(message) for message in messages]
+
+
+def shell_fields(entry: Entry) -> ShellFields | None:
+    """The ``shell`` facts of a bash triple member, or None for any other entry (or a ``shell`` that is no object)."""
+    if entry.get("type") != "message" or not isinstance(entry.get("shell"), dict):
+        return None
+    return entry["shell"]
 
 
 def text_of(entry: Entry) -> str:
@@ -233,3 +332,58 @@ def text_of(entry: Entry) -> str:
         if isinstance(block, dict) and block.get("type") == "text" and isinstance(block.get("text"), str):
             texts.append(block["text"])
     return "\n".join(texts)
+
+
+#: A member of a bash triple: the command, its stdout, its stderr.
+TripleRole = Literal["input", "stdout", "stderr"]
+
+#: The text tag of each member of a bash triple, in the order of the triple (Claude Code's ``!`` mode tags).
+BASH_TAGS: dict[TripleRole, str] = {"input": "bash-input", "stdout": "bash-stdout", "stderr": "bash-stderr"}
+
+
+def unwrap_tag(text: str, tag: str) -> str | None:
+    """The body of ``text`` when it is exactly ``<tag>BODY</tag>`` (surrounding whitespace allowed), else None."""
+    stripped = text.strip()
+    start, end = f"<{tag}>", f"</{tag}>"
+    if len(stripped) >= len(start) + len(end) and stripped.startswith(start) and stripped.endswith(end):
+        return stripped[len(start) : -len(end)]
+    return None
+
+
+def triple_part(entry: Entry) -> tuple[TripleRole, str] | None:
+    """``(role, body)`` of a bash triple member: a message with a ``shell`` object whose text is one tagged part.
+
+    ``role`` is ``input``, ``stdout`` or ``stderr`` (:data:`BASH_TAGS`), ``body`` the text inside the
+    tag. None for every other entry (DESIGN.md section 3, "bash triple").
+    """
+    if entry.get("type") != "message" or not isinstance(entry.get("shell"), dict):
+        return None
+    text = text_of(entry)
+    for role, tag in BASH_TAGS.items():
+        body = unwrap_tag(text, tag)
+        if body is not None:
+            return role, body
+    return None
+
+
+def triple_role(entry: Entry) -> TripleRole | None:
+    """Which member of a bash triple ``entry`` is (``input``/``stdout``/``stderr``), or None (see :func:`triple_part`)."""
+    part = triple_part(entry)
+    return part[0] if part else None
+
+
+def tool_names(entries: Iterable[Entry]) -> dict[str, str]:
+    """``tool_use`` id -> tool name over the ``tool_use`` blocks of the message ``entries`` (later ids win)."""
+    names: dict[str, str] = {}
+    for entry in entries:
+        content = entry.get("content")
+        if entry.get("type") != "message" or not isinstance(content, list):
+            continue
+        for block in content:
+            if (
+                isinstance(block, dict)
+                and block.get("type") == "tool_use"
+                and isinstance(block.get("id"), str)
+            ):
+                names[block["id"]] = str(block.get("name", ""))
+    return names

@@ -13,9 +13,11 @@ import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
 from ..errors import StoreError
-from .entry_guard import guard_entry
+from .entry_guard import OutputGuard, PromptGuard, structural_guard
+from .formats import header_version, migrate, refuse_newer
 from .records import (
     Entry,
     bash_triple,
@@ -37,18 +39,38 @@ from .segments import (
     WriteFailed,
     read_segments,
     repair_torn_tail,
+    segment_paths,
 )
 from .state import UNSET, SessionState
 
-__all__ = ["LockHeld", "Session", "StoreOptions", "WriteFailed"]
+__all__ = ["LockHeld", "NewSessionFields", "Session", "StoreOptions", "WriteFailed"]
+
+
+class NewSessionFields(TypedDict, total=False):
+    """The optional keywords of :meth:`Session.create` that callers pass through (``**fields``)."""
+
+    forked_from: dict[str, str] | None
+    imported_from: dict[str, str] | None
+    session_id: str | None
+    retain: int | None
 
 
 @dataclass(frozen=True, slots=True)
 class StoreOptions:
-    """Rotation settings: ``max_bytes`` per segment (bytes) and rotated ``backups`` kept (0 = all)."""
+    """Rotation settings: ``max_bytes`` per segment (bytes) and rotated ``backups`` kept (0 = all).
+
+    ``guard`` is the output policy run on every appended entry before the store's structural guard
+    (:func:`lime_repl.outputs.guard.output_guard` redacts and caps); None stores entries as given,
+    made valid UTF-8 and cut to the line budget only. ``prompt_guard`` does the same for the system
+    prompt a new session's header stores (:func:`lime_repl.outputs.guard.cap_system_prompt`), with
+    ``redact`` (``str -> str``, None for ``redact = false``).
+    """
 
     max_bytes: int = DEFAULT_MAX_BYTES
     backups: int = DEFAULT_BACKUPS
+    guard: OutputGuard | None = None
+    prompt_guard: PromptGuard | None = None
+    redact: Callable[[str], str] | None = None
 
 
 def _ensure_dir(path: Path) -> None:
@@ -86,6 +108,8 @@ class Session(SessionState):
 
     #: Redaction applied to every string of every appended entry (``str -> str``), or None (``redact = false``).
     redact: Callable[[str], str] | None = None
+    #: The injected output policy (``StoreOptions.guard``), run before :func:`structural_guard`.
+    output_guard: OutputGuard | None = None
 
     def __init__(self, path: Path | None, session_id: str, header: Entry) -> None:
         super().__init__(path, session_id, header)
@@ -95,6 +119,10 @@ class Session(SessionState):
         self._created_here = False
         #: True once :meth:`close` removed the session's files because it had no entries.
         self.removed = False
+        #: Called with each entry after it is written and applied (``append``, ``append_copy``,
+        #: ``append_bash``), in log order; never while a log is replayed. Front ends get their
+        #: "entry appended" events from here. A hook's exception propagates to the appender.
+        self.on_append: list[Callable[[Entry], None]] = []
 
     # -- construction --------------------------------------------------
     @classmethod
@@ -113,6 +141,8 @@ class Session(SessionState):
         """Start a new session file ``<sessions_dir>/<id>.jsonl`` and write its header now.
 
         ``retain`` (rotated segments kept, 0 = all) goes into the header; default ``options.backups``.
+        ``system_prompt`` is stored redacted with ``options.redact`` and capped so the header leaves
+        room for a whole entry in every segment (:func:`~lime_repl.outputs.guard.cap_system_prompt`, injected as ``options.prompt_guard``).
         Raises :class:`LockHeld` (only if the id is reused) or :class:`WriteFailed`;
         when the header cannot be written, no file of the session is left behind.
         """
@@ -123,13 +153,18 @@ class Session(SessionState):
             sid,
             cwd,
             created=now_rfc3339(),
-            system_prompt=system_prompt,
+            system_prompt=(
+                options.prompt_guard(system_prompt, options.max_bytes, options.redact)
+                if options.prompt_guard is not None
+                else system_prompt
+            ),
             forked_from=forked_from,
             imported_from=imported_from,
             retain=options.backups if retain is None else max(retain, 0),
         )
         path = sessions_dir / f"{sid}.jsonl"
         session = cls(path, sid, header)
+        session.output_guard = options.guard
         session._taken.add(header["id"])
         session._created_here = imported_from is None
         try:
@@ -142,18 +177,24 @@ class Session(SessionState):
         return session
 
     @classmethod
-    def ephemeral(cls, cwd: str, system_prompt: str | None = None) -> Session:
-        """A session that lives in memory only (``--no-session``)."""
+    def ephemeral(
+        cls, cwd: str, system_prompt: str | None = None, *, guard: OutputGuard | None = None
+    ) -> Session:
+        """A session that lives in memory only (``--no-session``); ``guard`` as in :class:`StoreOptions`."""
         sid = new_session_id()
         header = session_header(new_entry_id(), sid, cwd, created=now_rfc3339(), system_prompt=system_prompt)
-        return cls(None, sid, header)
+        session = cls(None, sid, header)
+        session.output_guard = guard
+        return session
 
     @classmethod
     def load(cls, path: Path) -> Session:
         """Read a session without taking its lock (listing, show, export).
 
-        Raises ``FileNotFoundError`` when no segment exists; bad lines become warnings.
+        Raises ``FileNotFoundError`` when no segment exists, :class:`~lime_repl.store.formats.NewerFormat`
+        when a segment was written by a newer lime; bad lines become warnings.
         """
+        refuse_newer(segment_paths(path), path)
         segments = read_segments(path)
         session = cls._replay(path, segments)
         for seg in segments:
@@ -171,8 +212,11 @@ class Session(SessionState):
         Raises :class:`LockHeld` when another writer holds it, ``FileNotFoundError``
         when no segment exists, :class:`WriteFailed` when the repair cannot be written,
         :class:`~lime_repl.store.files.UnsafeFile` (nothing changed) when the active
-        file is a symlink, not a regular file, or does not open with a ``session`` header.
+        file is a symlink, not a regular file, or does not open with a ``session`` header,
+        :class:`~lime_repl.store.formats.NewerFormat` (nothing read, locked or repaired) when a
+        segment was written by a newer lime.
         """
+        refuse_newer(segment_paths(path), path)
         lock = SessionLock(path)
         lock.acquire()
         try:
@@ -189,6 +233,7 @@ class Session(SessionState):
             retain = session._retain(segments, options.backups)
             session.header["retain"] = retain
             session._lock = lock
+            session.output_guard = options.guard
             # An empty active file after earlier segments: a crash between a rollover's create and
             # its header. It is the next segment, not another copy of the last one.
             if not path.exists() or (len(segments) > 1 and path.stat().st_size == 0):
@@ -242,8 +287,11 @@ class Session(SessionState):
         first = True
         for seg in segments:
             session.warnings.extend(seg.warnings)
-            for line in seg.lines:
-                session._apply(line.entry, first_segment=first)
+            entries = [line.entry for line in seg.lines]
+            if entries and entries[0].get("type") == "session":
+                entries = migrate(entries, header_version(entries[0]))
+            for entry in entries:
+                session._apply(entry, first_segment=first)
             first = False
         session._settle_leaf()
         return session
@@ -257,7 +305,10 @@ class Session(SessionState):
             self._lock = SessionLock(self.path)
             self._lock.acquire()
         writer = SegmentWriter(
-            self.path, self._preamble, segment=segment, max_bytes=options.max_bytes,
+            self.path,
+            self._preamble,
+            segment=segment,
+            max_bytes=options.max_bytes,
             backups=options.backups if backups is None else backups,
         )
         writer.on_recreate = self.warnings.append
@@ -320,10 +371,11 @@ class Session(SessionState):
         return ordered
 
     def _guard(self, entry: Entry) -> Entry:
-        """``entry`` redacted, capped and made valid UTF-8 (:func:`~lime_repl.store.entry_guard.guard_entry`)."""
-        return guard_entry(
-            entry, segment_bytes=getattr(self._writer, "max_bytes", DEFAULT_MAX_BYTES), redact=self.redact
-        )
+        """``entry`` through the injected :attr:`output_guard` (with :attr:`redact`), then :func:`structural_guard`."""
+        segment_bytes = getattr(self._writer, "max_bytes", DEFAULT_MAX_BYTES)
+        if self.output_guard is not None:
+            entry = self.output_guard(entry, segment_bytes, self.redact)
+        return structural_guard(entry, segment_bytes=segment_bytes)
 
     def append(self, entry: Entry, *, parent_id: str | None = UNSET) -> Entry:
         """Give ``entry`` an id, parent (the leaf by default) and timestamp, write it, apply it.
@@ -331,6 +383,7 @@ class Session(SessionState):
         Returns the entry as written. Raises :class:`WriteFailed` when the disk
         refuses it; the session state is then unchanged and the log valid.
         """
+
         def stamped() -> Entry:
             return self._guard(self._stamp(entry, self.leaf_id if parent_id is UNSET else parent_id))
 
@@ -340,6 +393,7 @@ class Session(SessionState):
         if self._writer is not None:
             self._writer.append(dumps(ordered))
         self._apply(ordered)
+        self._appended(ordered)
         return ordered
 
     def append_copy(self, entry: Entry) -> Entry:
@@ -354,6 +408,7 @@ class Session(SessionState):
         if self._writer is not None:
             self._writer.append(dumps(entry))
         self._apply(entry)
+        self._appended(entry)
         return entry
 
     def append_copies(
@@ -440,7 +495,9 @@ class Session(SessionState):
             exchange=new_entry_id(self._taken),
         )
         for _ in range(3):  # a rotation compaction goes before the exchange, never inside it
-            if not self._before_prune(b"".join(dumps(self._guard(self._stamp(e, self.leaf_id))) for e in triple)):
+            if not self._before_prune(
+                b"".join(dumps(self._guard(self._stamp(e, self.leaf_id))) for e in triple)
+            ):
                 break
         records: list[Entry] = []
         parent = self.leaf_id
@@ -458,7 +515,13 @@ class Session(SessionState):
             raise
         for record in records:
             self._apply(record)
+        for record in records:
+            self._appended(record)
         return records
+
+    def _appended(self, entry: Entry) -> None:
+        for hook in list(self.on_append):
+            hook(entry)
 
     def rename(self, title: str | None) -> Entry:
         """Record a ``title`` entry (``None`` or '' clears the title)."""

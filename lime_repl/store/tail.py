@@ -12,6 +12,12 @@ complete: it is read to its end, and the next file is the one whose header
 carries the smallest segment number above the current one. Several rotations
 between two polls are therefore followed file by file. Only whole lines
 (ending in ``\\n``) are yielded; a torn tail is never yielded.
+
+Every segment is opened with :func:`~lime_repl.store.files.open_file`
+(``O_NOFOLLOW``, regular files only): a segment replaced by a symlink, a
+directory or a FIFO is never followed or read, and reading stops with
+:class:`~lime_repl.store.files.UnsafeFile`, whose message is one line naming
+the path (DESIGN.md section 3, "Bytes and symlinks").
 """
 
 from __future__ import annotations
@@ -24,9 +30,10 @@ from pathlib import Path
 from threading import Event
 from typing import BinaryIO
 
+from .files import open_file
 from .segments import segment_paths
 
-__all__ = ["follow_lines"]
+__all__ = ["follow_lines", "log_bytes"]
 
 _HEADER_MAX = 1 << 20
 
@@ -45,6 +52,28 @@ def _segment_number(fh: BinaryIO) -> int | None:
     return number if isinstance(number, int) and not isinstance(number, bool) else 0
 
 
+def _open_segment(path: Path) -> BinaryIO:
+    """``path`` opened for reading without following a symlink. Raises UnsafeFile, FileNotFoundError."""
+    return os.fdopen(open_file(path, os.O_RDONLY), "rb")
+
+
+def log_bytes(active: Path) -> Iterator[bytes]:
+    """The whole lines of every surviving segment of ``active``, oldest first, one ``bytes`` per segment.
+
+    A torn last line is left out. Raises
+    :class:`~lime_repl.store.files.UnsafeFile` when a segment is a symlink or
+    not a regular file (it is not read); a segment that vanished is skipped.
+    """
+    for path in segment_paths(active):
+        try:
+            fh = _open_segment(path)
+        except FileNotFoundError:
+            continue
+        with fh:
+            data = fh.read()
+        yield data[: data.rfind(b"\n") + 1]
+
+
 def _open_next(active: Path, after: int | None) -> tuple[BinaryIO, int] | None:
     """The segment with the smallest number above ``after`` (any when None), opened; None if none is ready.
 
@@ -57,7 +86,7 @@ def _open_next(active: Path, after: int | None) -> tuple[BinaryIO, int] | None:
         best: tuple[int, BinaryIO] | None = None
         for path in segment_paths(active):
             try:
-                fh: BinaryIO = open(path, "rb")  # noqa: SIM115 - kept open by the caller
+                fh = _open_segment(path)
             except FileNotFoundError:
                 continue
             number = _segment_number(fh)

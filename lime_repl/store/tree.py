@@ -1,16 +1,18 @@
-"""The session tree as display rows: building, filtering, folding, flattening, and planning a jump.
+"""The session tree: building, filtering, folding, placing rows, and planning a jump.
 
-A pure view of a session's entries (DESIGN.md section 3: ``id``/``parentId``
+A pure model of a session's entries (DESIGN.md section 3: ``id``/``parentId``
 form a tree, the leaf is persisted, ``label`` entries bookmark nodes); the
-``/tree`` screen, line mode and the bridge all draw from it.
+``/tree`` screen, line mode, the bridge and the exports draw from it through
+:mod:`lime_repl.views.tree`, which turns placements into display rows
+(connectors, previews). Nothing here builds display text.
 
 * :func:`build_tree` takes the entries (id -> entry, in log order), the leaf
   and the labels of a :class:`~lime_repl.store.session.Session` and gives a
   :class:`SessionTree`. Meta entries (``leaf``, ``title``, ``label``) hang
   under the entry that was the leaf when they were written; an entry whose
   parent is unknown (rotation dropped it) becomes a root.
-* :func:`flatten` turns a tree into :class:`Row` objects, one per visible
-  entry, under one of :data:`FILTER_MODES` (the modes of Pi's tree view):
+* :func:`place` gives one :class:`Placement` per visible entry, under one of
+  :data:`FILTER_MODES` (the modes of Pi's tree view) or :data:`NODES_MODE`:
 
   - ``default``: conversation entries; hides bookkeeping (``model_change``,
     ``system_prompt``, ``microcompaction``, meta entries), the stdout/stderr
@@ -19,14 +21,16 @@ form a tree, the leaf is persisted, ``label`` entries bookmark nodes); the
   - ``no-tools``: ``default`` without tool results;
   - ``user-only``: the user's prompts;
   - ``labeled-only``: labeled entries;
-  - ``all``: every entry, meta entries included.
+  - ``all``: every entry, meta entries included;
+  - ``nodes`` (not cycled in the tree screen; the exports' mode): every
+    conversation node, with a ``!`` exchange shown as its command alone.
 
   The leaf is always shown, so the current position stays visible. A hidden
   entry's visible descendants move up to its nearest visible ancestor. The
-  branch holding the leaf is listed first among siblings. Rows are indented
-  only where the tree branches (``├─``/``└─`` connectors, ``│`` gutters), so a
+  branch holding the leaf is listed first among siblings. A placement is
+  indented only where the tree branches (``guides`` and ``branch``), so a
   long linear conversation stays flush left. Entries in ``folded`` show no
-  descendants; their rows count what is hidden.
+  descendants; their placements count what is hidden.
 * :func:`plan_jump` says what selecting an entry does: a user prompt puts
   its text in the next input line and moves the leaf to its parent, so the
   next message starts a new branch; a ``!`` command row moves the leaf to
@@ -42,29 +46,31 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
-from .records import Entry, is_tree_node, text_of
+from .records import Entry, is_tree_node, text_of, tool_names, triple_role
 
 __all__ = [
     "FILTER_MODES",
+    "NODES_MODE",
     "JumpPlan",
-    "Row",
+    "Placement",
     "SessionTree",
     "TreeNode",
     "build_tree",
     "entry_kind",
-    "flatten",
     "path_to",
+    "place",
     "plan_jump",
-    "preview",
 ]
 
 #: The filter modes, in the order Ctrl-O cycles them.
 FILTER_MODES = ("default", "no-tools", "user-only", "labeled-only", "all")
 
+#: Every conversation node, a ``!`` exchange as its command alone (the exports' tree).
+NODES_MODE = "nodes"
+
 _HIDDEN_BY_DEFAULT = frozenset(
     {"bash_output", "tool_call", "model_change", "system_prompt", "microcompaction", "leaf", "title", "label"}
 )
-_PREVIEW_CHARS = 200
 
 
 @dataclass(slots=True)
@@ -93,25 +99,33 @@ class SessionTree:
 
 
 @dataclass(frozen=True, slots=True)
-class Row:
-    """One display line of the tree.
+class Placement:
+    """Where one visible entry sits in the drawn tree, and its facts; no display text.
 
-    ``prefix`` is the drawn indentation (connectors and gutters), ``text`` the
-    one-line preview, ``label_time`` the RFC 3339 time the label was set,
-    ``children`` the number of visible children and ``hidden`` the number of
+    ``guides`` has one flag per enclosing fork level, outermost first: True when the
+    ancestor at that level was the last of its siblings (no gutter is drawn below it).
+    ``branch`` is None for an entry that continues its parent's line, else whether it
+    is the last of its siblings. ``label_time`` is the RFC 3339 time the label was
+    set, ``children`` the number of visible children and ``hidden`` the number of
     visible descendants a fold hides (0 when not folded).
     """
 
     id: str
-    prefix: str
-    text: str
+    entry: Entry
     kind: str
+    guides: tuple[bool, ...]
+    branch: bool | None
     label: str | None
     label_time: str | None
     on_path: bool
     is_leaf: bool
     children: int
     hidden: int
+
+    @property
+    def depth(self) -> int:
+        """The fork levels above this entry (its indentation)."""
+        return len(self.guides) + (self.branch is not None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,73 +163,10 @@ def entry_kind(entry: Entry) -> str:
         has_call = any(b.get("type") == "tool_use" for b in blocks)
         return "tool_call" if has_call and not has_text else "assistant"
     if isinstance(entry.get("shell"), dict):
-        return "bash" if text_of(entry).startswith("<bash-input>") else "bash_output"
+        return "bash" if triple_role(entry) == "input" else "bash_output"
     if blocks and all(b.get("type") == "tool_result" for b in blocks):
         return "tool_result"
     return "user"
-
-
-def _one_line(text: str, limit: int = _PREVIEW_CHARS) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
-def _unwrap(text: str, tag: str) -> str:
-    start, end = f"<{tag}>", f"</{tag}>"
-    if text.startswith(start) and text.endswith(end):
-        return text[len(start) : -len(end)]
-    return text
-
-
-def preview(entry: Entry, tool_names: Mapping[str, str] | None = None) -> str:
-    """The one-line text of an entry's row (at most 200 characters)."""
-    kind = entry_kind(entry)
-    if kind == "user":
-        return "user: " + _one_line(text_of(entry))
-    if kind == "assistant":
-        text = text_of(entry)
-        stop = entry.get("stopReason")
-        suffix = f" [{stop}]" if stop in ("cancelled", "error", "max_tokens") else ""
-        return "assistant: " + _one_line(text) + suffix
-    if kind == "tool_call":
-        calls = [b for b in entry.get("content", []) if isinstance(b, dict) and b.get("type") == "tool_use"]
-        shown = ", ".join(f"{b.get('name')}({_one_line(str(b.get('input', '')), 60)})" for b in calls)
-        return "assistant → " + shown
-    if kind == "tool_result":
-        parts = []
-        for block in entry.get("content", []):
-            name = (tool_names or {}).get(str(block.get("tool_use_id")), "tool")
-            body = block.get("content")
-            body = body if isinstance(body, str) else text_of({"content": body})
-            mark = " ✗" if block.get("is_error") else ""
-            parts.append(f"{name}{mark}: {_one_line(body, 80)}")
-        return "result " + "; ".join(parts)
-    if kind == "bash":
-        shell = entry.get("shell") or {}
-        code = shell.get("exitCode")
-        status = f"  [exit {code}]" if code else ""
-        return "$ " + _one_line(_unwrap(text_of(entry), "bash-input")) + status
-    if kind == "bash_output":
-        text = text_of(entry)
-        stream = "stderr" if text.startswith("<bash-stderr>") else "stdout"
-        return f"{stream}: " + _one_line(_unwrap(_unwrap(text, "bash-stdout"), "bash-stderr"))
-    if kind == "compaction":
-        return f"[compaction] {entry.get('tokensBefore', '?')} → {entry.get('tokensAfter', '?')} tokens"
-    if kind == "branch_summary":
-        return "[branch summary] " + _one_line(str(entry.get("summary", "")))
-    if kind == "model_change":
-        return f"[model] {entry.get('provider')}/{entry.get('model')}"
-    if kind == "system_prompt":
-        return "[system prompt rebuilt]"
-    if kind == "microcompaction":
-        return f"[microcompaction] {len(entry.get('pruned') or [])} cleared, {len(entry.get('trimmed') or [])} trimmed"
-    if kind == "leaf":
-        return f"[leaf → {entry.get('targetId') or 'start'}]"
-    if kind == "title":
-        return f"[title] {entry.get('title') or '(cleared)'}"
-    if kind == "label":
-        return f"[label] {entry.get('label') or '(cleared)'} → {entry.get('targetId')}"
-    return f"[{kind}]"
 
 
 def path_to(entries: Mapping[str, Entry], entry_id: str | None) -> list[Entry]:
@@ -237,7 +188,6 @@ def build_tree(
     """The tree of ``entries`` (id -> entry, log order; ``session``/``checkpoint`` lines are skipped)."""
     nodes: dict[str, TreeNode] = {}
     label_times: dict[str, str] = {}
-    tool_names: dict[str, str] = {}
     for entry_id, entry in entries.items():
         kind = entry.get("type")
         if kind in ("session", "checkpoint"):
@@ -251,10 +201,6 @@ def build_tree(
                 label_times[entry["targetId"]] = str(entry.get("timestamp", ""))
             else:
                 label_times.pop(entry["targetId"], None)
-        elif kind == "message" and isinstance(entry.get("content"), list):
-            for block in entry["content"]:
-                if isinstance(block, dict) and block.get("type") == "tool_use":
-                    tool_names[str(block.get("id"))] = str(block.get("name"))
     roots: list[str] = []
     for node in nodes.values():
         if node.parent_id is not None and node.parent_id in nodes and node.parent_id != node.id:
@@ -265,7 +211,8 @@ def build_tree(
     display = leaf_id
     while display in nodes and nodes[display].kind == "bash_output" and nodes[display].parent_id in nodes:
         display = nodes[display].parent_id  # a `!` exchange is shown by its command row
-    return SessionTree(nodes, roots, leaf_id, dict(labels or {}), label_times, active, tool_names, display)
+    names = tool_names(entries.values())
+    return SessionTree(nodes, roots, leaf_id, dict(labels or {}), label_times, active, names, display)
 
 
 def _visible(tree: SessionTree, node: TreeNode, mode: str) -> bool:
@@ -275,14 +222,19 @@ def _visible(tree: SessionTree, node: TreeNode, mode: str) -> bool:
         return node.kind == "user"
     if mode == "labeled-only":
         return node.id in tree.labels
+    if mode == NODES_MODE:
+        return is_tree_node(node.entry) and node.kind != "bash_output"
     if node.kind in _HIDDEN_BY_DEFAULT:
         return False
     return not (mode == "no-tools" and node.kind == "tool_result")
 
 
-def flatten(tree: SessionTree, mode: str = "default", folded: Collection[str] = ()) -> list[Row]:
-    """The visible rows of ``tree`` under filter ``mode``, top to bottom. Raises ``ValueError`` for an unknown mode."""
-    if mode not in FILTER_MODES:
+def place(tree: SessionTree, mode: str = "default", folded: Collection[str] = ()) -> list[Placement]:
+    """The visible entries of ``tree`` under filter ``mode``, top to bottom.
+
+    ``mode`` is one of :data:`FILTER_MODES` or :data:`NODES_MODE`; raises ``ValueError`` for another.
+    """
+    if mode not in FILTER_MODES and mode != NODES_MODE:
         raise ValueError(f"unknown filter mode {mode!r}; one of {', '.join(FILTER_MODES)}")
     nodes = tree.nodes
     visible = {node_id: _visible(tree, node, mode) for node_id, node in nodes.items()}
@@ -312,32 +264,26 @@ def flatten(tree: SessionTree, mode: str = "default", folded: Collection[str] = 
     for root in tree.roots:
         top.extend([root] if visible[root] else effective[root])
 
-    rows: list[Row] = []
-    # Stack items: (id, lead, connector, continuation) -- see the module docstring.
-    work: list[tuple[str, str, str, str]] = []
+    rows: list[Placement] = []
+    # Stack items: (id, guides, branch, guides of its children) -- see Placement.
+    work: list[tuple[str, tuple[bool, ...], bool | None, tuple[bool, ...]]] = []
     top = ordered(top)
     branched = len(top) > 1
     for i, node_id in reversed(list(enumerate(top))):
         last = i == len(top) - 1
-        work.append(
-            (
-                node_id,
-                "",
-                ("└─ " if last else "├─ ") if branched else "",
-                ("   " if last else "│  ") if branched else "",
-            )
-        )
+        work.append((node_id, (), last if branched else None, (last,) if branched else ()))
     while work:
-        node_id, lead, connector, cont = work.pop()
+        node_id, guides, branch, cont = work.pop()
         node = nodes[node_id]
         is_folded = node_id in folded
         kids = ordered(effective[node_id])
         rows.append(
-            Row(
+            Placement(
                 id=node_id,
-                prefix=lead + connector,
-                text=preview(node.entry, tree.tool_names),
+                entry=node.entry,
                 kind=node.kind,
+                guides=guides,
+                branch=branch,
                 label=tree.labels.get(node_id),
                 label_time=tree.label_times.get(node_id),
                 on_path=node_id in tree.active_path,
@@ -349,11 +295,11 @@ def flatten(tree: SessionTree, mode: str = "default", folded: Collection[str] = 
         if is_folded:
             continue
         if len(kids) == 1:
-            work.append((kids[0], cont, "", cont))
+            work.append((kids[0], cont, None, cont))
             continue
         for i, child in reversed(list(enumerate(kids))):
             last = i == len(kids) - 1
-            work.append((child, cont, "└─ " if last else "├─ ", cont + ("   " if last else "│  ")))
+            work.append((child, cont, last, (*cont, last)))
     return rows
 
 

@@ -12,7 +12,7 @@ import pexpect
 import pytest
 from support.fake_providers import FakeProviderServer
 from support.lime_env import LimeEnv
-from support.screen import Screen
+from support.screen import TIMEOUT, Screen
 
 from lime_repl.store.session import Session
 
@@ -33,17 +33,18 @@ def _spawn(lime_env: LimeEnv, *args: str, env: dict[str, str] | None = None) -> 
         cwd=str(lime_env.cwd),
         env=dict(lime_env.env, **(env or {})),
         dimensions=(40, 120),
-        timeout=20,
+        timeout=TIMEOUT,
     )
     screen = Screen(child, 40, 120)
-    screen.wait_prompt()
+    screen.wait_empty_prompt()
     return screen
 
 
 def _say(screen: Screen, line: str, answer: str) -> None:
+    """Type ``line``; wait for a screen line that is exactly ``answer``, then for the next empty prompt."""
     screen.send(line + "\r")
-    screen.wait_for(answer)
-    screen.wait_prompt()
+    screen.wait_line(answer)
+    screen.wait_empty_prompt()
 
 
 def _quit(screen: Screen) -> None:

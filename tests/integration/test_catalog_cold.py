@@ -186,9 +186,9 @@ def test_the_quick_facts_equal_a_parse_of_every_line(
         fh.write(b'\n{"type":"message","id":"12345678", broken\n["not", "an", "object"]\n')
         fh.write(b'{ "type": "title", "title": "Spaced out" }\n')
     dirs = list(dict.fromkeys((Path(s["path"]).parent, s["scope"]) for s in _list(varied)))
-    quick = [i.to_json() for i in Catalog(tmp_path / "quick.sqlite").list(dirs)]
+    quick = [i.to_json() for i in Catalog(tmp_path / "quick.sqlite").sessions(dirs)]
     monkeypatch.setattr(extract, "_fast_facts", lambda *args: False)
-    slow = [i.to_json() for i in Catalog(tmp_path / "slow.sqlite").list(dirs)]
+    slow = [i.to_json() for i in Catalog(tmp_path / "slow.sqlite").sessions(dirs)]
     assert quick == slow and any(i["title"] == "Spaced out" for i in quick)
     _drop_index(varied)
     assert _list(varied) == quick

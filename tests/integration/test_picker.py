@@ -153,7 +153,7 @@ def test_picker_searches_renames_deletes_and_resumes(lime_env: LimeEnv) -> None:
     screen.wait_for("all directories")
     screen.send(*"found", "\r")
     screen.wait_for(f"resumed session {needle[:8]}")
-    screen.wait_prompt()
+    screen.wait_empty_prompt()
     screen.send("/quit\r")
     assert screen.wait_exit() == 0
     assert "Traceback" not in screen.text
@@ -183,10 +183,10 @@ def test_resume_without_argument_opens_the_picker_inside_the_repl(lime_env: Lime
         sys.executable, ["-m", "lime_repl"], cwd=str(lime_env.cwd), env=lime_env.env, dimensions=(40, 120)
     )
     screen = Screen(child, 40, 120)
-    screen.wait_prompt()
+    screen.wait_empty_prompt()
     screen.send("!echo current\r")
-    screen.wait_for("current")
-    screen.wait_prompt()
+    screen.wait_line("current")
+    screen.wait_empty_prompt()
     screen.send("/resume\r")
     screen.wait_for("2 of 2")
     screen.wait_for("(open)")  # the session this REPL holds
@@ -194,10 +194,10 @@ def test_resume_without_argument_opens_the_picker_inside_the_repl(lime_env: Lime
     screen.wait_for("cannot be deleted from inside it")
     screen.send(*"earlier", "\r")
     screen.wait_for(f"resumed session {earlier.name[:8]}")
-    screen.wait_prompt()
+    screen.wait_empty_prompt()
     screen.send("!echo back\r")
-    screen.wait_for("back")
-    screen.wait_prompt()
+    screen.wait_line("back")
+    screen.wait_empty_prompt()
     screen.send("/quit\r")
     assert screen.wait_exit() == 0
     assert "<bash-input>echo back</bash-input>" in earlier.read_text()

@@ -1,60 +1,72 @@
-"""The real REPL in a pseudo terminal (pexpect)."""
+"""The real REPL in a pseudo terminal (pexpect + pyte): the whole path, terminal and signals included.
+
+Line editing, completion and history are driven in process
+(``test_repl_inprocess.py``); these tests keep what needs a real terminal.
+Each waits for what the screen shows before it types the next keys.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
-import time
 
 import pexpect
 import pytest
 from support.lime_env import LimeEnv
+from support.screen import TIMEOUT, Screen
 
 pytestmark = pytest.mark.pty
 
 PROMPT = "lime> "
 
 
-def _spawn(lime_env: LimeEnv, *args: str) -> pexpect.spawn:
+def _spawn(lime_env: LimeEnv, *args: str) -> Screen:
     child = pexpect.spawn(
         sys.executable,
         ["-m", "lime_repl", *args],
         cwd=str(lime_env.cwd),
         env=lime_env.env,
         dimensions=(40, 120),
-        timeout=20,
+        timeout=TIMEOUT,
     )
-    child.expect_exact(PROMPT)
-    return child
+    screen = Screen(child, 40, 120)
+    screen.wait_empty_prompt(PROMPT)
+    return screen
 
 
-def _run(child: pexpect.spawn, line: str, expect: str) -> str:
-    child.sendline(line)
-    child.expect_exact(expect)
-    before = child.before.decode("utf-8", "replace")
-    child.expect_exact(PROMPT)
-    return before + expect + child.before.decode("utf-8", "replace")
+def _run(screen: Screen, line: str, output_line: str) -> None:
+    """Type ``line``, wait for a screen line that is exactly ``output_line``, then for the next prompt."""
+    screen.send(line + "\r")
+    screen.wait_line(output_line)
+    screen.wait_empty_prompt(PROMPT)
+
+
+def _exit(screen: Screen) -> None:
+    screen.send("\x04")  # Ctrl-D at an empty prompt
+    assert screen.wait_exit() == 0
+    assert b"Traceback" not in screen.transcript
 
 
 def test_recorded_shell_session_end_to_end(lime_env: LimeEnv) -> None:
-    child = _spawn(lime_env)
-    _run(child, "!echo hello", "hello")
-    child.sendline("!cd /tmp")
-    child.expect_exact(PROMPT)
-    _run(child, "!pwd", "/tmp")
-    _run(child, "!printf 'a\\nb\\n' | wc -l", "2")
-    _run(child, "/rename Demo", "titled 'Demo'")
-    status = _run(child, "/status", "workspace")
-    assert "title      Demo" in status and "segments   1" in status
-    assert "entries    13" in status
-    logs = _run(child, "/logs", ".jsonl")
-    assert '"type":"session"' in logs + child.before.decode()  # PAGER=cat shows the log itself
-    child.sendcontrol("d")
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0
-    transcript = child.before.decode("utf-8", "replace") if child.before else ""
-    assert "Traceback" not in transcript
+    screen = _spawn(lime_env)
+    _run(screen, "!echo hello", "hello")
+    screen.send("!cd /tmp\r")
+    screen.wait_for("lime> !cd /tmp\n" + PROMPT.rstrip())
+    screen.wait_empty_prompt(PROMPT)
+    _run(screen, "!pwd", "/tmp")
+    _run(screen, "!printf 'a\\nb\\n' | wc -l", "2")
+    screen.send("/rename Demo\r")
+    screen.wait_for("titled 'Demo'")
+    screen.wait_empty_prompt(PROMPT)
+    screen.send("/status\r")
+    screen.wait_for("workspace")
+    screen.wait_empty_prompt(PROMPT)
+    assert "title      Demo" in screen.text and "segments   1" in screen.text
+    assert "entries    13" in screen.text
+    screen.send("/logs\r")
+    screen.wait_in_transcript('"type":"session"')  # PAGER=cat shows the log itself
+    screen.wait_empty_prompt(PROMPT)
+    _exit(screen)
 
     [path] = lime_env.session_files()
     entries = [json.loads(line) for line in path.read_text().splitlines()]
@@ -71,65 +83,25 @@ def test_recorded_shell_session_end_to_end(lime_env: LimeEnv) -> None:
     assert listing[0]["title"] == "Demo"
 
     sid = path.name[:8]
-    child = _spawn(lime_env, "-r", sid)
-    _run(child, "!echo resumed", "resumed")
-    child.sendcontrol("d")
-    child.expect(pexpect.EOF)
+    screen = _spawn(lime_env, "-r", sid)
+    _run(screen, "!echo resumed", "resumed")
+    _exit(screen)
     assert lime_env.session_files() == [path]
     assert "<bash-input>echo resumed</bash-input>" in path.read_text()
     assert path.read_text().count('"type":"session"') == 1
 
 
 def test_ctrl_c_interrupts_command_not_lime(lime_env: LimeEnv) -> None:
-    child = _spawn(lime_env)
-    child.sendline("!cd /tmp && sleep 30")
-    time.sleep(1.0)
-    child.sendintr()
-    child.expect_exact(PROMPT, timeout=10)
-    _run(child, "!pwd", "/tmp")
-    child.sendline("/quit")
-    child.expect(pexpect.EOF)
+    screen = _spawn(lime_env)
+    screen.send("!cd /tmp && echo sleeping && sleep 30\r")
+    screen.wait_line("sleeping")  # the command runs: Ctrl-C now goes to it
+    screen.child.sendintr()
+    screen.wait_for("^C interrupted")
+    screen.wait_empty_prompt(PROMPT)
+    _run(screen, "!pwd", "/tmp")
+    screen.send("/quit\r")
+    assert screen.wait_exit() == 0
     [path] = lime_env.session_files()
     entries = [json.loads(line) for line in path.read_text().splitlines()]
     sleep_triple = [e for e in entries if e.get("shell", {}).get("exitCode") == 130]
     assert len(sleep_triple) == 3
-
-
-def test_tab_completes_commands_and_ctrl_c_clears_line(lime_env: LimeEnv) -> None:
-    child = _spawn(lime_env)
-    child.send("/sta\t")
-    child.expect_exact("/status")
-    child.send("\r")
-    child.expect_exact("workspace")
-    child.expect_exact(PROMPT)
-    child.send("some half typed text")
-    child.sendintr()
-    child.expect_exact(PROMPT)
-    time.sleep(0.3)  # let the fresh prompt take the terminal before Ctrl-D
-    child.sendcontrol("d")
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0
-
-
-def test_history_is_kept_per_directory(lime_env: LimeEnv) -> None:
-    child = _spawn(lime_env)
-    _run(child, "!echo from-history", "from-history")
-    child.sendcontrol("d")
-    child.expect(pexpect.EOF)
-    child = _spawn(lime_env)
-    # The threaded history loads in the background: press Up (recall the previous line) until it shows.
-    for _ in range(10):
-        child.send("\x1b[A")
-        if child.expect_exact(["from-history", pexpect.TIMEOUT], timeout=2) == 0:
-            break
-    else:
-        raise AssertionError("Up did not recall the history")
-    child.send("\r")
-    child.expect_exact("from-history")
-    child.expect_exact(PROMPT)
-    child.sendcontrol("d")
-    child.expect(pexpect.EOF)
-    [history] = lime_env.home.glob("history/*.txt")
-    assert "!echo from-history" in history.read_text()
-    assert (history.stat().st_mode & 0o777) == 0o600

@@ -21,6 +21,7 @@ import pexpect
 import pytest
 from support.fake_providers import FakeProviderServer
 from support.lime_env import LimeEnv
+from support.screen import TIMEOUT, Screen
 
 SECRET = "s3cr3t-value-for-the-test"
 SK = "sk-proj-" + "A1b2C3d4E5f6G7h8I9j0"
@@ -86,16 +87,15 @@ def test_every_directory_is_0700_and_every_file_0600(lime_env: LimeEnv) -> None:
         cwd=str(lime_env.cwd),
         env=lime_env.env,
         dimensions=(30, 100),
-        timeout=20,
+        timeout=TIMEOUT,
     )
-    child.expect_exact("lime> ")
-    child.sendline("!echo from-the-pty")
-    child.expect_exact("from-the-pty")
-    child.expect_exact("lime> ")
-    child.sendcontrol("d")
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0
+    screen = Screen(child, 30, 100)
+    screen.wait_empty_prompt()
+    screen.send("!echo from-the-pty\r")
+    screen.wait_line("from-the-pty")
+    screen.wait_empty_prompt()  # Ctrl-D typed while the command runs would be lost in the terminal
+    screen.send("\x04")
+    assert screen.wait_exit() == 0
 
     home_modes = _modes(lime_env.home)
     proj_modes = _modes(project / ".lime" / "sessions")

@@ -9,11 +9,15 @@ itself; do not mix it with ``child.expect``).
 from __future__ import annotations
 
 import time
+from typing import NoReturn
 
 import pexpect
 import pyte
 
-__all__ = ["Screen"]
+__all__ = ["TIMEOUT", "Screen"]
+
+#: Seconds any wait gives the child: generous, since a loaded machine is slow and a wait ends as soon as it can.
+TIMEOUT = 60.0
 
 
 class Screen:
@@ -24,9 +28,15 @@ class Screen:
         self.screen = pyte.Screen(cols, rows)
         self.stream = pyte.ByteStream(self.screen)
         self.eof = False
+        #: Every byte the child wrote, for output that scrolls off the screen.
+        self.transcript = b""
         if child.buffer:
-            self.stream.feed(child.buffer)
+            self._feed(child.buffer)
             child.buffer = b""
+
+    def _feed(self, data: bytes) -> None:
+        self.transcript += data
+        self.stream.feed(data)
 
     def pump(self, timeout: float = 0.05) -> None:
         """Feed whatever the child wrote within ``timeout`` seconds."""
@@ -39,7 +49,13 @@ class Screen:
         except pexpect.EOF:
             self.eof = True
             return
-        self.stream.feed(data)
+        self._feed(data)
+
+    def _fail(self, message: str) -> NoReturn:
+        """End the child (a failed test leaves no process behind) and raise AssertionError with ``message``."""
+        if not self.child.closed:
+            self.child.close(force=True)
+        raise AssertionError(message)
 
     @property
     def text(self) -> str:
@@ -49,28 +65,58 @@ class Screen:
     def cursor_line(self) -> str:
         return self.screen.display[self.screen.cursor.y]
 
-    def wait_for(self, text: str, timeout: float = 20) -> None:
+    def wait_for(self, text: str, timeout: float = TIMEOUT) -> None:
         """Wait until ``text`` is on the screen. Raises AssertionError with the screen when it is not."""
         deadline = time.monotonic() + timeout
         while text not in self.text:
             if time.monotonic() > deadline or self.eof:
-                raise AssertionError(f"{text!r} never appeared; the screen shows:\n{self.text}")
+                self._fail(f"{text!r} never appeared; the screen shows:\n{self.text}")
             self.pump()
 
-    def wait_gone(self, text: str, timeout: float = 20) -> None:
+    def wait_gone(self, text: str, timeout: float = TIMEOUT) -> None:
         """Wait until ``text`` is no longer on the screen."""
         deadline = time.monotonic() + timeout
         while text in self.text:
             if time.monotonic() > deadline or self.eof:
-                raise AssertionError(f"{text!r} stayed on the screen:\n{self.text}")
+                self._fail(f"{text!r} stayed on the screen:\n{self.text}")
             self.pump()
 
-    def wait_prompt(self, prompt: str = "lime> ", timeout: float = 20) -> None:
+    def wait_line(self, text: str, timeout: float = TIMEOUT) -> None:
+        """Wait until some screen line is exactly ``text`` (trailing blanks aside), e.g. a command's output."""
+        deadline = time.monotonic() + timeout
+        while text not in (line.rstrip() for line in self.screen.display):
+            if time.monotonic() > deadline or self.eof:
+                self._fail(f"no line {text!r}; the screen shows:\n{self.text}")
+            self.pump()
+
+    def wait_in_transcript(self, text: str, timeout: float = TIMEOUT) -> None:
+        """Wait until ``text`` is somewhere in what the child wrote (also what scrolled off the screen)."""
+        deadline = time.monotonic() + timeout
+        while text.encode() not in self.transcript:
+            if time.monotonic() > deadline or self.eof:
+                self._fail(f"{text!r} was never written; the screen shows:\n{self.text}")
+            self.pump()
+
+    def wait_empty_prompt(self, prompt: str = "lime> ", timeout: float = TIMEOUT) -> None:
+        """Wait until the cursor sits after ``prompt`` on a line holding nothing else: a fresh prompt.
+
+        prompt-toolkit draws a prompt only once it reads the terminal in raw
+        mode, so keys sent after this reach the new prompt.
+        """
+        deadline = time.monotonic() + timeout
+        while not (
+            self.cursor_line.rstrip() == prompt.rstrip() and self.screen.cursor.x == len(prompt)
+        ):
+            if time.monotonic() > deadline or self.eof:
+                self._fail(f"no empty prompt; the screen shows:\n{self.text}")
+            self.pump()
+
+    def wait_prompt(self, prompt: str = "lime> ", timeout: float = TIMEOUT) -> None:
         """Wait until the cursor sits on a line that starts with ``prompt`` (the REPL waits for input)."""
         deadline = time.monotonic() + timeout
         while not self.cursor_line.startswith(prompt):
             if time.monotonic() > deadline or self.eof:
-                raise AssertionError(f"no prompt; the screen shows:\n{self.text}")
+                self._fail(f"no prompt; the screen shows:\n{self.text}")
             self.pump()
         self.pump(0.1)
 
@@ -80,10 +126,12 @@ class Screen:
             self.child.send(key)
             self.pump(pause)
 
-    def wait_exit(self, timeout: float = 20) -> int:
-        """Wait for the child to exit; its exit status."""
+    def wait_exit(self, timeout: float = TIMEOUT) -> int:
+        """Wait for the child to exit; its exit status. Raises AssertionError with the screen when it does not."""
         deadline = time.monotonic() + timeout
         while not self.eof and time.monotonic() < deadline:
             self.pump(0.1)
+        if not self.eof:
+            self._fail(f"the child did not exit in {timeout} s; the screen shows:\n{self.text}")
         self.child.close()
         return self.child.exitstatus if self.child.exitstatus is not None else -1

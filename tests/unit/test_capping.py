@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lime_repl.store.capping import DEFAULT_LIMIT, HeadTailBuffer, cap_text, truncation_marker
+from lime_repl.outputs.capping import DEFAULT_LIMIT, HeadTailBuffer, cap_text, truncation_marker
 
 
 def fed(data: bytes, limit: int, chunk: int) -> HeadTailBuffer:

@@ -59,13 +59,13 @@ def test_listing_facts_and_a_deleted_index_is_rebuilt(tmp_path: Path, sessions: 
     s.rename("My title")
     s.close()
     dirs = [(sessions, "global")]
-    [info] = Catalog(index).list(dirs)
+    [info] = Catalog(index).sessions(dirs)
     assert (info.id, info.title, info.cwd, info.entries) == (s.session_id, "My title", "/work/app", 3)
     assert info.created == s.header["created"] and info.bytes == s.path.stat().st_size
     assert info.first_message == "first question" and info.path == s.path and info.segments == [s.path]
     assert info.to_json()["updated"].endswith("Z") and index.exists()
     index.unlink()
-    [again] = Catalog(index).list(dirs)
+    [again] = Catalog(index).sessions(dirs)
     assert again.to_json() == info.to_json() and index.exists()
     assert _texts(index) == []  # a listing reads listing facts only; the full text waits for a search
     assert len(search(Catalog(index), dirs, "question|answer")) == 2
@@ -92,7 +92,7 @@ def test_a_corrupt_or_outdated_index_is_rebuilt(tmp_path: Path, sessions: Path, 
     first.close()
     damage(index)
     catalog = Catalog(index)
-    [info] = catalog.list([(sessions, "global")])
+    [info] = catalog.sessions([(sessions, "global")])
     assert info.entries == 3
     hits = search(catalog, [(sessions, "global")], r"needle-in-\w+")
     assert sorted(h.kind for h in hits) == ["shell", "stdout"]
@@ -108,7 +108,7 @@ def test_an_unusable_index_path_falls_back_to_memory(tmp_path: Path, sessions: P
     _say(s, "user", "still searchable")
     s.close()
     catalog = Catalog(blocker / "index.sqlite")
-    assert [i.entries for i in catalog.list([(sessions, "global")])] == [1]
+    assert [i.entries for i in catalog.sessions([(sessions, "global")])] == [1]
     assert [h.text for h in search(catalog, [(sessions, "global")], "searchable")] == ["still searchable"]
     assert catalog.index.in_memory
 
@@ -118,7 +118,7 @@ def test_appends_are_parsed_incrementally(tmp_path: Path, sessions: Path) -> Non
     s = Session.create(sessions, "/w")
     _say(s, "user", "alpha one")
     catalog = Catalog(index)
-    assert catalog.list([(sessions, "global")])[0].entries == 1
+    assert catalog.sessions([(sessions, "global")])[0].entries == 1
     offset_before = _files(index)[s.path.name][1]
     assert offset_before == s.path.stat().st_size
     _bash(s, "printf beta", "beta two", "")
@@ -126,7 +126,7 @@ def test_appends_are_parsed_incrementally(tmp_path: Path, sessions: Path) -> Non
     s.sync()
     # A new Catalog (a new process, in effect) and the same one both see the appended entries.
     for cat in (catalog, Catalog(index)):
-        [info] = cat.list([(sessions, "global")])
+        [info] = cat.sessions([(sessions, "global")])
         assert info.entries == 5
     assert len(search(catalog, [(sessions, "global")], "alpha|beta|gamma")) == 4
     assert _texts(index) == [
@@ -139,7 +139,7 @@ def test_appends_are_parsed_incrementally(tmp_path: Path, sessions: Path) -> Non
     # A torn last line is not indexed until it is whole.
     with open(s.path, "ab") as fh:
         fh.write(dumps({"type": "message", "id": "0badf00d", "role": "user", "content": "delta four"})[:-9])
-    assert catalog.list([(sessions, "global")])[0].entries == 5
+    assert catalog.sessions([(sessions, "global")])[0].entries == 5
     s.close()
 
 
@@ -171,9 +171,9 @@ def test_rotation_keeps_rows_of_renamed_files_and_drops_deleted_ones(tmp_path: P
         if i % 7 == 0:
             s.rename(f"Title {i}")
         # Refresh between writes so renames (active -> .1 -> .2) are seen one at a time.
-        catalog.list([(sessions, "global")])
+        catalog.sessions([(sessions, "global")])
     s.close()
-    [info] = catalog.list([(sessions, "global")])
+    [info] = catalog.sessions([(sessions, "global")])
     survivors = segment_paths(s.path)
     assert len(survivors) == 3 and info.segments == list(reversed(survivors))
     assert info.title == "Title 35" and info.bytes == sum(p.stat().st_size for p in survivors)
@@ -196,16 +196,16 @@ def test_titles_follow_rename_clear_and_checkpoints(tmp_path: Path, sessions: Pa
     s = Session.create(sessions, "/w", options=StoreOptions(max_bytes=2048, backups=0))
     catalog = Catalog(index)
     _say(s, "user", "hello")
-    assert catalog.list([(sessions, "global")])[0].title is None
+    assert catalog.sessions([(sessions, "global")])[0].title is None
     s.rename("First")
-    assert catalog.list([(sessions, "global")])[0].title == "First"
+    assert catalog.sessions([(sessions, "global")])[0].title == "First"
     s.rename(None)
-    assert catalog.list([(sessions, "global")])[0].title is None
+    assert catalog.sessions([(sessions, "global")])[0].title is None
     s.rename("Kept across rotation")
     while len(segment_paths(s.path)) < 3:
         _say(s, "assistant", "filler " * 30)
     s.close()
-    [info] = Catalog(index).list([(sessions, "global")])
+    [info] = Catalog(index).sessions([(sessions, "global")])
     assert info.title == "Kept across rotation" and len(info.segments) == 3
 
 
@@ -289,7 +289,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Catalog, list[tupl
     s.close()
     catalog = Catalog(root / "index.sqlite")
     dirs = [(root / "sessions", "global")]
-    catalog.list(dirs)
+    catalog.sessions(dirs)
     return catalog, dirs
 
 
@@ -319,13 +319,13 @@ def test_large_changes_are_indexed_in_several_transactions(
             _say(s, "user", f"session{n} message{i} " + "words " * 40)
         s.close()
     dirs = [(sessions, "global")]
-    reference = {i.id: i.to_json() for i in Catalog(tmp_path / "reference.sqlite").list(dirs)}
+    reference = {i.id: i.to_json() for i in Catalog(tmp_path / "reference.sqlite").sessions(dirs)}
     commits = []
     monkeypatch.setattr(index_module, "_PARSE_BUDGET", 2500)
     monkeypatch.setattr(index_module, "_FACTS_BUDGET", 2500)
     catalog = Catalog(tmp_path / "index.sqlite")
     catalog.index.db.set_trace_callback(lambda sql: commits.append(sql) if sql == "COMMIT" else None)
-    assert {i.id: i.to_json() for i in catalog.list(dirs)} == reference
+    assert {i.id: i.to_json() for i in catalog.sessions(dirs)} == reference
     assert len(commits) > 5
     commits.clear()
     assert len(search(catalog, dirs, r"session\d message\d+")) == 60
@@ -345,7 +345,7 @@ def test_a_renamed_file_left_for_a_later_round_keeps_its_rows(
     for s in written:
         _say(s, "user", "early words " * 20)
     catalog = Catalog(tmp_path / "index.sqlite")
-    catalog.list(dirs)
+    catalog.sessions(dirs)
     for s in written:  # each indexed file grows and is renamed to .N; new segments follow
         for i in range(40):
             _say(s, "assistant", f"later{i:02d} " + "words " * 30)
@@ -354,7 +354,7 @@ def test_a_renamed_file_left_for_a_later_round_keeps_its_rows(
     # (keeping their rows and offsets) and parsed in a later transaction.
     monkeypatch.setattr(index_module, "_PARSE_BUDGET", 1000)
     monkeypatch.setattr(index_module, "_FACTS_BUDGET", 1000)
-    got = {i.id: i.to_json() for i in catalog.list(dirs)}
-    assert got == {i.id: i.to_json() for i in Catalog(tmp_path / "reference.sqlite").list(dirs)}
+    got = {i.id: i.to_json() for i in catalog.sessions(dirs)}
+    assert got == {i.id: i.to_json() for i in Catalog(tmp_path / "reference.sqlite").sessions(dirs)}
     assert all(len(info["segments"]) >= 4 for info in got.values())
     assert len(search(catalog, dirs, r"later\d\d|early")) == 3 * 41 == len(_texts(tmp_path / "index.sqlite"))

@@ -10,10 +10,11 @@ import json
 from pathlib import Path
 
 from lime_repl.bridge.protocol import encode
-from lime_repl.store.capping import DEFAULT_LIMIT, HeadTailBuffer
-from lime_repl.store.entry_guard import TITLE_CHARS, cap_title, guard_entry, line_budget, repair_text
+from lime_repl.outputs.capping import DEFAULT_LIMIT, HeadTailBuffer
+from lime_repl.outputs.guard import guard_entry
+from lime_repl.outputs.redact import REDACTED, Redactor
+from lime_repl.store.entry_guard import TITLE_CHARS, cap_title, line_budget, repair_text
 from lime_repl.store.records import dumps, session_header
-from lime_repl.store.redact import REDACTED, Redactor
 from lime_repl.store.session import Session, StoreOptions
 
 KEY = "sk-" + "Q7w9E2r4T6y8U1i3O5p7A9s2D4f6G8h1J3k5"  # 40 characters

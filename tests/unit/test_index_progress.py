@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from lime_repl.exchange.listing import _IndexProgress
+from lime_repl.cli.printers import _IndexProgress
 
 
 def _draw(monkeypatch: pytest.MonkeyPatch, env: dict[str, str], tty: bool, delay: float = 0.0) -> bytes:

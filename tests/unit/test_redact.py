@@ -1,8 +1,8 @@
-"""Secret redaction (lime_repl.store.redact): what counts as a secret and what does not."""
+"""Secret redaction (lime_repl.outputs.redact): what counts as a secret and what does not."""
 
 from __future__ import annotations
 
-from lime_repl.store.redact import REDACTED, Redactor, redact, secret_values
+from lime_repl.outputs.redact import REDACTED, Redactor, redact, secret_values
 
 ENV = {
     "OPENAI_API_KEY": "sk-proj-abcdefghijklmnop1234",

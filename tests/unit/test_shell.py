@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from lime_repl.repl.shell import PersistentShell, ShellResult
+from lime_repl.runtime.shell import PersistentShell, ShellResult
 
 
 @pytest.fixture

@@ -235,11 +235,11 @@ def test_catalog_cache_follows_appends_and_title_changes(tmp_path: Path) -> None
     d = tmp_path / "sessions"
     session = Session.create(d, "/w")
     catalog = Catalog(tmp_path / "index.sqlite")
-    assert catalog.list([(d, "global")]) == []  # no entries yet: not listed
+    assert catalog.sessions([(d, "global")]) == []  # no entries yet: not listed
     _bash(session, 1)
     session.rename("Later")
     session.sync()
-    [info] = Catalog(tmp_path / "index.sqlite").list([(d, "global")])
+    [info] = Catalog(tmp_path / "index.sqlite").sessions([(d, "global")])
     assert (
         info.entries == 4
         and info.title == "Later"
@@ -255,5 +255,5 @@ def test_corrupt_index_is_rebuilt(tmp_path: Path) -> None:
     made.close()
     index = tmp_path / "index.sqlite"
     index.write_bytes(b"garbage" * 100)
-    assert len(Catalog(index).list([(d, "global")])) == 1
-    assert len(Catalog(index).list([(d, "global")])) == 1
+    assert len(Catalog(index).sessions([(d, "global")])) == 1
+    assert len(Catalog(index).sessions([(d, "global")])) == 1

@@ -9,7 +9,8 @@ import pytest
 from lime_repl.repl.picker import filter_sessions
 from lime_repl.store.catalog import SessionInfo
 from lime_repl.store.session import Session
-from lime_repl.store.tree import FILTER_MODES, build_tree, flatten, plan_jump
+from lime_repl.store.tree import FILTER_MODES, build_tree, plan_jump
+from lime_repl.views.tree import flatten
 
 
 def _user(session: Session, text: str, parent: object = ...) -> str:

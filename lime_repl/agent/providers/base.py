@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from lime_repl.agent.providers.errors import AuthError, ProviderError, map_sdk_error
+from lime_repl.agent.providers.http import COMPACT_JSON
 
 __all__ = [
     "COMPACT_JSON",
@@ -176,7 +177,6 @@ def tool_result_text(block: Mapping[str, Any]) -> str:
     return f"[error] {content}" if block.get("is_error") else content
 
 
-COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 """``json.dumps(..., ensure_ascii=False, separators=(",", ":"))`` without building an encoder per call."""
 
 

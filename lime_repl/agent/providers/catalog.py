@@ -23,6 +23,7 @@ from typing import Any
 
 from lime_repl.agent.providers.base import Provider
 from lime_repl.agent.providers.errors import NoProviderError
+from lime_repl.config import Config
 from lime_repl.errors import LimeError
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "choose_provider",
     "default_model",
     "load_catalog",
+    "model_info_for",
     "make_provider",
     "model_info",
     "normalize_provider_name",
@@ -238,6 +240,18 @@ def model_info(model: str, catalog: Mapping[str, ModelInfo] | None = None) -> Mo
     if found is not None:
         return found
     return ModelInfo(name=model, provider=_guess_provider(model) or "openai", known=False)
+
+
+def model_info_for(config: Config | Mapping[str, Any], model: str) -> ModelInfo:
+    """The one accessor of model facts: ``model`` looked up in the packaged catalog merged with ``config``'s
+    ``[models."name"]`` tables (config.toml, DESIGN.md section 5).
+
+    ``config`` is the loaded :class:`~lime_repl.config.Config` (or a plain mapping); a ``models`` key that is not a table is ignored.
+    Returns a conservative default for an unknown model (see :func:`model_info`). Raises
+    :class:`~lime_repl.errors.LimeError` when a user table has a field of the wrong type.
+    """
+    models = config.get("models")
+    return model_info(model, load_catalog(models if isinstance(models, Mapping) else None))
 
 
 def default_model(provider: str) -> str:

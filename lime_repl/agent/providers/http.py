@@ -32,8 +32,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from lime_repl import __version__
-from lime_repl.agent.providers.base import COMPACT_JSON
 from lime_repl.agent.providers.errors import from_status
+
+#: The compact JSON encoder of request bodies and tool arguments (``separators=(",", ":")``, UTF-8 kept).
+COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 __all__ = [
     "USER_AGENT",

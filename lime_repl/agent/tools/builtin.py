@@ -10,8 +10,8 @@ import os
 import subprocess
 from typing import Any
 
-from ...store.capping import HeadTailBuffer
-from .base import Tool, ToolContext, ToolError, resolve_path
+from ...outputs.capping import HeadTailBuffer
+from .base import Tool, ToolContext, ToolError, ToolOutput, resolve_path
 
 __all__ = ["BASH", "EDIT", "READ", "TOOLS", "WRITE"]
 
@@ -36,7 +36,8 @@ def _read(ctx: ToolContext, args: dict[str, Any]) -> str:
     return body + (f"\n[{rest} more lines; use offset={offset + len(chosen)}]" if rest > 0 else "")
 
 
-def _bash(ctx: ToolContext, args: dict[str, Any]) -> str:
+def _bash(ctx: ToolContext, args: dict[str, Any]) -> ToolOutput:
+    """Run the command; its stdout and stderr stay head/tail-buffered, so they are redacted before the cut."""
     command = args.get("command")
     if not isinstance(command, str) or not command.strip():
         raise ToolError("'command' must be a non-empty string")
@@ -55,12 +56,16 @@ def _bash(ctx: ToolContext, args: dict[str, Any]) -> str:
         raise ToolError(f"timed out after {exc.timeout:.0f} s: {command}") from None
     out.feed(proc.stdout)
     err.feed(proc.stderr)
-    text = out.text()
+    parts: list[str | HeadTailBuffer] = [out] if proc.stdout else []
     if proc.stderr:
-        text += ("\n" if text and not text.endswith("\n") else "") + err.text()
+        if proc.stdout and not proc.stdout.endswith(b"\n"):
+            parts.append("\n")
+        parts.append(err)
     if proc.returncode != 0:
-        raise ToolError(f"{text}\n[exit code {proc.returncode}]".lstrip("\n"))
-    return text or "(no output)"
+        parts.append(f"\n[exit code {proc.returncode}]" if parts else f"[exit code {proc.returncode}]")
+        output = ToolOutput(*parts)
+        raise ToolError(output.text(), output)
+    return ToolOutput(*parts) if parts else ToolOutput("(no output)")
 
 
 def _edit(ctx: ToolContext, args: dict[str, Any]) -> str:

@@ -1,6 +1,8 @@
-"""Sessions out to the terminal: ``session list/show/rm/search`` and ``logs``.
+"""The command line's printers: ``session list/show/search`` and ``logs``.
 
-Table output adapts to a terminal; JSON and raw JSONL output are meant for
+The ``format_*`` functions return the text (no I/O); the ``print_*``
+functions write it to stdout. ``logs`` streams the log's bytes (it may be
+large, and ``--follow`` never ends). Table output adapts to a terminal; JSON and raw JSONL output are meant for
 pipes and are printed without colour or decoration. Stored text in tables
 and in ``session show`` goes through :mod:`lime_repl.textsafe` first, so a
 title or output cannot drive the terminal.
@@ -14,7 +16,8 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import SessionLockedError, UsageError
+from ..errors import StoreError, UsageError
+from ..repl.console import wants_color
 from ..textsafe import safe_line, safe_text
 
 if TYPE_CHECKING:
@@ -24,10 +27,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "follow_log",
+    "format_search",
+    "format_sessions",
+    "format_transcript",
     "print_log",
     "print_sessions",
     "print_transcript",
-    "remove_session",
     "search_sessions",
 ]
 
@@ -37,16 +42,20 @@ def _write(text: str) -> None:
 
 
 def print_sessions(sessions: list[SessionInfo], fmt: str, everywhere: bool) -> None:
-    """Print ``sessions`` as a JSON array (DESIGN.md section 1 fields) or an aligned table."""
+    """Print ``sessions`` (:func:`format_sessions`): the listing on stdout, "no sessions" on stderr."""
+    out, err = format_sessions(sessions, fmt, everywhere)
+    _write(out)
+    if err:
+        sys.stderr.write(err)
+
+
+def format_sessions(sessions: list[SessionInfo], fmt: str, everywhere: bool) -> tuple[str, str]:
+    """``(stdout text, stderr text)`` for ``sessions`` as a JSON array (DESIGN.md section 1 fields) or an
+    aligned table; an empty table is a note for stderr instead."""
     if fmt == "json":
-        _write(_json_array(s.to_json() for s in sessions))
-        return
+        return _json_array(s.to_json() for s in sessions), ""
     if not sessions:
-        print(
-            "no sessions" + ("" if everywhere else " in this directory; --all lists every directory's"),
-            file=sys.stderr,
-        )
-        return
+        return "", "no sessions" + ("" if everywhere else " in this directory; --all lists every directory's") + "\n"
     lines = [
         f"{'ID':<8}  {'UPDATED':<16}  {'ENTRIES':>7}  {'DROPPED':>7}  {'SIZE':>9}  TITLE"
         + ("  CWD" if everywhere else "")
@@ -58,7 +67,7 @@ def print_sessions(sessions: list[SessionInfo], fmt: str, everywhere: bool) -> N
             f"  {_size(s.bytes):>9}  {label}"
         )
         lines.append(row + (f"  {safe_line(s.cwd or '')}" if everywhere else ""))
-    _write("\n".join(lines) + "\n")
+    return "\n".join(lines) + "\n", ""
 
 
 def _json_array(items: Iterable[object]) -> str:
@@ -78,7 +87,12 @@ def _size(n: int) -> str:
 
 
 def print_transcript(session: Session) -> None:
-    """Print the active branch of ``session`` as readable text."""
+    """Print the active branch of ``session`` as readable text (:func:`format_transcript`)."""
+    _write(format_transcript(session))
+
+
+def format_transcript(session: Session) -> str:
+    """The active branch of ``session`` as readable text, made safe for a terminal."""
     from ..store.records import text_of
 
     out = [
@@ -112,31 +126,26 @@ def print_transcript(session: Session) -> None:
             out.append(f"[branch summary] {entry.get('summary', '')}")
         elif kind == "model_change":
             out.append(f"[model] {entry.get('provider')}/{entry.get('model')}")
-    _write(safe_text("\n".join(out)) + "\n")
-
-
-def remove_session(workspace: Workspace, path: Path) -> list[Path]:
-    """Delete every segment, the lock and ``.torn`` file of a session. Raises SessionLockedError (exit 3)."""
-    from ..store.segments import segment_paths
-    from ..store.session import is_locked
-
-    pid = is_locked(path)
-    if pid is not None:
-        raise SessionLockedError(f"session {path.name[:8]} is open in pid {pid}; close it first", pid=pid)
-    removed = []
-    for p in [*segment_paths(path), Path(f"{path}.torn"), Path(f"{path}.lock")]:
-        try:
-            p.unlink()
-            removed.append(p)
-        except FileNotFoundError:
-            continue
-    return removed
+    return safe_text("\n".join(out)) + "\n"
 
 
 def search_sessions(
     workspace: Workspace, pattern: str, *, everywhere: bool, ignore_case: bool, fmt: str = "table"
 ) -> int:
-    """Print the entries whose text matches the regular expression ``pattern``; returns how many.
+    """Print the entries whose text matches the regular expression ``pattern`` (:func:`format_search`,
+    colour when stdout is a terminal); returns how many."""
+    text, count = format_search(
+        workspace, pattern, everywhere=everywhere, ignore_case=ignore_case, fmt=fmt,
+        color=fmt != "json" and wants_color(sys.stdout, workspace.env),
+    )
+    _write(text)
+    return count
+
+
+def format_search(
+    workspace: Workspace, pattern: str, *, everywhere: bool, ignore_case: bool, fmt: str, color: bool
+) -> tuple[str, int]:
+    """``(text, number of hits)`` for the entries whose text matches the regular expression ``pattern``.
 
     Table rows are ``ID8  ENTRY  TIME  KIND  snippet`` with the match
     highlighted when stdout is a terminal and ``NO_COLOR`` is unset; ``json``
@@ -156,11 +165,7 @@ def search_sessions(
     finally:
         bar.close()
     if fmt == "json":
-        _write(_json_array(hit.to_json() for hit in hits))
-        return len(hits)
-    from ..repl.console import wants_color
-
-    color = wants_color(sys.stdout, workspace.env)
+        return _json_array(hit.to_json() for hit in hits), len(hits)
 
     def paint(text: str, code: str) -> str:
         return f"\x1b[{code}m{text}\x1b[0m" if color and text else text
@@ -176,9 +181,7 @@ def search_sessions(
             f"{paint(hit.session_id[:8], '35')}  {paint(entry, '33')}  {paint(when, '2')}  "
             f"{safe_line(hit.kind):<9}  {before}{paint(match, '1;31')}{after}"
         )
-    if lines:
-        _write("\n".join(lines) + "\n")
-    return len(hits)
+    return ("\n".join(lines) + "\n" if lines else ""), len(hits)
 
 
 class _IndexProgress:
@@ -233,8 +236,6 @@ class _LogWriter:
         self.pretty = sys.stdout.isatty()
         self._format: Callable[[str], str] | None = None
         if self.pretty:
-            from ..repl.console import wants_color
-
             if wants_color(sys.stdout, env):
                 from pygments import highlight
                 from pygments.formatters import TerminalFormatter
@@ -266,24 +267,21 @@ def print_log(path: Path, env: Mapping[str, str] | None = None) -> None:
     To a pipe or file the bytes are copied unchanged; on a terminal each
     line is shown as indented, coloured JSON (see :class:`_LogWriter`).
     """
-    from ..store.segments import segment_paths
+    from ..store.files import UnsafeFile
+    from ..store.tail import follow_lines, log_bytes
 
     writer = _LogWriter(env)
-    if writer.pretty:
-        from ..store.tail import follow_lines
-
-        for line in follow_lines(path, follow=False):
-            writer.write(line)
+    try:
+        if writer.pretty:
+            for line in follow_lines(path, follow=False):
+                writer.write(line)
+            return
+        for data in log_bytes(path):
+            writer.out.write(data)
+    except UnsafeFile as exc:
+        raise StoreError(str(exc.strerror)) from None
+    finally:
         writer.flush()
-        return
-    out = sys.stdout.buffer
-    for seg in segment_paths(path):
-        try:
-            data = seg.read_bytes()
-        except FileNotFoundError:
-            continue
-        out.write(data[: data.rfind(b"\n") + 1])
-    out.flush()
 
 
 def follow_log(path: Path, poll: float = 0.1, env: Mapping[str, str] | None = None) -> None:
@@ -293,6 +291,7 @@ def follow_log(path: Path, poll: float = 0.1, env: Mapping[str, str] | None = No
     keeps the open file across a rotation, so lines written just before it
     are read from the renamed file). Output is flushed whenever no more is to be read.
     """
+    from ..store.files import UnsafeFile
     from ..store.tail import follow_lines
 
     writer = _LogWriter(env)
@@ -301,5 +300,7 @@ def follow_log(path: Path, poll: float = 0.1, env: Mapping[str, str] | None = No
             writer.write(line)
     except KeyboardInterrupt:
         return
+    except UnsafeFile as exc:
+        raise StoreError(str(exc.strerror)) from None
     finally:
         writer.flush()

@@ -9,7 +9,8 @@ bytes left out, so that no log line outgrows a segment.
 bounded by the limit however much is fed; :func:`cap_text` applies it to a
 whole value at once.
 
-This module imports nothing from lime (``store`` depends on nothing of ours).
+An output policy (issue "One session runtime under every front end"): it lives outside ``store``,
+which receives the entry guard built from it as an injected callable. This module imports nothing from lime.
 """
 
 from __future__ import annotations

@@ -50,7 +50,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from lime_repl.store.capping import DEFAULT_LIMIT, HeadTailBuffer
+from lime_repl.outputs.capping import DEFAULT_LIMIT, HeadTailBuffer
 
 __all__ = ["OutputCallback", "PersistentShell", "ShellResult"]
 

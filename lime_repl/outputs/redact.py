@@ -23,7 +23,7 @@ replaced by ``[REDACTED]``. Two kinds of secret are recognised:
 
 ``detect-secrets`` is imported on the first redaction, never at start-up.
 Redaction runs on the full text before it is capped (see
-:mod:`lime_repl.store.capping` and :mod:`lime_repl.store.entry_guard`), so a
+:mod:`lime_repl.outputs.capping` and :mod:`lime_repl.outputs.guard`), so a
 key that straddles a cut is still seen whole. Only the log is redacted: the terminal shows the real output.
 ``redact = false`` in ``config.toml`` turns it off (the caller checks the
 setting). This module imports nothing from lime.

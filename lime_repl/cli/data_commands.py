@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from .errors import UsageError
+from ..errors import UsageError
 
 __all__ = ["data_command", "register", "uninstall_command"]
 
@@ -22,7 +22,7 @@ __all__ = ["data_command", "register", "uninstall_command"]
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def data_command(fmt: str) -> None:
     """Show where lime keeps its data: each location with its file count and size in bytes."""
-    from .datadirs import locations, measure
+    from ..datadirs import locations, measure
 
     rows: list[dict[str, Any]] = []
     for location in locations(Path.cwd()):
@@ -53,7 +53,7 @@ def data_command(fmt: str) -> None:
 @click.option("--yes", "-y", "assume_yes", is_flag=True, help="Remove the data without asking.")
 def uninstall_command(keep_data: bool, assume_yes: bool) -> None:
     """Remove lime's data (unless --keep-data) and print the pip command that removes the package."""
-    from .datadirs import pip_uninstall_command, remove_data
+    from ..datadirs import pip_uninstall_command, remove_data
 
     if not keep_data:
         if not assume_yes:

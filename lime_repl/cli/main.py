@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 
-from . import __version__
-from .errors import EXIT_ERROR, LimeError, UsageError
-from .logsetup import setup_logging
-from .textsafe import safe_line, safe_text
+from .. import __version__
+from ..errors import EXIT_ERROR, LimeError, UsageError
+from ..logsetup import setup_logging
+from ..textsafe import safe_line, safe_text
 
 __all__ = ["main"]
 
@@ -57,7 +58,7 @@ def _complete_sessions(ctx: click.Context, param: click.Parameter, incomplete: s
 
 
 def _workspace() -> Any:
-    from .workspace import Workspace
+    from ..workspace import Workspace
 
     return Workspace()
 
@@ -78,7 +79,7 @@ class _Group(click.Group):
             sys.exit(0)
         except Exception as exc:  # a bug: one line for the user, the traceback in the log
             log.error("internal error", exc_info=True)
-            from .paths import log_path
+            from ..paths import log_path
 
             click.echo(safe_text(f"lime: internal error: {exc} (details in {log_path()})"), err=True)
             sys.exit(EXIT_ERROR)
@@ -153,7 +154,7 @@ def cli(
                 "-c, -r, --fork, --no-session and -p belong to plain 'lime', not to a subcommand"
             )
         return
-    from .repl.main import start
+    from ..repl.main import start
 
     status = start(
         continue_=continue_,
@@ -181,7 +182,7 @@ def session() -> None:
 @click.option("--all", "everywhere", is_flag=True, help="Every directory's sessions, not just this one's.")
 def session_list(limit: int | None, fmt: str, everywhere: bool) -> None:
     """List sessions, newest first."""
-    from .exchange.listing import print_sessions
+    from .printers import print_sessions
 
     ws = _workspace()
     sessions = ws.list_sessions(everywhere)
@@ -193,7 +194,7 @@ def session_list(limit: int | None, fmt: str, everywhere: bool) -> None:
 @click.argument("ref", metavar="ID", shell_complete=_complete_sessions)
 def session_show(ref: str) -> None:
     """Print a session as readable text (ID: 'latest', an id prefix or a path)."""
-    from .exchange.listing import print_transcript
+    from .printers import print_transcript
 
     ws = _workspace()
     session = ws.load_session(ws.resolve(ref))
@@ -207,7 +208,7 @@ def session_show(ref: str) -> None:
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 def session_rm(ref: str, yes: bool) -> None:
     """Delete a session and all its segment files."""
-    from .exchange.listing import remove_session
+    from ..store.remove import remove_session
 
     ws = _workspace()
     path = ws.resolve(ref)
@@ -215,7 +216,7 @@ def session_rm(ref: str, yes: bool) -> None:
         if not sys.stdin.isatty():
             raise UsageError("refusing to delete without confirmation: pass --yes")
         click.confirm(f"delete session {path.name.split('.')[0]} and its segments?", abort=True)
-    for removed in remove_session(ws, path):
+    for removed in remove_session(path):
         click.echo(f"removed {removed}", err=True)
 
 
@@ -232,7 +233,7 @@ def session_keep(ref: str) -> None:
         session.keep_all()
         session.sync()
     except OSError as exc:
-        from .errors import StoreError
+        from ..errors import StoreError
 
         raise StoreError(f"cannot record the retention of {session.short_id}: {exc}") from None
     finally:
@@ -251,7 +252,7 @@ def session_search(pattern: str, everywhere: bool, ignore_case: bool, fmt: str) 
     Messages and ! commands are searched through the catalog's full-text
     index; PATTERN uses the syntax of Python's regex module.
     """
-    from .exchange.listing import search_sessions
+    from .printers import search_sessions
 
     ws = _workspace()
     found = search_sessions(ws, pattern, everywhere=everywhere, ignore_case=ignore_case, fmt=fmt)
@@ -271,12 +272,12 @@ def session_search(pattern: str, everywhere: bool, ignore_case: bool, fmt: str) 
 )
 def logs(ref: str, path_only: bool, follow: bool) -> None:
     """Print a session's JSONL log (all surviving segments, oldest first)."""
-    from .exchange.listing import follow_log, print_log
+    from .printers import follow_log, print_log
 
     ws = _workspace()
     path = ws.resolve(ref)
     if path_only:
-        from .store.segments import segment_paths
+        from ..store.segments import segment_paths
 
         for p in reversed(segment_paths(path)):
             click.echo(str(p))
@@ -304,8 +305,8 @@ def export(ref: str | None, fmt: str | None, output: str | None, install: bool) 
 
     Prints the path written. Default name: lime-<id8>-<YYYYmmdd-HHMMSS>.<ext>.
     """
-    from .exchange.export import export_bytes, export_session, format_for
-    from .paths import log_path
+    from ..exchange.export import export_bytes, export_session, format_for
+    from ..paths import log_path
 
     ws = _workspace()
     if ref is None:
@@ -326,8 +327,8 @@ def export(ref: str | None, fmt: str | None, output: str | None, install: bool) 
 
 
 def _install(ws: Any, path: Any, fmt: str | None, output: str | None) -> None:
-    from .exchange.export import FOREIGN_FORMATS, foreign_bytes
-    from .exchange.install import install_export
+    from ..exchange.export import FOREIGN_FORMATS, foreign_bytes
+    from ..exchange.install import install_export
 
     if fmt not in FOREIGN_FORMATS:
         raise UsageError("--install needs --format pi, claude or codex")
@@ -348,7 +349,7 @@ def import_(source: str) -> None:
     (exit 1) writes nothing. Importing a source again updates the session imported from it (new
     entries are added) instead of copying it twice.
     """
-    from .exchange.reimport import import_or_update
+    from ..exchange.reimport import import_or_update
 
     ws = _workspace()
     outcome = import_or_update(ws, source)
@@ -378,15 +379,15 @@ def import_(source: str) -> None:
 @click.option("--repair", is_flag=True, help="Fix what is safe to fix (torn tails, stale catalog) and say so.")
 def doctor(ref: str | None, everywhere: bool, repair: bool) -> None:
     """Check session logs (headers, checkpoints, tree, torn lines, catalog); exit 1 if problems remain."""
-    from .plural import plural
-    from .store.doctor import examine_directory, format_finding
+    from ..plural import plural
+    from ..store.doctor import examine_directory, format_finding
 
     ws = _workspace()
     if ref is not None and everywhere:
         raise UsageError("give a session ID or --all, not both")
     if ref is not None:
         path = ws.resolve(ref)
-        jobs = [(path.parent, "", [path.name.split(".jsonl")[0]])]
+        jobs: list[tuple[Path, str, list[str] | None]] = [(path.parent, "", [path.name.split(".jsonl")[0]])]
     else:
         jobs = [(d, s, None) for d, s in (ws.all_dirs() if everywhere else ws.local_dirs())]
     checked, remaining = 0, 0
@@ -417,7 +418,7 @@ def bridge(ctx: click.Context, bridge_provider: str | None, bridge_model: str | 
     fork, clone, compact, export, close; events arrive as session.event
     notifications. End of input closes every session. See docs/bridge.md.
     """
-    from .bridge.server import run_bridge
+    from ..bridge.server import run_bridge
 
     top = ctx.parent.params if ctx.parent is not None else {}
     sys.exit(

@@ -1,0 +1,155 @@
+"""Writing an imported session: the new session's header, its entries through the guard, the result.
+
+Shared by :mod:`.import_` (whole-file reads) and :mod:`.stream` (written while read), so neither
+imports the other. Every entry passes the shape check (:func:`~.shapes.checked`: a wrong-shaped
+record is kept as a ``custom`` entry) and the session's entry guard (redaction before capping, valid
+UTF-8); an imported session keeps every segment (``retain: 0``, DESIGN.md section 3, Retention).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import StoreError
+from ..store.records import Entry, dumps, now_rfc3339
+from .foreign.common import Imported, to_rfc3339
+from .shapes import checked
+
+if TYPE_CHECKING:
+    from ..workspace import Workspace
+
+__all__ = ["ImportResult", "import_redactor", "write_imported"]
+
+
+@dataclass
+class ImportResult:
+    """What an import wrote: the new session's id and path, the source tool, entry count, warnings."""
+
+    session_id: str
+    path: Path
+    tool: str
+    source_id: str | None
+    entries: int
+    title: str | None
+    warnings: list[str] = field(default_factory=list)
+    more: list[ImportResult] = field(default_factory=list)  # the other sessions of a multi-session file
+
+
+def _mtime(path: Path) -> str:
+    try:
+        return to_rfc3339(path.lstat().st_mtime) or now_rfc3339()
+    except OSError:
+        return now_rfc3339()
+
+
+# -- writing -----------------------------------------------------------------------
+def _lime_system_prompt(workspace: Workspace) -> str:
+    from ..context.memory import build_system_prompt, find_memory_files
+    from ..paths import find_project_root
+
+    memory = find_memory_files(workspace.home, find_project_root(workspace.cwd, workspace.env), workspace.cwd)
+    return build_system_prompt(memory, workspace.cwd)
+
+
+def import_redactor(workspace: Workspace) -> Any:
+    """The redaction an imported session is stored with (``str -> str``), or None when ``redact = false``.
+
+    Imported text is stored like every other text lime stores: redacted before it is
+    capped (DESIGN.md section 2, "Security"; issue "Real input never breaks a session", item 11).
+    """
+    if workspace.config.get("redact", True) is False:
+        return None
+    from ..outputs.redact import Redactor
+
+    return Redactor(workspace.env)
+
+
+def _checked(entries: Iterable[Entry], malformed: list[str]) -> Iterator[Entry]:
+    """``entries`` with each wrong-shaped one kept as a ``custom`` entry (:func:`checked`); notes go to ``malformed``."""
+    for entry in entries:
+        entry, reason = checked(entry)
+        if reason is not None:
+            malformed.append(f"{entry.get('id')}: {reason}")
+        yield entry
+
+
+def write_imported(
+    workspace: Workspace,
+    imported: Imported,
+    *,
+    entries: Iterable[Entry] | None = None,
+    encode: Callable[[Entry], bytes] = dumps,
+) -> ImportResult:
+    """Create the new session from ``imported``, every text redacted (unless ``redact = false``) and capped.
+
+    Raises :class:`StoreError`; a failed write leaves no file.
+
+    ``entries`` (default ``imported.entries``) may be an iterator that reads
+    the source as it is written (:func:`~lime_repl.exchange.stream.import_streamed`),
+    filling in ``imported``'s title, labels and leaf when it ends; anything it
+    raises discards the session. ``encode`` gives each entry's log line.
+    """
+    origin: dict[str, str] = {"tool": imported.tool, "id": imported.source_id or "", "path": imported.path}
+    if imported.cwd:
+        origin["cwd"] = imported.cwd
+    if imported.created:
+        origin["created"] = imported.created
+    prompt = imported.system_prompt if imported.tool == "lime" else _lime_system_prompt(workspace)
+    redactor = import_redactor(workspace)
+    # retain=0: another tool's history is never pruned by rotation (DESIGN.md section 3, Retention).
+    session = workspace.create_session(system_prompt=prompt, imported_from=origin, retain=0)
+    session.redact = redactor
+    malformed: list[str] = []
+    try:
+        session.append_copies(
+            _checked(imported.entries if entries is None else entries, malformed), encode=encode, keep=False
+        )
+        if imported.title and session.title != imported.title:
+            session.rename(imported.title)
+        for target, label in imported.labels.items():
+            if target in session.entries and session.labels.get(target) != label:
+                session.label(target, label)
+        leaf = imported.leaf_id
+        if leaf is not None and leaf in session.entries and session.leaf_id != leaf:
+            session.set_leaf(leaf)
+    except (OSError, ValueError, TypeError) as exc:
+        session.close()
+        _discard(session.path)
+        raise StoreError(
+            f"cannot write the imported session: {getattr(exc, 'strerror', None) or exc}"
+        ) from None
+    except BaseException:
+        session.close()
+        _discard(session.path)
+        raise
+    session.close()
+    assert session.path is not None
+    warnings = list(imported.warnings)
+    if malformed:
+        warnings.append(
+            f"kept {len(malformed)} entries of the wrong shape as custom entries (first: {malformed[0]})"
+        )
+    return ImportResult(
+        session.session_id,
+        session.path,
+        imported.tool,
+        imported.source_id,
+        len(session.entries),
+        session.title,
+        warnings,
+    )
+
+
+def _discard(path: Path | None) -> None:
+    if path is None:
+        return
+    from ..store.segments import segment_paths
+
+    for p in [*segment_paths(path), Path(f"{path}.lock"), Path(f"{path}.torn")]:
+        try:
+            p.unlink()
+        except OSError:
+            continue

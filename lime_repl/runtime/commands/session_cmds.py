@@ -1,0 +1,222 @@
+"""The session's own slash commands: ``/help``, ``/new``, ``/resume``, ``/rename``, ``/status``, ``/model``,
+``/compact``, ``/memory``, ``/logs`` and ``/quit`` (DESIGN.md section 5).
+
+Each handler returns a :class:`~lime_repl.runtime.commands.registry.CommandResult`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from ...agent.providers.catalog import load_catalog, model_info_for
+from ...errors import UsageError
+from ...store.retention import holding
+from ...textsafe import safe_line
+from .registry import REGISTRY, CommandResult
+
+if TYPE_CHECKING:
+    from ..session import SessionRuntime
+
+__all__ = ["session_usage"]
+
+
+def _session_ids(rt: SessionRuntime, prefix: str) -> Iterable[tuple[str, str]]:
+    yield ("latest", "the most recent session here")
+    for info in rt.workspace.list_sessions():
+        if info.id.startswith(prefix):
+            yield (info.id[:8], safe_line(info.title or (info.first_message or "")[:40] or info.updated))
+
+
+@REGISTRY.register("help", aliases=("?",))
+def cmd_help(rt: SessionRuntime, args: str, can_prefill: bool) -> CommandResult:
+    """Show the commands and what they do."""
+    result = CommandResult()
+    result.out("Lines: !command runs in your shell; /command is a lime command; anything else goes to the model.")
+    for command in REGISTRY.commands.values():
+        names = " ".join(f"/{n}" for n in (command.name, *command.aliases))
+        usage = f"{names} {command.args}".strip()
+        result.out(f"  {usage:<44} {command.help}")
+    return result
+
+
+@REGISTRY.register("new", aliases=("clear",))
+def cmd_new(rt: SessionRuntime, args: str, can_prefill: bool) -> CommandResult:
+    """Start a new session in this directory."""
+    session = rt.new_session()
+    return CommandResult(notices=[f"new session {session.short_id}"])
+
+
+@REGISTRY.register(
+    "resume", aliases=("sessions", "continue"), args="[latest|ID]", complete=_session_ids, needs_terminal=True
+)
+def cmd_resume(rt: SessionRuntime, args: str, can_prefill: bool) -> CommandResult:
+    """Resume a session by 'latest' or id prefix; without one, choose in the session picker."""
+    result = CommandResult()
+    if not args:
+        sessions = rt.workspace.list_sessions()
+        if not sessions:
+            result.out("no sessions in this directory yet")
+            return result
+        current = rt.session.session_id if rt.session is not None else None
+        for info in sessions[:20]:
+            mark = "*" if info.id == current else " "
+            result.out(f"{mark} {info.id[:8]}  {info.updated[:16]}  {info.entries:>5}  {safe_line(info.title or '')}")
+        result.notice("resume one with /resume ID")
+        return result
+    session = rt.resume(rt.workspace.resolve(args))
+    result.notice(f"resumed session {session.short_id} ({len(session.entries)} entries)")
+    return result
+
+
+@REGISTRY.register("rename", aliases=("name", "title"), args="<title>")
+def cmd_rename(rt: SessionRuntime, args: str, can_prefill: bool) -> CommandResult:
+    """Set the session's title."""
+    if not args:
+        raise UsageError("usage: /rename <title>")
+    rt.rename(args)
+    return CommandResult(notices=[f"session {rt.current.short_id} is now titled {args!r}"])
+
+
+@REGISTRY.register("status", aliases=("session",))
+def cmd_status(rt: SessionRuntime, args: str, can_prefill: bool) -> CommandResult:
+    """Show the session id, files, segments, entries and workspace."""
+    session = rt.current
+    ws = rt.workspace
+    files = session.segment_files()
+    result = CommandResult()
+    out = result.out
+    out(f"session    {session.session_id}")
+    out(f"title      {session.title or '(untitled)'}")
+    out(f"file       {session.path or '(not saved: --no-session)'}")
+    out(f"segments   {len(files)} (active: segment {session.segment})")
+    for path in files[1:]:
+        out(f"           {path}")
+    out(
+        f"entries    {len(session.entries)}"
+        + (f" (+{session.dropped_entries} dropped by rotation)" if session.dropped_entries else "")
+    )
+    if session.path is not None:
+        held = holding(session.path)
+        keeps = "all rotated segments" if session.retain == 0 else f"{session.retain} rotated segments"
+        out(f"holds      {held.bytes:,} bytes; rotation dropped {held.dropped} entries so far; keeps {keeps}")
+    out(f"leaf       {session.leaf_id or '-'}")
+    out(f"workspace  {ws.cwd} ({ws.scope} sessions in {ws.sessions_dir})")
+    if rt.shell is not None:
+        out(f"shell cwd  {rt.shell.cwd}")
+    info = rt.model_info()
+    if rt.agent is None or info is None:
+        out("model      none configured (a recorded shell: set OPENAI_API_KEY or ANTHROPIC_API_KEY)")
+        return result
+    out(f"model      {rt.agent.model} ({rt.agent.provider_name})")
+    usage = session_usage(session)
+    context = rt.agent.last_usage or {}
+    used = int(context.get("input_tokens", 0)) + int(context.get("output_tokens", 0))
+    window = info.context_window
+    out(f"context    {used:,} / {window:,} tokens ({100 * used / window:.1f}%)" if window else f"context    {used:,}")
+    out(
+        f"tokens     {usage['input_tokens']:,} in, {usage['output_tokens']:,} out, "
+        f"{usage['cache_read_tokens']:,} cached"
+    )
+    config = rt.workspace.config
+    out(f"cost       ${sum(_cost(config, m) for m in session.entries.values()):.4f}")
+    keeper = rt.keeper
+    if keeper is not None:
+        last = keeper.last_compaction or session.compaction
+        auto = f"auto at {keeper.threshold:,} tokens" if keeper.settings.auto else "auto off"
+        out(f"compaction {keeper.state}, {auto}, context ≈ {keeper.tokens(session.branch()):,} tokens")
+        if last is not None:
+            out(
+                f"           last: {last.get('trigger')} at {str(last.get('timestamp', ''))[:19]}, "
+                f"{last.get('tokensBefore', 0):,} → {last.get('tokensAfter', 0):,} tokens"
+            )
+    return result
+
+
+def session_usage(session: Any) -> dict[str, int]:
+    """Token totals over every assistant message of the session (all branches)."""
+    totals = {"input_tokens": 0, "output_tokens": 0, "cache_read_tokens": 0}
+    for entry in session.entries.values():
+        usage = entry.get("usage")
+        if entry.get("type") == "message" and isinstance(usage, dict):
+            for key in totals:
+                value = usage.get(key)
+                totals[key] += value if isinstance(value, int) else 0
+    return totals
+
+
+def _cost(config: Any, entry: dict[str, Any]) -> float:
+    """What ``entry``'s usage cost, by the catalog with the user's ``[models]`` entries (USD)."""
+    usage = entry.get("usage")
+    if entry.get("type") != "message" or not isinstance(usage, dict) or not isinstance(entry.get("model"), str):
+        return 0.0
+    try:
+        return float(model_info_for(config, entry["model"]).cost(usage))
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _models(rt: SessionRuntime, prefix: str) -> Iterable[tuple[str, str]]:
+    for name, info in sorted(load_catalog().items()):
+        yield name, info.provider
+
+
+@REGISTRY.register("model", args="[PROVIDER/]NAME", complete=_models)
+def cmd_model(rt: SessionRuntime, args: str, can_prefill: bool) -> CommandResult:
+    """Show the model, or switch to another one (recorded as a model_change)."""
+    result = CommandResult()
+    if not args:
+        if rt.agent is None:
+            result.out("no model configured; /model NAME picks one (its provider needs a key)")
+        else:
+            result.out(f"{rt.agent.model} ({rt.agent.provider_name})")
+        return result
+    provider, _, model = args.rpartition("/")
+    rt.switch_model(provider or None, model)
+    assert rt.agent is not None
+    result.notice(f"model: {rt.agent.model} ({rt.agent.provider_name})")
+    return result
+
+
+@REGISTRY.register("compact", aliases=("summarize",), args="[hint]")
+def cmd_compact(rt: SessionRuntime, args: str, can_prefill: bool) -> CommandResult:
+    """Compact the context now; the hint says what the summary must keep."""
+    try:
+        entry = rt.compact(args or None)
+    except KeyboardInterrupt:
+        return CommandResult(status=130, notices=["compaction cancelled; nothing was written"])
+    if entry is None:
+        return CommandResult(notices=["nothing to compact yet"])
+    return CommandResult(notices=[f"compacted: {entry['tokensBefore']:,} → {entry['tokensAfter']:,} tokens"])
+
+
+@REGISTRY.register("memory", args="[reload]")
+def cmd_memory(rt: SessionRuntime, args: str, can_prefill: bool) -> CommandResult:
+    """List the instruction files (AGENTS.md, LIME.md) with their sizes; 'reload' rebuilds the system prompt."""
+    if args not in ("", "reload"):
+        raise UsageError("usage: /memory [reload]")
+    result = CommandResult()
+    if args == "reload":
+        entry = rt.reload_memory()
+        files = rt.memory
+        result.notice(
+            f"system prompt rebuilt from {len(files)} memory file{'s' if len(files) != 1 else ''} "
+            f"({len(str(entry['text'])):,} characters); the next request sends it"
+        )
+        return result
+    files = rt.memory_files()
+    if not files:
+        result.out("no memory files (AGENTS.md or LIME.md in the profile, project root or this directory)")
+        return result
+    for memory in files:
+        result.out(f"{memory.path}  ({memory.size} bytes)")
+    return result
+
+
+@REGISTRY.register("logs", needs_terminal=True)
+def cmd_logs(rt: SessionRuntime, args: str, can_prefill: bool) -> CommandResult:
+    """Show the session's JSONL file and segments; page it with $PAGER in a terminal."""
+    files = rt.current.segment_files()
+    if not files:
+        return CommandResult(lines=["this session is not saved (--no-session)"])
+    return CommandResult(lines=[str(path) for path in files])

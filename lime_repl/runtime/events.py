@@ -1,0 +1,158 @@
+"""What a running session reports to its front end: typed events and the :class:`Sink` protocol.
+
+The runtime (:class:`~lime_repl.runtime.session.SessionRuntime`) calls
+``sink.emit(event)`` for each event, in the order things happen, on the
+thread that runs the operation, and ``sink.approve(request)`` when a tool
+needs the user's approval (DESIGN.md section 4b). The REPL renders events
+to the terminal, line mode writes them to stdout and stderr, the bridge turns
+them into ``session.event`` notifications (docs/bridge.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from ..store.records import Entry
+
+__all__ = [
+    "ApprovalRequest",
+    "CompactionFinished",
+    "CompactionStarted",
+    "EntryAppended",
+    "ErrorEvent",
+    "Event",
+    "MessageEnd",
+    "Notice",
+    "NullSink",
+    "ShellOutput",
+    "Sink",
+    "TextDelta",
+    "ToolCalled",
+    "ToolFinished",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    """A piece of the model's streamed answer (``assistant``) or reasoning (``reasoning``), as received."""
+
+    stream: Literal["assistant", "reasoning"]
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class MessageEnd:
+    """The model finished one assistant message (text may follow in the next message of the turn)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCalled:
+    """The model called tool ``name`` with ``arguments`` (before approval and execution)."""
+
+    name: str
+    arguments: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolFinished:
+    """Tool ``name`` returned ``content`` (the text the model gets); ``is_error`` for a failed call."""
+
+    name: str
+    content: str
+    is_error: bool
+
+
+@dataclass(frozen=True, slots=True)
+class EntryAppended:
+    """``entry`` was written to the session log and applied (from :attr:`Session.on_append`)."""
+
+    session_id: str
+    entry: Entry
+
+
+@dataclass(frozen=True, slots=True)
+class ShellOutput:
+    """A chunk of a ``!`` command's output, byte for byte as the command wrote it."""
+
+    stream: Literal["stdout", "stderr"]
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class CompactionStarted:
+    """A compaction started (``trigger``: ``manual``; auto and overflow ones report only their entry)."""
+
+    trigger: str
+
+
+@dataclass(frozen=True, slots=True)
+class CompactionFinished:
+    """A compaction ended: ``entry`` is the ``compaction`` entry written, or None (nothing to compact,
+    or ``cancelled``)."""
+
+    trigger: str
+    entry: Entry | None
+    cancelled: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """One of lime's own lines for the user: ``info``, ``warning`` or ``error``.
+
+    ``style`` is a rendering hint for terminals (``dim``, ``accent``, ``error``, …).
+    """
+
+    level: Literal["info", "warning", "error"]
+    text: str
+    style: str = "dim"
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorEvent:
+    """An operation failed with ``message`` and the exit code ``code`` of DESIGN.md section 7."""
+
+    message: str
+    code: int = 1
+
+
+Event = (
+    TextDelta
+    | MessageEnd
+    | ToolCalled
+    | ToolFinished
+    | EntryAppended
+    | ShellOutput
+    | CompactionStarted
+    | CompactionFinished
+    | Notice
+    | ErrorEvent
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalRequest:
+    """Tool ``name`` needs approval to run with ``arguments``; the answer is ``"y"``, ``"n"`` or ``"a"``
+    (always, for the rest of the session)."""
+
+    name: str
+    arguments: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Sink(Protocol):
+    """A front end's side of the runtime: it receives every event and answers approvals."""
+
+    def emit(self, event: Event) -> None: ...
+
+    def approve(self, request: ApprovalRequest) -> str: ...
+
+
+class NullSink:
+    """A sink that drops every event and refuses every approval (tests, background use)."""
+
+    def emit(self, event: Event) -> None:
+        return None
+
+    def approve(self, request: ApprovalRequest) -> str:
+        return "n"

@@ -1,0 +1,42 @@
+"""The model side of a runtime: building the agent from the configuration, and the model's catalog entry.
+
+The provider is chosen by :func:`~lime_repl.agent.providers.catalog.choose_provider`
+from the command line, the environment and ``config.toml`` (DESIGN.md section 4b);
+the provider SDK itself is only imported at the first turn (or by the REPL's
+warm-up, :mod:`lime_repl.repl.warmup`).
+"""
+
+from __future__ import annotations
+
+from ..agent.loop import Agent
+from ..agent.providers.base import Provider
+from ..agent.providers.catalog import ModelInfo, choose_provider, make_provider, model_info_for
+from ..workspace import Workspace
+
+__all__ = ["NO_PROVIDER_HINT", "catalog_info", "make_agent"]
+
+NO_PROVIDER_HINT = (
+    "no model provider is configured: set OPENAI_API_KEY, ANTHROPIC_API_KEY or OPENAI_BASE_URL "
+    "(or --provider/--model); '!command' lines work without one"
+)
+
+
+def make_agent(workspace: Workspace, provider: str | None, model: str | None, yolo: bool) -> Agent | None:
+    """The agent for the configured provider and model, or None when none is configured (a recorded shell)."""
+    config = workspace.config
+    chosen = choose_provider(provider, model, workspace.env, config.data)
+    if chosen is None:
+        return None
+
+    def factory(name: str) -> Provider:
+        options = config.get(f"providers.{name}", {})
+        return make_provider(name, workspace.env, options if isinstance(options, dict) else {})
+
+    agent = Agent(chosen[0], chosen[1], factory, cwd=workspace.cwd, env=dict(workspace.env), yolo=yolo)
+    agent.redact = config.get("redact", True) is not False
+    return agent
+
+
+def catalog_info(workspace: Workspace, model: str) -> ModelInfo:
+    """The catalog entry of ``model``, the user's ``[models]`` entries of config.toml included."""
+    return model_info_for(workspace.config, model)
