@@ -37,7 +37,7 @@ import os
 import re
 import sqlite3
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from .catalog import Catalog
@@ -59,44 +59,36 @@ __all__ = [
 _FILE = re.compile(r"^([0-9A-Za-z_-]+)\.jsonl(?:\.(\d+|torn|lock))?$")
 
 
-def _repair_tail(finding: Finding, active: Path) -> None:
+def _under_lock(finding: Finding, active: Path, repair: Callable[[Path], int]) -> int | None:
+    """``repair(finding.path)`` while holding the session's lock; None (the reason added) when it cannot run."""
     lock = SessionLock(active)
     try:
         lock.acquire()
     except LockHeld as held:
         finding.message += f" (not repaired: the session is open in pid {held.pid}; close it and run again)"
-        return
+        return None
     except OSError as exc:
         finding.message += f" (not repaired: {exc.strerror or exc})"
-        return
+        return None
     try:
-        moved = repair_torn_tail(finding.path)
+        return repair(finding.path)
     except OSError as exc:
         finding.message += f" (not repaired: {exc.strerror or exc})"
-        return
+        return None
     finally:
         lock.release()
-    finding.repaired = f"moved {moved} bytes to {active.name}.torn" if moved else "already whole"
+
+
+def _repair_tail(finding: Finding, active: Path) -> None:
+    moved = _under_lock(finding, active, repair_torn_tail)
+    if moved is not None:
+        finding.repaired = f"moved {moved} bytes to {active.name}.torn" if moved else "already whole"
 
 
 def _repair_encoding(finding: Finding, active: Path) -> None:
-    lock = SessionLock(active)
-    try:
-        lock.acquire()
-    except LockHeld as held:
-        finding.message += f" (not repaired: the session is open in pid {held.pid}; close it and run again)"
-        return
-    except OSError as exc:
-        finding.message += f" (not repaired: {exc.strerror or exc})"
-        return
-    try:
-        fixed = repair_utf8(finding.path)
-    except OSError as exc:
-        finding.message += f" (not repaired: {exc.strerror or exc})"
-        return
-    finally:
-        lock.release()
-    finding.repaired = f"re-encoded {fixed} lines with U+FFFD for the undecodable bytes"
+    fixed = _under_lock(finding, active, repair_utf8)
+    if fixed is not None:
+        finding.repaired = f"re-encoded {fixed} lines with U+FFFD for the undecodable bytes"
 
 
 def _check_encoding(sid: str, active: Path, paths: list[Path], out: list[Finding], *, repair: bool) -> None:
