@@ -89,7 +89,11 @@ def complete_bang(
         mode = "variable"
     else:
         mode = "argument"
-    script = (snapshot + "\n" if snapshot and mode == "command" else "") + f"__lime_bc={shlex.quote(BASH_COMPLETION)}\n" + _SCRIPT
+    script = (
+        (snapshot + "\n" if snapshot and mode == "command" else "")
+        + f"__lime_bc={shlex.quote(BASH_COMPLETION)}\n"
+        + _SCRIPT
+    )
     try:
         done = subprocess.run(
             ["bash", "--norc", "--noprofile", "-c", script, "bash", word, mode, *words],

@@ -86,4 +86,3 @@ def take_snapshot(
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
     return data.decode("utf-8", "surrogateescape") if complete else ""
-

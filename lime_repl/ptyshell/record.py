@@ -114,9 +114,21 @@ class StreamRecorder:
     def _enter_alternate(self) -> None:
         import pyte  # lazily: only full-screen programs need an emulator
 
+        class _Screen(pyte.Screen):  # type: ignore[misc]
+            before_scroll: list[str] | None = None
+
+            def index(self) -> None:
+                if self.cursor.y == (self.margins.bottom if self.margins else self.lines - 1):
+                    self.before_scroll = [line.rstrip() for line in self.display]
+                super().index()
+
+            def select_graphic_rendition(self, *attrs: int, private: bool = False) -> None:
+                if not private:  # CSI > 4 ; 2 m (xterm's modifyOtherKeys) is not a rendition
+                    super().select_graphic_rendition(*attrs)
+
         self.in_alternate_screen = self.used_alternate_screen = True
         rows, columns = self.size
-        self._screen = pyte.Screen(columns, rows)
+        self._screen = _Screen(columns, rows)
         self._stream = pyte.ByteStream(self._screen)
 
     def _leave_alternate(self) -> None:
@@ -125,7 +137,14 @@ class StreamRecorder:
         self._screen = self._stream = None
 
     def _display(self) -> list[str]:
-        return [line.rstrip() for line in self._screen.display] if self._screen is not None else []
+        """The emulated display; one that a program's exit scrolled up by a blank line is taken from before that."""
+        if self._screen is None:
+            return []
+        lines = [line.rstrip() for line in self._screen.display]
+        before = self._screen.before_scroll
+        if before is not None and not lines[-1] and lines[:-1] == before[1:]:
+            return before
+        return lines
 
     def finish(self) -> None:
         """The command ended: a program still in the alternate screen leaves its display as the final screen."""

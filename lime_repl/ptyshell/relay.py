@@ -77,6 +77,8 @@ class Relay:
         self._interrupted = False
         self._busy = False
         self._last = "out"
+        self._modes: tuple[list | None, list | None] = (None, None)
+        self._keys_to = "out"
 
     def interrupt(self) -> None:
         """SIGINT to A's foreground process group (the running job, or bash in a builtin)."""
@@ -101,6 +103,8 @@ class Relay:
             set_size(fds[name], *size)
         recorders = {"out": StreamRecorder(self._limit, size), "err": StreamRecorder(self._limit, size)}
         saved_a = _termios(fds["out_slave"])
+        self._modes = (saved_a, _termios(fds["err_slave"]))
+        self._keys_to = "out"
         self._interrupted = False
         self._last = "out"
         self._busy = True
@@ -114,17 +118,19 @@ class Relay:
         finally:
             self._busy = False
             if previous is not None:
-                signal.signal(signal.SIGWINCH, previous)
+                signal.signal(signal.SIGWINCH, previous)  # type: ignore[arg-type]
         restore = restore_sequence(*recorders.values())
         for recorder in recorders.values():
             recorder.finish()
         if show is not None and restore:
             write_all(show, restore)
         if saved_a is not None:
+            for name in ("out_slave", "err_slave"):
+                with contextlib.suppress(termios.error):
+                    termios.tcsetattr(fds[name], termios.TCSANOW, saved_a)
+        for name in ("out_slave", "err_slave"):
             with contextlib.suppress(termios.error):
-                termios.tcsetattr(fds["out_slave"], termios.TCSANOW, saved_a)
-        with contextlib.suppress(termios.error):
-            termios.tcflush(fds["out_slave"], termios.TCIFLUSH)
+                termios.tcflush(fds[name], termios.TCIFLUSH)
         out, err = recorders["out"], recorders["err"]
         last = recorders[self._last]
         result = PtyResult(
@@ -188,9 +194,11 @@ class Relay:
                 if dead and deadline is None:
                     deadline = time.monotonic() + _DRAIN_WAIT
                 timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
-                if "pidfd" not in fds and timeout is None:
+                if timeout is None and ("pidfd" not in fds or keys is not None):
                     timeout = 0.05
                 events = sel.select(timeout)
+                if keys is not None and not events:
+                    self._sync_modes()
                 if not events and deadline is not None and time.monotonic() >= deadline:
                     break
                 for key, _ in events:
@@ -229,10 +237,39 @@ class Relay:
         if not data:
             sel.unregister(fd)  # lime's input closed: the command gets no more keys
             return
-        attrs = _termios(self._fds["out_slave"])
-        if attrs is not None and attrs[3] & termios.ISIG and attrs[6][termios.VINTR] in data:
-            self._interrupted = True
-        write_all(self._fds["out"], data)
+        attrs = self._sync_modes()
+        target = self._keys_to
+        if attrs is not None and attrs[3] & termios.ISIG:
+            signals = {attrs[6][index] for index in (termios.VINTR, termios.VQUIT, termios.VSUSP)}
+            if attrs[6][termios.VINTR] in data:
+                self._interrupted = True
+            if any(bytes([byte]) in signals for byte in data):
+                target = "out"  # only A, the controlling terminal, turns them into signals
+        write_all(self._fds[target], data)
+
+    def _sync_modes(self) -> list | None:
+        """Keep both terminals in the modes a program last set on either; return A's settings.
+
+        Programs set their terminal's modes through whichever of fds 0, 1, 2
+        they read keys from: less, for one, reads keys from stderr and sets
+        modes there. A change made on B is copied to A and one on A to B; and
+        while B, changed last, is out of canonical mode, keys go to B
+        (:attr:`_keys_to`), else to A.
+        """
+        a, b = _termios(self._fds["out_slave"]), _termios(self._fds["err_slave"])
+        seen_a, seen_b = self._modes
+        if b is not None and b != seen_b:
+            with contextlib.suppress(termios.error):
+                termios.tcsetattr(self._fds["out_slave"], termios.TCSANOW, b)
+            a = b
+            self._keys_to = "out" if b[3] & termios.ICANON else "err"
+        elif a is not None and a != seen_a:
+            with contextlib.suppress(termios.error):
+                termios.tcsetattr(self._fds["err_slave"], termios.TCSANOW, a)
+            b = a
+            self._keys_to = "out"
+        self._modes = (a, b)
+        return a
 
     def _output(
         self, name: str, data: bytes, show: int | None, recorders: dict[str, StreamRecorder] | None

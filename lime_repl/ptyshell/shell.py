@@ -60,8 +60,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..store.capping import DEFAULT_LIMIT
-from .relay import Relay
 from .rc import take_snapshot
+from .relay import Relay
 
 __all__ = ["BackgroundJob", "PtyResult", "PtyShell"]
 
@@ -291,8 +291,9 @@ class PtyShell:
         err_master, err_slave = pty.openpty()
         control_r, control_w = os.pipe()
         status_r, status_w = os.pipe()
-        err_fd, status_fd = (_move_high(fd) for fd in (err_slave, status_w))
-        for fd in (out_master, err_master, control_w, status_r):
+        err_fd, status_fd = _high(err_slave), _high(status_w)
+        os.close(status_w)
+        for fd in (out_master, err_master, err_slave, control_w, status_r):
             os.set_inheritable(fd, False)
         for fd in (out_master, err_master, status_r):
             os.set_blocking(fd, False)
@@ -309,7 +310,17 @@ class PtyShell:
                 preexec_fn=_take_terminal,  # noqa: PLW1509 - a controlling terminal needs TIOCSCTTY in the child
             )
         except BaseException:
-            for fd in (out_master, out_slave, err_master, err_fd, control_r, control_w, status_r, status_fd):
+            for fd in (
+                out_master,
+                out_slave,
+                err_master,
+                err_slave,
+                err_fd,
+                control_r,
+                control_w,
+                status_r,
+                status_fd,
+            ):
                 os.close(fd)
             raise
         os.close(control_r)
@@ -394,10 +405,9 @@ def _frame(raw: bytes) -> bytes:
     return b"__lime_cmd=" + quoted + b'; \\builtin eval "$__lime_cmd" 0</dev/tty\n'
 
 
-def _move_high(fd: int) -> int:
-    """*fd* moved to a number >= 64, so it cannot collide with fds 60 and 63 in bash."""
+def _high(fd: int) -> int:
+    """An inheritable copy of *fd* numbered >= 64, so it cannot collide with fds 60 and 63 in bash."""
     high = fcntl.fcntl(fd, fcntl.F_DUPFD, 64)
-    os.close(fd)
     os.set_inheritable(high, True)
     return high
 

@@ -58,7 +58,7 @@ def raw_mode(fd: int | None) -> Iterator[list | None]:
     try:
         yield saved
     finally:
-        if saved is not None:
+        if saved is not None and fd is not None:
             with contextlib.suppress(termios.error):
                 termios.tcsetattr(fd, termios.TCSADRAIN, saved)
 
