@@ -85,7 +85,7 @@ class Relay:
         if not self._busy:
             return
         with contextlib.suppress(OSError):
-            os.killpg(os.tcgetpgrp(self._fds["out_slave"]), signal.SIGINT)
+            os.killpg(os.tcgetpgrp(self._fds["out"]), signal.SIGINT)  # the master answers for its slave
             self._interrupted = True
 
     def run(
