@@ -12,6 +12,7 @@ Line mode and the bridge keep :class:`lime_repl.repl.shell.PersistentShell` (pip
 
 from .complete import complete_bang
 from .rc import take_snapshot
-from .shell import BackgroundJob, PtyResult, PtyShell
+from .result import BackgroundJob, PtyResult
+from .shell import PtyShell
 
 __all__ = ["BackgroundJob", "PtyResult", "PtyShell", "complete_bang", "take_snapshot"]

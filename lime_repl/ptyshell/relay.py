@@ -25,13 +25,10 @@ import subprocess
 import termios
 import threading
 import time
-from typing import TYPE_CHECKING
 
 from .record import StreamRecorder, restore_sequence
+from .result import PtyResult
 from .terminal import DEFAULT_SIZE, raw_mode, set_size, terminal_size, write_all
-
-if TYPE_CHECKING:
-    from .shell import PtyResult
 
 __all__ = ["Relay"]
 
@@ -95,8 +92,6 @@ class Relay:
 
         With *quiet* the output is neither shown nor recorded (start-up, ``jobs``).
         """
-        from .shell import PtyResult
-
         fds = self._fds
         size = (terminal_size(stdout_fd) if stdout_fd is not None else None) or DEFAULT_SIZE
         for name in ("out_slave", "err_slave"):
@@ -144,6 +139,7 @@ class Relay:
             ends_with_newline=last.ends_with_newline,
             stdout_bytes=out.buffer.total,
             stderr_bytes=err.buffer.total,
+            streams=(out, err),
         )
         return result, status
 

@@ -56,12 +56,12 @@ import signal
 import subprocess
 import termios
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from ..store.capping import DEFAULT_LIMIT
 from .rc import take_snapshot
 from .relay import Relay
+from .result import BackgroundJob, PtyResult
 
 __all__ = ["BackgroundJob", "PtyResult", "PtyShell"]
 
@@ -85,49 +85,6 @@ __lime_jobs() {{ builtin printf J >&63; builtin jobs -l >&63; builtin printf '\0
 trap __lime_exit EXIT
 """
 _READY = "shopt -s expand_aliases checkwinsize; PROMPT_COMMAND='__lime_done $?'\n"
-
-
-@dataclass
-class BackgroundJob:
-    """A job of the shell still running: its process group leader's pid, state and command line."""
-
-    pid: int
-    state: str
-    command: str
-
-
-@dataclass
-class PtyResult:
-    """What one :meth:`PtyShell.run` produced.
-
-    Attributes:
-        exit_code: the command's ``$?``: 130 when interrupted by Ctrl-C,
-            148 when stopped by Ctrl-Z, ``N`` for ``exit N``.
-        duration_ms: wall time, in milliseconds.
-        cwd: the shell's working directory after the command.
-        stdout: the stdout for the log: the final screen as text when
-            ``interactive``, else cleaned (no ANSI sequences, carriage-return
-            overwrites collapsed), capped (head and tail kept).
-        stderr: the stderr for the log, cleaned and capped.
-        interactive: the command used the alternate screen (a full-screen program).
-        interrupted: Ctrl-C (or :meth:`PtyShell.interrupt`) ended it (``exit_code`` 130).
-        ends_with_newline: the last byte written to the terminal was a newline
-            (or nothing was written); when False the caller writes one before its prompt.
-        restarted: bash had exited (``exit``) and a new one ran this command.
-        stdout_bytes / stderr_bytes: bytes the command wrote to each terminal.
-    """
-
-    exit_code: int
-    duration_ms: int
-    cwd: str
-    stdout: str
-    stderr: str
-    interactive: bool = False
-    interrupted: bool = False
-    ends_with_newline: bool = True
-    restarted: bool = False
-    stdout_bytes: int = 0
-    stderr_bytes: int = 0
 
 
 class PtyShell:

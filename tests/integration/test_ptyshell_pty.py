@@ -245,3 +245,37 @@ def _state(pid: int) -> str:
         return Path(f"/proc/{pid}/status").read_text().lower()
     except OSError:
         return "zombie"
+
+
+def test_git_commit_runs_the_editor_on_the_terminal(harness: Harness) -> None:
+    _need("git", "vim")
+    setup = harness.run(
+        "git init -q repo && cd repo && git config user.email t@example.com && git config user.name T"
+        " && echo x > f && git add f && export EDITOR=\"vim -u NONE --cmd 'set shm+=F'\""  # F: no file message, no hit-enter prompt
+    )
+    assert setup["exit_code"] == 0
+    count = harness._count()
+    harness.type_line("git commit")
+    harness.screen.wait_for("# Please enter the commit message")
+    harness.screen.send("i", "first commit from vim", "\x1b", ":wq", "\r")
+    result = harness.wait_result(count)
+    assert result["exit_code"] == 0 and result["interactive"] is True
+    log = harness.run("git log --format=%s")
+    assert log["stdout"] == "first commit from vim\n"
+
+
+def test_ctrl_z_stops_the_job_and_ctrl_d_ends_input(harness: Harness) -> None:
+    count = harness._count()
+    harness.type_line("echo go; sleep 30")
+    harness.screen.wait_for("go")
+    harness.screen.child.send("\x1a")
+    stopped = harness.wait_result(count)
+    assert stopped["exit_code"] == 148 and stopped["interrupted"] is False
+    assert "Stopped" in harness.run("jobs")["stdout"]
+    harness.run("kill -9 %1")
+    count = harness._count()
+    harness.type_line("cat")
+    harness.screen.send("typed-line\r")
+    harness.screen.wait_for("typed-line\ntyped-line")
+    harness.screen.child.send("\x04")
+    assert harness.wait_result(count)["stdout"] == "typed-line\ntyped-line\n"

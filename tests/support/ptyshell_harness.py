@@ -33,7 +33,12 @@ def main() -> int:
             result = shell.run(line, 0, 1)
             if not result.ends_with_newline:
                 os.write(1, b"\n")
-            log.write(json.dumps({"command": line, **dataclasses.asdict(result)}) + "\n")
+            fields = {
+                f.name: getattr(result, f.name) for f in dataclasses.fields(result) if f.name != "streams"
+            }
+            stdout, stderr = result.recorded(str.upper)  # what a redacting caller would log
+            fields.update(redacted_stdout=stdout, redacted_stderr=stderr, truncated=result.truncated_bytes)
+            log.write(json.dumps({"command": line, **fields}) + "\n")
             log.flush()
 
 

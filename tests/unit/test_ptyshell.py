@@ -151,3 +151,10 @@ def test_completion_uses_bash_compgen(tmp_path: Path) -> None:
     (tmp_path / "subdir").mkdir()
     assert complete_bang("ls sub", str(tmp_path))[1] == ["subdir/"]
     assert complete_bang("gs-al", str(tmp_path), snapshot="alias gs-alias='echo'")[1] == ["gs-alias"]
+
+
+def test_the_record_is_redacted_before_the_cut(shell: PtyShell) -> None:
+    result = run(shell, "head -c 100000 /dev/zero | tr '\\0' a; echo; echo secret-tail")
+    stdout, stderr = result.recorded(lambda text: text.replace("secret", "[REDACTED]"))
+    assert stdout.endswith("[REDACTED]-tail\n") and stderr == ""
+    assert result.truncated_bytes["stdout"] > 0 and "bytes truncated" in stdout
