@@ -341,11 +341,11 @@ class PtyShell:
         self._teardown()
 
     def _teardown(self) -> None:
-        for fd in self._fds.values():
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        self._fds = {}
-        self._relay = None
+        """Reap bash (2 s, then SIGKILL to its group), then close the terminals and pipes.
+
+        bash goes first: a terminal closed under a live bash hangs up, and bash
+        would pass the SIGHUP on to every job, whatever ``hangup`` said.
+        """
         proc, self._proc = self._proc, None
         if proc is not None and proc.poll() is None:
             try:
@@ -354,6 +354,11 @@ class PtyShell:
                 with contextlib.suppress(OSError):
                     os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+        for fd in self._fds.values():
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._fds = {}
+        self._relay = None
 
 
 def _frame(raw: bytes) -> bytes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -158,3 +159,32 @@ def test_the_record_is_redacted_before_the_cut(shell: PtyShell) -> None:
     stdout, stderr = result.recorded(lambda text: text.replace("secret", "[REDACTED]"))
     assert stdout.endswith("[REDACTED]-tail\n") and stderr == ""
     assert result.truncated_bytes["stdout"] > 0 and "bytes truncated" in stdout
+
+
+def test_close_hangs_up_background_jobs_as_a_terminal_hang_up_would(tmp_path: Path, home: Path) -> None:
+    sh = PtyShell(tmp_path, env=dict(os.environ, HOME=str(home)), rc=False)
+    sh.start()
+    run(
+        sh,
+        f"sleep 300 & echo $! > {tmp_path / 'pid'}; nohup sleep 301 >/dev/null 2>&1 & echo $! > {tmp_path / 'nohup'}",
+    )
+    pid, kept = int((tmp_path / "pid").read_text()), int((tmp_path / "nohup").read_text())
+    try:
+        jobs = sh.close()
+        assert sorted(job.pid for job in jobs) == sorted([pid, kept])
+        deadline = time.monotonic() + 10
+        while _alive(pid):
+            assert time.monotonic() < deadline, "the job outlived the hang-up"
+            time.sleep(0.05)
+        assert _alive(kept)  # nohup ignores SIGHUP, as under bash
+    finally:
+        for victim in (pid, kept):
+            with contextlib.suppress(OSError):
+                os.kill(victim, 9)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return "zombie" not in Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
