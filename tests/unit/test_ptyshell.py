@@ -188,3 +188,10 @@ def _alive(pid: int) -> bool:
         return "zombie" not in Path(f"/proc/{pid}/status").read_text()
     except OSError:
         return False
+
+
+def test_all_output_is_read_before_the_run_returns(shell: PtyShell) -> None:
+    expected = "".join(f"{n}\n" for n in range(1, 3001))
+    for _ in range(20):
+        result = run(shell, "seq 1 3000; seq 1 3000 >&2")
+        assert (result.stdout, result.stderr) == (expected, expected)
