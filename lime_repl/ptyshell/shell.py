@@ -13,12 +13,15 @@ Terminals
     programs that open ``/dev/tty`` (less, sudo, git's pager) get *A*. Every
     command runs with stdin, stdout and stderr terminals (``[ -t 0 ]``,
     ``[ -t 1 ]``, ``[ -t 2 ]`` are true); the two masters are read apart, so
-    stdout and stderr reach the log apart (:class:`PtyResult`).
+    stdout and stderr reach the log apart (:class:`PtyResult`). Programs that
+    set modes and read keys on stderr (less) are followed: see
+    :meth:`lime_repl.ptyshell.relay.Relay._sync_modes`. ``COLUMNS`` and
+    ``LINES`` are bash's own (``checkwinsize``).
 
 Control channel
     bash reads its commands from a pipe (its stdin), one line each:
-    ``__lime_cmd='<text, single-quoted>'; COLUMNS=…; LINES=…; \builtin eval
-    "$__lime_cmd" 0</dev/tty``, the framing of
+    ``__lime_cmd='<text, single-quoted>'; \builtin eval "$__lime_cmd"
+    0</dev/tty``, the framing of
     :class:`lime_repl.repl.shell.PersistentShell`. Each ``!`` line is read
     as its own line, so an alias defined by one is expanded in the next, and
     error messages are an interactive bash's (``bash: ll: command not
