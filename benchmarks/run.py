@@ -47,6 +47,9 @@ FIGURES.update(TURN_FIGURES)  # print_turn against an httpx2 post; resume_turn_1
 from bench_catalog import session_list_cold  # noqa: E402
 
 FIGURES["session_list_cold"] = session_list_cold  # issue 15: the first listing never waits for full text
+from bench_pty import bang_pty_throughput  # noqa: E402
+
+FIGURES["bang_pty_throughput"] = bang_pty_throughput  # issue 12: ! on a pseudo terminal, against script -qc
 from bench_util import REPO  # noqa: E402
 
 MODES = {

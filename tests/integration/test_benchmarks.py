@@ -28,6 +28,7 @@ FIGURES = [
     "import_large",
     "resume_turn_10mb",
     "session_list_cold",
+    "bang_pty_throughput",
 ]
 
 
