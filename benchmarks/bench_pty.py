@@ -1,6 +1,6 @@
 """``bang_pty_throughput``: ``!head -c 100M /dev/zero`` through the pseudo-terminal engine of the interactive REPL.
 
-lime's side is :meth:`lime_repl.ptyshell.PtyShell.run` in this process (the
+lime's side is :meth:`lime_repl.repl.ptyshell.PtyShell.run` in this process (the
 persistent bash already started, as in a session), its output copied to
 ``/dev/null`` and recorded (head and tail kept, mode scan, cleaned). The
 floor is the same command under util-linux ``script -qc`` (a pseudo terminal
@@ -21,7 +21,7 @@ __all__ = ["bang_pty_throughput"]
 
 def bang_pty_throughput(s: Any) -> dict[str, Any]:
     """The figure (``s`` is ``bench_figures.Settings``: ``throughput`` and ``repeat`` are used)."""
-    from lime_repl.ptyshell import PtyShell
+    from lime_repl.repl.ptyshell import PtyShell
 
     if shutil.which("script") is None:
         raise RuntimeError("util-linux script is not installed")

@@ -1,7 +1,7 @@
 """``!`` commands on a real pseudo terminal: the engine driven inside a pexpect pty, rendered with pyte.
 
 The harness (``tests/support/ptyshell_harness.py``) stands in for the REPL:
-it reads a line, runs it through :class:`lime_repl.ptyshell.PtyShell` with its
+it reads a line, runs it through :class:`lime_repl.repl.ptyshell.PtyShell` with its
 own terminal as the real one, and prints ``PROMPT> ``. Every wait is on screen
 content.
 """

@@ -1,4 +1,4 @@
-"""A stand-in for the interactive REPL around :class:`lime_repl.ptyshell.PtyShell`, for pty tests.
+"""A stand-in for the interactive REPL around :class:`lime_repl.repl.ptyshell.PtyShell`, for pty tests.
 
 Usage: ``python ptyshell_harness.py RESULTS.jsonl [--no-rc]``. Prints the
 prompt ``PROMPT> ``, reads a line from its terminal (cooked mode), runs it
@@ -15,7 +15,7 @@ import json
 import os
 import sys
 
-from lime_repl.ptyshell import PtyShell
+from lime_repl.repl.ptyshell import PtyShell
 
 
 def main() -> int:

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from lime_repl.ptyshell import PtyShell, complete_bang, take_snapshot
-from lime_repl.ptyshell.record import StreamRecorder, restore_sequence
-from lime_repl.ptyshell.relay import _Demarker
+from lime_repl.repl.ptyshell import PtyShell, complete_bang, take_snapshot
+from lime_repl.repl.ptyshell.record import StreamRecorder, restore_sequence
+from lime_repl.repl.ptyshell.relay import _Demarker
 
 
 @pytest.fixture

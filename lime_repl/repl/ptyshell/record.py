@@ -27,8 +27,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..context.clean import clean_output
-from ..store.capping import DEFAULT_LIMIT, HeadTailBuffer
+from ...context.clean import clean_output
+from ...outputs.capping import DEFAULT_LIMIT, HeadTailBuffer
 
 __all__ = ["StreamRecorder", "restore_sequence"]
 

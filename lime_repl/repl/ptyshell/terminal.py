@@ -6,7 +6,7 @@ Ctrl-Z, Ctrl-D included) is copied to the command's pseudo terminal and its
 line discipline acts on it, as the terminal's would under bash. On the way
 back the saved termios settings are restored (``TCSADRAIN``: after the
 output written so far has been transmitted) and the caller writes
-:func:`lime_repl.ptyshell.record.restore_sequence`.
+:func:`lime_repl.repl.ptyshell.record.restore_sequence`.
 
 Sources: termios(3), tty(4) ``TIOCGWINSZ``/``TIOCSWINSZ``, POSIX ``tcsetattr``.
 """

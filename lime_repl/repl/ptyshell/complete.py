@@ -75,7 +75,7 @@ def complete_bang(
     Returns ``(start, candidates)``: the offset in *line* where the completed
     word begins, and the candidates (sorted, unique) that replace it; ``[]``
     when there are none, the helper failed or took over *timeout* seconds.
-    *snapshot* is the rc snapshot (:func:`lime_repl.ptyshell.rc.take_snapshot`),
+    *snapshot* is the rc snapshot (:func:`lime_repl.repl.ptyshell.rc.take_snapshot`),
     so that aliases and functions complete as commands.
     """
     words = _split(line)

@@ -38,7 +38,7 @@ class PtyResult:
             (or nothing was written); when False the caller writes one before its prompt.
         restarted: bash had exited (``exit``) and a new one ran this command.
         stdout_bytes / stderr_bytes: bytes the command wrote to each terminal.
-        streams: the two :class:`~lime_repl.ptyshell.record.StreamRecorder`
+        streams: the two :class:`~lime_repl.repl.ptyshell.record.StreamRecorder`
             objects (stdout, stderr), for :meth:`recorded` with redaction.
     """
 

@@ -15,7 +15,7 @@ Terminals
     ``[ -t 1 ]``, ``[ -t 2 ]`` are true); the two masters are read apart, so
     stdout and stderr reach the log apart (:class:`PtyResult`). Programs that
     set modes and read keys on stderr (less) are followed: see
-    :meth:`lime_repl.ptyshell.relay.Relay._sync_modes`. ``COLUMNS`` and
+    :meth:`lime_repl.repl.ptyshell.relay.Relay._sync_modes`. ``COLUMNS`` and
     ``LINES`` are bash's own (``checkwinsize``).
 
 Control channel
@@ -61,7 +61,7 @@ import termios
 from collections.abc import Mapping
 from pathlib import Path
 
-from ..store.capping import DEFAULT_LIMIT
+from ...outputs.capping import DEFAULT_LIMIT
 from .rc import take_snapshot
 from .relay import Relay
 from .result import BackgroundJob, PtyResult
@@ -98,7 +98,7 @@ class PtyShell:
         env: bash's environment (default: a copy of ``os.environ``); ``TERM`` is
             what programs are told the terminal is (``xterm-256color`` if unset).
         rc: load the user's aliases, functions and ``shopt`` options from a
-            snapshot of an interactive bash (:func:`lime_repl.ptyshell.rc.take_snapshot`,
+            snapshot of an interactive bash (:func:`lime_repl.repl.ptyshell.rc.take_snapshot`,
             taken once, at :meth:`start`); the REPL passes ``shell.rc`` from config.
         output_limit: bytes kept at the head and at the tail of each stream.
         shell: the bash executable.
@@ -170,7 +170,7 @@ class PtyShell:
         command runs, *stdin_fd* is in raw mode and the pseudo terminals have
         *stdout_fd*'s size (followed on SIGWINCH when called from the main
         thread); afterwards the termios settings and the screen modes the
-        command left set are restored (:mod:`lime_repl.ptyshell.terminal`).
+        command left set are restored (:mod:`lime_repl.repl.ptyshell.terminal`).
         *stdin_fd* None (or not a terminal) gives the command no keys.
 
         Raises:

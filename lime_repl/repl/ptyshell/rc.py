@@ -5,7 +5,7 @@ the user's environment (``HOME`` decides which ``~/.bashrc`` is read), its
 stdin ``/dev/null``, its stdout and stderr discarded, so an rc file that
 prints text or starts programs shows nothing. After the rc file it writes
 ``alias -p``, ``declare -f`` and ``shopt -p`` to a pipe; that text is
-the snapshot, which :class:`lime_repl.ptyshell.shell.PtyShell` feeds to its
+the snapshot, which :class:`lime_repl.repl.ptyshell.shell.PtyShell` feeds to its
 bash at start-up (errors discarded), then turns ``expand_aliases`` on.
 
 The interactive bash runs in a session of its own (no controlling

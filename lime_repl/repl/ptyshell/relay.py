@@ -1,16 +1,16 @@
 """The copy loop of one ``!`` command: keys in, output out, window size on, terminal back.
 
-:class:`Relay` is used by :class:`lime_repl.ptyshell.shell.PtyShell` for each
+:class:`Relay` is used by :class:`lime_repl.repl.ptyshell.shell.PtyShell` for each
 control line it writes. For the command's lifetime it
 
 1. gives both pseudo terminals lime's terminal's size (``TIOCSWINSZ``) and,
    from the main thread, follows SIGWINCH with the new size;
-2. puts lime's terminal in raw mode (:func:`~lime_repl.ptyshell.terminal.raw_mode`);
+2. puts lime's terminal in raw mode (:func:`~lime_repl.repl.ptyshell.terminal.raw_mode`);
 3. copies keys to pseudo terminal A's master, and both masters' output to
-   lime's terminal and to a :class:`~lime_repl.ptyshell.record.StreamRecorder`
+   lime's terminal and to a :class:`~lime_repl.repl.ptyshell.record.StreamRecorder`
    each, in one ``selectors`` loop with 64 KiB reads, until bash's status
    record and the end markers of both terminals are in (or bash is gone);
-4. writes :func:`~lime_repl.ptyshell.record.restore_sequence`, restores the
+4. writes :func:`~lime_repl.repl.ptyshell.record.restore_sequence`, restores the
    termios settings of lime's terminal and of A (a program killed in raw mode
    leaves A raw), and discards keys typed ahead into A.
 """
@@ -64,7 +64,7 @@ class _Demarker:
 
 
 class Relay:
-    """The copy loop over one bash's terminals (fds from :class:`~lime_repl.ptyshell.shell.PtyShell`)."""
+    """The copy loop over one bash's terminals (fds from :class:`~lime_repl.repl.ptyshell.shell.PtyShell`)."""
 
     def __init__(self, fds: dict[str, int], proc: subprocess.Popen[bytes], marker: bytes, limit: int) -> None:
         self._fds = fds
