@@ -107,7 +107,12 @@ class _Group(click.Group):
 )
 @click.option("--no-session", is_flag=True, help="Ephemeral: write no session file.")
 @click.option(
-    "-p", "--print", "prompt", metavar="TEXT", help="Print mode: one turn, the answer on stdout, then exit."
+    "-p",
+    "--print",
+    "prompt",
+    metavar="TEXT",
+    help="Print mode: one turn, the answer on stdout, then exit. Piped stdin is appended to TEXT; "
+    "'-' reads TEXT from stdin.",
 )
 @click.option(
     "--provider", envvar="LIME_PROVIDER", help="Model provider: openai, openai-responses, anthropic."

