@@ -71,10 +71,13 @@ def start(
 ) -> int:
     """Run lime; returns the exit status. Raises a LimeError for bad input.
 
+    ``resume`` is ``None`` (not asked) or a non-empty reference; ``""`` is a UsageError.
     In print mode (``prompt`` given), ``prompt == "-"`` reads the whole prompt from stdin,
     and piped stdin after any other prompt is appended as ``PROMPT + "\\n\\n" + STDIN``
     (the convention of ``claude -p`` and ``llm``).
     """
+    if resume is not None and not resume.strip():
+        raise UsageError("--resume needs a session id, 'latest' or a .jsonl path; no value opens the picker")
     if prompt is not None:
         prompt = _print_prompt(prompt)
     interactive = sys.stdin.isatty() and prompt is None

@@ -59,3 +59,14 @@ def test_print_mode_dash_with_empty_stdin_is_a_usage_error(lime_env: LimeEnv, se
     assert result.stderr.decode().count("\n") == 1 and b"stdin" in result.stderr
     assert server.requests == []
     assert lime_env.session_files() == []
+
+
+# -- -r '' ----------------------------------------------------------------------
+@pytest.mark.parametrize("value", ["", "  "])
+def test_resume_with_an_empty_id_is_a_usage_error(lime_env: LimeEnv, value: str) -> None:
+    result = lime_env.run("-r", value, input="!echo should-not-run\n")
+    assert result.returncode == 2
+    stderr = result.stderr.decode()
+    assert stderr.count("\n") == 1 and stderr.startswith("lime: ") and "Traceback" not in stderr
+    assert b"should-not-run" not in result.stdout
+    assert lime_env.session_files() == []
