@@ -66,12 +66,12 @@ def _tree(ctl: Controller, args: str) -> CommandResult | None:
 
 
 def _resume(ctl: Controller, args: str) -> CommandResult | None:
-    if args:
+    if args not in ("", "--fork"):
         return None
     picked = pick_session(ctl.runtime.workspace, current=ctl.runtime.session)
     if picked is None:
         return CommandResult()
-    return REGISTRY.dispatch(ctl.runtime, f"/resume {picked}", can_prefill=True)
+    return REGISTRY.dispatch(ctl.runtime, f"/resume {picked} {args}", can_prefill=True)
 
 
 def _fork(ctl: Controller, args: str) -> CommandResult | None:

@@ -3,6 +3,8 @@ piped stdin in print mode, ``-r ''``, ``/resume ID --fork``, unknown-command hin
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -70,3 +72,32 @@ def test_resume_with_an_empty_id_is_a_usage_error(lime_env: LimeEnv, value: str)
     assert stderr.count("\n") == 1 and stderr.startswith("lime: ") and "Traceback" not in stderr
     assert b"should-not-run" not in result.stdout
     assert lime_env.session_files() == []
+
+
+# -- /resume ID --fork ----------------------------------------------------------
+def _header(path) -> dict:  # type: ignore[no-untyped-def]
+    return json.loads(path.read_text().splitlines()[0])
+
+
+def test_resume_fork_in_line_mode_continues_in_a_copy(lime_env: LimeEnv) -> None:
+    assert lime_env.run(input="!echo first-run\n").returncode == 0
+    [source] = lime_env.session_files()
+    source_id = _header(source)["sessionId"]
+    before = source.read_bytes()
+    result = lime_env.run(input=f"/resume {source_id[:8]} --fork\n/status\n!echo in-the-copy\n")
+    assert result.returncode == 0, result.stderr
+    status_id = re.search(rb"^session +([0-9a-f]{32})$", result.stdout, re.M)
+    assert status_id is not None, result.stdout
+    new_id = status_id.group(1).decode()
+    assert new_id != source_id
+    assert f"forked {source_id[:8]} into new session {new_id[:8]}".encode() in result.stderr
+    assert source.read_bytes() == before
+    [copy] = [p for p in lime_env.session_files() if _header(p)["sessionId"] == new_id]
+    assert _header(copy)["forkedFrom"]["sessionId"] == source_id
+    assert "in-the-copy" in copy.read_text() and "first-run" in copy.read_text()
+
+
+def test_resume_fork_without_an_id_is_a_usage_error(lime_env: LimeEnv) -> None:
+    result = lime_env.run(input="/resume --fork\n")
+    assert result.returncode == 2
+    assert result.stderr.decode().strip().splitlines()[-1] == "lime: usage: /resume ID --fork"

@@ -48,11 +48,25 @@ def cmd_new(rt: SessionRuntime, args: str, can_prefill: bool) -> CommandResult:
 
 
 @REGISTRY.register(
-    "resume", aliases=("sessions", "continue"), args="[latest|ID]", complete=_session_ids, needs_terminal=True
+    "resume",
+    aliases=("sessions", "continue"),
+    args="[latest|ID] [--fork]",
+    complete=_session_ids,
+    needs_terminal=True,
 )
 def cmd_resume(rt: SessionRuntime, args: str, can_prefill: bool) -> CommandResult:
-    """Resume a session by 'latest' or id prefix; without one, choose in the session picker."""
+    """Resume a session by 'latest' or id prefix (--fork: continue in a copy); without one, choose in the picker."""
     result = CommandResult()
+    words = args.split()
+    fork = "--fork" in words
+    words = [w for w in words if w != "--fork"]
+    if fork:
+        if len(words) != 1:
+            raise UsageError("usage: /resume ID --fork")
+        source = rt.workspace.resolve(words[0])
+        session = rt.fork(source)
+        result.notice(f"forked {source.name[:8]} into new session {session.short_id}")
+        return result
     if not args:
         sessions = rt.workspace.list_sessions()
         if not sessions:
