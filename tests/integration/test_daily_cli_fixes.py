@@ -101,3 +101,18 @@ def test_resume_fork_without_an_id_is_a_usage_error(lime_env: LimeEnv) -> None:
     result = lime_env.run(input="/resume --fork\n")
     assert result.returncode == 2
     assert result.stderr.decode().strip().splitlines()[-1] == "lime: usage: /resume ID --fork"
+
+
+# -- unknown commands -----------------------------------------------------------
+def test_unknown_command_suggests_the_closest_name(lime_env: LimeEnv) -> None:
+    result = lime_env.run(input="/reume\n")
+    assert result.returncode == 2
+    assert b"lime: unknown command /reume; did you mean /resume?\n" in result.stderr
+    result = lime_env.run(input="/stauts\n")
+    assert b"did you mean /status?" in result.stderr
+
+
+def test_unknown_command_far_from_any_name_points_to_help(lime_env: LimeEnv) -> None:
+    result = lime_env.run(input="/qqqqzz\n")
+    assert result.returncode == 2
+    assert b"lime: unknown command /qqqqzz; /help lists the commands\n" in result.stderr

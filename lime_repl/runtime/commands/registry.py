@@ -15,6 +15,7 @@ other forms, and the whole command elsewhere, go through the handler here.
 
 from __future__ import annotations
 
+import difflib
 import inspect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -118,7 +119,9 @@ class Registry:
         word, _, rest = line.strip().partition(" ")
         command = self.lookup(word)
         if command is None:
-            raise UsageError(f"unknown command {word}; /help lists the commands")
+            close = difflib.get_close_matches(word.lstrip("/"), list(self.by_name), n=1, cutoff=0.6)
+            hint = f"did you mean /{close[0]}?" if close else "/help lists the commands"
+            raise UsageError(f"unknown command {word}; {hint}")
         return command, rest.strip()
 
     def dispatch(self, runtime: SessionRuntime, line: str, *, can_prefill: bool = False) -> CommandResult:
