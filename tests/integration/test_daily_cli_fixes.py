@@ -116,3 +116,24 @@ def test_unknown_command_far_from_any_name_points_to_help(lime_env: LimeEnv) -> 
     result = lime_env.run(input="/qqqqzz\n")
     assert result.returncode == 2
     assert b"lime: unknown command /qqqqzz; /help lists the commands\n" in result.stderr
+
+
+# -- /help wrapping -------------------------------------------------------------
+@pytest.mark.parametrize("columns", [80, 120, 50])
+def test_help_wraps_at_word_boundaries_to_the_width(lime_env: LimeEnv, columns: int) -> None:
+    wide = lime_env.run(input="/help\n", extra_env={"COLUMNS": "1000"})
+    result = lime_env.run(input="/help\n", extra_env={"COLUMNS": str(columns)})
+    assert result.returncode == 0 and wide.returncode == 0
+    lines = result.stdout.decode().splitlines()
+    assert len(lines) > len(wide.stdout.decode().splitlines())  # it did wrap
+    assert all(len(line) <= columns for line in lines), [line for line in lines if len(line) > columns]
+    # no word split: the same words, in the same order, as the unwrapped listing
+    assert result.stdout.decode().split() == wide.stdout.decode().split()
+    # a hanging indent: continuation lines of a description start under the description
+    # a hanging indent: every continuation of a description starts in the column where descriptions start
+    columns_of_descriptions = {m.start(1) for line in lines if (m := re.match(r"^  /\S+(?: \S+)*  +(\S)", line))}
+    first_entry = next(i for i, line in enumerate(lines) if line.startswith("  /"))
+    continued = [line for line in lines[first_entry:] if not re.match(r"^  /", line)]
+    assert continued, lines
+    assert {len(line) - len(line.lstrip()) for line in continued} <= columns_of_descriptions | {4, 6}  # 4: a wrapped usage
+    assert len(columns_of_descriptions) == 1, columns_of_descriptions

@@ -6,6 +6,8 @@ Each handler returns a :class:`~lime_repl.runtime.commands.registry.CommandResul
 
 from __future__ import annotations
 
+import shutil
+import textwrap
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -32,12 +34,45 @@ def _session_ids(rt: SessionRuntime, prefix: str) -> Iterable[tuple[str, str]]:
 def cmd_help(rt: SessionRuntime, args: str, can_prefill: bool) -> CommandResult:
     """Show the commands and what they do."""
     result = CommandResult()
-    result.out("Lines: !command runs in your shell; /command is a lime command; anything else goes to the model.")
+    width = max(shutil.get_terminal_size().columns, 40)
+    intro = "Lines: !command runs in your shell; /command is a lime command; anything else goes to the model."
+    for line in _wrap(intro, width, "", "  "):
+        result.out(line)
     for command in REGISTRY.commands.values():
         names = " ".join(f"/{n}" for n in (command.name, *command.aliases))
         usage = f"{names} {command.args}".strip()
-        result.out(f"  {usage:<44} {command.help}")
+        for line in _help_entry(usage, command.help, width):
+            result.out(line)
     return result
+
+
+def _wrap(text: str, width: int, first: str, rest: str) -> list[str]:
+    """``text`` wrapped at word boundaries to ``width`` columns; a word longer than a line stays whole."""
+    return textwrap.wrap(
+        text,
+        width,
+        initial_indent=first,
+        subsequent_indent=rest,
+        break_long_words=False,
+        break_on_hyphens=False,
+    ) or [first.rstrip()]
+
+
+def _help_entry(usage: str, text: str, width: int) -> list[str]:
+    """One ``/help`` entry of lines at most ``width`` columns (a single word longer than that excepted).
+
+    The description starts in column ``min(47, 2/5 of width)`` with a hanging indent under it;
+    a usage too long for the field gets a line of its own, the description below it. On a
+    terminal narrower than 50 columns every description goes below its usage, indented by six.
+    """
+    column = min(_HELP_COLUMN, width * 2 // 5)
+    if column >= 20 and len(usage) <= column - 3:
+        return _wrap(text, width, f"  {usage:<{column - 3}} ", " " * column)
+    indent = " " * (column if column >= 20 else 6)
+    return [*_wrap(usage, width, "  ", "    "), *_wrap(text, width, indent, indent)]
+
+
+_HELP_COLUMN = 47  # two spaces, a 44-column usage field, one space: the layout on wide terminals
 
 
 @REGISTRY.register("new", aliases=("clear",))
