@@ -38,81 +38,17 @@ from ..runtime.events import (
 from ..textsafe import StreamSanitizer, safe_line, safe_text
 from .console import Console
 
-__all__ = ["CodeBlockStream", "TerminalSink"]
+__all__ = ["TerminalSink"]
 
 
-def _highlight(code: str, lang: str) -> str:
-    from pygments import highlight
-    from pygments.formatters import TerminalFormatter
-    from pygments.lexers import TextLexer, get_lexer_by_name
-    from pygments.util import ClassNotFound
+class _PassThrough:
+    """The answer stream when Markdown is not rendered (no colour, or not a terminal): text as sent."""
 
-    try:
-        lexer = get_lexer_by_name(lang) if lang else TextLexer()
-    except ClassNotFound:
-        lexer = TextLexer()
-    return highlight(code, lexer, TerminalFormatter())
-
-
-class CodeBlockStream:
-    """Passes text through as it streams, holding fenced code blocks until they close.
-
-    ``write`` receives the text to show; ``highlight(code, lang)`` renders a
-    finished block (None: blocks pass through unchanged, still streamed).
-    """
-
-    def __init__(self, write: Callable[[str], None], highlight: Callable[[str, str], str] | None) -> None:
-        self.write = write
-        self.highlight = highlight
-        self.buf = ""
-        self.at_line_start = True
-        self.in_code = False
-        self.lang = ""
-        self.code: list[str] = []
-
-    def feed(self, text: str) -> None:
-        if self.highlight is None:
-            self.write(text)
-            return
-        self.buf += text
-        while self.buf:
-            if self.in_code:
-                newline = self.buf.find("\n")
-                if newline < 0:
-                    return
-                line, self.buf = self.buf[: newline + 1], self.buf[newline + 1 :]
-                if line.strip().startswith("```"):
-                    self.write(self.highlight("".join(self.code), self.lang))
-                    self.write(line)
-                    self.in_code, self.code = False, []
-                else:
-                    self.code.append(line)
-                continue
-            if self.at_line_start and self.buf.lstrip(" ").startswith("`") or self.buf.strip(" ") == "":
-                newline = self.buf.find("\n")
-                if newline < 0:
-                    if self.buf.lstrip(" ").startswith("```") or "```".startswith(self.buf.strip(" ")):
-                        return  # could be a fence: wait for the whole line
-                    newline = len(self.buf) - 1
-                line, self.buf = self.buf[: newline + 1], self.buf[newline + 1 :]
-                if line.strip().startswith("```"):
-                    self.in_code, self.lang = True, line.strip()[3:].strip().split(" ")[0]
-                self.write(line)
-                self.at_line_start = line.endswith("\n")
-                continue
-            newline = self.buf.find("\n")
-            chunk = self.buf if newline < 0 else self.buf[: newline + 1]
-            self.buf = self.buf[len(chunk) :]
-            self.write(chunk)
-            self.at_line_start = chunk.endswith("\n")
+    def __init__(self, write: Callable[[str], None]) -> None:
+        self.feed = write
 
     def close(self) -> None:
-        """Flush whatever is held (an unclosed block is shown as it is)."""
-        if self.code:
-            self.write("".join(self.code))
-        if self.buf:
-            self.write(self.buf)
-        self.buf, self.code, self.in_code, self.at_line_start = "", [], False, True
+        """Nothing is held back."""
 
 
 def _summary(arguments: Mapping[str, Any]) -> str:
@@ -134,7 +70,7 @@ class TerminalSink:
         self.can_ask = can_ask
         self.wrote_text = False
         self._ends_with_newline = True
-        self.stream: Any = CodeBlockStream(self._write, None)
+        self.stream: Any = _PassThrough(self._write)
         if console.color:  # a terminal with colour: Markdown rendered block by block
             from .markdown_stream import MarkdownStream
 
