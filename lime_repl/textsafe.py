@@ -42,6 +42,8 @@ _VISIBLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
 # A possibly unfinished sequence at the end of a streamed piece.
 _PENDING = re.compile(r"(?:\x1b[\[\]PX^_]?|[\x90\x98\x9b\x9d\x9e\x9f])[^\x1b]*\Z")
 _HOLD_LIMIT = 4096
+# ESC or any C1 control: text without one holds no sequence (one C-level search, no per-character loop).
+_MAY_HOLD = re.compile(r"[\x1b\x90-\x9f]")
 
 
 def _show(match: re.Match[str]) -> str:
@@ -60,7 +62,7 @@ def strip_sequences(text: str) -> str:
     Unterminated sequences lose their introducer only. Other control
     characters are left as they are (see :func:`safe_text`).
     """
-    if "\x1b" not in text and not any("\x90" <= c <= "\x9f" for c in text):
+    if _MAY_HOLD.search(text) is None:
         return text
     return _INTRODUCER.sub("", _SEQUENCE.sub("", text))
 

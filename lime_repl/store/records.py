@@ -41,6 +41,7 @@ __all__ = [
     "new_entry_id",
     "new_session_id",
     "now_rfc3339",
+    "output_facts",
     "parse_line",
     "session_header",
     "shell_fields",
@@ -387,3 +388,43 @@ def tool_names(entries: Iterable[Entry]) -> dict[str, str]:
             ):
                 names[block["id"]] = str(block.get("name", ""))
     return names
+
+
+def output_facts(entry: Entry) -> tuple[int, str] | None:
+    """``(size, group)`` of an entry that carries outputs, None for any other entry.
+
+    Output entries are user messages with ``tool_result`` blocks and the
+    stdout/stderr members of a bash triple. ``size`` is the characters of
+    their outputs (a non-string ``tool_result`` content counted as its
+    ``str``); ``group`` is ``"!" + shell.exchange`` for a bash triple member
+    (its stdout and stderr are one result), else the entry's id. Pure; the
+    store takes it once per entry, when it is replayed or appended, so
+    microcompaction planning needs no decoding (DESIGN.md section 4).
+    """
+    if entry.get("type") != "message" or entry.get("role") != "user":
+        return None
+    content = entry.get("content")
+    if not isinstance(content, list):
+        return None
+    shell = entry.get("shell")
+    if isinstance(shell, dict):
+        if not content or not isinstance(content[0], dict):
+            return None
+        part = triple_part(entry)
+        if part is not None and part[0] == "input":
+            return None
+    elif not any(isinstance(b, dict) and b.get("type") == "tool_result" for b in content):
+        return None
+    size = 0
+    part = triple_part(entry) if isinstance(shell, dict) else None
+    for block in content:
+        if not isinstance(block, dict):
+            continue
+        kind = block.get("type")
+        if kind == "tool_result":
+            value = block.get("content")
+            size += len(value) if isinstance(value, str) else len(str(value))
+        elif kind == "text" and isinstance(shell, dict):
+            size += len(part[1]) if part else len(str(block.get("text", "")))
+    exchange = shell.get("exchange") if isinstance(shell, dict) else None
+    return size, ("!" + exchange) if isinstance(exchange, str) else str(entry.get("id"))

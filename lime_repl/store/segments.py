@@ -28,15 +28,13 @@ from __future__ import annotations
 
 import errno
 import os
-import re
 import stat
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from .files import FILE_MODE, UnsafeFile, WriteFailed, open_file, require_header
 from .lock import LockHeld, SessionLock
-from .records import BadRecord, Entry, parse_line
+from .reading import _ROTATED, Line, Segment, read_segment, read_segments, segment_paths
 
 __all__ = [
     "DEFAULT_BACKUPS",
@@ -57,102 +55,6 @@ __all__ = [
 
 DEFAULT_MAX_BYTES = 262_144
 DEFAULT_BACKUPS = 3
-_ROTATED = re.compile(r"\.(\d+)$")
-
-
-@dataclass(slots=True)
-class Line:
-    """One well-formed log line: its raw bytes (with ``\\n``), the decoded entry, its 1-based number."""
-
-    raw: bytes
-    entry: Entry
-    lineno: int
-
-
-@dataclass(slots=True)
-class Segment:
-    """One segment file as read: its whole lines, a torn tail (bytes after the last ``\\n``), warnings."""
-
-    path: Path
-    lines: list[Line] = field(default_factory=list)
-    torn: bytes = b""
-    warnings: list[str] = field(default_factory=list)
-    size: int = 0
-
-
-def segment_paths(active: Path) -> list[Path]:
-    """The existing segment files of a session, oldest first, ending with the active file.
-
-    ``active`` is ``<dir>/<id>.jsonl``; rotated copies are ``<id>.jsonl.N``
-    with larger N older. The active file is included only if it exists.
-    """
-    rotated: list[tuple[int, Path]] = []
-    prefix = active.name + "."
-    try:
-        with os.scandir(active.parent) as it:
-            for item in it:
-                if item.name.startswith(prefix):
-                    match = _ROTATED.search(item.name)
-                    if match and item.name == prefix + match.group(1):
-                        rotated.append((int(match.group(1)), Path(item.path)))
-    except FileNotFoundError:
-        return []
-    paths = [p for _, p in sorted(rotated, reverse=True)]
-    if os.path.lexists(active):  # a symlink in its place is listed, and refused when opened
-        paths.append(active)
-    return paths
-
-
-def _split(data: bytes, path: Path, segment: Segment) -> None:
-    end = data.rfind(b"\n") + 1
-    segment.torn = data[end:]
-    lineno = 0
-    start = 0
-    while start < end:
-        stop = data.index(b"\n", start) + 1
-        lineno += 1
-        raw = data[start:stop]
-        start = stop
-        if raw.strip() == b"":
-            continue
-        try:
-            entry = parse_line(raw)
-        except BadRecord as exc:
-            segment.warnings.append(f"{path}:{lineno}: skipped bad line: {exc}")
-            continue
-        segment.lines.append(Line(raw, entry, lineno))
-
-
-def read_segment(path: Path) -> Segment:
-    """Read one segment file. Raises ``FileNotFoundError`` if it is gone, ``OSError`` otherwise.
-
-    Bad lines are skipped with a warning ``<path>:<line>: skipped bad line: <why>``;
-    the bytes after the last ``\\n`` are returned as ``torn``, not parsed.
-    Raises :class:`UnsafeFile` for a symlink or a non-regular file.
-    """
-    with os.fdopen(open_file(path, os.O_RDONLY), "rb") as fh:
-        data = fh.read()
-    segment = Segment(path, size=len(data))
-    _split(data, path, segment)
-    return segment
-
-
-def read_segments(active: Path, attempts: int = 3) -> list[Segment]:
-    """Read all surviving segments of a session, oldest first.
-
-    A rotation by another process between listing and reading is retried up
-    to ``attempts`` times; raises ``FileNotFoundError`` when no segment exists.
-    """
-    for attempt in range(attempts):
-        paths = segment_paths(active)
-        if not paths:
-            raise FileNotFoundError(errno.ENOENT, "no such session log", str(active))
-        try:
-            return [read_segment(p) for p in paths]
-        except FileNotFoundError:
-            if attempt == attempts - 1:
-                raise
-    raise AssertionError("unreachable")
 
 
 def repair_torn_tail(path: Path) -> int:

@@ -19,7 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .records import Entry, is_tree_node
+from .entries import Branch, EntryMap
+from .records import META_TYPES, Entry, is_tree_node
 from .segments import Segment
 from .titles import first_prompt
 
@@ -35,7 +36,8 @@ class SessionState:
         self.path = path
         self.session_id = session_id
         self.header = header
-        self.entries: dict[str, Entry] = {}
+        #: Entry id -> entry in log order; entries are held as their lines (:mod:`~lime_repl.store.entries`).
+        self.entries = EntryMap()
         self.leaf_id: str | None = None
         self.title: str | None = None
         #: The session's first prompt (:func:`~lime_repl.store.titles.first_prompt`), kept across rotation.
@@ -48,7 +50,8 @@ class SessionState:
         self.warnings: list[str] = []
         self._taken: set[str] = set()
 
-    def _apply(self, entry: Entry, *, first_segment: bool = False) -> None:
+    def _apply(self, entry: Entry, *, first_segment: bool = False, raw: bytes | None = None) -> None:
+        """Replay one entry; ``raw`` is the log line it was decoded from (kept instead of a message's dict)."""
         kind = entry.get("type")
         entry_id = entry.get("id")
         if isinstance(entry_id, str):
@@ -83,7 +86,7 @@ class SessionState:
         if entry_id in self.entries:
             self.warnings.append(f"skipped a second entry with id {entry_id}")
             return
-        self.entries[entry_id] = entry
+        self.entries.add(entry_id, entry, raw)
         if self.first_message is None and kind == "message" and self.first_segment == 0:
             self.first_message = first_prompt(entry)
         if kind == "leaf":
@@ -108,12 +111,13 @@ class SessionState:
     def _runs_into_cycle(self, entry_id: str) -> bool:
         """True when following ``parentId`` from ``entry_id`` comes back to an entry already passed."""
         seen: set[str] = set()
-        current: object = entry_id
-        while isinstance(current, str) and current in self.entries:
+        nodes = self.entries.nodes
+        current: str | None = entry_id
+        while current is not None and current in nodes:
             if current in seen:
                 return True
             seen.add(current)
-            current = self.entries[current].get("parentId")
+            current = nodes[current].parent
         return False
 
     def _settle_leaf(self) -> None:
@@ -132,7 +136,7 @@ class SessionState:
         else:
             return
         for entry_id in reversed(list(self.entries)):
-            if is_tree_node(self.entries[entry_id]) and not self._runs_into_cycle(entry_id):
+            if self.entries.kind(entry_id) not in META_TYPES and not self._runs_into_cycle(entry_id):
                 self.leaf_id = entry_id
                 self.warnings.append(
                     f"{self.path}: {problem}; continuing from the newest reachable entry {entry_id}"
@@ -156,31 +160,35 @@ class SessionState:
         value = self.header.get("systemPrompt")
         return value if isinstance(value, str) else None
 
-    def branch(self, leaf_id: str | None = UNSET) -> list[Entry]:
+    def branch(self, leaf_id: str | None = UNSET) -> Branch:
         """The entries from the root to ``leaf_id`` (the session's leaf by default), root first.
 
-        Stops at a missing parent (rotation dropped it) and at a cycle.
+        Stops at a missing parent (rotation dropped it) and at a cycle. A
+        :class:`~lime_repl.store.entries.Branch`: a sequence whose entries are
+        decoded one at a time as they are read, walked by parent ids (no decoding).
         """
         current = self.leaf_id if leaf_id is UNSET else leaf_id
-        path: list[Entry] = []
+        nodes = self.entries.nodes
+        path = []
         seen: set[str] = set()
-        while isinstance(current, str) and current in self.entries and current not in seen:
+        while isinstance(current, str) and current not in seen:
+            node = nodes.get(current)
+            if node is None:
+                break
             seen.add(current)
-            entry = self.entries[current]
-            path.append(entry)
-            current = entry.get("parentId")
+            path.append(node)
+            current = node.parent
         path.reverse()
-        return path
+        return Branch(path)
 
     def children(self) -> dict[str | None, list[str]]:
         """Map of parent id to child ids of the tree nodes, in log order."""
         result: dict[str | None, list[str]] = {}
-        for entry_id, entry in self.entries.items():
-            if is_tree_node(entry):
-                parent = entry.get("parentId")
-                result.setdefault(parent if isinstance(parent, str) else None, []).append(entry_id)
+        for entry_id, node in self.entries.nodes.items():
+            if node.kind not in META_TYPES:
+                result.setdefault(node.parent, []).append(entry_id)
         return result
 
     def iter_messages(self) -> Iterator[Entry]:
         """The ``message`` entries of the active branch, root first."""
-        return (e for e in self.branch() if e.get("type") == "message")
+        return (node.entry for node in self.branch().nodes if node.kind == "message")

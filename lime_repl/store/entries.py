@@ -1,0 +1,162 @@
+"""A session's entries held compactly: each as its log line, decoded when asked for.
+
+A 50 MB session decodes to about 160 MiB of dicts; its lines take 50 MB.
+:class:`EntryMap` keeps, per entry, a :class:`Node`: the id, ``parentId``,
+``type``, and either the decoded entry (entries appended in this process,
+and every entry that is not a ``message`` or ``custom``: headers, leaves,
+titles, labels, compactions, microcompactions are few and small) or the raw
+line a ``message``/``custom`` entry was read from, decoded with
+:func:`~lime_repl.store.records.parse_line` on each access (the line was
+already checked when the log was replayed, so it decodes to the same entry).
+Nothing is cached: the memory a session holds is its lines plus one node per
+entry, whatever reads it.
+
+:class:`Branch` is the active branch as a sequence of entries in the same
+form: ``len``, slices and the node facts (``kinds``, ``ids``, ``parents``)
+cost no decoding; indexing and iteration decode one entry at a time, so a
+reader that streams the branch (the transcript builder) never holds it all
+decoded. ``output`` facts (see :func:`~lime_repl.store.records.output_facts`)
+are taken once, when an entry is replayed or appended.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import overload
+
+from .records import Entry, output_facts, parse_line
+
+__all__ = ["LAZY_TYPES", "Branch", "EntryMap", "Node"]
+
+#: Entry types kept as their raw line (decoded on access); the others are held decoded.
+LAZY_TYPES = frozenset({"message", "custom"})
+
+
+class Node:
+    """One entry: ``id``, ``parent`` (its ``parentId`` when a string), ``kind`` (its ``type``),
+    ``role`` (a message's), ``output`` (:func:`~lime_repl.store.records.output_facts`), and
+    ``raw`` (the log line) or the decoded entry."""
+
+    __slots__ = ("id", "parent", "kind", "role", "output", "raw", "_entry")
+
+    def __init__(self, entry_id: str, entry: Entry, raw: bytes | None) -> None:
+        parent = entry.get("parentId")
+        kind = entry.get("type")
+        self.id = entry_id
+        self.parent = parent if isinstance(parent, str) else None
+        self.kind = kind if isinstance(kind, str) else None
+        role = entry.get("role") if kind == "message" else None
+        self.role = role if isinstance(role, str) else None
+        self.output = output_facts(entry) if kind == "message" else None
+        lazy = raw is not None and kind in LAZY_TYPES
+        self.raw = raw if lazy else None
+        self._entry = None if lazy else entry
+
+    @property
+    def entry(self) -> Entry:
+        """The entry as a new dict decoded from its line, or the one held."""
+        held = self._entry
+        return held if held is not None else parse_line(self.raw or b"")
+
+
+class EntryMap(Mapping[str, Entry]):
+    """Entry id -> entry, in log order (a read-only mapping; :meth:`add` is the store's)."""
+
+    __slots__ = ("nodes",)
+
+    def __init__(self) -> None:
+        self.nodes: dict[str, Node] = {}
+
+    def add(self, entry_id: str, entry: Entry, raw: bytes | None = None) -> None:
+        """Hold ``entry`` (decoded from ``raw`` when given, which is kept instead for lazy types)."""
+        self.nodes[entry_id] = Node(entry_id, entry, raw)
+
+    def __getitem__(self, entry_id: str) -> Entry:
+        return self.nodes[entry_id].entry
+
+    def __contains__(self, entry_id: object) -> bool:
+        return entry_id in self.nodes
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.nodes)
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def __bool__(self) -> bool:
+        return bool(self.nodes)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Mapping):
+            return dict(self.items()) == dict(other.items())
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"EntryMap({len(self.nodes)} entries)"
+
+    def kind(self, entry_id: str) -> str | None:
+        """The ``type`` of ``entry_id`` without decoding it. Raises ``KeyError`` if unknown."""
+        return self.nodes[entry_id].kind
+
+    def parent(self, entry_id: str) -> str | None:
+        """The ``parentId`` of ``entry_id`` (None when not a string). Raises ``KeyError`` if unknown."""
+        return self.nodes[entry_id].parent
+
+
+class Branch(Sequence[Entry]):
+    """Entries root first as :class:`Node` s; items decode on access (see the module docstring)."""
+
+    __slots__ = ("nodes",)
+
+    def __init__(self, nodes: list[Node]) -> None:
+        self.nodes = nodes
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    @overload
+    def __getitem__(self, index: int) -> Entry: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Branch: ...
+
+    def __getitem__(self, index: int | slice) -> Entry | Branch:
+        if isinstance(index, slice):
+            return Branch(self.nodes[index])
+        return self.nodes[index].entry
+
+    def __iter__(self) -> Iterator[Entry]:
+        for node in self.nodes:
+            yield node.entry
+
+    def __reversed__(self) -> Iterator[Entry]:
+        for node in reversed(self.nodes):
+            yield node.entry
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str | bytes):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Branch({len(self.nodes)} entries)"
+
+    def __add__(self, other: Sequence[Entry]) -> list[Entry]:
+        return [*self, *other]
+
+    def kinds(self) -> list[str | None]:
+        """Each entry's ``type``, without decoding."""
+        return [node.kind for node in self.nodes]
+
+    def ids(self) -> list[str]:
+        """Each entry's id, without decoding."""
+        return [node.id for node in self.nodes]
+
+
+def nodes_of(entries: Sequence[Entry]) -> list[Node] | None:
+    """The nodes behind ``entries`` when it is a :class:`Branch`, else None (a plain list of dicts)."""
+    return entries.nodes if isinstance(entries, Branch) else None

@@ -1,0 +1,126 @@
+"""Replaying a session's segment files into its state, one segment at a time (DESIGN.md section 3).
+
+Each segment is read whole and its lines decoded once; the entries are
+applied (:meth:`~lime_repl.store.state.SessionState._apply`) with the line
+each came from, and the decoded dicts of that segment are dropped before the
+next one is read, so a replay never holds more than one segment decoded
+(:mod:`lime_repl.store.entries` keeps the lines). The header is the first
+``session`` line of any segment (a stand-in naming the file when there is
+none); an older segment is brought up to date by
+:func:`~lime_repl.store.formats.migrate` first, and its migrated entries are
+kept decoded. Besides the state, a replay gives the facts the writer needs:
+the number in the newest segment's header and the last ``retain``.
+"""
+
+from __future__ import annotations
+
+import errno
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Generic, TypeVar
+
+from .formats import header_version, migrate
+from .reading import Segment, read_bytes, retry_pause, segment_paths, split_segment
+from .records import Entry
+from .state import SessionState
+
+__all__ = ["Replayed", "replay"]
+
+S = TypeVar("S", bound=SessionState)
+
+
+@dataclass(slots=True)
+class Replayed(Generic[S]):
+    """A replay's result: the ``session``, its ``segments`` (lines only), the number in the newest
+    segment's opening header (``last_header``, 0 without one) and the last valid ``retain`` of a
+    ``session`` header or ``retention`` entry (None when there is none)."""
+
+    session: S
+    segments: list[Segment]
+    last_header: int
+    retain: int | None
+
+
+def _valid_retain(entry: Entry) -> int | None:
+    value = entry.get("retain")
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    return None
+
+
+def _replay_paths(cls: type[S], path: Path, paths: list[Path]) -> Replayed[S]:
+    session: S | None = None
+    segments: list[Segment] = []
+    waiting: list[tuple[Segment, list[Entry], list[bytes | None]]] = []  # before a header was seen
+    last_header, retain = 0, None
+    header: Entry | None = None
+
+    def apply(seg: Segment, entries: list[Entry], raws: list[bytes | None]) -> None:
+        assert session is not None
+        session.warnings.extend(seg.warnings)
+        first = seg is segments[0]
+        for entry, raw in zip(entries, raws, strict=True):
+            session._apply(entry, first_segment=first, raw=raw)
+
+    for seg_path in paths:
+        data = read_bytes(seg_path)
+        seg = Segment(seg_path, size=len(data))
+        segments.append(seg)
+        pairs = list(split_segment(data, seg, keep=False))
+        del data
+        entries = [entry for _, entry in pairs]
+        raws: list[bytes | None] = [line.raw for line, _ in pairs]
+        del pairs
+        for entry in entries:
+            kind = entry.get("type")
+            if kind == "session" or kind == "retention":
+                value = _valid_retain(entry)
+                retain = value if value is not None else retain
+                if header is None and kind == "session":
+                    header = entry
+        if entries and entries[0].get("type") == "session":
+            if isinstance(entries[0].get("segment"), int):
+                last_header = int(entries[0]["segment"])
+            migrated = migrate(entries, header_version(entries[0]))
+            if migrated is not entries:
+                raws = [None] * len(migrated)  # a migrated entry is no longer its line: kept decoded
+            entries = migrated
+        if session is None and header is not None:
+            sid = str(header.get("sessionId") or path.name.split(".jsonl")[0])
+            session = cls(path, sid, header)
+        if session is None:
+            waiting.append((seg, entries, raws))
+            continue
+        for held in waiting:
+            apply(*held)
+        waiting.clear()
+        apply(seg, entries, raws)
+    if session is None:
+        stem = path.name.split(".jsonl")[0]
+        session = cls(path, stem, {"type": "session", "sessionId": stem, "cwd": None, "segment": 0})
+        for held in waiting:
+            apply(*held)
+    session.segments = segments
+    session._settle_leaf()
+    return Replayed(session, segments, last_header, retain)
+
+
+def replay(cls: type[S], path: Path, attempts: int = 12) -> Replayed[S]:
+    """Read and replay every surviving segment of the session ``path`` into a new ``cls``.
+
+    Raises ``FileNotFoundError`` when no segment exists; a rotation by another
+    process that renames a segment away while it is read restarts the replay
+    (up to ``attempts`` times, see :func:`~lime_repl.store.reading.read_segments`).
+    ``OSError`` and :class:`~lime_repl.store.files.UnsafeFile` pass through.
+    """
+    for attempt in range(attempts):
+        paths = segment_paths(path)
+        if not paths:
+            raise FileNotFoundError(errno.ENOENT, "no such session log", str(path))
+        try:
+            return _replay_paths(cls, path, paths)
+        except FileNotFoundError:
+            if attempt == attempts - 1:
+                raise
+            retry_pause(attempt)
+    raise AssertionError("unreachable")
