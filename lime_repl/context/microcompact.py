@@ -26,7 +26,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..store.records import Entry, triple_part, triple_role
+from ..store.entries import Branch
+from ..store.records import Entry, output_facts
 from .tokens import TokenCounter
 from .transcript import TRIM_KEEP, live_start, micro_state
 
@@ -71,62 +72,54 @@ class MicroPlan:
         }
 
 
-def _output_size(entry: Entry) -> int:
-    content = entry.get("content")
-    if not isinstance(content, list):
-        return 0
-    size = 0
-    for block in content:
-        if isinstance(block, dict):
-            if block.get("type") == "tool_result":
-                value = block.get("content")
-                size += len(value) if isinstance(value, str) else len(str(value))
-            elif block.get("type") == "text" and isinstance(entry.get("shell"), dict):
-                part = triple_part(entry)
-                if part is None or part[0] != "input":
-                    size += len(part[1]) if part else len(str(block.get("text", "")))
-    return size
+@dataclass(frozen=True, slots=True)
+class _Output:
+    """One output entry of the branch: its id, ``index`` in the branch, ``size`` in characters, ``group``."""
+
+    id: str
+    index: int
+    size: int
+    group: str
+
+
+def _outputs(branch: Sequence[Entry]) -> list[_Output]:
+    """The output entries of ``branch`` (:func:`~lime_repl.store.records.output_facts`), in order.
+
+    From the facts the store took when each entry was read (a :class:`~lime_repl.store.entries.Branch`),
+    so planning decodes no entry; a plain list of entries is looked at entry by entry.
+    """
+    found = []
+    if isinstance(branch, Branch):
+        for index, node in enumerate(branch.nodes):
+            if node.output is not None:
+                found.append(_Output(node.id, index, node.output[0], node.output[1]))
+        return found
+    for index, entry in enumerate(branch):
+        facts = output_facts(entry)
+        if facts is not None:
+            found.append(_Output(str(entry.get("id")), index, facts[0], facts[1]))
+    return found
 
 
 def output_entries(branch: Sequence[Entry]) -> list[Entry]:
     """Entries that carry outputs: user messages with ``tool_result`` blocks and ``!`` stdout/stderr."""
-    found = []
-    for entry in branch:
-        if entry.get("type") != "message" or entry.get("role") != "user":
-            continue
-        content = entry.get("content")
-        if not isinstance(content, list):
-            continue
-        if isinstance(entry.get("shell"), dict):
-            if content and isinstance(content[0], dict) and triple_role(entry) != "input":
-                found.append(entry)
-        elif any(isinstance(b, dict) and b.get("type") == "tool_result" for b in content):
-            found.append(entry)
-    return found
+    return [branch[o.index] for o in _outputs(branch)]
 
 
-def _group_key(entry: Entry) -> str:
-    shell = entry.get("shell")
-    if isinstance(shell, dict) and isinstance(shell.get("exchange"), str):
-        return "!" + shell["exchange"]
-    return str(entry.get("id"))
-
-
-def _last_groups(outputs: list[Entry], count: int) -> set[str]:
+def _last_groups(outputs: list[_Output], count: int) -> set[str]:
     """Ids of the output entries of the last ``count`` non-empty results (a ``!`` exchange is one result)."""
     groups: list[str] = []
-    for entry in reversed(outputs):
-        key = _group_key(entry)
+    for output in reversed(outputs):
         if len(groups) == count:
             break
-        if key not in groups and _output_size(entry) > 0:
-            groups.append(key)
+        if output.group not in groups and output.size > 0:
+            groups.append(output.group)
     chosen = set(groups)
-    return {str(e.get("id")) for e in outputs if _group_key(e) in chosen}
+    return {o.id for o in outputs if o.group in chosen}
 
 
 def _protected(
-    branch: Sequence[Entry], outputs: list[Entry], keep_tokens: int, counter: TokenCounter
+    branch: Sequence[Entry], outputs: list[_Output], keep_tokens: int, counter: TokenCounter
 ) -> set[str]:
     protected = _last_groups(outputs, PROTECTED_RESULTS)
     total = 0
@@ -169,22 +162,18 @@ def plan_microcompaction(
         return None
     counter = counter or TokenCounter()
     start, _ = live_start(branch)
-    live = list(branch[start:])
-    outputs = output_entries(live)
+    live = branch[start:]
+    outputs = _outputs(live)
     if not outputs:
         return None
     state = micro_state(branch)
     idle = idle_seconds(branch, now)
     if settings.idle_minutes > 0 and idle is not None and idle >= settings.idle_minutes * 60:
         keep = _last_groups(outputs, IDLE_KEEP)
-        targets = [
-            e
-            for e in outputs
-            if str(e.get("id")) not in keep and state.get(str(e.get("id"))) != "pruned" and _output_size(e)
-        ]
+        targets = [o for o in outputs if o.id not in keep and state.get(o.id) != "pruned" and o.size]
         if targets:
-            saved = sum(counter.entry(e) for e in targets)
-            return MicroPlan(tuple(str(e["id"]) for e in targets), (), "idle", saved)
+            saved = sum(counter.entry(live[o.index]) for o in targets)
+            return MicroPlan(tuple(o.id for o in targets), (), "idle", saved)
     usable = max(1, settings.window - settings.reserved)
     if settings.threshold:
         # A threshold below the window (catalog or LIME_CODE_AUTO_COMPACT_INPUT_TOKENS) is the real budget.
@@ -197,12 +186,11 @@ def plan_microcompaction(
     pruned: list[str] = []
     trimmed: list[str] = []
     saved = 0
-    for entry in outputs:
-        entry_id = str(entry.get("id"))
-        size = _output_size(entry)
+    for output in outputs:
+        entry_id, size = output.id, output.size
         if entry_id in protected or size <= MIN_OUTPUT_CHARS or state.get(entry_id) == "pruned":
             continue
-        tokens = counter.entry(entry)
+        tokens = counter.entry(live[output.index])
         if hard:
             pruned.append(entry_id)
             kept = (2 * TRIM_KEEP) if state.get(entry_id) == "trimmed" else size

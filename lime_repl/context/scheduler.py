@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ..store.records import Entry
@@ -28,7 +28,7 @@ from ..store.session import Session
 from .compaction import CompactionPlan, CompactionSettings, compaction_entry, plan_compaction
 from .microcompact import MicroPlan, MicroSettings, plan_microcompaction
 from .tokens import TokenCounter, calibrate_from_usage, context_tokens
-from .transcript import live_start
+from .transcript import ids_of, live_start
 
 __all__ = ["ContextKeeper", "Summarizer"]
 
@@ -38,7 +38,7 @@ log = logging.getLogger("lime")
 Summarizer = Callable[[list[Entry], "str | None", "str | None"], str]
 
 
-def _latest_summary(branch: list[Entry]) -> str | None:
+def _latest_summary(branch: Sequence[Entry]) -> str | None:
     _, found = live_start(branch)
     return str(branch[found].get("summary")) if found is not None else None
 
@@ -66,7 +66,7 @@ class ContextKeeper:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._lock = threading.Condition()
-        self._snapshot: list[Entry] | None = None
+        self._snapshot: Sequence[Entry] | None = None
         self._pending = _Pending()
         self._busy = False
         self._thread: threading.Thread | None = None
@@ -89,7 +89,7 @@ class ContextKeeper:
             threshold=self.threshold,
         )
 
-    def tokens(self, branch: list[Entry]) -> int:
+    def tokens(self, branch: Sequence[Entry]) -> int:
         """Context tokens of ``branch`` (usage plus estimates)."""
         return context_tokens(branch, self.counter)
 
@@ -109,10 +109,13 @@ class ContextKeeper:
             self._wake.set()
             thread.join(timeout)
 
-    def observe(self, branch: list[Entry]) -> None:
-        """Hand the worker a snapshot of the active branch (a copy is not needed: entries never change)."""
+    def observe(self, branch: Sequence[Entry]) -> None:
+        """Hand the worker a snapshot of the active branch (a copy is not needed: entries never change).
+
+        A slice, not a list: a :class:`~lime_repl.store.entries.Branch` stays undecoded until the worker reads it.
+        """
         with self._lock:
-            self._snapshot = list(branch)
+            self._snapshot = branch[:]
         self._wake.set()
 
     def _run(self) -> None:
@@ -136,8 +139,8 @@ class ContextKeeper:
                     self.state = "idle"
                     self._lock.notify_all()
 
-    def _work(self, snapshot: list[Entry]) -> None:
-        ids = {str(e.get("id")) for e in snapshot}
+    def _work(self, snapshot: Sequence[Entry]) -> None:
+        ids = {str(entry_id) for entry_id in ids_of(snapshot)}
         calibrate_from_usage(snapshot, self.counter)
         tokens = self.tokens(snapshot)
         self.state = "microcompacting"
@@ -186,7 +189,7 @@ class ContextKeeper:
         if self.settings.auto and self.tokens(branch) >= self.threshold and self.busy:
             self.state = "compacting"
             self.wait_idle(300)
-        branch_ids = {str(e.get("id")) for e in branch}
+        branch_ids = {str(entry_id) for entry_id in ids_of(branch)}
         with self._lock:
             pending, self._pending = self._pending, _Pending()
         micro = None
@@ -230,7 +233,7 @@ class ContextKeeper:
         self, session: Session, plan: CompactionPlan, summary: str, trigger: str, hint: str | None
     ) -> Entry:
         probe = dict(compaction_entry(plan, summary, trigger=trigger, hint=hint, tokens_after=0), id="probe")
-        after = self.tokens([*session.branch(), probe])
+        after = self.tokens(session.branch() + [probe])
         entry = session.append(
             compaction_entry(plan, summary, trigger=trigger, hint=hint, tokens_after=after)
         )

@@ -31,6 +31,7 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..store.entries import Branch
 from ..store.records import Entry, triple_part
 from .clean import clean_output
 
@@ -55,6 +56,14 @@ CLEARED = "[Old tool result content cleared]"
 TRIM_KEEP = 1536
 
 
+def kinds_of(branch: Sequence[Entry]) -> list[Any]:
+    """Each entry's ``type``: from the nodes of a :class:`~lime_repl.store.entries.Branch` (no decoding)."""
+    return branch.kinds() if isinstance(branch, Branch) else [e.get("type") for e in branch]
+
+
+def ids_of(branch: Sequence[Entry]) -> list[Any]:
+    """Each entry's ``id``: from the nodes of a :class:`~lime_repl.store.entries.Branch` (no decoding)."""
+    return branch.ids() if isinstance(branch, Branch) else [e.get("id") for e in branch]
 
 def trim_middle(text: str, keep: int = TRIM_KEEP) -> str:
     """``text`` cut to its first and last ``keep`` characters, the cut marked with its size."""
@@ -96,13 +105,15 @@ def live_start(branch: Sequence[Entry]) -> tuple[int, int | None]:
     compaction; ``compaction_index`` is the latest compaction's index or None.
     """
     start, found = 0, None
-    for index, entry in enumerate(branch):
-        if entry.get("type") == "compaction":
+    ids: list[object] | None = None
+    for index, kind in enumerate(kinds_of(branch)):
+        if kind == "compaction":
             found = index
-            first_kept = entry.get("firstKeptEntryId")
+            first_kept = branch[index].get("firstKeptEntryId")
             start = index + 1
+            ids = ids_of(branch) if ids is None else ids
             for back in range(index - 1, -1, -1):
-                if branch[back].get("id") == first_kept:
+                if ids[back] == first_kept:
                     start = back
                     break
     return start, found
@@ -110,8 +121,9 @@ def live_start(branch: Sequence[Entry]) -> tuple[int, int | None]:
 
 def _system_prompt(header: Entry | None, branch: Sequence[Entry]) -> str:
     text = header.get("systemPrompt") if header else None
-    for entry in branch:
-        if entry.get("type") == "system_prompt" and isinstance(entry.get("text"), str):
+    for index, kind in enumerate(kinds_of(branch)):
+        entry = branch[index] if kind == "system_prompt" else None
+        if entry is not None and isinstance(entry.get("text"), str):
             text = entry["text"]
     return text if isinstance(text, str) else ""
 
@@ -119,9 +131,10 @@ def _system_prompt(header: Entry | None, branch: Sequence[Entry]) -> str:
 def micro_state(branch: Sequence[Entry]) -> dict[str, str]:
     """Map of entry id to how ``microcompaction`` entries on ``branch`` show its outputs: 'pruned' or 'trimmed'."""
     mode: dict[str, str] = {}
-    for entry in branch:
-        if entry.get("type") != "microcompaction":
+    for index, kind in enumerate(kinds_of(branch)):
+        if kind != "microcompaction":
             continue
+        entry = branch[index]
         for key in ("trimmed", "pruned"):
             targets = entry.get(key) or ()
             if not isinstance(targets, list | tuple):
@@ -152,7 +165,9 @@ def _blocks(entry: Entry, how: str | None) -> list[dict[str, Any]]:
         if not isinstance(block, dict) or not _ids_ok(block):
             log.warning("transcript: skipped a malformed content block of entry %s: %.80r", entry.get("id"), block)
             continue
-        if block.get("type") == "tool_result" and isinstance(block.get("content"), str):
+        if block.get("type") == "tool_result" and how == "pruned":
+            block = dict(block, content=CLEARED)  # nothing of it is sent: no cleaning
+        elif block.get("type") == "tool_result" and isinstance(block.get("content"), str):
             block = dict(block, content=_shrink(clean_output(block["content"]), how))
         elif block.get("type") == "tool_result" and how:
             block = dict(block, content=_shrink(str(block.get("content", "")), how))
@@ -230,7 +245,7 @@ def build_transcript(
     if found is None and isinstance(rotated, dict):
         summary = str(rotated.get("summary", ""))
         first_kept = rotated.get("firstKeptEntryId")
-        start = next((i for i, e in enumerate(branch) if e.get("id") == first_kept), 0)
+        start = next((i for i, entry_id in enumerate(ids_of(branch)) if entry_id == first_kept), 0)
     micro = micro_state(branch)
     messages: list[dict[str, Any]] = []
     if summary is not None:
@@ -245,14 +260,26 @@ def build_transcript(
         if not blocks:
             return
         if messages and messages[-1]["role"] == role:
-            messages[-1]["content"] = [*messages[-1]["content"], *blocks]
+            messages[-1]["content"].extend(blocks)  # every content list here is the builder's own
         else:
             messages.append({"role": role, "content": blocks})
 
-    items = [e for e in branch[start:] if e.get("type") in ("message", "branch_summary")]
+    kinds = kinds_of(branch)
+    picked = [k for k in range(start, len(kinds)) if kinds[k] in ("message", "branch_summary")]
+    ahead: dict[int, Entry] = {}  # the entries decoded so far and not yet consumed (a bash triple's look-ahead)
+
+    def item(k: int) -> Entry:
+        entry = ahead.get(k)
+        if entry is None:
+            entry = ahead[k] = branch[picked[k]]
+        return entry
+
+    count = len(picked)
     i = 0
-    while i < len(items):
-        entry = items[i]
+    while i < count:
+        for done in [k for k in ahead if k < i]:
+            del ahead[done]
+        entry = item(i)
         if entry.get("type") == "branch_summary":
             add(
                 "user",
@@ -264,12 +291,12 @@ def build_transcript(
         if isinstance(shell, dict) and entry.get("role") == "user":
             group = [entry]
             while (
-                i + len(group) < len(items)
+                i + len(group) < count
                 and len(group) < 3
-                and isinstance(items[i + len(group)].get("shell"), dict)
-                and items[i + len(group)]["shell"].get("exchange") == shell.get("exchange")
+                and isinstance(item(i + len(group)).get("shell"), dict)
+                and item(i + len(group))["shell"].get("exchange") == shell.get("exchange")
             ):
-                group.append(items[i + len(group)])
+                group.append(item(i + len(group)))
             folded = fold_bash(group)
             if folded is not None:
                 how = next((micro[e["id"]] for e in group if isinstance(e.get("id"), str) and e["id"] in micro), None)

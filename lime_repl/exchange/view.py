@@ -141,7 +141,7 @@ def _items(branch: list[Entry]) -> list[Item]:
 
 def build_view(session: Session) -> View:
     """The view of ``session``'s active branch."""
-    branch = session.branch()
+    branch = list(session.branch())  # decoded once: the items index it repeatedly
     items = _items(branch)
     header = session.header
     first_user = next(

@@ -316,9 +316,10 @@ class SessionRuntime:
         session, agent = self.current, self.agent
         assert agent is not None
         last = None
-        for entry in session.branch():
+        for entry in reversed(session.branch()):  # the newest one: read from the leaf back
             if entry.get("type") == "model_change" or (entry.get("type") == "message" and entry.get("model")):
                 last = (entry.get("provider"), entry.get("model"))
+                break
         if last != (agent.provider_name, agent.model):
             with recording("the model change was not recorded"):
                 session.append({"type": "model_change", "provider": agent.provider_name, "model": agent.model})

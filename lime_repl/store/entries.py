@@ -145,8 +145,10 @@ class Branch(Sequence[Entry]):
     def __repr__(self) -> str:
         return f"Branch({len(self.nodes)} entries)"
 
-    def __add__(self, other: Sequence[Entry]) -> list[Entry]:
-        return [*self, *other]
+    def __add__(self, other: Sequence[Entry]) -> Branch:
+        """This branch followed by ``other`` (entries not in the session, e.g. a probe), still undecoded."""
+        extra = other.nodes if isinstance(other, Branch) else [Node(str(e.get("id")), e, None) for e in other]
+        return Branch([*self.nodes, *extra])
 
     def kinds(self) -> list[str | None]:
         """Each entry's ``type``, without decoding."""

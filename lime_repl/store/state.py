@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .entries import Branch, EntryMap
+from .entries import Branch, EntryMap, Node
 from .records import META_TYPES, Entry, is_tree_node
 from .segments import Segment
 from .titles import first_prompt
@@ -49,6 +49,8 @@ class SessionState:
         self.segments: list[Segment] = []
         self.warnings: list[str] = []
         self._taken: set[str] = set()
+        #: The last branch walked, ``(leaf id, nodes root first)``: a later walk stops where it meets it.
+        self._path: tuple[str, list[Node]] | None = None
 
     def _apply(self, entry: Entry, *, first_segment: bool = False, raw: bytes | None = None) -> None:
         """Replay one entry; ``raw`` is the log line it was decoded from (kept instead of a message's dict)."""
@@ -167,11 +169,18 @@ class SessionState:
         :class:`~lime_repl.store.entries.Branch`: a sequence whose entries are
         decoded one at a time as they are read, walked by parent ids (no decoding).
         """
-        current = self.leaf_id if leaf_id is UNSET else leaf_id
+        target = self.leaf_id if leaf_id is UNSET else leaf_id
         nodes = self.entries.nodes
-        path = []
+        cached = self._path
+        current = target
+        path: list[Node] = []
         seen: set[str] = set()
         while isinstance(current, str) and current not in seen:
+            if cached is not None and current == cached[0]:
+                # Entries never change, so the path to an entry found before still holds: reuse it.
+                whole = [*cached[1], *reversed(path)]
+                self._path = (target, whole) if isinstance(target, str) else None
+                return Branch(whole[:])
             node = nodes.get(current)
             if node is None:
                 break
@@ -179,6 +188,9 @@ class SessionState:
             path.append(node)
             current = node.parent
         path.reverse()
+        # Kept when the walk ended at a root or a missing parent, never at a cycle.
+        if isinstance(target, str) and path and not (isinstance(current, str) and current in seen):
+            self._path = (target, path[:])
         return Branch(path)
 
     def children(self) -> dict[str | None, list[str]]:
