@@ -187,20 +187,24 @@ def _ids_ok(block: dict[str, Any]) -> bool:
 
 def _pair_tools(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Drop tool calls without results and results without calls."""
-    results = {
-        b.get("tool_use_id")
-        for m in messages
-        if m["role"] == "user"
-        for b in m["content"]
-        if b.get("type") == "tool_result"
-    }
-    calls = {
-        b.get("id")
-        for m in messages
-        if m["role"] == "assistant"
-        for b in m["content"]
-        if b.get("type") == "tool_use"
-    }
+    results: set[Any] = set()
+    calls: set[Any] = set()
+    all_uses: set[Any] = set()  # tool_use ids wherever they are (a tool_use in a user message is checked too)
+    all_results: set[Any] = set()
+    for m in messages:
+        user = m["role"] == "user"
+        for b in m["content"]:
+            kind = b.get("type")
+            if kind == "tool_use":
+                all_uses.add(b.get("id"))
+                if m["role"] == "assistant":
+                    calls.add(b.get("id"))
+            elif kind == "tool_result":
+                all_results.add(b.get("tool_use_id"))
+                if user:
+                    results.add(b.get("tool_use_id"))
+    if all_uses <= results and all_results <= calls:
+        return [m for m in messages if m["content"]]  # every call has its result: nothing to drop
     kept = []
     for message in messages:
         blocks = [

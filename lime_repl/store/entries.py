@@ -21,10 +21,11 @@ are taken once, when an entry is replayed or appended.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from typing import overload
 
-from .records import Entry, output_facts, parse_line
+from .records import Entry, decode_line, output_facts
 
 __all__ = ["LAZY_TYPES", "Branch", "EntryMap", "Node"]
 
@@ -39,14 +40,17 @@ class Node:
 
     __slots__ = ("id", "parent", "kind", "role", "output", "raw", "_entry")
 
-    def __init__(self, entry_id: str, entry: Entry, raw: bytes | None) -> None:
-        parent = entry.get("parentId")
+    def __init__(self, entry_id: str, entry: Entry, raw: bytes | None, parent: str | None = None) -> None:
         kind = entry.get("type")
         self.id = entry_id
-        self.parent = parent if isinstance(parent, str) else None
-        self.kind = kind if isinstance(kind, str) else None
+        if parent is None:
+            value = entry.get("parentId")
+            parent = value if isinstance(value, str) else None
+        self.parent = parent
+        # Interned: one "message" and one "user" string for all nodes, not one per decoded line.
+        self.kind = sys.intern(kind) if isinstance(kind, str) else None
         role = entry.get("role") if kind == "message" else None
-        self.role = role if isinstance(role, str) else None
+        self.role = sys.intern(role) if isinstance(role, str) else None
         self.output = output_facts(entry) if kind == "message" else None
         lazy = raw is not None and kind in LAZY_TYPES
         self.raw = raw if lazy else None
@@ -56,7 +60,7 @@ class Node:
     def entry(self) -> Entry:
         """The entry as a new dict decoded from its line, or the one held."""
         held = self._entry
-        return held if held is not None else parse_line(self.raw or b"")
+        return held if held is not None else decode_line(self.raw or b"")
 
 
 class EntryMap(Mapping[str, Entry]):
@@ -69,7 +73,10 @@ class EntryMap(Mapping[str, Entry]):
 
     def add(self, entry_id: str, entry: Entry, raw: bytes | None = None) -> None:
         """Hold ``entry`` (decoded from ``raw`` when given, which is kept instead for lazy types)."""
-        self.nodes[entry_id] = Node(entry_id, entry, raw)
+        value = entry.get("parentId")
+        known = self.nodes.get(value) if isinstance(value, str) else None
+        # The parent's own id string when it is known: no second copy of it per child.
+        self.nodes[entry_id] = Node(entry_id, entry, raw, known.id if known is not None else None)
 
     def __getitem__(self, entry_id: str) -> Entry:
         return self.nodes[entry_id].entry

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .files import open_file
-from .records import BadRecord, Entry, parse_line
+from .records import BadRecord, Entry, decode_line, parse_line
 
 __all__ = ["Line", "Segment", "read_segment", "read_segments", "segment_paths", "split_segment"]
 
@@ -48,7 +48,7 @@ class Line:
 
     @property
     def entry(self) -> Entry:
-        return self._entry if self._entry is not None else parse_line(self.raw)
+        return self._entry if self._entry is not None else decode_line(self.raw)
 
     def __repr__(self) -> str:
         return f"Line({self.lineno}, {len(self.raw)} bytes)"
