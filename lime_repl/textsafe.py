@@ -62,7 +62,7 @@ def strip_sequences(text: str) -> str:
     Unterminated sequences lose their introducer only. Other control
     characters are left as they are (see :func:`safe_text`).
     """
-    if _MAY_HOLD.search(text) is None:
+    if "\x1b" not in text and (text.isascii() or _MAY_HOLD.search(text) is None):
         return text
     return _INTRODUCER.sub("", _SEQUENCE.sub("", text))
 

@@ -35,6 +35,8 @@ BINARY_RATIO = 0.3
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _BAD = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffd]")
 _BACKSPACE = re.compile(r"[^\n\b]\x08")
+# What _BAD matches in ASCII text: C0 controls but newline and tab, and DEL (as bytes, for bytes.translate).
+_ASCII_BAD = bytes(range(0x00, 0x09)) + bytes(range(0x0B, 0x20)) + b"\x7f"
 
 
 def _binary_size(text: str) -> int:
@@ -50,7 +52,14 @@ def clean_output(text: str) -> str:
     """``text`` (a command's stdout or stderr, or a tool result) cleaned for the model; see the module doc."""
     if not text:
         return text
-    bad = len(_BAD.findall(text))
+    if text.isascii():
+        # One C-level pass over the bytes: ASCII text with no control character needs no cleaning.
+        raw = text.encode("ascii")
+        bad = len(raw) - len(raw.translate(None, _ASCII_BAD))
+        if not bad:
+            return text
+    else:
+        bad = len(_BAD.findall(text))
     if len(text) >= BINARY_MIN_CHARS and bad > BINARY_RATIO * len(text):
         return f"[binary output: {_binary_size(text)} bytes]"
     text = strip_sequences(text)
