@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,40 @@ with httpx2.Client() as client:
         for _ in response.iter_bytes():
             pass
 """
+
+
+def hwm_peak_mib(argv: list[str], env: dict[str, str], cwd: Path | None = None) -> float:
+    """The peak resident memory (MiB) of one run of ``argv``: the largest ``VmHWM`` read from
+    ``/proc/PID/status`` every 2 ms until it exits.
+
+    ``os.wait4``'s ``ru_maxrss`` cannot be used here: Linux keeps the high-water mark of the
+    memory a process had before ``exec``, which for a child of this harness is the harness's
+    own (the loopback server keeps every request body it was sent, 30 MB and more at 50 MB).
+    ``VmHWM`` belongs to the program after ``exec`` only. The run is not timed.
+    """
+    proc = subprocess.Popen(
+        argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    status = Path(f"/proc/{proc.pid}/status")
+    peak = 0
+    while proc.poll() is None:
+        try:
+            for line in status.read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]))
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.002)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{argv[0]} exited {proc.returncode}")
+    return round(peak / 1024, 1)
+
+
+def _own_peaks(result: dict[str, Any], lime: float, floor: float) -> None:
+    """Put each side's own peak (:func:`hwm_peak_mib`) in ``peak_mib``; ``rusage_peak_mib`` keeps ``ru_maxrss``."""
+    for side, value in (("measured", lime), ("floor", floor)):
+        result[side]["rusage_peak_mib"] = result[side].get("peak_mib")
+        result[side]["peak_mib"] = value
 
 
 def make_pi_session(path: Path, size: int) -> Path:
@@ -90,11 +125,15 @@ def _segments(env: dict[str, str], sid: str) -> list[str]:
     return [str(p) for p in files]
 
 
-def _floor(server: Any, data: Path, name: str, segments: list[str], repeat: int) -> list[Any]:
+def _floor_argv(server: Any, data: Path, name: str, segments: list[str]) -> list[str]:
     body = data / f"{name}.body.json"
     body.write_bytes(server.calls[-1].raw)
     url = server.openai_base_url + "/chat/completions"
-    argv = [sys.executable, "-c", _POST, url, str(body), *segments]
+    return [sys.executable, "-c", _POST, url, str(body), *segments]
+
+
+def _floor(server: Any, data: Path, name: str, segments: list[str], repeat: int) -> list[Any]:
+    argv = _floor_argv(server, data, name, segments)
     return measure(lambda: run_child(argv, env=bench_env(data, "home-floor")), repeat)
 
 
@@ -110,12 +149,17 @@ def print_turn(s: Any) -> dict[str, Any]:
         lime = measure(lambda: run_child([*lime_command(), "-p", "hi"], env=env, cwd=cwd), s.repeat)
         floor = _floor(server, s.data, "print", [], s.repeat)
         requests = len(server.requests)
+        peaks = (
+            hwm_peak_mib([*lime_command(), "-p", "hi"], env, cwd),
+            hwm_peak_mib(_floor_argv(server, s.data, "print", []), bench_env(s.data, "home-floor")),
+        )
     result = figure(
         "lime -p hi against a 127.0.0.1 OpenAI-compatible server",
         ("lime -p hi", lime),
         ("python: httpx2 POST of the same body, stream read to the end", floor),
         2.0,
     )
+    _own_peaks(result, *peaks)
     peak = result["measured"]["peak_mib"]
     result.update(max_peak_mib=60, memory_ok=peak <= 60, requests_served=requests)
     result["ok"] = result["ok"] and peak <= 60
@@ -141,12 +185,20 @@ def _resume_turn(s: Any, size: int) -> dict[str, Any]:
         lime = measure(lambda: run_child(argv, env=env, cwd=cwd), s.repeat)
         sent = len(server.calls[-1].raw)
         floor = _floor(server, s.data, f"resume-{mib}mb", segments, s.repeat)
+        server.calls.clear()  # the bodies kept so far are not part of the next child's peak
+        peaks = (
+            hwm_peak_mib(argv, env, cwd),
+            hwm_peak_mib(_floor_argv(server, s.data, f"resume-{mib}mb", segments), bench_env(s.data, "home-floor"))
+            if server.calls
+            else 0.0,
+        )
     result = figure(
         f"lime -r ID -p hi on a {mib} MB session kept whole (imported from pi's format)",
         ("lime -r ID -p hi", lime),
         ("python: json.loads of every segment line + httpx2 POST of the same body", floor),
         3.0,
     )
+    _own_peaks(result, *peaks)
     peak = result["measured"]["peak_mib"]
     result.update(
         max_peak_mib=200,

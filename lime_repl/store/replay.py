@@ -15,6 +15,7 @@ the number in the newest segment's header and the last ``retain``.
 from __future__ import annotations
 
 import errno
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -24,7 +25,7 @@ from .reading import Segment, read_bytes, retry_pause, segment_paths, split_segm
 from .records import Entry
 from .state import SessionState
 
-__all__ = ["Replayed", "replay"]
+__all__ = ["LAZY_FROM_BYTES", "Replayed", "replay"]
 
 S = TypeVar("S", bound=SessionState)
 
@@ -48,7 +49,21 @@ def _valid_retain(entry: Entry) -> int | None:
     return None
 
 
-def _replay_paths(cls: type[S], path: Path, paths: list[Path]) -> Replayed[S]:
+#: Sessions whose segment files hold more bytes than this keep their entries as lines (None: by size).
+LAZY_FROM_BYTES = 16 << 20
+
+
+def _total_bytes(paths: list[Path]) -> int:
+    total = 0
+    for seg_path in paths:
+        try:
+            total += os.lstat(seg_path).st_size
+        except OSError:
+            pass
+    return total
+
+
+def _replay_paths(cls: type[S], path: Path, paths: list[Path], lazy: bool) -> Replayed[S]:
     session: S | None = None
     segments: list[Segment] = []
     waiting: list[tuple[Segment, list[Entry], list[bytes | None]]] = []  # before a header was seen
@@ -60,7 +75,7 @@ def _replay_paths(cls: type[S], path: Path, paths: list[Path]) -> Replayed[S]:
         session.warnings.extend(seg.warnings)
         first = seg is segments[0]
         for entry, raw in zip(entries, raws, strict=True):
-            session._apply(entry, first_segment=first, raw=raw)
+            session._apply(entry, first_segment=first, raw=raw if lazy else None)
 
     for seg_path in paths:
         data = read_bytes(seg_path)
@@ -105,8 +120,12 @@ def _replay_paths(cls: type[S], path: Path, paths: list[Path]) -> Replayed[S]:
     return Replayed(session, segments, last_header, retain)
 
 
-def replay(cls: type[S], path: Path, attempts: int = 12) -> Replayed[S]:
+def replay(cls: type[S], path: Path, attempts: int = 12, *, lazy: bool | None = None) -> Replayed[S]:
     """Read and replay every surviving segment of the session ``path`` into a new ``cls``.
+
+    ``lazy`` keeps ``message`` and ``custom`` entries as their lines (:mod:`lime_repl.store.entries`);
+    None decides by size: lines for a session over :data:`LAZY_FROM_BYTES` (16 MiB) of segment
+    files, decoded entries below it (a small session is read once and costs little memory).
 
     Raises ``FileNotFoundError`` when no segment exists; a rotation by another
     process that renames a segment away while it is read restarts the replay
@@ -118,7 +137,8 @@ def replay(cls: type[S], path: Path, attempts: int = 12) -> Replayed[S]:
         if not paths:
             raise FileNotFoundError(errno.ENOENT, "no such session log", str(path))
         try:
-            return _replay_paths(cls, path, paths)
+            keep_lines = _total_bytes(paths) > LAZY_FROM_BYTES if lazy is None else lazy
+            return _replay_paths(cls, path, paths, keep_lines)
         except FileNotFoundError:
             if attempt == attempts - 1:
                 raise

@@ -142,14 +142,16 @@ class Session(SessionLog):
         return session
 
     @classmethod
-    def load(cls, path: Path) -> Session:
+    def load(cls, path: Path, *, lazy: bool | None = None) -> Session:
         """Read a session without taking its lock (listing, show, export).
+
+        ``lazy`` as in :func:`~lime_repl.store.replay.replay` (None: lines above 16 MiB of logs).
 
         Raises ``FileNotFoundError`` when no segment exists, :class:`~lime_repl.store.formats.NewerFormat`
         when a segment was written by a newer lime; bad lines become warnings.
         """
         refuse_newer(segment_paths(path), path)
-        replayed = replay(cls, path)
+        replayed = replay(cls, path, lazy=lazy)
         session = replayed.session
         for seg in replayed.segments:
             if seg.torn:
@@ -157,8 +159,10 @@ class Session(SessionLog):
         return session
 
     @classmethod
-    def open(cls, path: Path, *, options: StoreOptions = _DEFAULTS) -> Session:
+    def open(cls, path: Path, *, options: StoreOptions = _DEFAULTS, lazy: bool | None = None) -> Session:
         """Resume a session as its writer: take the lock, repair a torn tail, replay, append after.
+
+        ``lazy`` as in :func:`~lime_repl.store.replay.replay` (None: lines above 16 MiB of logs).
 
         Rotation keeps the session's own ``retain`` (the newest header's, or a later
         ``retention`` entry's), not ``options.backups``; a session whose headers
@@ -177,7 +181,7 @@ class Session(SessionLog):
             repaired = 0
             if os.path.lexists(path):
                 repaired = repair_torn_tail(path)
-            replayed = replay(cls, path)
+            replayed = replay(cls, path, lazy=lazy)
             session, segments = replayed.session, replayed.segments
             if repaired:
                 session.warnings.append(

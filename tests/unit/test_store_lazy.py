@@ -59,7 +59,7 @@ def _conversation(root: Path, turns: int, result_size: int = 1500, options: Stor
 def test_messages_are_held_as_lines_and_decode_to_what_was_written(tmp_path: Path) -> None:
     path = _conversation(tmp_path, 40)
     written = [json.loads(line) for p in _segment_files(path) for line in p.read_bytes().splitlines()]
-    session = Session.load(path)
+    session = Session.load(path, lazy=True)
     assert len(session.segments) > 3
     nodes = session.entries.nodes
     messages = [n for n in nodes.values() if n.kind == "message"]
@@ -76,7 +76,7 @@ def test_a_replayed_session_retains_far_less_than_its_decoded_entries(tmp_path: 
     size = sum(p.stat().st_size for p in _segment_files(path))
     tracemalloc.start()
     try:
-        session = Session.load(path)
+        session = Session.load(path, lazy=True)
         held, _ = tracemalloc.get_traced_memory()
         decoded = list(session.entries.values())
         with_dicts, _ = tracemalloc.get_traced_memory()
@@ -90,7 +90,7 @@ def test_a_replayed_session_retains_far_less_than_its_decoded_entries(tmp_path: 
 
 def test_transcript_and_microcompaction_are_the_same_from_the_lines_as_from_dicts(tmp_path: Path) -> None:
     path = _conversation(tmp_path, 60, 6000, StoreOptions(max_bytes=64 * 1024, backups=0))
-    session = Session.load(path)
+    session = Session.load(path, lazy=True)
     assert len(session.segments) > 3
     branch = session.branch()
     decoded = list(branch)
@@ -107,9 +107,18 @@ def test_transcript_and_microcompaction_are_the_same_from_the_lines_as_from_dict
     assert plan_microcompaction(branch, 10, idle, now=4e9) == plan_microcompaction(decoded, 10, idle, now=4e9)
 
 
+def test_a_small_session_keeps_its_entries_decoded_and_a_large_one_its_lines(tmp_path: Path) -> None:
+    path = _conversation(tmp_path, 20)
+    small = Session.load(path)
+    assert all(n.raw is None for n in small.entries.nodes.values())  # under 16 MiB: read once
+    big = Session.load(path, lazy=True)
+    assert all(n.raw is not None for n in big.entries.nodes.values() if n.kind == "message")
+    assert dict(small.entries.items()) == dict(big.entries.items()) and small.branch() == big.branch()
+
+
 def test_a_resumed_branch_grows_by_its_appends(tmp_path: Path) -> None:
     path = _conversation(tmp_path, 5)
-    session = Session.open(path, options=KEEP_ALL)
+    session = Session.open(path, options=KEEP_ALL, lazy=True)
     try:
         before = session.branch()
         entry = session.append({"type": "message", "role": "user", "content": [{"type": "text", "text": "more"}]})
