@@ -15,7 +15,6 @@ the number in the newest segment's header and the last ``retain``.
 from __future__ import annotations
 
 import errno
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -25,7 +24,7 @@ from .reading import Segment, read_bytes, retry_pause, segment_paths, split_segm
 from .records import Entry
 from .state import SessionState
 
-__all__ = ["LAZY_FROM_BYTES", "Replayed", "replay"]
+__all__ = ["Replayed", "replay"]
 
 S = TypeVar("S", bound=SessionState)
 
@@ -47,20 +46,6 @@ def _valid_retain(entry: Entry) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value
     return None
-
-
-#: Sessions whose segment files hold more bytes than this keep their entries as lines (None: by size).
-LAZY_FROM_BYTES = 16 << 20
-
-
-def _total_bytes(paths: list[Path]) -> int:
-    total = 0
-    for seg_path in paths:
-        try:
-            total += os.lstat(seg_path).st_size
-        except OSError:
-            pass
-    return total
 
 
 def _replay_paths(cls: type[S], path: Path, paths: list[Path], lazy: bool) -> Replayed[S]:
@@ -120,12 +105,11 @@ def _replay_paths(cls: type[S], path: Path, paths: list[Path], lazy: bool) -> Re
     return Replayed(session, segments, last_header, retain)
 
 
-def replay(cls: type[S], path: Path, attempts: int = 12, *, lazy: bool | None = None) -> Replayed[S]:
+def replay(cls: type[S], path: Path, attempts: int = 12, *, lazy: bool = True) -> Replayed[S]:
     """Read and replay every surviving segment of the session ``path`` into a new ``cls``.
 
     ``lazy`` keeps ``message`` and ``custom`` entries as their lines (:mod:`lime_repl.store.entries`);
-    None decides by size: lines for a session over :data:`LAZY_FROM_BYTES` (16 MiB) of segment
-    files, decoded entries below it (a small session is read once and costs little memory).
+    ``lazy=False`` keeps every entry decoded (faster to read again, about three times the memory).
 
     Raises ``FileNotFoundError`` when no segment exists; a rotation by another
     process that renames a segment away while it is read restarts the replay
@@ -137,8 +121,7 @@ def replay(cls: type[S], path: Path, attempts: int = 12, *, lazy: bool | None = 
         if not paths:
             raise FileNotFoundError(errno.ENOENT, "no such session log", str(path))
         try:
-            keep_lines = _total_bytes(paths) > LAZY_FROM_BYTES if lazy is None else lazy
-            return _replay_paths(cls, path, paths, keep_lines)
+            return _replay_paths(cls, path, paths, lazy)
         except FileNotFoundError:
             if attempt == attempts - 1:
                 raise

@@ -142,10 +142,10 @@ class Session(SessionLog):
         return session
 
     @classmethod
-    def load(cls, path: Path, *, lazy: bool | None = None) -> Session:
+    def load(cls, path: Path, *, lazy: bool = True) -> Session:
         """Read a session without taking its lock (listing, show, export).
 
-        ``lazy`` as in :func:`~lime_repl.store.replay.replay` (None: lines above 16 MiB of logs).
+        ``lazy`` as in :func:`~lime_repl.store.replay.replay`: entries held as their lines (the default).
 
         Raises ``FileNotFoundError`` when no segment exists, :class:`~lime_repl.store.formats.NewerFormat`
         when a segment was written by a newer lime; bad lines become warnings.
@@ -159,10 +159,10 @@ class Session(SessionLog):
         return session
 
     @classmethod
-    def open(cls, path: Path, *, options: StoreOptions = _DEFAULTS, lazy: bool | None = None) -> Session:
+    def open(cls, path: Path, *, options: StoreOptions = _DEFAULTS, lazy: bool = True) -> Session:
         """Resume a session as its writer: take the lock, repair a torn tail, replay, append after.
 
-        ``lazy`` as in :func:`~lime_repl.store.replay.replay` (None: lines above 16 MiB of logs).
+        ``lazy`` as in :func:`~lime_repl.store.replay.replay`: entries held as their lines (the default).
 
         Rotation keeps the session's own ``retain`` (the newest header's, or a later
         ``retention`` entry's), not ``options.backups``; a session whose headers

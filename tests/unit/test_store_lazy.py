@@ -107,11 +107,11 @@ def test_transcript_and_microcompaction_are_the_same_from_the_lines_as_from_dict
     assert plan_microcompaction(branch, 10, idle, now=4e9) == plan_microcompaction(decoded, 10, idle, now=4e9)
 
 
-def test_a_small_session_keeps_its_entries_decoded_and_a_large_one_its_lines(tmp_path: Path) -> None:
+def test_lines_by_default_and_decoded_entries_on_request(tmp_path: Path) -> None:
     path = _conversation(tmp_path, 20)
-    small = Session.load(path)
-    assert all(n.raw is None for n in small.entries.nodes.values())  # under 16 MiB: read once
-    big = Session.load(path, lazy=True)
+    small = Session.load(path, lazy=False)
+    assert all(n.raw is None for n in small.entries.nodes.values())
+    big = Session.load(path)
     assert all(n.raw is not None for n in big.entries.nodes.values() if n.kind == "message")
     assert dict(small.entries.items()) == dict(big.entries.items()) and small.branch() == big.branch()
 
