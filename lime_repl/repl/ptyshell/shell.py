@@ -144,6 +144,11 @@ class PtyShell:
         return dict(self._env)
 
     @property
+    def snapshot(self) -> str:
+        """The rc snapshot fed to bash at start-up ("" when ``rc`` is off, not started yet, or it failed)."""
+        return self._snapshot or ""
+
+    @property
     def pid(self) -> int | None:
         """Pid of the running bash, or None."""
         return None if self._proc is None else self._proc.pid
