@@ -101,10 +101,7 @@ class TerminalShell:
         if result.exit_code and not result.interrupted:
             console.notice(f"exit {result.exit_code}", style="dim")
         if self.engine.pid is None:
-            console.notice(
-                f"the shell exited (status {result.exit_code}); the next ! line starts a new bash "
-                "in the same directory with the exported variables"
-            )
+            console.notice(f"the shell exited (status {result.exit_code}); the next ! line starts a new one in {self.cwd}")
         return result
 
     def interrupt(self) -> None:
