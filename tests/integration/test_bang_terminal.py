@@ -420,3 +420,20 @@ def _state(pid: int) -> str:
         return Path(f"/proc/{pid}/status").read_text().lower()
     except OSError:
         return "zombie"
+
+
+def test_double_bang_through_the_bridge_is_recorded_out_of_context(lime_env: LimeEnv) -> None:
+    from support.bridge_client import BridgeClient
+
+    bridge = BridgeClient(lime_env)
+    try:
+        created, _ = bridge.call("session.create", {})
+        params = {"sessionId": created["sessionId"], "text": "!!echo private-marker"}
+        sent, events = bridge.call("session.send", params)
+        assert sent["exitCode"] == 0 and len(sent["entryIds"]) == 3
+        triple = [e["entry"] for e in events if e["kind"] == "entry"]
+        assert triple[0]["content"][0]["text"] == "<bash-input>echo private-marker</bash-input>"
+        assert all(e["shell"]["context"] is False for e in triple)
+        assert bridge.finish()[0] == 0
+    finally:
+        bridge.kill()
