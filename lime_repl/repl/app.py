@@ -3,7 +3,9 @@
 The interactive REPL is a prompt-toolkit ``PromptSession`` with a
 per-directory threaded ``FileHistory`` (Up, Ctrl-R), completion of slash
 commands and session ids, the :class:`~lime_repl.repl.lexer.LimeInputLexer`,
-Alt-Enter/Esc-Enter for a new line and a bottom toolbar. ``input``/``output``
+Alt-Enter/Esc-Enter for a new line and a bottom toolbar. ``!`` lines run on a
+pseudo terminal (:mod:`.bang`), complete by bash and have Ctrl-R over past
+sessions' ``!`` commands (:mod:`.bang_input`). ``input``/``output``
 can be given (prompt-toolkit pipe input and ``DummyOutput``) so tests drive
 the real application. Line mode reads stdin line by line, with no prompt and
 no colour, and exits with the status of the last line, the way ``bash -s``
