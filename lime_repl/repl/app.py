@@ -21,7 +21,6 @@ from typing import IO, Any
 
 from ..paths import cwd_key, ensure_dir
 from ..runtime.commands import REGISTRY
-from .bang_input import bang_completions, looks_like_path, path_completions, search_bang_history
 from .controller import Controller
 from .warmup import WarmUp
 
@@ -64,6 +63,8 @@ def _history_file(controller: Controller) -> Path:
 
 def _make_completer(controller: Controller) -> Any:
     from prompt_toolkit.completion import Completer, Completion
+
+    from .bang_input import bang_completions, looks_like_path, path_completions
 
     class _SlashCompleter(Completer):
         """Completes ``/name`` from the registry, then the command's arguments (session ids, paths),
@@ -157,6 +158,8 @@ def _key_bindings(controller: Controller | None = None) -> Any:
         @bindings.add("c-r", filter=Condition(lambda: _at_empty_bang()))
         def _bang_search(event: Any) -> None:
             """Ctrl-R at an empty ``!`` line: search the ``!`` commands of this directory's sessions too."""
+            from .bang_input import search_bang_history
+
             search_bang_history(event.current_buffer, controller.runtime)
 
     @bindings.add("escape", "enter")
