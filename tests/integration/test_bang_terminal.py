@@ -326,6 +326,7 @@ def test_double_bang_in_line_mode_is_recorded_but_not_sent(lime_env: LimeEnv, se
     assert [s.get("context") for s in shells if s][:3] == [False, False, False]
     raw = server.calls[-1].raw
     assert b"public-marker" in raw and b"private-marker" not in raw
+    assert b"!!command" in lime_env.run(input="/help\n").stdout  # /help says so
 
 
 # -- the user's shell ---------------------------------------------------------------
