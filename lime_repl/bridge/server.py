@@ -222,22 +222,23 @@ class Bridge:
         if not stripped:
             raise RpcError(INVALID_PARAMS, "parameter 'text' is empty")
         if stripped.startswith("!"):
-            command = stripped[1:].strip()
+            context = not stripped.startswith("!!")  # !!command: recorded, kept out of the model's context
+            command = stripped[1 if context else 2 :].strip()
             if not command:
                 raise RpcError(INVALID_PARAMS, "'!' needs a command, e.g. !ls")
             if "\0" in command:
                 raise RpcError(INVALID_PARAMS, "a shell command cannot contain a NUL character")
-            return self._bang(engine, command)
+            return self._bang(engine, command, context)
         if stripped.startswith("/"):
             return self._command(engine, stripped)
         return self._message(engine, p["text"])
 
-    def _bang(self, engine: SessionRuntime, command: str) -> dict[str, Any]:
+    def _bang(self, engine: SessionRuntime, command: str, context: bool = True) -> dict[str, Any]:
         """``!command``: ``{"entryIds": [3 ids], "exitCode": n, "cwd": dir}`` (+ ``"cancelled": true`` on SIGINT)."""
         sink = _sink(engine)
         sink.take_notes()
         try:
-            outcome = engine.run_shell(command)
+            outcome = engine.run_shell(command, context=context)
         finally:
             sink.flush_output()
         reply: dict[str, Any] = {"entryIds": outcome.entry_ids, "exitCode": outcome.exit_code, "cwd": outcome.cwd}

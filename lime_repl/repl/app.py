@@ -3,7 +3,9 @@
 The interactive REPL is a prompt-toolkit ``PromptSession`` with a
 per-directory threaded ``FileHistory`` (Up, Ctrl-R), completion of slash
 commands and session ids, the :class:`~lime_repl.repl.lexer.LimeInputLexer`,
-Alt-Enter/Esc-Enter for a new line and a bottom toolbar. ``input``/``output``
+Alt-Enter/Esc-Enter for a new line and a bottom toolbar. ``!`` lines run on a
+pseudo terminal (:mod:`.bang`), complete by bash and have Ctrl-R over past
+sessions' ``!`` commands (:mod:`.bang_input`). ``input``/``output``
 can be given (prompt-toolkit pipe input and ``DummyOutput``) so tests drive
 the real application. Line mode reads stdin line by line, with no prompt and
 no colour, and exits with the status of the last line, the way ``bash -s``
@@ -62,12 +64,22 @@ def _history_file(controller: Controller) -> Path:
 def _make_completer(controller: Controller) -> Any:
     from prompt_toolkit.completion import Completer, Completion
 
+    from .bang_input import bang_completions, looks_like_path, path_completions
+
     class _SlashCompleter(Completer):
-        """Completes ``/name`` from the registry, then the command's arguments (e.g. session ids)."""
+        """Completes ``/name`` from the registry, then the command's arguments (session ids, paths),
+        and ``!`` lines by bash (:mod:`.bang_input`)."""
 
         def get_completions(self, document: Any, complete_event: Any) -> Iterable[Any]:
             text = document.text_before_cursor.lstrip()
+            if text.startswith("!"):
+                yield from bang_completions(controller.runtime, text)
+                return
             if not text.startswith("/"):
+                return
+            last = text.rpartition(" ")[2]
+            if " " in text and looks_like_path(last):
+                yield from path_completions(controller.runtime, last, complete_event)
                 return
             word, space, rest = text.partition(" ")
             if not space:
@@ -114,6 +126,9 @@ def _toolbar(controller: Controller) -> Any:
         title = safe_line(session.title or "untitled")
         parts = [f"<b>{session.short_id}</b>", "{}", f"{len(session.entries)} entries"]
         values = [title]
+        if runtime.shell is not None and str(runtime.shell_cwd()) != str(runtime.workspace.cwd):
+            parts.append("cwd {}")  # the ! shell has moved away from the session's directory
+            values.append(safe_line(str(runtime.shell_cwd())))
         agent = runtime.agent
         if agent is None:
             parts.append("no model")
@@ -132,10 +147,20 @@ def _toolbar(controller: Controller) -> Any:
     return render
 
 
-def _key_bindings() -> Any:
+def _key_bindings(controller: Controller | None = None) -> Any:
+    from prompt_toolkit.filters import Condition
     from prompt_toolkit.key_binding import KeyBindings
 
     bindings = KeyBindings()
+
+    if controller is not None:
+
+        @bindings.add("c-r", filter=Condition(lambda: _at_empty_bang()))
+        def _bang_search(event: Any) -> None:
+            """Ctrl-R at an empty ``!`` line: search the ``!`` commands of this directory's sessions too."""
+            from .bang_input import search_bang_history
+
+            search_bang_history(event.current_buffer, controller.runtime)
 
     @bindings.add("escape", "enter")
     def _newline(event: Any) -> None:
@@ -143,6 +168,12 @@ def _key_bindings() -> Any:
         event.current_buffer.insert_text("\n")
 
     return bindings
+
+
+def _at_empty_bang() -> bool:
+    from prompt_toolkit.application import get_app
+
+    return get_app().current_buffer.text.strip() in ("!", "!!")
 
 
 def run_interactive(controller: Controller, *, input: Any = None, output: Any = None) -> int:
@@ -160,13 +191,17 @@ def run_interactive(controller: Controller, *, input: Any = None, output: Any = 
         completer=_make_completer(controller),
         lexer=PygmentsLexer(LimeInputLexer),
         bottom_toolbar=_toolbar(controller),
-        key_bindings=_key_bindings(),
+        key_bindings=_key_bindings(controller),
         style=Style.from_dict({"prompt": "ansicyan bold", "bottom-toolbar": "noreverse bg:#222222 #aaaaaa"}),
         color_depth=None if color else _mono(),
         complete_while_typing=False,
         input=input,
         output=output,
     )
+    if input is None and output is None:
+        from .bang import install
+
+        install(controller.runtime, controller.console)  # ! lines get a pseudo terminal
     status = 0
     warm_up = WarmUp(controller.runtime.agent)
     try:

@@ -4,7 +4,8 @@ The interactive REPL and line mode share this object; the session itself
 (its log, shell, agent and keeper) is the
 :class:`~lime_repl.runtime.session.SessionRuntime`, whose events the
 :class:`~lime_repl.repl.render.TerminalSink` renders. A line is a
-``!command`` (:meth:`SessionRuntime.run_shell`), a ``/command`` (the
+``!command`` (:meth:`SessionRuntime.run_shell`; ``!!command`` is recorded
+with ``shell.context: false``, out of the model's context), a ``/command`` (the
 registry in :mod:`lime_repl.runtime.commands`; the full-screen forms in
 :mod:`.terminal_cmds`) or text for the model (:meth:`SessionRuntime.send_message`).
 """
@@ -64,7 +65,9 @@ class Controller:
         if not stripped:
             return self.last_status
         try:
-            if stripped.startswith("!"):
+            if stripped.startswith("!!"):  # kept out of the model's context
+                status = self.runtime.run_shell(stripped[2:].strip(), context=False).exit_code
+            elif stripped.startswith("!"):
                 status = self.runtime.run_shell(stripped[1:].strip()).exit_code
             elif stripped.startswith("/"):
                 status = self.run_command(stripped)

@@ -38,6 +38,7 @@ from .events import CompactionFinished, CompactionStarted, EntryAppended, Notice
 from .keeper import build_keeper, summarize
 from .model import NO_PROVIDER_HINT, catalog_info, make_agent
 from .shell import PersistentShell, ShellResult
+from .shell_port import BangShell, RecordedRun, ShellFactory
 from .turn import SinkTurnUI
 from .writes import ShellOutcome, record_bash, recording
 
@@ -68,7 +69,9 @@ class SessionRuntime:
         self.ephemeral = ephemeral
         self.agent = agent
         self.session: Session | None = None
-        self.shell: PersistentShell | None = None
+        self.shell: BangShell | None = None
+        #: Builds the ``!`` shell (the interactive REPL's pseudo terminal); None: :class:`PersistentShell`.
+        self.shell_factory: ShellFactory | None = None
         self.keeper: ContextKeeper | None = None
         self.memory: list[MemoryFile] = []
         self._model_recorded = False
@@ -349,10 +352,14 @@ class SessionRuntime:
         return outcome
 
     # -- the ``!`` shell -----------------------------------------------------
-    def ensure_shell(self) -> PersistentShell:
-        """The persistent shell, started in the workspace's directory on first use."""
+    def ensure_shell(self) -> BangShell:
+        """The persistent shell, started in the workspace's directory on first use (by :attr:`shell_factory`)."""
         if self.shell is None:
-            shell = PersistentShell(self.workspace.cwd, env=dict(self.workspace.env))
+            env = dict(self.workspace.env)
+            factory = self.shell_factory
+            shell: BangShell = (
+                factory(self.workspace.cwd, env) if factory is not None else PersistentShell(self.workspace.cwd, env=env)
+            )
             shell.start()
             self.shell = shell
         return self.shell
@@ -361,8 +368,11 @@ class SessionRuntime:
         """Where the user is: the shell's working directory, else the workspace's."""
         return Path(self.shell.cwd) if self.shell is not None and self.shell.cwd else self.workspace.cwd
 
-    def run_shell(self, command: str) -> ShellOutcome:
+    def run_shell(self, command: str, *, context: bool = True) -> ShellOutcome:
         """Run ``command`` in the persistent shell, streaming :class:`ShellOutput`; record the bash triple.
+
+        ``context=False`` (a ``!!command``) records it with ``shell.context: false``:
+        it stays out of what the model is sent.
 
         Raises :class:`UsageError` for an empty command, :class:`StoreError`
         when the log refuses the triple (the command has run).
@@ -378,16 +388,16 @@ class SessionRuntime:
         )
         if result.interrupted:
             emit(Notice("info", "^C interrupted; the command was recorded as cancelled"))
-        entries = self._record_bash(command, result)
+        entries = self._record_bash(command, result, context)
         self.sync()
         self.observe()
         return ShellOutcome([str(e["id"]) for e in entries], result.exit_code, result.cwd, result.interrupted)
 
-    def _record_bash(self, command: str, result: ShellResult) -> list[Entry]:
+    def _record_bash(self, command: str, result: ShellResult | RecordedRun, context: bool) -> list[Entry]:
         scrub = self.redactor
         if scrub is not None and self.shell is not None:
             scrub.learn(self.shell.env)  # secrets exported by this command are known from now on
-        return record_bash(self.current, command, result, scrub)
+        return record_bash(self.current, command, result, scrub, context=context)
 
     # -- small writes ----------------------------------------------------------
     def set_leaf(self, entry_id: str | None) -> Entry:

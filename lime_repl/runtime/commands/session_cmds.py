@@ -35,7 +35,10 @@ def cmd_help(rt: SessionRuntime, args: str, can_prefill: bool) -> CommandResult:
     """Show the commands and what they do."""
     result = CommandResult()
     width = max(shutil.get_terminal_size().columns, 40)
-    intro = "Lines: !command runs in your shell; /command is a lime command; anything else goes to the model."
+    intro = (
+        "Lines: !command runs in your shell; !!command too, kept out of the model's context;"
+        " /command is a lime command; anything else goes to the model."
+    )
     for line in _wrap(intro, width, "", "  "):
         result.out(line)
     for command in REGISTRY.commands.values():
