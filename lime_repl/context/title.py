@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..store.records import Entry, text_of, triple_part
+from ..textsafe import strip_sequences
 
 __all__ = ["TITLE_CHARS", "TITLE_SYSTEM", "clean_title", "first_exchange", "title_request"]
 
@@ -60,13 +61,14 @@ def title_request(prompt: str, answer: str) -> list[dict[str, Any]]:
 
 
 def clean_title(answer: str) -> str | None:
-    """The model's ``answer`` as a title: its first non-empty line, without Markdown emphasis, heading
+    """The model's ``answer`` as a title: its first non-empty line, without escape sequences
+    (:func:`~lime_repl.textsafe.strip_sequences`) or other control characters, Markdown emphasis, heading
     marks, a ``Title:`` label, surrounding quotes or a trailing full stop, whitespace folded, at most
     :data:`TITLE_CHARS` characters (the cut marked ``…``). None when nothing is left."""
-    line = next((ln for ln in answer.splitlines() if ln.strip()), "")
+    line = next((ln for ln in strip_sequences(answer).splitlines() if ln.strip()), "")
+    line = line.replace("**", "").replace("__", "")
     line = re.sub(r"^\s*(#+\s*|[-*]\s+)", "", line)
     line = re.sub(r"^\s*title\s*:\s*", "", line, flags=re.IGNORECASE)
-    line = line.replace("**", "").replace("__", "")
     line = " ".join("".join(ch for ch in line if ch.isprintable()).split())
     line = line.strip(_QUOTES).strip().rstrip(".").strip(_QUOTES).strip()
     if not line:
