@@ -59,6 +59,11 @@ def test_session_list_all_aligns_cwd_and_shows_local_time(lime_env: LimeEnv, ses
         starts.add(wcswidth(line[: line.index(row["cwd"])]))
     starts.add(wcswidth(table[0][: table[0].index("CWD")]))
     assert len(starts) == 1, f"the CWD column starts at display columns {starts}:\n" + "\n".join(table)
+    # /resume without an argument in line mode lists this directory's sessions with the same time
+    listed = lime_env.run("-c", input="/resume\n").stdout.decode().splitlines()
+    by_id = {row["id"][:8]: row for row in rows}
+    shown = [line for line in listed if line[2:10] in by_id]
+    assert len(shown) == 3 and all(line[12:28] == _local(by_id[line[2:10]]["updated"]) for line in shown), listed
 
 
 def _picker(lime_env: LimeEnv) -> Screen:
