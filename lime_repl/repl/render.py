@@ -115,7 +115,6 @@ class TerminalSink:
         styles = {"user": "bold", "shell": "bold", "tool": "accent", "error": "error"}
         for line in event.lines:
             self.console.notice(line.text, style=styles.get(line.kind, "dim"))
-        self.console.notice("──")
 
     def _write(self, text: str) -> None:
         self.console.stdout.write(text)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import pexpect
 import pytest
 from support.fake_providers import FakeProviderServer
 from support.inprocess import InProcessRepl
 from support.lime_env import LimeEnv
+from support.screen import Screen
 
 NOTICE = "the shell starts in "
 
@@ -53,6 +56,25 @@ def test_a_session_made_in_a_and_resumed_from_b_runs_bang_in_a_with_one_notice(l
     assert repl.stdout.value.splitlines()[-2:] == [str(a / "sub")] * 2
     assert repl.stderr.value.count(NOTICE) == 1, repl.stderr.value
     assert f"{NOTICE}{a / 'sub'}" in repl.stderr.value and f"(lime was started in {b})" in repl.stderr.value
+
+
+@pytest.mark.pty
+def test_lime_r_in_a_terminal_from_b_redraws_and_runs_in_a(lime_env: LimeEnv) -> None:
+    a, b = _dirs(lime_env)
+    sid = _made_in(lime_env, a, "!cd sub\n!echo made here\n")
+    child = pexpect.spawn(
+        sys.executable, ["-m", "lime_repl", "-r", sid[:8]], cwd=str(b), env=lime_env.env, dimensions=(40, 120)
+    )
+    screen = Screen(child, 40, 120)
+    screen.wait_for(f"resumed session {sid[:8]}")
+    screen.wait_empty_prompt()
+    assert "── the last 2 exchanges of this session ──" in screen.text and "$ echo made here" in screen.text
+    assert screen.text.count(NOTICE) == 1, screen.text
+    screen.send("!pwd\r")
+    screen.wait_line(str(a / "sub"))
+    screen.wait_empty_prompt()
+    screen.send("/quit\r")
+    assert screen.wait_exit() == 0
 
 
 def test_line_mode_resume_from_elsewhere_prints_the_sessions_directory(lime_env: LimeEnv) -> None:
