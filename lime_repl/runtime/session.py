@@ -107,7 +107,7 @@ class SessionRuntime(SessionEdits):
 
     def new_session(self, title: str | None = None) -> Session:
         """Close the current session and start a new one here (header written now), titled ``title``;
-        the shell goes back to lime's launch directory."""
+        the shell goes back to lime's launch directory (with a notice when it was elsewhere)."""
         prompt = self._system_prompt()
         session = (
             Session.ephemeral(str(self.workspace.cwd), prompt, guard=self.workspace.store_options.guard)
@@ -115,7 +115,8 @@ class SessionRuntime(SessionEdits):
             else self.workspace.create_session(system_prompt=prompt)
         )
         self._attach(session)
-        self._move_shell(self.workspace.cwd)
+        if self._move_shell(self.workspace.cwd):
+            self.sink.emit(Notice("info", f"the shell is back in {self.workspace.cwd}, where lime was started"))
         if title:
             self.rename(title)
         return session
@@ -355,15 +356,17 @@ class SessionRuntime(SessionEdits):
         """Where the user is: the shell's working directory, else :attr:`start_dir`."""
         return Path(self.shell.cwd) if self.shell is not None and self.shell.cwd else self.start_dir
 
-    def _move_shell(self, where: Path) -> None:
+    def _move_shell(self, where: Path) -> bool:
         """Make ``where`` the shell's directory: the start directory of a shell not started yet, a ``cd``
-        (not recorded) for a running one; the model's tools run there too."""
+        (not recorded) for a running one; the model's tools run there too. True when a running shell moved."""
         self.start_dir = where
         if self.agent is not None:
             self.agent.tool_ctx.cwd = where
         shell = self.shell
-        if shell is not None and not same_dir(shell.cwd, where):
-            shell.run(f"cd -- {shlex.quote(str(where))}")
+        if shell is None or same_dir(shell.cwd, where):
+            return False
+        shell.run(f"cd -- {shlex.quote(str(where))}")
+        return True
 
     def run_shell(self, command: str) -> ShellOutcome:
         """Run ``command`` in the persistent shell, streaming :class:`ShellOutput`; record the bash triple.

@@ -104,6 +104,7 @@ def test_resume_inside_the_repl_after_cd_moves_the_shell_and_new_goes_back(lime_
         assert repl.exit() == 0
     assert repl.stdout.value.splitlines()[-3:] == [str(lime_env.cwd / "wd1"), str(a), str(lime_env.cwd)]
     assert repl.stderr.value.count(NOTICE) == 1, repl.stderr.value
+    assert repl.stderr.value.count(f"the shell is back in {lime_env.cwd}, where lime was started") == 1
 
 
 def test_the_models_tools_run_in_the_resumed_sessions_directory(
