@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.bridge_client import BridgeClient
 from support.fake_providers import FakeProviderServer, Reply
 from support.inprocess import InProcessRepl
 from support.lime_env import LimeEnv
@@ -126,3 +127,20 @@ def test_titles_auto_false_and_print_and_line_mode_ask_for_none(
     assert lined.returncode == 0 and b"Lined." in lined.stdout, lined.stderr
     assert server.title_calls == []
     assert all(_titles(path) == [] for path in lime_env.session_files())
+
+
+def test_the_bridge_records_an_automatic_title_too(lime_env: LimeEnv, server: FakeProviderServer) -> None:
+    server.title_reply = Reply(text="Bridge naming")
+    server.reply_text("Hello from the model.")
+    client = BridgeClient(lime_env, extra_env=server.env("openai", "gpt-5.4"))
+    try:
+        sid = client.call("session.create")[0]["sessionId"]
+        turn, _ = client.call("session.send", {"sessionId": sid, "text": "name this session"})
+        assert turn["text"] == "Hello from the model."
+        client.call("session.close", {"sessionId": sid})  # closing records the title on its way
+    finally:
+        status, stderr = client.finish()
+    assert status == 0 and b"Traceback" not in stderr
+    [path] = lime_env.session_files()
+    assert [(t["title"], t["auto"]) for t in _titles(path)] == [("Bridge naming", True)]
+    assert len(server.title_calls) == 1 and len(server.requests) == 1
