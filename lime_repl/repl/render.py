@@ -110,7 +110,7 @@ class TerminalSink:
         """A resumed session's last exchanges, on a terminal only (line mode's output stays the commands')."""
         if not self.console.interactive:
             return
-        earlier = f" ({event.earlier} earlier not shown)" if event.earlier else ""
+        earlier = " (earlier ones not shown)" if event.earlier else ""
         self.console.notice(f"── the last {plural(event.shown, 'exchange')} of this session{earlier} ──")
         styles = {"user": "bold", "shell": "bold", "tool": "accent", "error": "error"}
         for line in event.lines:

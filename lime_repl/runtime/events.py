@@ -116,14 +116,14 @@ class Recap:
     """A resumed session's last exchanges, to redraw before the prompt (``resume.show`` of them).
 
     ``lines`` are :class:`~lime_repl.views.exchanges.RecapLine` s, safe to
-    print; ``shown`` is how many exchanges they are and ``earlier`` how many
-    came before them. Terminal front ends show it; line mode and the bridge
-    do not.
+    print; ``shown`` is how many exchanges they are and ``earlier`` whether
+    any came before them. Terminal front ends show it; line mode and the
+    bridge do not.
     """
 
     lines: tuple[RecapLine, ...]
     shown: int
-    earlier: int
+    earlier: bool
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,11 +15,12 @@ and ``pi -r`` redraw the conversation (:mod:`lime_repl.views.exchanges`).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from ..config import Config
 from ..errors import UsageError
-from ..store.records import shell_fields
+from ..store.records import Entry, shell_fields
 from ..store.state import SessionState
 from ..views.exchanges import recap
 from .events import Notice, Recap
@@ -84,7 +85,18 @@ def show_count(config: Config) -> int:
     return count
 
 
+def _back_from_leaf(session: SessionState) -> Iterator[Entry]:
+    """The active branch from its leaf back to its root (what :meth:`SessionState.branch` lists, reversed),
+    read lazily; stops at a missing parent or a cycle as that does."""
+    current, seen = session.leaf_id, set()
+    while isinstance(current, str) and current in session.entries and current not in seen:
+        seen.add(current)
+        entry = session.entries[current]
+        yield entry
+        current = entry.get("parentId")
+
+
 def recap_event(session: SessionState, config: Config) -> Recap | None:
     """The :class:`Recap` of ``session``'s active branch for ``resume.show``, or None (0, or nothing to show)."""
-    lines, shown, earlier = recap(session.branch(), show_count(config))
+    lines, shown, earlier = recap(_back_from_leaf(session), show_count(config))
     return Recap(tuple(lines), shown, earlier) if lines else None

@@ -16,7 +16,7 @@ cursor nor change the terminal's colours. Pure functions, no I/O.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -168,23 +168,39 @@ def _exchange_lines(group: list[Entry], max_lines: int) -> list[RecapLine]:
 
 
 def recap(
-    entries: Sequence[Entry], exchanges: int, *, max_lines: int = 12
-) -> tuple[list[RecapLine], int, int]:
-    """``(lines, shown, earlier)``: the last ``exchanges`` exchanges of ``entries`` (a session's active
-    branch, oldest first) as :class:`RecapLine` s, how many exchanges they are, and how many came before.
+    newest_first: Iterable[Entry], exchanges: int, *, max_lines: int = 12
+) -> tuple[list[RecapLine], int, bool]:
+    """``(lines, shown, earlier)``: the last ``exchanges`` exchanges of a session's active branch as
+    :class:`RecapLine` s (oldest first), how many exchanges they are, and whether any came before.
+
+    ``newest_first`` walks the branch back from its leaf; it is read only as
+    far as the exchange before the ones shown, so a resume of a long session
+    does not pay for its whole history.
 
     An exchange is a prompt (a user message, or a ``!`` command) with the
     answers, tool calls, tool results and command output that followed it.
     Each is shown in at most ``max_lines`` lines: the prompt's first line,
     up to three lines of each answer, one line per tool call (its name and
     input) and result (its first line, ``✗`` when it failed), and the
-    command's output (first line). ``exchanges <= 0`` gives ``([], 0, 0)``.
+    command's output (first line). ``exchanges <= 0`` gives ``([], 0, False)``.
     """
     if exchanges <= 0:
-        return [], 0, 0
-    groups = _exchanges(entries)
+        return [], 0, False
+    groups: list[list[Entry]] = []  # newest exchange first, each one's entries newest first
+    pending: list[Entry] = []
+    earlier = False
+    for entry in newest_first:
+        if entry.get("type") != "message":
+            continue
+        if not _is_prompt(entry):
+            pending.append(entry)
+        elif len(groups) == exchanges:
+            earlier = True
+            break
+        else:
+            groups.append([*pending, entry])
+            pending = []
     lines: list[RecapLine] = []
-    shown = groups[-exchanges:]
-    for group in shown:
-        lines.extend(_exchange_lines(group, max_lines))
-    return lines, len(shown), len(groups) - len(shown)
+    for group in reversed(groups):
+        lines.extend(_exchange_lines(list(reversed(group)), max_lines))
+    return lines, len(groups), earlier

@@ -75,6 +75,7 @@ def test_recap_counts_exchanges() -> None:
 
     entries = [user(f"q{i}") for i in range(5)]
     assert count_exchanges(entries) == 5
-    lines, shown, earlier = recap(entries, 2)
-    assert [line.text for line in lines] == ["› q3", "› q4"] and (shown, earlier) == (2, 3)
-    assert recap(entries, 0) == ([], 0, 0)
+    lines, shown, earlier = recap(reversed(entries), 2)
+    assert [line.text for line in lines] == ["› q3", "› q4"] and (shown, earlier) == (2, True)
+    assert recap(reversed(entries), 5)[1:] == (5, False)
+    assert recap(reversed(entries), 0) == ([], 0, False)
