@@ -161,6 +161,9 @@ def test_resume_redraws_the_last_three_exchanges_safely(lime_env: LimeEnv, serve
     assert "That directory does not exist.\nSecond line.\nThird line.\n(+1 line)\n" in shown
     assert "\x1b" not in shown, "stored escape sequences are shown, never sent"
     assert "› say bye\n" in shown and "Bye now.\n" in shown
+    order = ["── the last", "$ echo two", "› list the missing", "● bash", "  ✗ ", "That directory", "› say bye", "Bye now."]
+    at = [shown.index(part) for part in order]
+    assert at == sorted(at), "oldest exchange first, each in the order it happened"
 
 
 @pytest.mark.parametrize(("setting", "shown"), [("0", None), ("1", "── the last 1 exchange of this session")])
