@@ -36,9 +36,11 @@ def shell_dir(session: SessionState) -> str | None:
     (log order, so after the last ``!`` command whatever branch it is on), else the header's ``cwd``;
     None when neither is recorded (DESIGN.md section 3, "bash triple")."""
     for entry in reversed(session.entries.values()):
-        shell = shell_fields(entry)
-        if shell is not None and isinstance(shell.get("cwd"), str) and shell["cwd"]:
-            return shell["cwd"]
+        shell = entry.get("shell")  # a plain lookup: a session without `!` commands is scanned to its start
+        if shell is not None and shell_fields(entry) is not None:
+            cwd = shell.get("cwd")
+            if isinstance(cwd, str) and cwd:
+                return cwd
     return session.cwd or None
 
 
