@@ -21,7 +21,7 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..plural import more_lines
+from ..plural import more_lines, plural
 from ..runtime.events import (
     ApprovalRequest,
     CompactionFinished,
@@ -30,6 +30,7 @@ from ..runtime.events import (
     Event,
     MessageEnd,
     Notice,
+    Recap,
     ShellOutput,
     TextDelta,
     ToolCalled,
@@ -94,6 +95,8 @@ class TerminalSink:
             {"info": lambda t: console.notice(t, style=event.style), "warning": console.warn, "error": console.error}[
                 event.level
             ](event.text)
+        elif isinstance(event, Recap):
+            self._recap(event)
         elif isinstance(event, ErrorEvent):
             console.error(event.message)
         elif isinstance(event, CompactionStarted):
@@ -102,6 +105,16 @@ class TerminalSink:
         elif isinstance(event, CompactionFinished) and self._spinner is not None:
             spinner, self._spinner = self._spinner, None
             spinner.close()
+
+    def _recap(self, event: Recap) -> None:
+        """A resumed session's last exchanges, on a terminal only (line mode's output stays the commands')."""
+        if not self.console.interactive:
+            return
+        earlier = " (earlier ones not shown)" if event.earlier else ""
+        self.console.notice(f"── the last {plural(event.shown, 'exchange')} of this session{earlier} ──")
+        styles = {"user": "bold", "shell": "bold", "tool": "accent", "error": "error"}
+        for line in event.lines:
+            self.console.notice(line.text, style=styles.get(line.kind, "dim"))
 
     def _write(self, text: str) -> None:
         self.console.stdout.write(text)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from ..store.records import Entry
+from ..views.exchanges import RecapLine
 
 __all__ = [
     "ApprovalRequest",
@@ -26,6 +27,7 @@ __all__ = [
     "MessageEnd",
     "Notice",
     "NullSink",
+    "Recap",
     "ShellOutput",
     "Sink",
     "TextDelta",
@@ -110,6 +112,21 @@ class Notice:
 
 
 @dataclass(frozen=True, slots=True)
+class Recap:
+    """A resumed session's last exchanges, to redraw before the prompt (``resume.show`` of them).
+
+    ``lines`` are :class:`~lime_repl.views.exchanges.RecapLine` s, safe to
+    print; ``shown`` is how many exchanges they are and ``earlier`` whether
+    any came before them. Terminal front ends show it; line mode and the
+    bridge do not.
+    """
+
+    lines: tuple[RecapLine, ...]
+    shown: int
+    earlier: bool
+
+
+@dataclass(frozen=True, slots=True)
 class ErrorEvent:
     """An operation failed with ``message`` and the exit code ``code`` of DESIGN.md section 7."""
 
@@ -127,6 +144,7 @@ Event = (
     | CompactionStarted
     | CompactionFinished
     | Notice
+    | Recap
     | ErrorEvent
 )
 

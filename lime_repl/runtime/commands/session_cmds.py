@@ -15,6 +15,7 @@ from ...agent.providers.catalog import load_catalog, model_info_for
 from ...errors import UsageError
 from ...store.retention import holding
 from ...textsafe import safe_line
+from ...views.listing import updated_cell
 from .registry import REGISTRY, CommandResult
 
 if TYPE_CHECKING:
@@ -113,7 +114,8 @@ def cmd_resume(rt: SessionRuntime, args: str, can_prefill: bool) -> CommandResul
         current = rt.session.session_id if rt.session is not None else None
         for info in sessions[:20]:
             mark = "*" if info.id == current else " "
-            result.out(f"{mark} {info.id[:8]}  {info.updated[:16]}  {info.entries:>5}  {safe_line(info.title or '')}")
+            when = updated_cell(info.updated)  # the picker's and session list's formatter
+            result.out(f"{mark} {info.id[:8]}  {when}  {info.entries:>5}  {safe_line(info.title or '')}")
         result.notice("resume one with /resume ID")
         return result
     session = rt.resume(rt.workspace.resolve(args))
