@@ -15,7 +15,7 @@ from ...agent.providers.catalog import load_catalog, model_info_for
 from ...errors import UsageError
 from ...store.retention import holding
 from ...textsafe import safe_line
-from .registry import REGISTRY, CommandResult
+from .registry import REGISTRY, CommandResult, Table
 
 if TYPE_CHECKING:
     from ..session import SessionRuntime
@@ -257,8 +257,9 @@ def cmd_memory(rt: SessionRuntime, args: str, can_prefill: bool) -> CommandResul
     if not files:
         result.out("no memory files (AGENTS.md or LIME.md in the profile, project root or this directory)")
         return result
+    result.table = Table(["file", "bytes"])
     for memory in files:
-        result.out(f"{memory.path}  ({memory.size} bytes)")
+        result.table.add(str(memory.path), memory.size)
     return result
 
 
