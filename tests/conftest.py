@@ -29,18 +29,3 @@ def lime_env(tmp_path: Path) -> Iterator[LimeEnv]:
         TERM="xterm",
     )
     yield LimeEnv(home, cwd, env)
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Keep the tests of a module that shares a module-scoped fixture on one xdist worker.
-
-    Under ``-n 2 --dist loadgroup`` each worker that runs a test of the module
-    would build the module's fixture again (sessions made by real ``lime``
-    runs); one ``xdist_group`` per such module builds it once. Other tests are
-    spread one by one, as before.
-    """
-    for item in items:
-        info = getattr(item, "_fixtureinfo", None)
-        defs = info.name2fixturedefs.values() if info is not None else ()
-        if any(d[-1].scope in ("module", "package", "session") for d in defs if d and d[-1].baseid):
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
