@@ -101,7 +101,7 @@ def test_keyword_rules_still_run_on_every_spelling_of_a_keyword() -> None:
     for name in ("PASSWORD", "Api_Key", "db_pass", "client\u212aey", "pa\u017f\u017fword", "contraseña"):
         text = f'{name} = "hunter2hunter2" and a long line after it ' + "x" * 5000
         assert redact(text, {}) == text.replace("hunter2hunter2", REDACTED), name
-    huge = "H" * 3_000_000 + ' secret = "s3cr3t-value-here"' + "E" * 3_000_000
+    huge = "H" * 100_000 + ' secret = "s3cr3t-value-here"' + "E" * 100_000
     assert redact(huge, {}) == huge.replace("s3cr3t-value-here", REDACTED)
 
 
