@@ -12,12 +12,15 @@ registry in :mod:`lime_repl.runtime.commands`; the full-screen forms in
 
 from __future__ import annotations
 
+import shutil
+
 from ..errors import LimeError
 from ..runtime.commands import REGISTRY, CommandResult
 from ..runtime.session import SessionRuntime
 from ..workspace import Workspace
 from .console import Console
 from .render import TerminalSink
+from .table import plain_lines, terminal_lines
 from .terminal_cmds import TERMINAL_FORMS
 
 __all__ = ["Controller"]
@@ -92,9 +95,20 @@ class Controller:
         return self.render(result)
 
     def render(self, result: CommandResult) -> int:
-        """Show a command's result: lines on stdout, notices on stderr; apply its prefill and quit."""
+        """Show a command's result: lines and table on stdout, notices on stderr; apply its prefill and quit.
+
+        The table is laid out to the terminal's width in the interactive REPL,
+        as plain aligned text in line mode (:mod:`lime_repl.repl.table`).
+        """
         for text in result.lines:
             self.console.out(text)
+        if result.table is not None:
+            if self.console.interactive:
+                rows = terminal_lines(result.table, shutil.get_terminal_size().columns)
+            else:
+                rows = plain_lines(result.table)
+            for text in rows:
+                self.console.out(text)
         for text in result.notices:
             self.console.notice(text)
         if result.prefill is not None:

@@ -93,3 +93,23 @@ def test_keyword_and_url_password_rules_replace_only_the_secret() -> None:
     assert redact("https://bob:pw123456@example.com/x", {}) == f"https://bob:{REDACTED}@example.com/x"
     plain = "the password prompt appeared; token count 12; see AKIA docs"
     assert redact(plain, {}) == plain
+
+
+def test_keyword_rules_still_run_on_every_spelling_of_a_keyword() -> None:
+    # The keyword rules are skipped for a text holding no keyword stem; a keyword in any case,
+    # including the characters that case-fold to ASCII (KELVIN SIGN, LONG S), still reaches them.
+    for name in ("PASSWORD", "Api_Key", "db_pass", "client\u212aey", "pa\u017f\u017fword", "contraseña"):
+        text = f'{name} = "hunter2hunter2" and a long line after it ' + "x" * 5000
+        assert redact(text, {}) == text.replace("hunter2hunter2", REDACTED), name
+    huge = "H" * 100_000 + ' secret = "s3cr3t-value-here"' + "E" * 100_000
+    assert redact(huge, {}) == huge.replace("s3cr3t-value-here", REDACTED)
+
+
+def test_every_keyword_of_the_detector_holds_a_stem_that_enables_its_rules() -> None:
+    from detect_secrets.plugins import keyword
+
+    from lime_repl.outputs import redact as module
+
+    shapes, keyword_rules = module._load_rules()
+    assert keyword_rules == list(keyword.QUOTES_REQUIRED_DENYLIST_REGEX_TO_GROUP.items())
+    assert not module._may_hold_keyword("H" * 1000 + "middle" + "E" * 1000)  # such a text skips them

@@ -16,7 +16,7 @@ from ...errors import UsageError
 from ...store.retention import holding
 from ...textsafe import safe_line
 from ...views.listing import updated_cell
-from .registry import REGISTRY, CommandResult
+from .registry import REGISTRY, CommandResult, Table
 
 if TYPE_CHECKING:
     from ..session import SessionRuntime
@@ -262,8 +262,9 @@ def cmd_memory(rt: SessionRuntime, args: str, can_prefill: bool) -> CommandResul
     if not files:
         result.out("no memory files (AGENTS.md or LIME.md in the profile, project root or this directory)")
         return result
+    result.table = Table(["file", "bytes"])
     for memory in files:
-        result.out(f"{memory.path}  ({memory.size} bytes)")
+        result.table.add(str(memory.path), memory.size)
     return result
 
 
