@@ -36,7 +36,7 @@ from ..workspace import Workspace
 from .commands import REGISTRY, CommandResult
 from .events import CompactionFinished, CompactionStarted, EntryAppended, Notice, ShellOutput, Sink
 from .keeper import build_keeper, summarize
-from .model import NO_PROVIDER_HINT, catalog_info, make_agent
+from .model import NO_PROVIDER_HINT, catalog_info, check_credentials, make_agent
 from .shell import PersistentShell, ShellResult
 from .turn import SinkTurnUI
 from .writes import ShellOutcome, record_bash, recording
@@ -67,6 +67,8 @@ class SessionRuntime:
         self.sink = sink
         self.ephemeral = ephemeral
         self.agent = agent
+        #: ``--yolo``: tools run without asking (kept for an agent made later by ``/model``).
+        self.yolo = agent.yolo if agent is not None else False
         self.session: Session | None = None
         self.shell: PersistentShell | None = None
         self.keeper: ContextKeeper | None = None
@@ -87,7 +89,9 @@ class SessionRuntime:
         yolo: bool = False,
     ) -> SessionRuntime:
         """A runtime for ``workspace`` with the configured (or given) model; give it a session next."""
-        return cls(workspace, sink, ephemeral=ephemeral, agent=make_agent(workspace, provider, model, yolo))
+        runtime = cls(workspace, sink, ephemeral=ephemeral, agent=make_agent(workspace, provider, model, yolo))
+        runtime.yolo = yolo
+        return runtime
 
     # -- sessions --------------------------------------------------------
     @property
@@ -249,9 +253,17 @@ class SessionRuntime:
         """Build and start the context keeper once (attached to the agent). Raises UsageError for bad settings."""
         if self.keeper is None:
             self.keeper = build_keeper(self.workspace, self.model_info(), self.agent)
+            self.keeper.notify = self._compaction_notice
         if self.agent is not None:
             self.agent.context = self.keeper
         return self.keeper
+
+    def _compaction_notice(self, phase: str, trigger: str, tokens: int) -> None:
+        """The keeper's ``notify``: a compaction started, found nothing, or was cancelled (see ContextKeeper)."""
+        if phase == "started":
+            self.sink.emit(CompactionStarted(trigger, tokens))
+        else:
+            self.sink.emit(CompactionFinished(trigger, None, cancelled=phase == "cancelled"))
 
     def _before_prune(self, session: Session, path: Path) -> None:
         """The store is about to delete ``session``'s segment ``path``: compact its live entries first."""
@@ -273,11 +285,11 @@ class SessionRuntime:
         """
         keeper = self.start_keeper()
         session = self.current
-        self.sink.emit(CompactionStarted("manual"))
+        self.sink.emit(CompactionStarted("manual", keeper.tokens(session.branch())))
         try:
             with recording("the compaction was not recorded"):
                 keeper.wait_idle(300)
-                entry = keeper.compact_now(session, "manual", hint)
+                entry = keeper.compact_now(session, "manual", hint, announce=False)
         except KeyboardInterrupt:
             self.sink.emit(CompactionFinished("manual", None, cancelled=True))
             raise
@@ -300,16 +312,26 @@ class SessionRuntime:
         return None if self.agent is None else catalog_info(self.workspace, self.agent.model)
 
     def switch_model(self, provider: str | None, model: str) -> None:
-        """Use ``model`` (and ``provider``, or the catalog's) from now on; records a ``model_change``."""
+        """Use ``model`` (and ``provider``, or the catalog's) from now on; records a ``model_change``.
+
+        Raises :class:`UsageError` for a provider lime does not know, :class:`LimeError` when the
+        provider has no key (:func:`~lime_repl.agent.providers.catalog.missing_credentials`); the
+        model is unchanged then.
+        """
         chosen = choose_provider(provider, model, {}, {})
         if chosen is None:
             raise UsageError(f"no provider known for model {model!r}; give one: /model PROVIDER/MODEL")
+        check_credentials(self.workspace, chosen[0], chosen[1], self.agent)
         if self.agent is None:
-            self.agent = make_agent(self.workspace, chosen[0], chosen[1], False)
+            self.agent = make_agent(self.workspace, chosen[0], chosen[1], self.yolo)
             if self.agent is not None and self.session is not None:
                 self.start_keeper()
         else:
             self.agent.switch(*chosen)
+        if self.keeper is not None:  # the new model's window and threshold from now on
+            info = self.model_info()
+            if info is not None:
+                self.keeper.window, self.keeper.catalog_threshold = info.context_window, info.auto_compact_threshold
         self._record_model()
 
     def _record_model(self) -> None:
