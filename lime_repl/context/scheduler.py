@@ -216,7 +216,7 @@ class ContextKeeper:
                 self._notify("started", "auto", compaction[1].tokens_before)
             written.append(self._write_compaction(session, compaction[1], compaction[2], "auto", None))
         elif self.settings.auto and self.tokens(session.branch()) >= self.threshold:
-            entry = self.compact_now(session, "auto", announce=not announced)
+            entry = self.compact_now(session, "auto", announce=True, announced=announced)
             if entry is not None:
                 written.append(entry)
         elif announced:
@@ -225,12 +225,19 @@ class ContextKeeper:
         return written
 
     def compact_now(
-        self, session: Session, trigger: str, hint: str | None = None, *, announce: bool = True
+        self,
+        session: Session,
+        trigger: str,
+        hint: str | None = None,
+        *,
+        announce: bool = True,
+        announced: bool = False,
     ) -> Entry | None:
         """Compact synchronously (``/compact``, overflow recovery, a boundary over threshold); None if nothing to do.
 
-        With ``announce``, :attr:`notify` hears ``started`` before the summary is asked for
-        (``nothing`` when there is nothing to summarize, ``cancelled`` when it is interrupted).
+        With ``announce``, :attr:`notify` hears ``started`` before the summary is asked for (not
+        again when ``announced`` already), ``nothing`` when there is nothing to summarize and
+        ``cancelled`` when it is interrupted.
         """
         branch = session.branch()
         tokens = self.tokens(branch)
@@ -239,7 +246,7 @@ class ContextKeeper:
             if announce:
                 self._notify("nothing", trigger, tokens)
             return None
-        if announce:
+        if announce and not announced:
             self._notify("started", trigger, tokens)
         self.state = "compacting"
         try:

@@ -58,7 +58,9 @@ def input_style(color: bool) -> Any:
     from prompt_toolkit.styles import Style, merge_styles, style_from_pygments_cls
 
     if not color:
-        return Style.from_dict({"prompt": "bold"})
+        # The colour is never drawn (the REPL's colour depth is monochrome then), but a cell with a colour
+        # counts as styled, so prompt-toolkit writes the prompt's trailing space instead of a cursor move.
+        return Style.from_dict({"prompt": "ansicyan bold"})
     return merge_styles(
         [
             style_from_pygments_cls(LimeInputStyle),

@@ -107,24 +107,27 @@ class TerminalSink:
             self._compaction_finished(event)
 
     def _compaction_started(self, event: CompactionStarted) -> None:
-        """One dim line, then a spinner on a terminal until the compaction lands."""
-        size = f", {event.tokens:,} tokens" if event.tokens is not None else ""
-        self.console.notice(f"compacting the context ({event.trigger}{size})…")
+        """One dim line (not for ``/compact``, whose result says what it did), then a spinner on a terminal."""
+        if event.trigger != "manual":
+            size = f", {event.tokens:,} tokens" if event.tokens is not None else ""
+            self.console.notice(f"compacting the context ({event.trigger}{size})…")
         if self._spinner is None:
             self._spinner = contextlib.ExitStack()
             self._spinner.enter_context(self.console.spinner("compacting"))
 
     def _compaction_finished(self, event: CompactionFinished) -> None:
-        """One dim line with the tokens before and after (the command says why when nothing was written)."""
+        """One dim line with the tokens before and after (``/compact`` prints its own result)."""
         if self._spinner is not None:
             spinner, self._spinner = self._spinner, None
             spinner.close()
+        if event.trigger == "manual" or event.cancelled:
+            return
         entry = event.entry
         if entry is not None:
             before, after = entry.get("tokensBefore", 0), entry.get("tokensAfter", 0)
             self.console.notice(f"compacted ({event.trigger}): {before:,} → {after:,} tokens")
-        elif not event.cancelled and event.trigger != "manual":
-            self.console.notice(f"nothing to compact ({event.trigger})")
+        else:
+            self.console.notice(f"nothing to compact ({event.trigger}): the newest messages are all kept")
 
     def _write(self, text: str) -> None:
         self.console.stdout.write(text)

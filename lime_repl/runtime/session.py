@@ -312,13 +312,16 @@ class SessionRuntime:
         return None if self.agent is None else catalog_info(self.workspace, self.agent.model)
 
     def switch_model(self, provider: str | None, model: str) -> None:
-        """Use ``model`` (and ``provider``, or the catalog's) from now on; records a ``model_change``.
+        """Use ``model`` (and ``provider``, or the catalog's, or the current one) from now on; records a
+        ``model_change``.
 
         Raises :class:`UsageError` for a provider lime does not know, :class:`LimeError` when the
         provider has no key (:func:`~lime_repl.agent.providers.catalog.missing_credentials`); the
         model is unchanged then.
         """
         chosen = choose_provider(provider, model, {}, {})
+        if chosen is None and self.agent is not None:  # a model the catalog does not know: same provider
+            chosen = (self.agent.provider_name, model)
         if chosen is None:
             raise UsageError(f"no provider known for model {model!r}; give one: /model PROVIDER/MODEL")
         check_credentials(self.workspace, chosen[0], chosen[1], self.agent)

@@ -69,13 +69,14 @@ class InProcessRepl:
         timeout: float = 30,
         yolo: bool = False,
         output: Any = None,
-        color: bool = False,
+        color: bool | None = None,
     ) -> None:
         self.timeout = timeout
         self.stdout, self.stderr = _Captured(), _Captured()
         self.workspace = Workspace(lime_env.cwd, lime_env.env)
         self.console = Console(self.stdout, self.stderr, interactive=True, env=lime_env.env)
-        self.console.color = color  # a test that draws on an emulated screen asks for colour
+        if color is not None:  # a test that draws on an emulated screen says whether it is a colour terminal
+            self.console.color = color
         self.output = output if output is not None else DummyOutput()
         self.controller = Controller.start(self.workspace, self.console, can_ask=True, yolo=yolo)
         if resume is not None:

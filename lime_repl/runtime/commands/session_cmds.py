@@ -199,7 +199,7 @@ def _context_figure(rt: SessionRuntime, info: Any) -> str:
 
 
 def _cost_line(config: Any, entries: Iterable[dict[str, Any]]) -> str:
-    """``$0.0123``, or ``cost unknown`` naming the models the catalog does not price (USD, all branches)."""
+    """``$0.0123``, or ``unknown for NAME: …`` naming the models the catalog does not know (USD, all branches)."""
     total, unknown = 0.0, set()
     for entry in entries:
         usage = entry.get("usage")
@@ -217,7 +217,7 @@ def _cost_line(config: Any, entries: Iterable[dict[str, Any]]) -> str:
         return f"${total:.4f}"
     names = ", ".join(sorted(unknown))
     known = f"${total:.4f} for the priced models; " if total else ""
-    return f"{known}cost unknown ({names} not in the model catalog; add prices under [models] in config.toml)"
+    return f"{known}unknown for {names}: not in the model catalog (add prices under [models] in config.toml)"
 
 
 def session_usage(session: Any) -> dict[str, int]:
@@ -269,7 +269,7 @@ def cmd_compact(rt: SessionRuntime, args: str, can_prefill: bool) -> CommandResu
         return CommandResult(status=130, notices=["compaction cancelled; nothing was written"])
     if entry is None:
         return CommandResult(notices=[_nothing_to_compact(rt)])
-    return CommandResult()  # the compaction's own notice (CompactionFinished) says what it did
+    return CommandResult(notices=[f"compacted (manual): {entry['tokensBefore']:,} → {entry['tokensAfter']:,} tokens"])
 
 
 def _nothing_to_compact(rt: SessionRuntime) -> str:
