@@ -7,7 +7,10 @@ Alt-Enter/Esc-Enter for a new line and a bottom toolbar. ``!`` lines run on a
 pseudo terminal (:mod:`.bang`), complete by bash and have Ctrl-R over past
 sessions' ``!`` commands (:mod:`.bang_input`). ``input``/``output``
 can be given (prompt-toolkit pipe input and ``DummyOutput``) so tests drive
-the real application. Line mode reads stdin line by line, with no prompt and
+the real application. Ctrl-Z suspends lime the way a shell suspends a job
+(SIGTSTP; ``fg`` brings the prompt back), a message's second and later lines
+get the ``...`` continuation prompt, and the toolbar says when ``--yolo`` is
+on. Line mode reads stdin line by line, with no prompt and
 no colour, and exits with the status of the last line, the way ``bash -s``
 does.
 """
@@ -24,7 +27,7 @@ from ..runtime.commands import REGISTRY
 from .controller import Controller
 from .warmup import WarmUp
 
-__all__ = ["SlashCompleter", "run_interactive", "run_line_mode"]
+__all__ = ["PROMPT", "SlashCompleter", "continuation_prompt", "run_interactive", "run_line_mode"]
 
 
 def run_line_mode(controller: Controller, stream: IO[bytes]) -> int:
@@ -142,6 +145,8 @@ def _toolbar(controller: Controller) -> Any:
                 parts.append(f"{used:,}/{info.context_window:,} ({100 * used / info.context_window:.0f}%)")
                 if keeper.state != "idle":
                     parts.append(f"<b>{keeper.state}…</b>")
+        if runtime.yolo:
+            parts.append("<b>--yolo: tools run without asking</b>")
         return HTML(" " + " · ".join(parts) + saved + " ").format(*values)
 
     return render
@@ -181,20 +186,24 @@ def run_interactive(controller: Controller, *, input: Any = None, output: Any = 
     from prompt_toolkit import PromptSession
     from prompt_toolkit.history import FileHistory, ThreadedHistory
     from prompt_toolkit.lexers import PygmentsLexer
-    from prompt_toolkit.styles import Style
 
-    from .lexer import LimeInputLexer
+    from .approval import ApprovalPrompt
+    from .lexer import LimeInputLexer, input_style
 
     color = controller.console.color
+    controller.sink.asker = ApprovalPrompt(input=input, output=output, color=color)
     prompt_session: PromptSession[str] = PromptSession(
         history=ThreadedHistory(FileHistory(str(_history_file(controller)))),
         completer=_make_completer(controller),
-        lexer=PygmentsLexer(LimeInputLexer),
+        lexer=PygmentsLexer(LimeInputLexer) if color else None,
         bottom_toolbar=_toolbar(controller),
         key_bindings=_key_bindings(controller),
-        style=Style.from_dict({"prompt": "ansicyan bold", "bottom-toolbar": "noreverse bg:#222222 #aaaaaa"}),
+        style=input_style(color),
+        include_default_pygments_style=False,
         color_depth=None if color else _mono(),
         complete_while_typing=False,
+        prompt_continuation=continuation_prompt,
+        enable_suspend=True,  # Ctrl-Z: SIGTSTP, like a shell; prompt-toolkit restores the terminal on fg
         input=input,
         output=output,
     )
@@ -208,7 +217,7 @@ def run_interactive(controller: Controller, *, input: Any = None, output: Any = 
         while controller.running:
             default, controller.next_input = controller.next_input or "", None  # set by /tree and /fork
             try:
-                line = prompt_session.prompt([("class:prompt", "lime> ")], pre_run=warm_up.start, default=default)
+                line = prompt_session.prompt([("class:prompt", PROMPT)], pre_run=warm_up.start, default=default)
             except KeyboardInterrupt:
                 continue
             except EOFError:
@@ -217,6 +226,14 @@ def run_interactive(controller: Controller, *, input: Any = None, output: Any = 
     finally:
         warm_up.close()
     return status
+
+
+PROMPT = "lime> "
+
+
+def continuation_prompt(width: int, line_number: int, wrap_count: int) -> str:
+    """The prompt of a message's second and later lines: ``...`` right-aligned in the prompt's ``width``."""
+    return "...".rjust(max(width, 4) - 1) + " "
 
 
 def _mono() -> Any:

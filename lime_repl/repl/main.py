@@ -95,7 +95,7 @@ def start(
     controller = Controller.start(
         workspace,
         console,
-        can_ask=interactive or sys.stdin.isatty(),
+        can_ask=interactive,  # -p and line mode ask nobody: tools that need approval need --yolo
         ephemeral=no_session,
         provider=provider,
         model=model,

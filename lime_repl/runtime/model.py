@@ -8,12 +8,22 @@ warm-up, :mod:`lime_repl.repl.warmup`).
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..agent.loop import Agent
 from ..agent.providers.base import Provider
-from ..agent.providers.catalog import ModelInfo, choose_provider, make_provider, model_info_for
+from ..agent.providers.catalog import (
+    PROVIDERS,
+    ModelInfo,
+    choose_provider,
+    make_provider,
+    missing_credentials,
+    model_info_for,
+)
+from ..errors import LimeError, UsageError
 from ..workspace import Workspace
 
-__all__ = ["NO_PROVIDER_HINT", "catalog_info", "make_agent"]
+__all__ = ["NO_PROVIDER_HINT", "catalog_info", "check_credentials", "make_agent", "provider_options"]
 
 NO_PROVIDER_HINT = (
     "no model provider is configured: set OPENAI_API_KEY, ANTHROPIC_API_KEY or OPENAI_BASE_URL "
@@ -29,12 +39,29 @@ def make_agent(workspace: Workspace, provider: str | None, model: str | None, yo
         return None
 
     def factory(name: str) -> Provider:
-        options = config.get(f"providers.{name}", {})
-        return make_provider(name, workspace.env, options if isinstance(options, dict) else {})
+        return make_provider(name, workspace.env, provider_options(workspace, name))
 
     agent = Agent(chosen[0], chosen[1], factory, cwd=workspace.cwd, env=dict(workspace.env), yolo=yolo)
     agent.redact = config.get("redact", True) is not False
     return agent
+
+
+def provider_options(workspace: Workspace, name: str) -> dict[str, Any]:
+    """The ``[providers.NAME]`` table of config.toml (empty when absent or not a table)."""
+    options = workspace.config.get(f"providers.{name}", {})
+    return dict(options) if isinstance(options, dict) else {}
+
+
+def check_credentials(workspace: Workspace, provider: str, model: str, current: Agent | None) -> None:
+    """Refuse a switch to ``provider``/``model`` that could not authenticate (checked at ``/model``, not at
+    the next turn). Raises :class:`UsageError` for an unknown provider, :class:`LimeError` for a missing key;
+    the message names the model that stays (``current``'s)."""
+    stays = f"; the model stays {current.model} ({current.provider_name})" if current is not None else ""
+    if provider not in PROVIDERS:
+        raise UsageError(f"unknown provider {provider!r}: choose one of {', '.join(PROVIDERS)}{stays}")
+    missing = missing_credentials(provider, workspace.env, provider_options(workspace, provider))
+    if missing is not None:
+        raise LimeError(f"{model} needs the {provider} provider, which has no key: set {missing}{stays}")
 
 
 def catalog_info(workspace: Workspace, model: str) -> ModelInfo:

@@ -36,7 +36,7 @@ from .commands import REGISTRY, CommandResult
 from .edits import SessionEdits
 from .events import CompactionFinished, CompactionStarted, EntryAppended, Notice, ShellOutput, Sink
 from .keeper import build_keeper, summarize
-from .model import NO_PROVIDER_HINT, catalog_info, make_agent
+from .model import NO_PROVIDER_HINT, catalog_info, check_credentials, make_agent
 from .resume import recap_event, same_dir, start_dir
 from .shell import PersistentShell, ShellResult
 from .shell_port import BangShell, RecordedRun, ShellFactory
@@ -73,6 +73,8 @@ class SessionRuntime(SessionEdits):
         self.sink = sink
         self.ephemeral = ephemeral
         self.agent = agent
+        #: ``--yolo``: tools run without asking (kept for an agent made later by ``/model``).
+        self.yolo = agent.yolo if agent is not None else False
         self.session: Session | None = None
         self.shell: BangShell | None = None
         #: Builds the ``!`` shell (the interactive REPL's pseudo terminal); None: :class:`PersistentShell`.
@@ -98,7 +100,9 @@ class SessionRuntime(SessionEdits):
         yolo: bool = False,
     ) -> SessionRuntime:
         """A runtime for ``workspace`` with the configured (or given) model; give it a session next."""
-        return cls(workspace, sink, ephemeral=ephemeral, agent=make_agent(workspace, provider, model, yolo))
+        runtime = cls(workspace, sink, ephemeral=ephemeral, agent=make_agent(workspace, provider, model, yolo))
+        runtime.yolo = yolo
+        return runtime
 
     # -- sessions --------------------------------------------------------
     @property
@@ -238,9 +242,17 @@ class SessionRuntime(SessionEdits):
         """Build and start the context keeper once (attached to the agent). Raises UsageError for bad settings."""
         if self.keeper is None:
             self.keeper = build_keeper(self.workspace, self.model_info(), self.agent)
+            self.keeper.notify = self._compaction_notice
         if self.agent is not None:
             self.agent.context = self.keeper
         return self.keeper
+
+    def _compaction_notice(self, phase: str, trigger: str, tokens: int) -> None:
+        """The keeper's ``notify``: a compaction started, found nothing, or was cancelled (see ContextKeeper)."""
+        if phase == "started":
+            self.sink.emit(CompactionStarted(trigger, tokens))
+        else:
+            self.sink.emit(CompactionFinished(trigger, None, cancelled=phase == "cancelled"))
 
     def _before_prune(self, session: Session, path: Path) -> None:
         """The store is about to delete ``session``'s segment ``path``: compact its live entries first."""
@@ -262,11 +274,11 @@ class SessionRuntime(SessionEdits):
         """
         keeper = self.start_keeper()
         session = self.current
-        self.sink.emit(CompactionStarted("manual"))
+        self.sink.emit(CompactionStarted("manual", keeper.tokens(session.branch())))
         try:
             with recording("the compaction was not recorded"):
                 keeper.wait_idle(300)
-                entry = keeper.compact_now(session, "manual", hint)
+                entry = keeper.compact_now(session, "manual", hint, announce=False)
         except KeyboardInterrupt:
             self.sink.emit(CompactionFinished("manual", None, cancelled=True))
             raise
@@ -289,16 +301,29 @@ class SessionRuntime(SessionEdits):
         return None if self.agent is None else catalog_info(self.workspace, self.agent.model)
 
     def switch_model(self, provider: str | None, model: str) -> None:
-        """Use ``model`` (and ``provider``, or the catalog's) from now on; records a ``model_change``."""
+        """Use ``model`` (and ``provider``, or the catalog's, or the current one) from now on; records a
+        ``model_change``.
+
+        Raises :class:`UsageError` for a provider lime does not know, :class:`LimeError` when the
+        provider has no key (:func:`~lime_repl.agent.providers.catalog.missing_credentials`); the
+        model is unchanged then.
+        """
         chosen = choose_provider(provider, model, {}, {})
+        if chosen is None and self.agent is not None:  # a model the catalog does not know: same provider
+            chosen = (self.agent.provider_name, model)
         if chosen is None:
             raise UsageError(f"no provider known for model {model!r}; give one: /model PROVIDER/MODEL")
+        check_credentials(self.workspace, chosen[0], chosen[1], self.agent)
         if self.agent is None:
-            self.agent = make_agent(self.workspace, chosen[0], chosen[1], False)
+            self.agent = make_agent(self.workspace, chosen[0], chosen[1], self.yolo)
             if self.agent is not None and self.session is not None:
                 self.start_keeper()
         else:
             self.agent.switch(*chosen)
+        if self.keeper is not None:  # the new model's window and threshold from now on
+            info = self.model_info()
+            if info is not None:
+                self.keeper.window, self.keeper.catalog_threshold = info.context_window, info.auto_compact_threshold
         self._record_model()
 
     def _record_model(self) -> None:

@@ -138,7 +138,8 @@ def test_bridge_slash_commands_equal_line_mode(lime_env: LimeEnv, server: FakePr
     kinds_a = [json.loads(line)["type"] for line in a_path.read_text().splitlines()]
     kinds_b = [json.loads(line)["type"] for line in b_path.read_text().splitlines()]
     assert kinds_a == kinds_b and kinds_a.count("compaction") == 1 and kinds_a.count("label") == 1
-    assert kinds_a.count("title") == 1 and kinds_a.count("model_change") == 2
+    # `/model gpt-5.4` runs with no OPENAI_API_KEY here: both front ends refuse the switch alike
+    assert kinds_a.count("title") == 1 and kinds_a.count("model_change") == 1
 
 
 def test_memory_reload_sends_the_new_prompt_now_and_after_resume(
