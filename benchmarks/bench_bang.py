@@ -9,7 +9,10 @@ against a bash that pays neither) into its two parts:
     recorded), against the same difference for ``bash -c 'head -c …'``. Each
     side's median of the small runs is subtracted from each of its large
     runs, so both ratios' parts are medians of the same kind. Goal: at most
-    1.5 times bash's stream.
+    1.5 times bash's stream. Also reported: ``pipe_stream_s``, the same
+    difference for ``bash -c 'head -c … /dev/zero | cat'`` (the bytes through
+    one pipe and one reader, the least a tool that records them can do), and
+    ``ratio_to_pipe``, lime's stream against it.
 ``bang_start``
     ``printf '!true\\n' | lime --no-session``: start-up, one ``!`` line, exit;
     against ``python -c "import click"`` (the interpreter and lime's one
@@ -53,7 +56,10 @@ def bang_stream(s: Any) -> dict[str, Any]:
     def bash(amount: str) -> Run:
         return run_child(["bash", "-c", f"head -c {amount} /dev/zero"], env=env, cwd=cwd)
 
-    lime_big, lime_small, bash_big, bash_small = [], [], [], []
+    def piped(amount: str) -> Run:
+        return run_child(["bash", "-c", f"head -c {amount} /dev/zero | cat"], env=env, cwd=cwd)
+
+    lime_big, lime_small, bash_big, bash_small, pipe_big, pipe_small = [], [], [], [], [], []
     measure(lambda: lime(size), 0, warmup=1)
     measure(lambda: bash(size), 0, warmup=1)
     for _ in range(s.repeat):  # alternating, so a change in the machine's load hits both sides alike
@@ -61,6 +67,8 @@ def bang_stream(s: Any) -> dict[str, Any]:
         lime_small += measure(lambda: lime("1M"), 1, warmup=0)
         bash_big += measure(lambda: bash(size), 1, warmup=0)
         bash_small += measure(lambda: bash("1M"), 1, warmup=0)
+        pipe_big += measure(lambda: piped(size), 1, warmup=0)
+        pipe_small += measure(lambda: piped("1M"), 1, warmup=0)
     result = figure(
         f"! stream (head -c {size} minus head -c 1M from /dev/zero), line mode, stdout to /dev/null",
         (f"printf '!head -c {size} /dev/zero\\n' | lime, minus the same with 1M", _stream(lime_big, lime_small)),
@@ -68,11 +76,14 @@ def bang_stream(s: Any) -> dict[str, Any]:
         STREAM_RATIO,
     )
     result["measured"]["peak_mib"] = round(max(r.peak_mib for r in lime_big), 1)
+    pipe_stream = statistics.median(_stream(pipe_big, pipe_small))
     result.update(
         lime_big_median_s=round(statistics.median(r.seconds for r in lime_big), 6),
         lime_1m_median_s=round(statistics.median(r.seconds for r in lime_small), 6),
         bash_big_median_s=round(statistics.median(r.seconds for r in bash_big), 6),
         bash_1m_median_s=round(statistics.median(r.seconds for r in bash_small), 6),
+        pipe_stream_s=round(pipe_stream, 6),
+        ratio_to_pipe=round(result["measured"]["median_s"] / pipe_stream, 3),
     )
     return result
 

@@ -21,7 +21,9 @@ replaced by ``[REDACTED]``. Two kinds of secret are recognised:
   fine-grained ``github_pat_…``, the ``sk-…`` key family (OpenAI, Anthropic
   ``sk-ant-…``), whole PEM private key blocks and whole three-part JWTs.
 
-``detect-secrets`` is imported on the first redaction, never at start-up.
+``detect-secrets`` is imported on the first redaction, never at start-up; with a
+rules cache (:func:`use_rules_cache`; lime's is ``redact-rules.json`` in its
+cache directory) only when its plugin files changed since the cache was written.
 Redaction runs on the full text before it is capped (see
 :mod:`lime_repl.outputs.capping` and :mod:`lime_repl.outputs.guard`), so a
 key that straddles a cut is still seen whole. Only the log is redacted: the terminal shows the real output.
@@ -31,6 +33,9 @@ setting). This module imports nothing from lime.
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -43,6 +48,7 @@ __all__ = [
     "is_secret_name",
     "redact",
     "secret_values",
+    "use_rules_cache",
 ]
 
 REDACTED = "[REDACTED]"
@@ -86,16 +92,50 @@ _SECRET_GROUP_PLUGINS = frozenset({"aws", "basic_auth", "npm"})
 #: (pattern, group): the span of ``group`` is replaced (0 = the whole match).
 _Rule = tuple["re.Pattern[str]", int]
 _RULES: list[_Rule] | None = None
+#: Bumped when what the rules cache holds changes.
+_CACHE_VERSION = 1
+_CACHE_PATH: str | os.PathLike[str] | None = None
 
 
-def _load_rules() -> list[_Rule]:
-    """The shape rules, built once: the extra shapes, the plugins' denylists, the keyword rules."""
+def use_rules_cache(path: str | os.PathLike[str] | None) -> None:
+    """Keep the ``detect-secrets`` rules in the JSON file ``path`` between processes (None: read the package).
+
+    For the whole process (the rules are loaded once per process); call it before the first redaction.
+    """
+    global _CACHE_PATH
+    _CACHE_PATH = path
+
+
+def _load_rules(cache: str | os.PathLike[str] | None = None) -> list[_Rule]:
+    """The shape rules, built once: the extra shapes, the plugins' denylists, the keyword rules.
+
+    With ``cache`` (a JSON file), the ``detect-secrets`` rules are read from it
+    when it was written from the same plugin files (their names, sizes and
+    mtimes), so that a process does not import that package (about 0.1 s,
+    it imports ``requests``) only to read its regular expressions; otherwise
+    they are taken from the package and the file is (re)written. A cache that
+    cannot be read or written is ignored.
+    """
     global _RULES
     if _RULES is not None:
         return _RULES
+    rules: list[_Rule] = [(re.compile(p), 0) for p in _EXTRA_SHAPES]
+    key = _plugins_key() if cache is not None else None
+    stored = _read_cache(cache, key) if cache is not None and key is not None else None
+    if stored is None:
+        stored = [(rx.pattern, rx.flags, group) for rx, group in _package_rules()]
+        if cache is not None and key is not None:
+            _write_cache(cache, key, stored)
+    rules.extend((re.compile(pattern, flags), group) for pattern, flags, group in stored)
+    _RULES = rules
+    return rules
+
+
+def _package_rules() -> list[_Rule]:
+    """The plugins' denylists and the keyword rules, from the ``detect-secrets`` package itself."""
     import importlib
 
-    rules: list[_Rule] = [(re.compile(p), 0) for p in _EXTRA_SHAPES]
+    rules: list[_Rule] = []
     for name in _PLUGINS:
         module = importlib.import_module(f"detect_secrets.plugins.{name}")
         for value in vars(module).values():
@@ -107,8 +147,51 @@ def _load_rules() -> list[_Rule]:
     from detect_secrets.plugins import keyword
 
     rules.extend(keyword.QUOTES_REQUIRED_DENYLIST_REGEX_TO_GROUP.items())
-    _RULES = rules
     return rules
+
+
+def _plugins_key() -> list[Any] | None:
+    """What the cached rules were built from: each plugin file's name, size and mtime (None: not found)."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec("detect_secrets")  # finds the package without running it
+        if spec is None or not spec.submodule_search_locations:
+            return None
+        plugins = os.path.join(list(spec.submodule_search_locations)[0], "plugins")
+        key: list[Any] = [_CACHE_VERSION, plugins]
+        for name in (*_PLUGINS, "keyword", "base"):
+            st = os.stat(os.path.join(plugins, f"{name}.py"))
+            key.append([name, st.st_size, st.st_mtime_ns])
+    except (ImportError, OSError, ValueError):
+        return None
+    return key
+
+
+def _read_cache(path: str | os.PathLike[str], key: list[Any]) -> list[tuple[str, int, int]] | None:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+        if data.get("key") != key:
+            return None
+        return [(str(p), int(f), int(g)) for p, f, g in data["rules"]]
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None
+
+
+def _write_cache(path: str | os.PathLike[str], key: list[Any], rules: list[tuple[str, int, int]]) -> None:
+    """Write the cache atomically (a temporary file renamed over it), owner-only; errors are ignored."""
+    target = os.fspath(path)
+    temporary = f"{target}.{os.getpid()}.tmp"
+    try:
+        os.makedirs(os.path.dirname(target) or ".", mode=0o700, exist_ok=True)
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with open(fd, "w", encoding="utf-8") as handle:
+            json.dump({"key": key, "rules": rules}, handle)
+        os.replace(temporary, target)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
 
 
 def is_secret_name(name: str) -> bool:
@@ -150,6 +233,7 @@ class Redactor:
 
     Call it on any text (``redactor(text) -> str``; never raises for a
     ``str``). :meth:`learn` adds the secret values of another environment.
+    The credential rules come from the cache named by :func:`use_rules_cache`, if any.
     """
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
@@ -179,7 +263,7 @@ class Redactor:
             return text
         if self._values is not None:
             text = self._values.sub(REDACTED, text)
-        for rule in _load_rules():
+        for rule in _load_rules(_CACHE_PATH):
             if rule[0].search(text) is not None:
                 text = rule[0].sub(_replace(rule), text)
         return text

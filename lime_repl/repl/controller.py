@@ -11,13 +11,16 @@ registry in :mod:`lime_repl.runtime.commands`; the full-screen forms in
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..errors import LimeError
-from ..runtime.commands import REGISTRY, CommandResult
 from ..runtime.session import SessionRuntime
-from ..workspace import Workspace
 from .console import Console
 from .render import TerminalSink
-from .terminal_cmds import TERMINAL_FORMS
+
+if TYPE_CHECKING:  # a `!` line loads neither the command registry nor the full-screen forms
+    from ..runtime.commands import CommandResult
+    from ..workspace import Workspace
 
 __all__ = ["Controller"]
 
@@ -80,6 +83,9 @@ class Controller:
 
     def run_command(self, line: str) -> int:
         """Run a slash command (its full-screen form in the interactive REPL) and render its result."""
+        from ..runtime.commands import REGISTRY
+        from .terminal_cmds import TERMINAL_FORMS
+
         command, args = REGISTRY.split(line)
         result: CommandResult | None = None
         if self.console.interactive and command.needs_terminal:

@@ -19,27 +19,26 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..agent.loop import Agent, TurnOutcome
-from ..agent.providers.catalog import ModelInfo, choose_provider
 from ..context.memory import MemoryFile, build_system_prompt, find_memory_files
-from ..context.rotation import compact_before_prune
-from ..context.scheduler import ContextKeeper
 from ..errors import LimeError, UsageError
-from ..exchange.export import export_session
-from ..outputs.redact import Redactor
-from ..paths import find_project_root
+from ..outputs.redact import Redactor, use_rules_cache
+from ..paths import cache_dir, find_project_root
 from ..store.records import Entry
 from ..store.segments import WriteFailed
 from ..store.session import Session
 from ..workspace import Workspace
-from .commands import REGISTRY, CommandResult
 from .events import CompactionFinished, CompactionStarted, EntryAppended, Notice, ShellOutput, Sink
-from .keeper import build_keeper, summarize
 from .model import NO_PROVIDER_HINT, catalog_info, make_agent
 from .shell import PersistentShell, ShellResult
-from .turn import SinkTurnUI
 from .writes import ShellOutcome, record_bash, recording
+
+if TYPE_CHECKING:  # a `!` line loads none of these: the model, context and command modules load when used
+    from ..agent.loop import Agent, TurnOutcome
+    from ..agent.providers.catalog import ModelInfo
+    from ..context.scheduler import ContextKeeper
+    from .commands import CommandResult
 
 __all__ = ["ShellOutcome", "SessionRuntime"]
 
@@ -73,6 +72,7 @@ class SessionRuntime:
         self.memory: list[MemoryFile] = []
         self._model_recorded = False
         self._collectors: list[_Appended] = []
+        use_rules_cache(cache_dir(workspace.env) / "redact-rules.json")  # no detect-secrets import per process
         self.redactor = None if workspace.config.get("redact", True) is False else Redactor(workspace.env)
 
     @classmethod
@@ -248,6 +248,8 @@ class SessionRuntime:
     def start_keeper(self) -> ContextKeeper:
         """Build and start the context keeper once (attached to the agent). Raises UsageError for bad settings."""
         if self.keeper is None:
+            from .keeper import build_keeper
+
             self.keeper = build_keeper(self.workspace, self.model_info(), self.agent)
         if self.agent is not None:
             self.agent.context = self.keeper
@@ -255,6 +257,8 @@ class SessionRuntime:
 
     def _before_prune(self, session: Session, path: Path) -> None:
         """The store is about to delete ``session``'s segment ``path``: compact its live entries first."""
+        from ..context.rotation import compact_before_prune
+
         keeper = self.keeper
         entry = compact_before_prune(session, path, keeper.counter if keeper is not None else None)
         if entry is not None and keeper is not None:
@@ -289,6 +293,8 @@ class SessionRuntime:
     def summarize_entries(self, entries: list[Entry], focus: str | None = None) -> tuple[str, bool]:
         """A summary of ``entries`` (branch summaries): ``(text, by_model)``; the extractive one when the model
         is not configured or fails (a warning notice then); never raises for provider errors."""
+        from .keeper import summarize
+
         text, error = summarize(self.agent, entries, None, focus)
         if error is not None:
             self.sink.emit(Notice("warning", f"{error.message}; using an extractive summary"))
@@ -301,6 +307,8 @@ class SessionRuntime:
 
     def switch_model(self, provider: str | None, model: str) -> None:
         """Use ``model`` (and ``provider``, or the catalog's) from now on; records a ``model_change``."""
+        from ..agent.providers.catalog import choose_provider
+
         chosen = choose_provider(provider, model, {}, {})
         if chosen is None:
             raise UsageError(f"no provider known for model {model!r}; give one: /model PROVIDER/MODEL")
@@ -341,6 +349,8 @@ class SessionRuntime:
                 with recording("the turn was not fully recorded"):
                     if not self._model_recorded:
                         self._record_model()
+                    from .turn import SinkTurnUI
+
                     outcome = self.agent.run_turn(session, text, SinkTurnUI(self.sink))
             finally:
                 self.sync()
@@ -418,6 +428,8 @@ class SessionRuntime:
         session = self.current
         self.sync()
         saved = session.path is not None and session.path.exists()
+        from ..exchange.export import export_session
+
         return export_session(
             session.path if saved else None,
             fmt,
@@ -433,6 +445,8 @@ class SessionRuntime:
         ``can_prefill``: the front end can put text in the next prompt (the
         interactive REPL). Raises :class:`UsageError` for unknown commands.
         """
+        from .commands import REGISTRY
+
         return REGISTRY.dispatch(self, line, can_prefill=can_prefill)
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid

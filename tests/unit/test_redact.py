@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
 from lime_repl.outputs.redact import REDACTED, Redactor, redact, secret_values
 
 ENV = {
@@ -93,3 +99,52 @@ def test_keyword_and_url_password_rules_replace_only_the_secret() -> None:
     assert redact("https://bob:pw123456@example.com/x", {}) == f"https://bob:{REDACTED}@example.com/x"
     plain = "the password prompt appeared; token count 12; see AKIA docs"
     assert redact(plain, {}) == plain
+
+
+_CACHED = """
+import json, sys
+from lime_repl.outputs.redact import Redactor, use_rules_cache
+use_rules_cache(sys.argv[1])
+scrub = Redactor({})
+samples = json.loads(sys.argv[2])
+print(json.dumps({"out": [scrub(s) for s in samples], "package": "detect_secrets" in sys.modules}))
+"""
+
+
+def _redact_in_new_process(cache: Path, samples: list[str]) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-c", _CACHED, str(cache), json.dumps(samples)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return json.loads(done.stdout)
+
+
+def test_the_rules_cache_gives_the_same_redaction_without_importing_detect_secrets(tmp_path: Path) -> None:
+    samples = [
+        "key AKIAIOSFODNN7EXAMPLE here",
+        "token xoxb-123456789012-1234567890123-abcdefghijklmnopqrstuvwx",
+        'password = "hunter2hunter2"',
+        "https://user:s3cretpassw0rd@example.com/x",
+        "nothing secret in this line at all",
+    ]
+    cache = tmp_path / "cache" / "redact-rules.json"
+    first = _redact_in_new_process(cache, samples)
+    assert first["package"] and cache.is_file()
+    assert first["out"] == [Redactor({})(s) for s in samples]
+    assert first["out"][0] == f"key {REDACTED} here" and first["out"][-1] == samples[-1]
+    second = _redact_in_new_process(cache, samples)
+    assert second == {"out": first["out"], "package": False}
+    # A cache written from other plugin files (another detect-secrets) is not used, and is rewritten.
+    data = json.loads(cache.read_text())
+    data["key"][-1][1] += 1
+    data["rules"] = []
+    cache.write_text(json.dumps(data))
+    third = _redact_in_new_process(cache, samples)
+    assert third == {"out": first["out"], "package": True}
+    assert json.loads(cache.read_text())["rules"]
+    # A damaged cache is ignored.
+    cache.write_text("{not json")
+    assert _redact_in_new_process(cache, samples) == {"out": first["out"], "package": True}
