@@ -72,6 +72,8 @@ def safe_text(text: str) -> str:
 
     Newlines and tabs are kept; ``\\r\\n`` becomes ``\\n``. Idempotent.
     """
+    if _VISIBLE.search(text) is None:  # no control at all (ESC, C1 and CR are controls): nothing to change
+        return text
     text = strip_sequences(text).replace("\r\n", "\n")
     return _VISIBLE.sub(_show, text)
 
