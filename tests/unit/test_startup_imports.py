@@ -76,8 +76,10 @@ def test_importtime_shows_no_heavy_module(lime_env: LimeEnv, args: list[str]) ->
 
 
 #: What a `!` line in line mode must not load besides HEAVY: the agent, the model catalog, the command
-#: registry, the context keeper and what detect-secrets drags in.
+#: registry, the context keeper, the session catalog's SQLite index and what detect-secrets drags in.
 BANG_UNUSED = (
+    "sqlite3",
+    "lime_repl.store.index",
     "lime_repl.agent.loop",
     "lime_repl.agent.providers.catalog",
     "lime_repl.runtime.commands",
