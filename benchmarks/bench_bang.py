@@ -8,8 +8,8 @@ against a bash that pays neither) into its two parts:
     same line with ``1M``, stdout to /dev/null (line mode, the session
     recorded), against the same difference for ``bash -c 'head -c …'``. Each
     side's median of the small runs is subtracted from each of its large
-    runs, so both ratios' parts are medians of the same kind. Goal: at most
-    1.5 times bash's stream. Also reported: ``pipe_stream_s``, the same
+    runs (a difference below 1 ms counts as 1 ms), so both ratios' parts are
+    medians of the same kind. Goal: at most 1.5 times bash's stream. Also reported: ``pipe_stream_s``, the same
     difference for ``bash -c 'head -c … /dev/zero | cat'`` (the bytes through
     one pipe and one reader, the least a tool that records them can do), and
     ``ratio_to_pipe``, lime's stream against it.
@@ -38,10 +38,15 @@ def _cwd(s: Any, name: str) -> Any:
     return path
 
 
+#: The least a stream difference is taken to be (seconds): with one noisy run a side (``--smoke``) a
+#: large run can take less than the small ones, and a ratio needs a positive time.
+_MIN_STREAM_S = 0.001
+
+
 def _stream(runs: list[Run], small: list[Run]) -> list[float]:
-    """Each large run's time less the median of the small runs (seconds, at least 1 us)."""
+    """Each large run's time less the median of the small runs (seconds, at least :data:`_MIN_STREAM_S`)."""
     base = statistics.median(r.seconds for r in small)
-    return [max(r.seconds - base, 1e-6) for r in runs]
+    return [max(r.seconds - base, _MIN_STREAM_S) for r in runs]
 
 
 def bang_stream(s: Any) -> dict[str, Any]:
