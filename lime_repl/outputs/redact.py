@@ -21,12 +21,15 @@ replaced by ``[REDACTED]``. Two kinds of secret are recognised:
   fine-grained ``github_pat_…``, the ``sk-…`` key family (OpenAI, Anthropic
   ``sk-ant-…``), whole PEM private key blocks and whole three-part JWTs.
 
-``detect-secrets`` is imported on the first redaction, never at start-up.
+The shape rules, their cache and their cheap pre-check are
+:mod:`lime_repl.outputs.redact_rules`: ``detect-secrets`` is imported on the
+first redaction, never at start-up, and with the rules cache
+(:func:`use_rules_cache`) only when its plugin files changed.
 Redaction runs on the full text before it is capped (see
 :mod:`lime_repl.outputs.capping` and :mod:`lime_repl.outputs.guard`), so a
 key that straddles a cut is still seen whole. Only the log is redacted: the terminal shows the real output.
 ``redact = false`` in ``config.toml`` turns it off (the caller checks the
-setting). This module imports nothing from lime.
+setting). This module imports nothing from lime but its rules module.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
+
+from .redact_rules import load_rules, use_rules_cache
 
 __all__ = [
     "MIN_SECRET_CHARS",
@@ -43,6 +48,7 @@ __all__ = [
     "is_secret_name",
     "redact",
     "secret_values",
+    "use_rules_cache",
 ]
 
 REDACTED = "[REDACTED]"
@@ -50,79 +56,6 @@ MIN_SECRET_CHARS = 8
 
 #: A variable whose name contains one of these words (any case) holds a secret.
 SECRET_NAME = re.compile(r"TOKEN|KEY|SECRET|PASSWORD|CREDENTIAL", re.IGNORECASE)
-
-#: Shapes ``detect-secrets`` does not match whole; tried before its rules.
-_EXTRA_SHAPES = (
-    r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----",
-    r"(?<![A-Za-z0-9_])github_pat_[A-Za-z0-9_]{22,}",
-    r"(?<![A-Za-z0-9_-])sk-[A-Za-z0-9_-]{16,}",
-    r"eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*",
-)
-
-#: The ``detect-secrets`` plugin modules whose ``denylist`` rules are used (high signal only:
-#: no entropy, IP address or bare hex/alphanumeric-run detectors).
-_PLUGINS = (
-    "aws",
-    "azure_storage_key",
-    "basic_auth",
-    "discord",
-    "github_token",
-    "gitlab_token",
-    "jwt",
-    "npm",
-    "openai",
-    "private_key",
-    "pypi_token",
-    "sendgrid",
-    "slack",
-    "square_oauth",
-    "stripe",
-    "telegram_token",
-)
-
-#: Plugins whose rules with a capture group capture the secret itself (elsewhere a group is a prefix).
-_SECRET_GROUP_PLUGINS = frozenset({"aws", "basic_auth", "npm"})
-
-#: Every keyword of ``detect-secrets``' keyword detector (``api_?key``, ``password``, ``secret``,
-#: ``contraseña`` …) holds one of these stems, and its rules match only text that holds a keyword,
-#: case-insensitively. A text whose case folding holds none of them cannot match a keyword rule, so
-#: those rules, the slowest (about 1 s per 4 MB each), are not run on it.
-_KEYWORD_STEMS = ("key", "pass", "pwd", "secret", "contrase")
-
-#: (pattern, group): the span of ``group`` is replaced (0 = the whole match).
-_Rule = tuple["re.Pattern[str]", int]
-_RULES: tuple[list[_Rule], list[_Rule]] | None = None
-
-
-def _may_hold_keyword(text: str) -> bool:
-    """False only when ``text`` holds none of :data:`_KEYWORD_STEMS` in any case (``str.casefold``)."""
-    folded = text.casefold()
-    return any(stem in folded for stem in _KEYWORD_STEMS)
-
-
-def _load_rules() -> tuple[list[_Rule], list[_Rule]]:
-    """The shape rules, built once: (the extra shapes and the plugins' denylists, the keyword rules)."""
-    global _RULES
-    if _RULES is not None:
-        return _RULES
-    import importlib
-
-    rules: list[_Rule] = [(re.compile(p), 0) for p in _EXTRA_SHAPES]
-    for name in _PLUGINS:
-        module = importlib.import_module(f"detect_secrets.plugins.{name}")
-        for value in vars(module).values():
-            denylist = getattr(value, "denylist", None)
-            if isinstance(value, type) and denylist and value.__module__ == module.__name__:
-                # A rule with a capture group names the secret by it (e.g. the password of a URL).
-                grouped = name in _SECRET_GROUP_PLUGINS
-                rules.extend((rx, 1 if grouped and rx.groups else 0) for rx in denylist)
-    from detect_secrets.plugins import keyword
-
-    keyword_rules = list(keyword.QUOTES_REQUIRED_DENYLIST_REGEX_TO_GROUP.items())
-    if not all(any(stem in word for stem in _KEYWORD_STEMS) for word in keyword.DENYLIST):
-        rules, keyword_rules = rules + keyword_rules, []  # a keyword without a known stem: always run them
-    _RULES = rules, keyword_rules
-    return _RULES
 
 
 def is_secret_name(name: str) -> bool:
@@ -143,9 +76,7 @@ def secret_values(env: Mapping[str, str]) -> list[str]:
     return sorted(found, key=lambda v: (-len(v), v))
 
 
-def _replace(rule: _Rule) -> Callable[[re.Match[str]], str]:
-    group = rule[1]
-
+def _replace(group: int) -> Callable[[re.Match[str]], str]:
     def sub(match: re.Match[str]) -> str:
         if not group or match.group(group) is None:
             return REDACTED
@@ -164,6 +95,7 @@ class Redactor:
 
     Call it on any text (``redactor(text) -> str``; never raises for a
     ``str``). :meth:`learn` adds the secret values of another environment.
+    The credential rules come from the cache named by :func:`use_rules_cache`, if any.
     """
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
@@ -193,10 +125,9 @@ class Redactor:
             return text
         if self._values is not None:
             text = self._values.sub(REDACTED, text)
-        shapes, keyword_rules = _load_rules()
-        for rule in [*shapes, *(keyword_rules if _may_hold_keyword(text) else ())]:
-            if rule[0].search(text) is not None:
-                text = rule[0].sub(_replace(rule), text)
+        for rule in load_rules():
+            if rule.may_match(text) and rule.pattern.search(text) is not None:
+                text = rule.pattern.sub(_replace(rule.group), text)
         return text
 
     def apply(self, value: Any) -> Any:

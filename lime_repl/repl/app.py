@@ -20,39 +20,15 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from ..paths import cwd_key, ensure_dir
 from ..runtime.commands import REGISTRY
 from .controller import Controller
+from .line_mode import run_line_mode
 from .warmup import WarmUp
 
 __all__ = ["PROMPT", "SlashCompleter", "continuation_prompt", "run_interactive", "run_line_mode"]
-
-
-def run_line_mode(controller: Controller, stream: IO[bytes]) -> int:
-    """Handle each line of ``stream`` as if typed; returns the status of the last line."""
-    status = 0
-    for raw in stream:
-        line = _decode_line(raw)
-        if not line.strip():
-            continue
-        status = controller.handle_line(line)
-        if not controller.running:
-            break
-    return status
-
-
-def _decode_line(raw: bytes) -> str:
-    """One input line as text: undecodable bytes become U+FFFD (``errors="replace"``).
-
-    A ``!`` line keeps them as ``surrogateescape`` code points instead, so
-    bash receives the bytes that were typed; the log records them as U+FFFD
-    (the entry guard in :mod:`lime_repl.store.entry_guard`).
-    """
-    if raw.lstrip()[:1] == b"!":
-        return raw.decode("utf-8", "surrogateescape")
-    return raw.decode("utf-8", "replace")
 
 
 def _history_file(controller: Controller) -> Path:

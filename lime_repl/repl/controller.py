@@ -13,15 +13,16 @@ registry in :mod:`lime_repl.runtime.commands`; the full-screen forms in
 from __future__ import annotations
 
 import shutil
+from typing import TYPE_CHECKING
 
 from ..errors import LimeError
-from ..runtime.commands import REGISTRY, CommandResult
 from ..runtime.session import SessionRuntime
-from ..workspace import Workspace
 from .console import Console
 from .render import TerminalSink
-from .table import plain_lines, terminal_lines
-from .terminal_cmds import TERMINAL_FORMS
+
+if TYPE_CHECKING:  # a `!` line loads neither the command registry nor the full-screen forms
+    from ..runtime.commands import CommandResult
+    from ..workspace import Workspace
 
 __all__ = ["Controller"]
 
@@ -86,6 +87,9 @@ class Controller:
 
     def run_command(self, line: str) -> int:
         """Run a slash command (its full-screen form in the interactive REPL) and render its result."""
+        from ..runtime.commands import REGISTRY
+        from .terminal_cmds import TERMINAL_FORMS
+
         command, args = REGISTRY.split(line)
         result: CommandResult | None = None
         if self.console.interactive and command.needs_terminal:
@@ -103,6 +107,8 @@ class Controller:
         for text in result.lines:
             self.console.out(text)
         if result.table is not None:
+            from .table import plain_lines, terminal_lines
+
             if self.console.interactive:
                 rows = terminal_lines(result.table, shutil.get_terminal_size().columns)
             else:

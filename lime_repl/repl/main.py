@@ -130,7 +130,7 @@ def start(
 
             status = run_interactive(controller)
         else:
-            from .app import run_line_mode
+            from .line_mode import run_line_mode
 
             status = run_line_mode(controller, sys.stdin.buffer)
     finally:

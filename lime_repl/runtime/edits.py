@@ -13,7 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..context.memory import MemoryFile, build_system_prompt, find_memory_files
-from ..exchange.export import export_session
 from ..paths import find_project_root
 from ..store.records import Entry
 from ..store.session import Session
@@ -115,6 +114,8 @@ class SessionEdits:
         session = self.current
         self.sync()
         saved = session.path is not None and session.path.exists()
+        from ..exchange.export import export_session  # loaded at the first export
+
         return export_session(
             session.path if saved else None,
             fmt,

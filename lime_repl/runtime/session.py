@@ -20,29 +20,30 @@ import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..agent.loop import Agent, TurnOutcome
-from ..agent.providers.catalog import ModelInfo, choose_provider
 from ..context.memory import MemoryFile
-from ..context.rotation import compact_before_prune
-from ..context.scheduler import ContextKeeper
 from ..errors import LimeError, UsageError
-from ..outputs.redact import Redactor
+from ..outputs.redact import Redactor, use_rules_cache
+from ..paths import cache_dir
 from ..store.records import Entry
 from ..store.segments import WriteFailed
 from ..store.session import Session
 from ..workspace import Workspace
-from .commands import REGISTRY, CommandResult
 from .edits import SessionEdits
 from .events import CompactionFinished, CompactionStarted, EntryAppended, Notice, ShellOutput, Sink
-from .keeper import build_keeper, summarize
 from .model import NO_PROVIDER_HINT, catalog_info, check_credentials, make_agent
 from .resume import recap_event, same_dir, start_dir
 from .shell import PersistentShell, ShellResult
 from .shell_port import BangShell, RecordedRun, ShellFactory
 from .titler import CLOSE_WAIT, AutoTitler
-from .turn import SinkTurnUI
 from .writes import ShellOutcome, record_bash, recording
+
+if TYPE_CHECKING:  # a `!` line loads none of these: the model, context and command modules load when used
+    from ..agent.loop import Agent, TurnOutcome
+    from ..agent.providers.catalog import ModelInfo
+    from ..context.scheduler import ContextKeeper
+    from .commands import CommandResult
 
 __all__ = ["ShellOutcome", "SessionRuntime"]
 
@@ -83,6 +84,7 @@ class SessionRuntime(SessionEdits):
         self.memory: list[MemoryFile] = []
         self._model_recorded = False
         self._collectors: list[_Appended] = []
+        use_rules_cache(cache_dir(workspace.env) / "redact-rules.json")  # no detect-secrets import per process
         self.redactor = None if workspace.config.get("redact", True) is False else Redactor(workspace.env)
         #: Where the shell starts (or was moved to) and the model's tools run while no shell is running.
         self.start_dir: Path = workspace.cwd
@@ -241,6 +243,8 @@ class SessionRuntime(SessionEdits):
     def start_keeper(self) -> ContextKeeper:
         """Build and start the context keeper once (attached to the agent). Raises UsageError for bad settings."""
         if self.keeper is None:
+            from .keeper import build_keeper
+
             self.keeper = build_keeper(self.workspace, self.model_info(), self.agent)
             self.keeper.notify = self._compaction_notice
         if self.agent is not None:
@@ -257,6 +261,8 @@ class SessionRuntime(SessionEdits):
     def _before_prune(self, session: Session, path: Path) -> None:
         """The store is about to delete ``session``'s segment ``path``: compact its live entries first."""
         keeper = self.keeper
+        from ..context.rotation import compact_before_prune
+
         entry = compact_before_prune(session, path, keeper.counter if keeper is not None else None)
         if entry is not None and keeper is not None:
             keeper.last_compaction = entry
@@ -290,6 +296,8 @@ class SessionRuntime(SessionEdits):
     def summarize_entries(self, entries: list[Entry], focus: str | None = None) -> tuple[str, bool]:
         """A summary of ``entries`` (branch summaries): ``(text, by_model)``; the extractive one when the model
         is not configured or fails (a warning notice then); never raises for provider errors."""
+        from .keeper import summarize
+
         text, error = summarize(self.agent, entries, None, focus)
         if error is not None:
             self.sink.emit(Notice("warning", f"{error.message}; using an extractive summary"))
@@ -308,6 +316,8 @@ class SessionRuntime(SessionEdits):
         provider has no key (:func:`~lime_repl.agent.providers.catalog.missing_credentials`); the
         model is unchanged then.
         """
+        from ..agent.providers.catalog import choose_provider
+
         chosen = choose_provider(provider, model, {}, {})
         if chosen is None and self.agent is not None:  # a model the catalog does not know: same provider
             chosen = (self.agent.provider_name, model)
@@ -355,6 +365,8 @@ class SessionRuntime(SessionEdits):
                 with recording("the turn was not fully recorded"):
                     if not self._model_recorded:
                         self._record_model()
+                    from .turn import SinkTurnUI
+
                     outcome = self.agent.run_turn(session, text, SinkTurnUI(self.sink))
             finally:
                 self.sync()
@@ -439,6 +451,8 @@ class SessionRuntime(SessionEdits):
         interactive REPL). Raises :class:`UsageError` for unknown commands.
         """
         self._record_title(self.session)
+        from .commands import REGISTRY
+
         return REGISTRY.dispatch(self, line, can_prefill=can_prefill)
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
