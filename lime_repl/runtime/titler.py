@@ -23,13 +23,14 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
-
-from ..agent.loop import Agent
-from ..agent.providers.base import TextDelta, TurnEnd
+from typing import TYPE_CHECKING
 from ..context.title import TITLE_SYSTEM, clean_title, first_exchange, title_request
 from ..errors import LimeError
 from ..store.records import Entry
 from ..store.session import Session
+
+if TYPE_CHECKING:  # a `!` line loads no agent: the provider types load when a title is asked for
+    from ..agent.loop import Agent
 
 __all__ = ["CLOSE_WAIT", "AutoTitler", "has_title_entry"]
 
@@ -73,6 +74,7 @@ class AutoTitler:
         messages = title_request(*exchange)
         model = agent.model
         provider = agent.provider
+        from ..agent.providers.base import TextDelta, TurnEnd
 
         def ask() -> None:
             try:
