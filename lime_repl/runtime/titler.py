@@ -24,6 +24,7 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
 from ..context.title import TITLE_SYSTEM, clean_title, first_exchange, title_request
 from ..errors import LimeError
 from ..store.records import Entry
