@@ -37,6 +37,7 @@ from itertools import chain, islice
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from ..store.entry_guard import checked_line
 from ..store.records import Entry
 from .foreign.common import Imported, NotStreamable
 from .guard import MAX_LINE_BYTES, ImportRefused, loads
@@ -237,6 +238,9 @@ def _encoder(raw: dict[str, bytes]) -> Callable[[Entry], bytes]:
 
     def encode(entry: Entry) -> bytes:
         line = raw.pop(entry["id"], None)
+        checked = checked_line(entry)  # the line the entry guard has just serialized
+        if checked is not None:
+            return checked + b"\n"
         if line is None or tuple(entry) != _CUSTOM_KEYS:
             return (_ENCODE(entry) + "\n").encode("utf-8")
         kind = entry["customType"]

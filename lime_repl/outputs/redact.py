@@ -31,9 +31,12 @@ setting). This module imports nothing from lime.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
+
+from .redact_gates import GATES, Gate, LiteralScan, fold, keyword_starts, keyword_sub
 
 __all__ = [
     "MIN_SECRET_CHARS",
@@ -111,6 +114,47 @@ def _load_rules() -> list[_Rule]:
     return rules
 
 
+#: A rule with its replacement function and its gate (None: no gate is known for it, it always runs).
+_Gated = tuple["re.Pattern[str]", Callable[["re.Match[str]"], str], Gate | None]
+_GATED: list[_Gated] | None = None
+
+
+def _gated_rules() -> list[_Gated]:
+    """The shape rules (:func:`_load_rules`), each with its replacement and its gate, built once."""
+    global _GATED
+    if _GATED is None:
+        _GATED = [(rx, _replace((rx, group)), GATES.get(rx.pattern)) for rx, group in _load_rules()]
+    return _GATED
+
+
+_SCAN: LiteralScan | None = None
+
+
+def _literal_scan() -> LiteralScan:
+    """One automaton of every gate's literals (:class:`~lime_repl.outputs.redact_gates.LiteralScan`), built once."""
+    global _SCAN
+    if _SCAN is None:
+        _SCAN = LiteralScan([gate for _, _, gate in _gated_rules() if gate is not None])
+    return _SCAN
+
+
+_SELECTED: dict[frozenset[str], tuple[_Gated, ...]] = {}
+
+
+def _selected(present: frozenset[str]) -> tuple[_Gated, ...]:
+    """The rules whose literal groups are all among ``present`` (the folded literals found), in order."""
+    chosen = _SELECTED.get(present)
+    if chosen is None:
+        chosen = tuple(
+            rule
+            for rule in _gated_rules()
+            if rule[2] is None or all(not group.isdisjoint(present) for group in rule[2].line_groups)
+        )
+        if len(_SELECTED) < 4096:
+            _SELECTED[present] = chosen
+    return chosen
+
+
 def is_secret_name(name: str) -> bool:
     """True when an environment variable called ``name`` holds a secret (see :data:`SECRET_NAME`)."""
     return SECRET_NAME.search(name) is not None
@@ -150,10 +194,14 @@ class Redactor:
 
     Call it on any text (``redactor(text) -> str``; never raises for a
     ``str``). :meth:`learn` adds the secret values of another environment.
+    Each rule runs only on a text that passes its gate
+    (:mod:`lime_repl.outputs.redact_gates`), which never changes the result;
+    :meth:`for_json` narrows the rules to those a whole entry's JSON line can need.
     """
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         self._known: set[str] = set()
+        self._escaped: tuple[str, ...] = ()
         self._values: re.Pattern[str] | None = None
         if env:
             self.learn(env)
@@ -167,6 +215,8 @@ class Redactor:
         # One alternation, longest first, so a value that contains another is replaced whole.
         ordered = sorted(self._known, key=lambda v: (-len(v), v))
         self._values = re.compile("|".join(re.escape(v) for v in ordered))
+        # Each value as it reads inside a JSON string (escaping is character by character), for for_json.
+        self._escaped = tuple(json.dumps(v, ensure_ascii=False)[1:-1] for v in ordered)
 
     def __call__(self, text: str) -> str:
         """``text`` with every secret replaced by ``[REDACTED]``.
@@ -177,11 +227,55 @@ class Redactor:
         """
         if len(text) < MIN_SECRET_CHARS:
             return text
-        if self._values is not None:
+        return self._redact(text, None)
+
+    def for_json(self, line: str) -> Callable[[str], str] | None:
+        """A redaction for the strings of one JSON value, given that value's JSON text ``line``.
+
+        ``line`` is the value serialized by Python's ``json`` with
+        ``ensure_ascii=False`` (an entry's log line), which escapes character by
+        character. Returns None when no secret value and no rule's gate
+        (:mod:`~lime_repl.outputs.redact_gates`) is in ``line``, so no string
+        inside the value would change; else a ``str -> str`` function with the
+        redactor's result that tries only the rules whose gates are in ``line``.
+        """
+        values = any(v in line for v in self._escaped)
+        rules = tuple(
+            rule
+            for rule in _selected(_literal_scan().present(fold(line)))
+            if rule[2] is None or rule[2].pattern is None or rule[2].pattern.search(line) is not None
+        )
+        if not rules and not values:
+            return None
+
+        def narrowed(text: str) -> str:
+            return text if len(text) < MIN_SECRET_CHARS else self._redact(text, rules, values)
+
+        return narrowed
+
+    def _redact(self, text: str, rules: tuple[_Gated, ...] | None, values: bool = True) -> str:
+        """``text`` through the secret values (when ``values``) and ``rules`` (None: those its literals select)."""
+        if values and self._values is not None and any(v in text for v in self._known):
             text = self._values.sub(REDACTED, text)
-        for rule in _load_rules():
-            if rule[0].search(text) is not None:
-                text = rule[0].sub(_replace(rule), text)
+        folded, folded_of = "", None
+        if rules is None:
+            folded, folded_of = fold(text), text
+            rules = _selected(_literal_scan().present(folded))
+        starts: list[int] = []
+        starts_of = None
+        for rx, sub, gate in rules:
+            if gate is not None:
+                if gate.folded and folded_of is not text:  # not folded yet, or a rule before replaced something
+                    folded, folded_of = fold(text), text
+                if not gate.passes(text, folded):
+                    continue
+                if gate.keyword:
+                    if starts_of is not text:
+                        starts, starts_of = keyword_starts(text, folded), text
+                    text = keyword_sub(rx, sub, text, starts)
+                    continue
+            if rx.search(text) is not None:
+                text = rx.sub(sub, text)
         return text
 
     def apply(self, value: Any) -> Any:
