@@ -247,27 +247,36 @@ class Redactor:
         )
         if not rules and not values:
             return None
+        literals = tuple(frozenset().union(*(group for _, _, gate in rules if gate for group in gate.line_groups)))
 
         def narrowed(text: str) -> str:
-            return text if len(text) < MIN_SECRET_CHARS else self._redact(text, rules, values)
+            return text if len(text) < MIN_SECRET_CHARS else self._redact(text, literals, values)
 
         return narrowed
 
-    def _redact(self, text: str, rules: tuple[_Gated, ...] | None, values: bool = True) -> str:
-        """``text`` through the secret values (when ``values``) and ``rules`` (None: those its literals select)."""
+    def _redact(self, text: str, literals: tuple[str, ...] | None, values: bool = True) -> str:
+        """``text`` through the secret values (when ``values``) and the rules its literals select.
+
+        ``literals``: the only (folded) literals to look for (those of the rules a
+        :meth:`for_json` line selected); None: all of them, in one pass.
+        """
         if values and self._values is not None and any(v in text for v in self._known):
             text = self._values.sub(REDACTED, text)
-        folded, folded_of = "", None
-        if rules is None:
-            folded, folded_of = fold(text), text
-            rules = _selected(_literal_scan().present(folded))
+        folded = fold(text)
+        if literals is None:
+            present = _literal_scan().present(folded)
+        else:
+            present = frozenset([literal for literal in literals if literal in folded])
+        # A replacement never makes a literal appear (none overlaps "[REDACTED]"), so ``present``
+        # stays a superset: each rule still checks its own gate on the text as it is then.
+        folded_of = text
         starts: list[int] = []
         starts_of = None
-        for rx, sub, gate in rules:
+        for rx, sub, gate in _selected(present):
             if gate is not None:
-                if gate.folded and folded_of is not text:  # not folded yet, or a rule before replaced something
+                if gate.folded and folded_of is not text:  # a rule before replaced something
                     folded, folded_of = fold(text), text
-                if not gate.passes(text, folded):
+                if not gate.passes(text, folded, found=True):
                     continue
                 if gate.keyword:
                     if starts_of is not text:

@@ -84,12 +84,17 @@ class Gate:
         line = tuple(frozenset(lit if self.folded else lit.lower() for lit in group) for group in self.groups)
         object.__setattr__(self, "line_groups", line)
 
-    def passes(self, text: str, folded: str | None) -> bool:
-        """True when the rule may match ``text`` (``folded`` is :func:`fold` of it, needed when ``folded``)."""
-        where = folded if self.folded and folded is not None else text
-        for group in self.groups:
-            if not any(literal in where for literal in group):
-                return False
+    def passes(self, text: str, folded: str | None, *, found: bool = False) -> bool:
+        """True when the rule may match ``text`` (``folded`` is :func:`fold` of it, needed when ``folded``).
+
+        ``found``: the folded literals are known to be in ``folded`` (a :class:`LiteralScan`
+        found them), so only what that does not settle is tested.
+        """
+        if not (found and self.folded):
+            where = folded if self.folded and folded is not None else text
+            for group in self.groups:
+                if not any(literal in where for literal in group):
+                    return False
         if self.pattern is not None and self.pattern.search(text) is None:
             return False
         return self.exact is None or self.exact.search(text) is not None
