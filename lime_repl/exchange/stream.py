@@ -16,7 +16,7 @@ megabytes; anything else (a zip, a JSON document, lime's or pi's logs, Kimi)
 returns None and is read whole by :func:`~lime_repl.exchange.import_.read_bytes`.
 
 :func:`import_streamed` goes further for a first import of a Claude Code log:
-it writes the entries while it reads (the reader's :class:`~.foreign.common.Builder`
+it writes the entries while it reads (the reader's :class:`~.foreign.builder.Builder`
 hands them over as soon as each is complete, its parents resolved through a
 source-uuid -> entry-id map), so neither the records nor the entries are held,
 and a record kept whole as a ``custom`` entry is written with its source line
@@ -39,7 +39,8 @@ from typing import IO, TYPE_CHECKING, Any
 
 from ..store.entry_guard import checked_line
 from ..store.records import Entry
-from .foreign.common import Imported, NotStreamable
+from .foreign.builder import NotStreamable
+from .foreign.common import Imported
 from .guard import MAX_LINE_BYTES, ImportRefused, loads
 from .lime_reader import is_lime_header
 

@@ -49,7 +49,8 @@ from typing import Any
 
 from ...store.records import Entry
 from ..guard import loads
-from .common import Builder, Imported, as_dict, as_list, as_str, flatten_text, parse_arguments, usage_of
+from .builder import Builder
+from .common import Imported, as_dict, as_list, as_str, flatten_text, parse_arguments, usage_of
 
 __all__ = ["looks_like", "read"]
 
