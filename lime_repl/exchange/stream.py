@@ -8,8 +8,8 @@ nesting depth; a line that is not JSON is skipped with a warning), and feeds
 the records to the Claude Code reader as they are read. Each record can be
 freed once its entry is built, so the peak memory is the entries, not the
 file, its decoded text and every parsed record besides. The Codex reader makes
-two passes over its records, so it gets them as a list (still without the
-file's bytes and text).
+two passes over its records (end events and echoed prompts may come after the
+lines they concern), so it reads the file twice, holding no record of the first pass.
 
 Only those two formats are streamed, the ones whose logs grow to tens of
 megabytes; anything else (a zip, a JSON document, lime's or pi's logs, Kimi)
@@ -22,8 +22,10 @@ source-uuid -> entry-id map), so neither the records nor the entries are held,
 and a record kept whole as a ``custom`` entry is written with its source line
 copied in as the entry's ``data``, not parsed and serialized again (the line is
 the source's compact JSON, so only its number formatting can differ from
-lime's serializer). A re-import, or a log whose session id, cwd and first time
-are not among its first records, takes the read-then-write path.
+lime's serializer). A re-import reads the log line by line too, matching its entries with the
+session's one at a time (:func:`~lime_repl.exchange.reimport.import_or_update`);
+a log whose session id, cwd and first time are not among its first records
+takes the read-then-write path.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from itertools import chain, islice
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from ..store.entry_guard import checked_line
 from ..store.records import Entry
@@ -52,6 +54,7 @@ if TYPE_CHECKING:
 __all__ = ["import_streamed", "read_streamed"]
 
 _PEEK = 50
+T = TypeVar("T")
 # The serializer of :func:`~lime_repl.store.records.dumps` (same options, same bytes), built once rather than per line.
 _ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _CUSTOM_KEYS = ("type", "id", "parentId", "timestamp", "customType", "data")
@@ -110,6 +113,25 @@ def _records(
         yield lineno, value
 
 
+class _Reread:
+    """The records of an open file, read from its start again at each iteration.
+
+    Line warnings are kept from the first pass only. A file that grew in
+    between is read as it is then (a Codex log being written); one that grew
+    past the cap raises ``_WholeFile``.
+    """
+
+    def __init__(self, fh: IO[bytes], name: str, cap: int, warnings: list[str]) -> None:
+        self.fh, self.name, self.cap, self.warnings = fh, name, cap, warnings
+        self.passes = 0
+
+    def __iter__(self) -> Iterator[tuple[int, Any]]:
+        self.fh.seek(0)
+        warnings = self.warnings if self.passes == 0 else []
+        self.passes += 1
+        return _records(self.fh, self.name, self.cap, warnings)
+
+
 def read_streamed(path: Path, cap: int, *, fallback: str) -> Imported | None:
     """The Claude Code or Codex log at ``path`` read line by line, or None for any other content."""
     name = str(path)
@@ -140,8 +162,9 @@ def _dispatch(fh: IO[bytes], name: str, cap: int, fallback: str) -> Imported | N
             break
     if not peek or peek[0][0] != 1 or is_lime_header(peek[0][1]) or pi.looks_like(peek):
         return None
-    if codex.looks_like(peek):  # the Codex reader makes two passes: a list, still without the raw file
-        return codex.read(list(chain(peek, records)), name, warnings, fallback)
+    if codex.looks_like(peek):  # the Codex reader makes two passes: the file is read twice
+        warnings.clear()
+        return codex.read(_Reread(fh, name, cap, warnings), name, warnings, fallback)
     if claude.looks_like(peek):
         subagents = claude.subagent_records(name, cap)
         return claude.read(chain(peek, records), name, warnings, fallback, subagents)  # type: ignore[arg-type]
@@ -149,13 +172,20 @@ def _dispatch(fh: IO[bytes], name: str, cap: int, fallback: str) -> Imported | N
 
 
 def import_streamed(
-    workspace: Workspace, path: Path, cap: int, previous: Callable[[Imported], Path | None]
-) -> ImportResult | None:
+    workspace: Workspace,
+    path: Path,
+    cap: int,
+    previous: Callable[[Imported], Path | None],
+    update: Callable[[Path, Imported, Iterator[Entry]], T] | None = None,
+) -> ImportResult | T | None:
     """Import the Claude Code log at ``path`` by writing its entries as they are read (see the module doc).
 
+    When ``previous`` finds a session imported from the same source, ``update``
+    gets that session's path, the source's header and its entries as they are
+    read (filling in the title and leaf at their end), and its result is returned.
     Returns None, having written nothing, when the file is not such a log,
-    when ``previous`` finds a session imported from the same source (the
-    caller then updates it), or when the session id, cwd or first time is not
+    when ``previous`` finds a session and there is no ``update`` (the caller
+    then updates it), or when the session id, cwd or first time is not
     among the first records; the caller then reads the file whole. Raises
     :class:`ImportRefused` (the new session removed) for a bad line found
     past the first records, and what :func:`~.import_.write_imported` raises.
@@ -194,8 +224,13 @@ def import_streamed(
                 return None
             imported = Imported(TOOL, reader.session_id, name, cwd=reader.cwd, warnings=warnings)
             imported.created = reader.b.first_time
-            if previous(imported) is not None:
-                return None
+            before = previous(imported)
+            if before is not None:  # an update: compared, not copied, so no source line is kept
+                return (
+                    None
+                    if update is None
+                    else update(before, imported, _written(reader, out, records, None, imported, cap))
+                )
             entries = _written(reader, out, records, last, imported, cap)
             return write_imported(workspace, imported, entries=entries, encode=_encoder(reader.b.raw))
         except _WholeFile:
@@ -208,17 +243,20 @@ def _written(
     reader: ClaudeReader,
     out: deque[Entry],
     records: Iterator[tuple[int, Any]],
-    last: list[bytes],
+    last: list[bytes] | None,
     imported: Imported,
     cap: int,
 ) -> Iterator[Entry]:
-    """The entries of the rest of the log as the reader completes them; fills in ``imported`` at the end."""
+    """The entries of the rest of the log as the reader completes them; fills in ``imported`` at the end.
+
+    ``last`` holds the source line of the record just read, kept for a ``custom`` entry's ``data`` (None: not kept).
+    """
     from .foreign import claude
 
     while out:
         yield out.popleft()
     for _, record in records:
-        reader.feed(record, raw=last[0])
+        reader.feed(record, raw=None if last is None else last[0])
         while out:
             yield out.popleft()
     for _name, more in sorted(claude.subagent_records(imported.path, cap).items()):

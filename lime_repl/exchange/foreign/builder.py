@@ -60,7 +60,9 @@ class Builder:
         self.time = fallback_time
         self.first_time: str | None = None
         self.sink = sink
-        self.raw: dict[str, bytes] = {}  # with a sink: an entry id -> the source line its ``data`` was parsed from
+        self.raw: dict[
+            str, bytes
+        ] = {}  # with a sink: an entry id -> the source line its ``data`` was parsed from
         self._by_src: dict[str, str] = {}
         self._pending: list[tuple[Entry, str, str]] = []
         self._waiting: dict[str, list[tuple[Entry, str]]] = {}
@@ -133,7 +135,9 @@ class Builder:
                 self._await.clear()
         return entry
 
-    def custom(self, kind: str, record: Any, *, time: Any = None, raw: bytes | None = None, **kw: Any) -> Entry:
+    def custom(
+        self, kind: str, record: Any, *, time: Any = None, raw: bytes | None = None, **kw: Any
+    ) -> Entry:
         """Keep ``record`` whole as a ``custom`` entry of type ``<tool>:<kind>``.
 
         ``raw``: the source line ``record`` was parsed from, kept (with a sink)

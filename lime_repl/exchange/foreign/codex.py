@@ -45,6 +45,8 @@ Mapping onto lime entries (one entry per line, chained in file order):
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
+from itertools import chain
 from typing import Any
 
 from ...store.records import Entry
@@ -109,7 +111,12 @@ def _envelope(record: Any, first: bool) -> dict[str, Any]:
     return line
 
 
-def _end_errors(lines: list[dict[str, Any]]) -> dict[str, bool]:
+def _envelopes(records: Iterable[tuple[int, Any]]) -> Iterator[dict[str, Any]]:
+    for i, (_, record) in enumerate(records):
+        yield _envelope(record, i == 0)
+
+
+def _end_errors(lines: Iterable[dict[str, Any]]) -> dict[str, bool]:
     """``call_id`` -> failed, from ``exec_command_end``, ``patch_apply_end`` and ``mcp_tool_call_end`` events."""
     out: dict[str, bool] = {}
     for line in lines:
@@ -133,28 +140,39 @@ def _end_errors(lines: list[dict[str, Any]]) -> dict[str, bool]:
     return out
 
 
-def _echoed_prompts(lines: list[dict[str, Any]]) -> set[int]:
-    """``id()`` of the ``user_message`` events whose turn also has a ``response_item`` user message.
+def _first_pass(lines: Iterable[dict[str, Any]]) -> tuple[dict[str, bool], set[int]]:
+    """What the mapping needs from later lines: :func:`_end_errors`, and the echoed prompts.
 
-    A turn here is the run of lines between two model outputs (assistant
-    messages, reasoning, tool calls): the event and the item may come in
-    either order, and their texts may differ.
+    The second set holds the positions (0 for the first line) of the
+    ``user_message`` events whose turn also has a ``response_item`` user
+    message. A turn here is the run of lines between two model outputs
+    (assistant messages, reasoning, tool calls): the event and the item may
+    come in either order, and their texts may differ.
     """
+    ends: dict[str, bool] = {}
     out: set[int] = set()
-    events: list[dict[str, Any]] = []
+    events: list[int] = []
     has_item = False
-    for line in [*lines, {"type": "response_item", "payload": {"type": "reasoning"}}]:
+    end = {"type": "response_item", "payload": {"type": "reasoning"}}
+    for index, line in enumerate(chain(lines, [end])):
         item = as_dict(line.get("payload"))
-        if line.get("type") == "event_msg" and item.get("type") == "user_message":
-            events.append(line)
+        if line.get("type") == "event_msg":
+            ends.update(_end_errors([line]))
+            if item.get("type") == "user_message":
+                events.append(index)
         elif line.get("type") == "response_item":
             if item.get("type") == "message" and item.get("role") == "user":
                 has_item = has_item or not _is_context(flatten_text(item.get("content")))
             elif item.get("type") in _ITEMS and item.get("type") not in _OUTPUTS:
                 if has_item:
-                    out.update(id(e) for e in events)
+                    out.update(events)
                 events, has_item = [], False
-    return out
+    return ends, out
+
+
+def _paired(records: Iterable[tuple[int, Any]]) -> Iterator[tuple[tuple[int, Any], dict[str, Any]]]:
+    for i, numbered in enumerate(records):
+        yield numbered, _envelope(numbered[1], i == 0)
 
 
 def _is_context(text: str) -> bool:
@@ -206,16 +224,20 @@ def _message_blocks(content: Any) -> list[dict[str, Any]]:
     return blocks
 
 
-def read(records: list[tuple[int, Any]], path: str, warnings: list[str], fallback: str) -> Imported:
-    """Map a Codex rollout's records onto an :class:`Imported`."""
+def read(records: Iterable[tuple[int, Any]], path: str, warnings: list[str], fallback: str) -> Imported:
+    """Map a Codex rollout's records onto an :class:`Imported`.
+
+    ``records`` is iterated twice (a list, or a reader that reads the file
+    again, :func:`~lime_repl.exchange.stream.read_streamed`): the first pass
+    collects the end events and the echoed prompts, which may come after the
+    lines they concern, so neither pass holds every record.
+    """
     b = Builder(TOOL, fallback)
     session_id = cwd = title = None
     thread_name: str | None = None
     last_assistant: Entry | None = None
-    lines = [_envelope(record, i == 0) for i, (_, record) in enumerate(records)]
-    ends = _end_errors(lines)
-    echoed = _echoed_prompts(lines)
-    for (_, record), line in zip(records, lines, strict=True):
+    ends, echoed = _first_pass(_envelopes(records))
+    for index, ((_, record), line) in enumerate(_paired(records)):
         kind, stamp = line.get("type"), line.get("timestamp")
         payload = line.get("payload")
         item = as_dict(payload)
@@ -231,7 +253,7 @@ def read(records: list[tuple[int, Any]], path: str, warnings: list[str], fallbac
             and _is_context(flatten_text(item.get("content")))
         ):
             b.custom("context", record, time=stamp)
-        elif kind == "event_msg" and item_type == "user_message" and id(line) not in echoed:
+        elif kind == "event_msg" and item_type == "user_message" and index not in echoed:
             text = as_str(item.get("message"))
             title = title or (text.strip().splitlines() or [""])[0][:80] or None
             content: list[dict[str, Any]] = [{"type": "text", "text": text}]

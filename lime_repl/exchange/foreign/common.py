@@ -45,7 +45,6 @@ __all__ = [
 ]
 
 
-
 @dataclass
 class Imported:
     """A session read from a file, before anything is written.
