@@ -76,7 +76,7 @@ def guard_entry(entry: dict[str, Any], *, segment_bytes: int, redact: Redact | N
     limit = DEFAULT_LIMIT
     line = _line(entry)
     if line is not None:
-        redact = _narrowed(redact, line[0])
+        redact = _narrowed(redact, line)
         if redact is None and len(line[1]) <= min(budget, 2 * limit + _SLACK) and not _long_title(entry):
             remember_checked(entry, line[1], budget)
             return entry
@@ -117,14 +117,14 @@ def _long_title(entry: dict[str, Any]) -> bool:
     return isinstance(value, str) and len(value) > TITLE_CHARS
 
 
-def _narrowed(redact: Redact | None, line: str) -> Redact | None:
-    """The redaction the strings of an entry whose JSON line is ``line`` need (None: none can change)."""
+def _narrowed(redact: Redact | None, line: tuple[str, bytes]) -> Redact | None:
+    """The redaction the strings of an entry whose JSON line (text, UTF-8) is ``line`` need (None: none can change)."""
     if redact is None:
         return None
     for_json = getattr(redact, "for_json", None)
     if for_json is None:
         return redact  # a plain ``str -> str`` function: run on every string
-    narrowed: Redact | None = for_json(line)
+    narrowed: Redact | None = for_json(*line)
     return narrowed
 
 

@@ -139,6 +139,9 @@ def _literal_scan() -> LiteralScan:
 
 
 _SELECTED: dict[frozenset[str], tuple[_Gated, ...]] = {}
+#: Texts of at most this many characters have their result remembered, up to ``_SHORT_ENTRIES`` of them.
+_SHORT = 256
+_SHORT_ENTRIES = 8192
 
 
 def _selected(present: frozenset[str]) -> tuple[_Gated, ...]:
@@ -203,6 +206,7 @@ class Redactor:
         self._known: set[str] = set()
         self._escaped: tuple[str, ...] = ()
         self._values: re.Pattern[str] | None = None
+        self._short: dict[str, str] = {}
         if env:
             self.learn(env)
 
@@ -212,6 +216,7 @@ class Redactor:
         if not new:
             return
         self._known |= new
+        self._short.clear()
         # One alternation, longest first, so a value that contains another is replaced whole.
         ordered = sorted(self._known, key=lambda v: (-len(v), v))
         self._values = re.compile("|".join(re.escape(v) for v in ordered))
@@ -229,7 +234,7 @@ class Redactor:
             return text
         return self._redact(text, None)
 
-    def for_json(self, line: str) -> Callable[[str], str] | None:
+    def for_json(self, line: str, data: bytes | None = None) -> Callable[[str], str] | None:
         """A redaction for the strings of one JSON value, given that value's JSON text ``line``.
 
         ``line`` is the value serialized by Python's ``json`` with
@@ -238,11 +243,14 @@ class Redactor:
         (:mod:`~lime_repl.outputs.redact_gates`) is in ``line``, so no string
         inside the value would change; else a ``str -> str`` function with the
         redactor's result that tries only the rules whose gates are in ``line``.
+        ``data``: ``line`` encoded in UTF-8, when the caller has it (searched instead, faster).
         """
         values = any(v in line for v in self._escaped)
+        scan = _literal_scan()
+        present = scan.present(fold(line)) if data is None else scan.present_utf8(data, line)
         rules = tuple(
             rule
-            for rule in _selected(_literal_scan().present(fold(line)))
+            for rule in _selected(present)
             if rule[2] is None or rule[2].pattern is None or rule[2].pattern.search(line) is not None
         )
         if not rules and not values:
@@ -258,8 +266,23 @@ class Redactor:
         """``text`` through the secret values (when ``values``) and the rules its literals select.
 
         ``literals``: the only (folded) literals to look for (those of the rules a
-        :meth:`for_json` line selected); None: all of them, in one pass.
+        :meth:`for_json` line selected); None: all of them, in one pass. A short
+        text's result is remembered (:data:`_SHORT`): the same ids, paths and
+        versions come back in every record of a log.
         """
+        short = len(text) <= _SHORT
+        if short:
+            done = self._short.get(text)
+            if done is not None:
+                return done
+        result = self._redact_text(text, literals, values)
+        if short:  # narrowing is exact, so this is the text's one result
+            if len(self._short) >= _SHORT_ENTRIES:
+                self._short.clear()
+            self._short[text] = result
+        return result
+
+    def _redact_text(self, text: str, literals: tuple[str, ...] | None, values: bool) -> str:
         if values and self._values is not None and any(v in text for v in self._known):
             text = self._values.sub(REDACTED, text)
         folded = fold(text)
