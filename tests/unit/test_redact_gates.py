@@ -31,8 +31,8 @@ SAMPLES = [
     "password = 'hunter2hunter2'",
     'api_key: "abcdefgh12345678"',
     "PASSWORD='Sup3rSecretValue'",
-    "pa\u017f\u017fword = 'long-s-in-the-keyword'",  # U+017F matches s when ignoring case
-    "api_\u212aey = 'kelvin-sign-keyword'",  # U+212A matches k
+    "pa\u017f\u017fword = 'long-s-value-1'",  # U+017F matches s when ignoring case
+    "api_\u212aey = 'kelvin-sign-value'",  # U+212A matches k
     "pr\u0130vate_key => 'dotted-capital-i'",  # U+0130 matches i
     "pr\u0131vate_key => 'dotless-i'",
     "db_pass: `backtick-value`",
