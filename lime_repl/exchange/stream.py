@@ -15,7 +15,8 @@ Only those two formats are streamed, the ones whose logs grow to tens of
 megabytes; anything else (a zip, a JSON document, lime's or pi's logs, Kimi)
 returns None and is read whole by :func:`~lime_repl.exchange.import_.read_bytes`.
 
-:func:`import_streamed` goes further for a first import of a Claude Code log:
+:func:`import_streamed` goes further for a first import of a Claude Code log
+(and of a Codex rollout, on its second pass, :func:`~.foreign.codex.mapped`):
 it writes the entries while it reads (the reader's :class:`~.foreign.builder.Builder`
 hands them over as soon as each is complete, its parents resolved through a
 source-uuid -> entry-id map), so neither the records nor the entries are held,
@@ -178,7 +179,9 @@ def import_streamed(
     previous: Callable[[Imported], Path | None],
     update: Callable[[Path, Imported, Iterator[Entry]], T] | None = None,
 ) -> ImportResult | T | None:
-    """Import the Claude Code log at ``path`` by writing its entries as they are read (see the module doc).
+    """Import the Claude Code log or Codex rollout at ``path`` by writing its entries as they are read.
+
+    See the module doc; a Codex rollout is read twice (:func:`~.foreign.codex.mapped`).
 
     When ``previous`` finds a session imported from the same source, ``update``
     gets that session's path, the source's header and its entries as they are
@@ -210,11 +213,17 @@ def import_streamed(
             records = _records(fh, name, cap, warnings, last)
             numbered = list(islice(records, _PEEK))
             peek = [record for _, record in numbered]
-            if not peek or numbered[0][0] != 1 or is_lime_header(peek[0]) or not claude.looks_like(numbered):
+            if not peek or numbered[0][0] != 1 or is_lime_header(peek[0]):
                 return None
             from .foreign import codex, pi
 
-            if pi.looks_like(numbered) or codex.looks_like(numbered):
+            if pi.looks_like(numbered):
+                return None
+            if codex.looks_like(numbered):
+                warnings.clear()  # the Codex reader reads the file again, from its first line
+                log = _Reread(fh, name, cap, warnings)
+                return _codex_streamed(workspace, log, _mtime(path), previous, update)
+            if not claude.looks_like(numbered):
                 return None
             out: deque[Entry] = deque()
             reader = ClaudeReader(name, warnings, _mtime(path), sink=out.append)
@@ -237,6 +246,46 @@ def import_streamed(
             return None  # the whole-file reader refuses it, naming the sizes
         except NotStreamable:
             return None  # the session begun is removed; the read-then-write path gives the exact tree
+
+
+def _codex_streamed(
+    workspace: Workspace,
+    log: _Reread,
+    fallback: str,
+    previous: Callable[[Imported], Path | None],
+    update: Callable[[Path, Imported, Iterator[Entry]], T] | None,
+) -> ImportResult | T | None:
+    """A Codex rollout written as it is read (its second pass; :func:`~.foreign.codex.mapped`)."""
+    from .foreign import codex
+    from .foreign.builder import Builder
+    from .import_write import write_imported
+
+    out: deque[Entry] = deque()
+    builder = Builder(codex.TOOL, fallback, sink=out.append)
+    imported = Imported(codex.TOOL, None, log.name, warnings=log.warnings)
+    steps = codex.mapped(log, builder, imported)
+    for _ in islice(steps, _PEEK):  # the first step reads the whole file once (end events, echoed prompts)
+        if imported.source_id is not None and imported.cwd is not None and builder.first_time is not None:
+            break
+    else:
+        return None
+    imported.created = builder.first_time
+    entries = _drained(steps, out)
+    before = previous(imported)
+    if before is not None:
+        return None if update is None else update(before, imported, entries)
+    return write_imported(workspace, imported, entries=entries, encode=_encoder({}))
+
+
+def _drained(steps: Iterator[None], out: deque[Entry]) -> Iterator[Entry]:
+    """The entries a reader hands over, as each of its ``steps`` (one record) is taken."""
+    while out:
+        yield out.popleft()
+    for _ in steps:
+        while out:
+            yield out.popleft()
+    while out:
+        yield out.popleft()
 
 
 def _written(

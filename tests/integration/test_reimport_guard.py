@@ -1,7 +1,8 @@
 """Entries added by a re-import ("added N entries") pass the same shape check and entry guard as a first import.
 
 Drives the real ``lime import`` in a private ``LIME_HOME``: a Claude Code log
-(read line by line, the streamed path) and a lime jsonl export (read whole)
+and a Codex rollout (read line by line, the streamed path) and a lime jsonl
+export (read whole)
 are imported, lines are appended to them as the other tool would append, one
 of them hostile (a secret, a lone surrogate, a block of the wrong shape), and
 the file is imported again.
@@ -45,6 +46,28 @@ def _lime_tail(last_id: str) -> bytes:
     return b"".join(json.dumps(e).encode() + b"\n" for e in entries)
 
 
+def _codex_tail() -> bytes:
+    def item(stamp: str, payload: dict) -> dict:
+        return {"timestamp": stamp, "type": "response_item", "payload": payload}
+
+    records = [
+        item("2026-02-23T12:30:00.000Z", {"type": "message", "role": "user",
+             "content": [{"type": "input_text", "text": f"deploy with {SK} now \udcff"}]}),
+        item("2026-02-23T12:30:01.000Z", {"type": "message", "role": "assistant",
+             "content": [{"type": 5, "text": "a block of the wrong shape"}]}),
+        item("2026-02-23T12:30:02.000Z", {"type": "message", "role": "assistant",
+             "content": [{"type": "output_text", "text": "a good answer"}]}),
+    ]  # fmt: skip
+    return b"".join(json.dumps(r).encode() + b"\n" for r in records)
+
+
+def _codex_source(lime_env: LimeEnv, tmp_path: Path) -> tuple[Path, bytes]:
+    fixture = FOREIGN / "codex" / "rollout-2026-02-23T13-19-38-019c8a70-dda7-7f33-98ea-f30553347322.jsonl"
+    source = tmp_path / fixture.name
+    shutil.copy(fixture, source)
+    return source, _codex_tail()
+
+
 def _claude_source(lime_env: LimeEnv, tmp_path: Path) -> tuple[Path, bytes]:
     source = tmp_path / "9d1c2e6a-0000-4000-8000-000000000001.jsonl"
     shutil.copy(FOREIGN / "claude-code" / "sample_session.jsonl", source)
@@ -63,7 +86,9 @@ def _lime_source(lime_env: LimeEnv, tmp_path: Path) -> tuple[Path, bytes]:
     return source, _lime_tail(last)
 
 
-@pytest.mark.parametrize("make", [_claude_source, _lime_source], ids=["claude-streamed", "lime-whole"])
+@pytest.mark.parametrize(
+    "make", [_claude_source, _codex_source, _lime_source], ids=["claude-streamed", "codex-streamed", "lime-whole"]
+)
 def test_added_entries_pass_the_shape_check_and_the_guard(lime_env: LimeEnv, tmp_path: Path, make) -> None:
     source, tail = make(lime_env, tmp_path)
     first = lime_env.run("import", str(source))

@@ -54,7 +54,7 @@ from ..guard import loads
 from .builder import Builder
 from .common import Imported, as_dict, as_list, as_str, flatten_text, parse_arguments, usage_of
 
-__all__ = ["looks_like", "read"]
+__all__ = ["looks_like", "mapped", "read"]
 
 TOOL = "codex"
 _TYPES = frozenset({"session_meta", "response_item", "event_msg", "turn_context", "compacted"})
@@ -232,10 +232,32 @@ def read(records: Iterable[tuple[int, Any]], path: str, warnings: list[str], fal
     collects the end events and the echoed prompts, which may come after the
     lines they concern, so neither pass holds every record.
     """
-    b = Builder(TOOL, fallback)
-    session_id = cwd = title = None
+    imported = Imported(TOOL, None, path, warnings=warnings)
+    for _ in mapped(records, Builder(TOOL, fallback), imported):
+        pass
+    return imported
+
+
+def mapped(records: Iterable[tuple[int, Any]], b: Builder, imported: Imported) -> Iterator[None]:
+    """Map ``records`` into ``b`` one at a time, yielding after each, and fill in ``imported``.
+
+    ``imported``'s ``source_id`` and ``cwd`` are set as soon as the
+    ``session_meta`` line is read; its entries, title and ``created`` at the
+    end. With a sink, ``b`` hands each entry over once complete (an assistant
+    message is held until the ``token_count`` that gives its usage, or the next
+    one), so a writer can consume them between two records
+    (:func:`~lime_repl.exchange.stream.import_streamed`).
+    """
+    title: str | None = None
     thread_name: str | None = None
     last_assistant: Entry | None = None
+
+    def assistant(entry: Entry) -> Entry:
+        if last_assistant is not None and "usage" not in last_assistant:
+            b.release(last_assistant)
+        b.hold(entry)  # its usage may come with a later token_count
+        return entry
+
     ends, echoed = _first_pass(_envelopes(records))
     for index, ((_, record), line) in enumerate(_paired(records)):
         kind, stamp = line.get("type"), line.get("timestamp")
@@ -243,8 +265,10 @@ def read(records: Iterable[tuple[int, Any]], path: str, warnings: list[str], fal
         item = as_dict(payload)
         item_type = item.get("type")
         if kind == "session_meta":
-            session_id = session_id or (item.get("id") if isinstance(item.get("id"), str) else None)
-            cwd = cwd or (item.get("cwd") if isinstance(item.get("cwd"), str) else None)
+            if imported.source_id is None and isinstance(item.get("id"), str):
+                imported.source_id = item["id"]
+            if imported.cwd is None and isinstance(item.get("cwd"), str):
+                imported.cwd = item["cwd"]
             b.custom("session_meta", record, time=stamp or item.get("timestamp"))
         elif (
             kind == "response_item"
@@ -266,20 +290,24 @@ def read(records: Iterable[tuple[int, Any]], path: str, warnings: list[str], fal
                 {"type": "message", "role": item["role"], "content": _message_blocks(item.get("content"))},
                 time=stamp,
             )
-            last_assistant = entry if item["role"] == "assistant" else last_assistant
+            last_assistant = assistant(entry) if item["role"] == "assistant" else last_assistant
         elif kind == "response_item" and item_type == "reasoning":
             summary = "\n".join(as_str(as_dict(s).get("text")) for s in as_list(item.get("summary")))
-            last_assistant = b.add(
-                {
-                    "type": "message",
-                    "role": "assistant",
-                    "content": [{"type": "reasoning", "provider": TOOL, "summary": summary, "data": item}],
-                },
-                time=stamp,
+            last_assistant = assistant(
+                b.add(
+                    {
+                        "type": "message",
+                        "role": "assistant",
+                        "content": [
+                            {"type": "reasoning", "provider": TOOL, "summary": summary, "data": item}
+                        ],
+                    },
+                    time=stamp,
+                )
             )
         elif kind == "response_item" and item_type in _CALLS:
-            last_assistant = b.add(
-                {"type": "message", "role": "assistant", "content": [_call(item)]}, time=stamp
+            last_assistant = assistant(
+                b.add({"type": "message", "role": "assistant", "content": [_call(item)]}, time=stamp)
             )
         elif kind == "response_item" and item_type in _OUTPUTS:
             output = item.get("output")
@@ -330,14 +358,15 @@ def read(records: Iterable[tuple[int, Any]], path: str, warnings: list[str], fal
                 )
                 if usage is not None and "usage" not in last_assistant:
                     last_assistant["usage"] = usage
+                    b.release(last_assistant)
             sub = (
                 f"/{item_type}"
                 if isinstance(item_type, str) and kind in ("event_msg", "response_item")
                 else ""
             )
             b.custom(f"{as_str(kind, 'unknown')}{sub}", record, time=stamp)
-    imported = Imported(
-        TOOL, session_id, path, b.finish(), title=thread_name or title, cwd=cwd, warnings=warnings
-    )
+        b.flush()
+        yield
+    imported.entries = b.finish()
+    imported.title = thread_name or title
     imported.created = b.first_time
-    return imported
