@@ -50,6 +50,9 @@ FIGURES["session_list_cold"] = session_list_cold  # issue 15: the first listing 
 from bench_pty import bang_pty_throughput  # noqa: E402
 
 FIGURES["bang_pty_throughput"] = bang_pty_throughput  # issue 12: ! on a pseudo terminal, against script -qc
+from bench_bang import BANG_FIGURES  # noqa: E402
+
+FIGURES.update(BANG_FIGURES)  # issue 15: bang_stream (the ! stream alone) and bang_start (a ! line's start-up)
 from bench_util import REPO  # noqa: E402
 
 MODES = {

@@ -38,12 +38,12 @@ _SEQUENCE = re.compile(
 )
 # Introducers left without their terminator: dropped alone.
 _INTRODUCER = re.compile(r"\x1b[\[\]PX^_]?|[\x90\x98\x9b\x9d\x9e\x9f]")
+# Any character that can open a sequence: ESC or a C1 control (one regex scan, not a loop in Python).
+_ANY_INTRODUCER = re.compile(r"[\x1b\x90-\x9f]").search
 _VISIBLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 # A possibly unfinished sequence at the end of a streamed piece.
 _PENDING = re.compile(r"(?:\x1b[\[\]PX^_]?|[\x90\x98\x9b\x9d\x9e\x9f])[^\x1b]*\Z")
 _HOLD_LIMIT = 4096
-# ESC or any C1 control: text without one holds no sequence (one C-level search, no per-character loop).
-_MAY_HOLD = re.compile(r"[\x1b\x90-\x9f]")
 
 
 def _show(match: re.Match[str]) -> str:
@@ -62,7 +62,7 @@ def strip_sequences(text: str) -> str:
     Unterminated sequences lose their introducer only. Other control
     characters are left as they are (see :func:`safe_text`).
     """
-    if "\x1b" not in text and (text.isascii() or _MAY_HOLD.search(text) is None):
+    if _ANY_INTRODUCER(text) is None:
         return text
     return _INTRODUCER.sub("", _SEQUENCE.sub("", text))
 
@@ -72,6 +72,8 @@ def safe_text(text: str) -> str:
 
     Newlines and tabs are kept; ``\\r\\n`` becomes ``\\n``. Idempotent.
     """
+    if _VISIBLE.search(text) is None:  # no control at all (ESC, C1 and CR are controls): nothing to change
+        return text
     text = strip_sequences(text).replace("\r\n", "\n")
     return _VISIBLE.sub(_show, text)
 

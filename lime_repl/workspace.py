@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Unpack
 from . import paths
 from .errors import SessionLockedError, SessionNotFoundError, StoreError, UsageError
 from .store.catalog import AmbiguousSession, Catalog, SessionInfo, SessionNotFound
-from .store.files import UnsafeFile
+from .store.files import UnsafeFile, WriteFailed
 
 if TYPE_CHECKING:  # imported where used: listing and search never load the writer or the config parser
     from .config import Config
@@ -124,8 +124,11 @@ class Workspace:
                 options=self.store_options,
                 **extra,
             )
-        except UnsafeFile as exc:
-            raise StoreError(str(exc.strerror)) from None
+        except UnsafeFile:  # the store's own error, worded for the user
+            raise
+        except WriteFailed as exc:  # the store's own error; say what was being done
+            exc.message = f"cannot create a session in {self.sessions_dir}: {exc.message}"
+            raise
         except OSError as exc:
             raise StoreError(
                 f"cannot create a session in {self.sessions_dir}: {exc.strerror or exc}"
@@ -162,7 +165,7 @@ class Workspace:
 
     def open_session(self, path: Path) -> Session:
         """Resume ``path`` as its writer. Raises :class:`SessionLockedError` (exit 3) or another LimeError."""
-        from .store.segments import LockHeld, WriteFailed
+        from .store.segments import LockHeld
         from .store.session import Session
 
         try:
@@ -176,10 +179,11 @@ class Workspace:
             ) from None
         except FileNotFoundError:
             raise SessionNotFoundError(f"no session file at {path}") from None
-        except UnsafeFile as exc:
-            raise StoreError(f"{exc.strerror}; the session was not opened") from None
-        except WriteFailed as exc:
-            raise StoreError(str(exc)) from None
+        except UnsafeFile as exc:  # the store's own error; say that nothing was opened
+            exc.message = f"{exc.message}; the session was not opened"
+            raise
+        except WriteFailed:  # the store's own error, worded for the user
+            raise
         except OSError as exc:
             raise StoreError(f"cannot open {path}: {exc.strerror or exc}") from None
 
@@ -191,7 +195,7 @@ class Workspace:
             return Session.load(path)
         except FileNotFoundError:
             raise SessionNotFoundError(f"no session file at {path}") from None
-        except UnsafeFile as exc:
-            raise StoreError(str(exc.strerror)) from None
+        except UnsafeFile:  # the store's own error, worded for the user
+            raise
         except OSError as exc:
             raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from None

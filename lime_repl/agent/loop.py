@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from ..context.transcript import session_transcript
 from ..store.session import Session
+from .approvals import Approvals, Decision, scope_of
 from .providers.base import Provider, ReasoningDelta, TextDelta, TurnEnd
 from .providers.errors import ContextOverflowError, ProviderError
 from .tools.base import ToolContext, ToolResult, run_tool
@@ -32,7 +33,13 @@ MAX_STEPS = 50
 
 
 class TurnUI(Protocol):
-    """What the loop shows and asks. ``approve`` returns ``"y"``, ``"n"`` or ``"a"`` (always)."""
+    """What the loop shows and asks.
+
+    ``approve`` gets the tool, its arguments and what "always" would cover (a label such as
+    ``git commands``, and why the scope is the exact command, or ``""``); it returns a
+    :class:`~lime_repl.agent.approvals.Decision` or one of ``"y"``, ``"n"``, ``"a"``, and raises
+    ``KeyboardInterrupt`` to refuse the call and stop the turn.
+    """
 
     def on_text(self, text: str) -> None: ...
 
@@ -42,7 +49,7 @@ class TurnUI(Protocol):
 
     def on_tool_call(self, name: str, arguments: Mapping[str, Any]) -> None: ...
 
-    def approve(self, name: str, arguments: Mapping[str, Any]) -> str: ...
+    def approve(self, name: str, arguments: Mapping[str, Any], always: str, why: str) -> str | Decision: ...
 
     def on_tool_result(self, name: str, result: ToolResult) -> None: ...
 
@@ -83,7 +90,8 @@ class Agent:
         self.yolo = yolo
         #: Redact secrets in tool output before it is logged (config ``redact``, on by default).
         self.redact = True
-        self.always: set[str] = set()
+        #: The session's "always" grants (:mod:`lime_repl.agent.approvals`).
+        self.approvals = Approvals()
         self.max_tokens = max_tokens
         self.last_usage: dict[str, Any] | None = None
         #: The session's context keeper (microcompaction and compaction), set by the caller.
@@ -176,9 +184,9 @@ class Agent:
                     continue
                 try:
                     result = self._run_call(call, ui, session)
-                except KeyboardInterrupt:
+                except KeyboardInterrupt as exc:
                     interrupted = True
-                    result = ToolResult("cancelled by the user (Ctrl-C)", True)
+                    result = ToolResult(str(exc) or "cancelled by the user (Ctrl-C)", True)
                 results.append(_result_block(call, result))
             entry = session.append({"type": "message", "role": "user", "content": results})
             outcome.entries.append(entry["id"])
@@ -260,14 +268,18 @@ class Agent:
         tool = TOOLS.get(name)
         if tool is None:
             result = ToolResult(f"unknown tool {name!r}; the tools are: {', '.join(TOOLS)}", True)
-        elif tool.needs_approval and not self.yolo and name not in self.always:
-            answer = ui.approve(name, arguments)
-            if answer == "a":
-                self.always.add(name)
-            if answer in ("y", "a"):
+        elif tool.needs_approval and not self.yolo and not self.approvals.allows(name, arguments):
+            scope = scope_of(name, arguments)
+            try:
+                decision = Decision.of(ui.approve(name, arguments, scope.label, scope.why))
+            except KeyboardInterrupt:
+                raise KeyboardInterrupt(f"the user refused to run {name} and stopped the turn (Ctrl-C)") from None
+            if decision.answer == "always":
+                self.approvals.grant(scope)
+            if decision.runs:
                 result = run_tool(tool, self.tool_ctx, call.get("input"))
             else:
-                result = ToolResult(f"the user refused to run {name}", True)
+                result = ToolResult(decision.refusal(name), True)
         else:
             result = run_tool(tool, self.tool_ctx, call.get("input"))
         ui.on_tool_result(name, result)

@@ -56,18 +56,25 @@ def format_sessions(sessions: list[SessionInfo], fmt: str, everywhere: bool) -> 
         return _json_array(s.to_json() for s in sessions), ""
     if not sessions:
         return "", "no sessions" + ("" if everywhere else " in this directory; --all lists every directory's") + "\n"
+    from ..views.listing import UPDATED_WIDTH, column_width, fit, updated_cell
+
+    labels = [safe_line(s.display or "-") for s in sessions]
+    width = column_width(labels, least=5, most=_TITLE_COLUMN) if everywhere else 0
     lines = [
-        f"{'ID':<8}  {'UPDATED':<16}  {'ENTRIES':>7}  {'DROPPED':>7}  {'SIZE':>9}  TITLE"
-        + ("  CWD" if everywhere else "")
+        f"{'ID':<8}  {'UPDATED':<{UPDATED_WIDTH}}  {'ENTRIES':>7}  {'DROPPED':>7}  {'SIZE':>9}  "
+        + (fit("TITLE", width) + "  CWD" if everywhere else "TITLE")
     ]
-    for s in sessions:
-        label = safe_line(s.title or (s.first_message or "").replace("\n", " ")[:40] or "-")
+    for s, label in zip(sessions, labels, strict=True):
         row = (
-            f"{s.id[:8]:<8}  {s.updated[:16].replace('T', ' '):<16}  {s.entries:>7}  {s.dropped:>7}"
-            f"  {_size(s.bytes):>9}  {label}"
+            f"{s.id[:8]:<8}  {updated_cell(s.updated):<{UPDATED_WIDTH}}  {s.entries:>7}  {s.dropped:>7}"
+            f"  {_size(s.bytes):>9}  "
         )
-        lines.append(row + (f"  {safe_line(s.cwd or '')}" if everywhere else ""))
+        lines.append(row + (f"{fit(label, width)}  {safe_line(s.cwd or '-')}" if everywhere else label))
     return "\n".join(lines) + "\n", ""
+
+
+#: Columns of the TITLE cell of ``session list --all`` (longer titles are cut, so the CWD column lines up).
+_TITLE_COLUMN = 48
 
 
 def _json_array(items: Iterable[object]) -> str:
@@ -92,8 +99,16 @@ def print_transcript(session: Session) -> None:
 
 
 def format_transcript(session: Session) -> str:
-    """The active branch of ``session`` as readable text, made safe for a terminal."""
-    from ..store.records import text_of
+    """The active branch of ``session`` as readable text, made safe for a terminal.
+
+    A message is ``role: text``; a ``!`` exchange is ``$ command`` and its
+    output; a tool call is ``[tool] NAME: INPUT`` (the input on one line,
+    :func:`~lime_repl.views.exchanges.tool_input_line`) and its result
+    ``[result NAME] first lines`` (``[result NAME, error]`` when it failed),
+    at most :data:`RESULT_LINES` lines then ``(+N lines)``.
+    """
+    from ..store.records import text_of, tool_names
+    from ..views.exchanges import result_lines, tool_input_line, tool_results, tool_uses
 
     out = [
         f"session {session.session_id}",
@@ -103,7 +118,9 @@ def format_transcript(session: Session) -> str:
     if session.dropped_entries:
         out.append(f"note    rotation dropped the {session.dropped_entries} earliest entries")
     out.append("")
-    for entry in session.branch():
+    branch = session.branch()
+    names = tool_names(branch)
+    for entry in branch:
         kind = entry.get("type")
         if kind == "message":
             text = text_of(entry)
@@ -119,7 +136,19 @@ def format_transcript(session: Session) -> str:
                         if tag == "bash-stderr" and shell.get("exitCode"):
                             out.append(f"[exit {shell.get('exitCode')}]")
                 continue
-            out.append(f"{entry.get('role', '?')}: {text}")
+            calls, results = tool_uses(entry), tool_results(entry)
+            if text.strip() or not (calls or results):
+                out.append(f"{entry.get('role', '?')}: {text}")
+            for call in calls:
+                out.append("[tool] " + tool_input_line(str(call.get("name", "tool")), call.get("input")))
+            for block in results:
+                name = safe_line(names.get(str(block.get("tool_use_id")), "tool"))
+                flag = ", error" if block.get("is_error") else ""
+                content = block.get("content")
+                body = content if isinstance(content, str) else text_of({"content": content})
+                first, *more = result_lines(body, RESULT_LINES)
+                out.append(f"[result {name}{flag}] {first}")
+                out.extend(f"  {line}" for line in more)
         elif kind == "compaction":
             out.append(f"[compaction] {entry.get('summary', '')}")
         elif kind == "branch_summary":
@@ -127,6 +156,10 @@ def format_transcript(session: Session) -> str:
         elif kind == "model_change":
             out.append(f"[model] {entry.get('provider')}/{entry.get('model')}")
     return safe_text("\n".join(out)) + "\n"
+
+
+#: Lines of a tool result that ``session show`` prints.
+RESULT_LINES = 5
 
 
 def search_sessions(

@@ -37,6 +37,10 @@ log = logging.getLogger("lime")
 #: ``summarize(entries, previous_summary, hint) -> text``; must not raise (fall back internally).
 Summarizer = Callable[[list[Entry], "str | None", "str | None"], str]
 
+#: ``notify(phase, trigger, tokens_before)``: a synchronous compaction ``started``, found ``nothing`` to
+#: compact, or was ``cancelled``; called on the main thread (a written compaction is its own entry).
+Notifier = Callable[[str, str, int], None]
+
 
 def _latest_summary(branch: Sequence[Entry]) -> str | None:
     _, found = live_start(branch)
@@ -61,6 +65,7 @@ class ContextKeeper:
     counter: TokenCounter = field(default_factory=TokenCounter)
     state: str = "idle"
     last_compaction: Entry | None = None
+    notify: Notifier | None = None
 
     def __post_init__(self) -> None:
         self._wake = threading.Event()
@@ -186,8 +191,11 @@ class ContextKeeper:
         written: list[Entry] = []
         branch = session.branch()
         calibrate_from_usage(branch, self.counter)
+        announced = False
         if self.settings.auto and self.tokens(branch) >= self.threshold and self.busy:
             self.state = "compacting"
+            self._notify("started", "auto", self.tokens(branch))
+            announced = True
             self.wait_idle(300)
         branch_ids = {str(entry_id) for entry_id in ids_of(branch)}
         with self._lock:
@@ -207,27 +215,56 @@ class ContextKeeper:
         if compaction is not None and compaction[1].previous_summary != _latest_summary(session.branch()):
             compaction = None  # planned before a newer compaction (e.g. one written before a rotation)
         if compaction is not None:
+            if not announced:
+                self._notify("started", "auto", compaction[1].tokens_before)
             written.append(self._write_compaction(session, compaction[1], compaction[2], "auto", None))
         elif self.settings.auto and self.tokens(session.branch()) >= self.threshold:
-            entry = self.compact_now(session, "auto")
+            entry = self.compact_now(session, "auto", announce=True, announced=announced)
             if entry is not None:
                 written.append(entry)
+        elif announced:
+            self._notify("nothing", "auto", self.tokens(session.branch()))
         self.state = "idle"
         return written
 
-    def compact_now(self, session: Session, trigger: str, hint: str | None = None) -> Entry | None:
-        """Compact synchronously (``/compact``, overflow recovery, a boundary over threshold); None if nothing to do."""
+    def compact_now(
+        self,
+        session: Session,
+        trigger: str,
+        hint: str | None = None,
+        *,
+        announce: bool = True,
+        announced: bool = False,
+    ) -> Entry | None:
+        """Compact synchronously (``/compact``, overflow recovery, a boundary over threshold); None if nothing to do.
+
+        With ``announce``, :attr:`notify` hears ``started`` before the summary is asked for (not
+        again when ``announced`` already), ``nothing`` when there is nothing to summarize and
+        ``cancelled`` when it is interrupted.
+        """
         branch = session.branch()
         tokens = self.tokens(branch)
         plan = plan_compaction(branch, tokens, self.settings.keep_tokens(self.threshold), self.counter)
         if plan is None:
+            if announce:
+                self._notify("nothing", trigger, tokens)
             return None
+        if announce and not announced:
+            self._notify("started", trigger, tokens)
         self.state = "compacting"
         try:
             summary = self.summarize(list(plan.to_summarize), plan.previous_summary, hint)
             return self._write_compaction(session, plan, summary, trigger, hint)
+        except BaseException:
+            if announce:
+                self._notify("cancelled", trigger, tokens)
+            raise
         finally:
             self.state = "idle"
+
+    def _notify(self, phase: str, trigger: str, tokens: int) -> None:
+        if self.notify is not None:
+            self.notify(phase, trigger, tokens)
 
     def _write_compaction(
         self, session: Session, plan: CompactionPlan, summary: str, trigger: str, hint: str | None

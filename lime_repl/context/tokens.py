@@ -19,7 +19,14 @@ from typing import Any
 
 from ..store.records import Entry
 
-__all__ = ["TokenCounter", "calibrate_from_usage", "context_tokens", "estimate_text", "raw_estimate"]
+__all__ = [
+    "TokenCounter",
+    "calibrate_from_usage",
+    "context_basis",
+    "context_tokens",
+    "estimate_text",
+    "raw_estimate",
+]
 
 # Unicode ``\w`` is letters, digits and ``_`` (``str.isalnum()`` or ``_``); ``{1,4}`` makes one match per token.
 _PIECES = re.compile(r"\w{1,4}|[^\s\w]")
@@ -209,3 +216,21 @@ def calibrate_from_usage(branch: Sequence[Entry], counter: TokenCounter) -> None
         if estimated >= _MIN_DELTA:
             counter.calibrate(reported - before - output, estimated)
     counter.calibrated_at = branch[newest].get("id")
+
+
+def context_basis(branch: Sequence[Entry]) -> str:
+    """How :func:`context_tokens` measures ``branch``, in words for ``/status``.
+
+    ``reported by the provider`` when the newest assistant usage after the latest compaction
+    covers the whole branch, ``reported by the provider + estimate since`` when messages follow it,
+    ``estimated`` when no request has reported usage since the latest compaction.
+    """
+    from .transcript import live_start
+
+    _, found = live_start(branch)
+    after = found + 1 if found is not None else 0
+    for index in range(len(branch) - 1, after - 1, -1):
+        if _usage_at(branch[index]) is not None:
+            later = (e.get("type") in ("message", "branch_summary", "microcompaction") for e in branch[index + 1 :])
+            return "reported by the provider + estimate since" if any(later) else "reported by the provider"
+    return "estimated"

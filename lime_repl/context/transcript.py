@@ -15,7 +15,8 @@ blocks of DESIGN.md section 3 plus ``local_shell`` for a ``!`` exchange:
   resumed session sends what the running one would (DESIGN.md section 3);
 * a bash triple (``<bash-input>``/``<bash-stdout>``/``<bash-stderr>`` with a
   shared ``shell.exchange``) folds into one ``local_shell`` block
-  {``command``, ``stdout``, ``stderr``, ``exit_code``, ``cwd``};
+  {``command``, ``stdout``, ``stderr``, ``exit_code``, ``cwd``}, except one
+  recorded with ``shell.context: false`` (a ``!!command``), which is left out;
 * ``microcompaction`` entries replace the named outputs by
   ``[Old tool result content cleared]`` (``pruned``) or their first and last
   1,536 characters (``trimmed``);
@@ -302,6 +303,9 @@ def build_transcript(
             ):
                 group.append(item(i + len(group)))
             folded = fold_bash(group)
+            if folded is not None and shell.get("context") is False:  # a !!command: kept out of the context
+                i += len(group)
+                continue
             if folded is not None:
                 how = next((micro[e["id"]] for e in group if isinstance(e.get("id"), str) and e["id"] in micro), None)
                 if how:

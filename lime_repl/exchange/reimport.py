@@ -10,6 +10,8 @@ the same ``path`` (file sources are named by their absolute path). Then:
 * the source grew (a foreign tool kept writing): the entries after the last
   one already imported are appended, their parents and references mapped onto
   the ids the earlier import gave, the title and leaf updated ("added N entries").
+  They pass the same shape check and entry guard as a first import's; a Claude
+  Code log is read line by line for this too (:func:`~.stream.import_streamed`).
 
 Entries are matched in order by their content without ids, parents and
 timestamps (foreign readers give fresh ids on every read, so ids cannot be
@@ -25,7 +27,9 @@ import json
 import os
 import re
 from bisect import bisect_left
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +39,7 @@ from ..store.records import Entry, new_entry_id
 from .foreign.common import Imported
 from .guard import import_cap
 from .import_ import ImportResult, import_redactor, read_source, write_imported
+from .shapes import MALFORMED, checked
 
 if TYPE_CHECKING:
     from ..store.session import Session
@@ -128,63 +133,95 @@ def find_previous(workspace: Workspace, imported: Imported, *, several: bool = F
 
 def _signature(entry: Entry) -> str:
     body = {k: v for k, v in entry.items() if k not in _IGNORED}
+    data = body.get("data")
+    if body.get("customType") == MALFORMED and isinstance(data, dict):  # the kept entry's own ids and time
+        body["data"] = {k: v for k, v in data.items() if k not in _IGNORED}
     if isinstance(body.get("shell"), dict):
         body["shell"] = {k: v for k, v in body["shell"].items() if k != "exchange"}
     return json.dumps(body, sort_keys=True, ensure_ascii=False, default=str)
 
 
-def _matched_prefix(session: Session, entries: list[Entry], segment_bytes: int) -> tuple[dict[str, str], int]:
-    """Map new ids onto the session's for the longest prefix of ``entries`` found in order; its length.
+class _Tail:
+    """Appends the entries after the matched prefix, their ids and references mapped onto the session's.
 
-    A new entry is compared as it would be stored (redacted with ``session.redact`` and capped).
+    An id the session (or an earlier new entry) already uses gets a fresh one;
+    a reference is mapped when it is first met, so it may name an entry that
+    comes later. Each entry passes the shape check first (:func:`~.shapes.checked`),
+    as on a first import; the session's entry guard runs as it is appended.
     """
-    positions: dict[str, list[int]] = {}
-    old = list(session.entries.values())
-    for index, entry in enumerate(old):
-        positions.setdefault(_signature(entry), []).append(index)
-    mapping: dict[str, str] = {}
-    cursor = 0
-    for count, entry in enumerate(entries):
-        stored = guard_entry(entry, segment_bytes=segment_bytes, redact=session.redact)
-        candidates = positions.get(_signature(stored), [])
-        at = bisect_left(candidates, cursor)
-        if at == len(candidates):
-            return mapping, count
-        cursor = candidates[at] + 1
-        mapping[str(entry.get("id"))] = old[candidates[at]]["id"]
-    return mapping, len(entries)
+
+    def __init__(self, session: Session, mapping: dict[str, str]) -> None:
+        self.session = session
+        self.mapping = mapping
+        self.taken = set(session.entries) | set(mapping.values())
+        self.malformed: list[str] = []
+        self.count = 0
+
+    def _map(self, entry_id: str) -> str:
+        mapped = self.mapping.get(entry_id)
+        if mapped is None:
+            mapped = entry_id if entry_id not in self.taken else new_entry_id(self.taken)
+            self.mapping[entry_id] = mapped
+            self.taken.add(mapped)
+        return mapped
+
+    def copies(self, entries: Iterable[Entry]) -> Iterator[Entry]:
+        for entry in entries:
+            entry, reason = checked(entry)
+            if reason is not None:
+                self.malformed.append(f"{entry.get('id')}: {reason}")
+            copy = dict(entry)
+            copy["id"] = self._map(str(entry.get("id")))
+            for key in ("parentId", *_REFS):
+                if isinstance(copy.get(key), str):
+                    copy[key] = self._map(copy[key])
+            if isinstance(copy.get("shell"), dict) and isinstance(copy["shell"].get("exchange"), str):
+                copy["shell"] = dict(copy["shell"], exchange=self._map(copy["shell"]["exchange"]))
+            self.count += 1
+            yield copy
 
 
-def _append_tail(session: Session, tail: list[Entry], mapping: dict[str, str]) -> None:
-    taken = set(session.entries)
-    for entry in tail:
-        entry_id = str(entry.get("id"))
-        if entry_id in taken or entry_id in mapping.values():
-            mapping[entry_id] = new_entry_id(taken | set(mapping.values()))
-        taken.add(mapping.get(entry_id, entry_id))
-    for entry in tail:
-        copy = dict(entry)
-        copy["id"] = mapping.get(entry["id"], entry["id"])
-        for key in ("parentId", *_REFS):
-            if isinstance(copy.get(key), str):
-                copy[key] = mapping.get(copy[key], copy[key])
-        if isinstance(copy.get("shell"), dict) and isinstance(copy["shell"].get("exchange"), str):
-            exchange = copy["shell"]["exchange"]
-            copy["shell"] = dict(copy["shell"], exchange=mapping.get(exchange, exchange))
-        session.append_copy(copy)
+def _update(
+    workspace: Workspace, path: Path, imported: Imported, entries: Iterable[Entry] | None = None
+) -> ImportOutcome:
+    """Bring the session at ``path`` up to date with ``entries`` (default ``imported.entries``).
 
-
-def _update(workspace: Workspace, path: Path, imported: Imported) -> ImportOutcome:
+    ``entries`` may be an iterator that reads the source as it goes
+    (:func:`~.stream.import_streamed`): the prefix found in the session is
+    matched one entry at a time, so only the entries to append are held (until
+    the source's end, so that a source refused half-way appends nothing).
+    ``imported``'s title and leaf are read after the last entry.
+    """
     session = workspace.open_session(path)
     session.redact = import_redactor(workspace)
+    segment_bytes = workspace.store_options.max_bytes
+    tail = _Tail(session, {})
     try:
-        mapping, count = _matched_prefix(session, imported.entries, workspace.store_options.max_bytes)
-        tail = imported.entries[count:]
-        if tail:
-            _append_tail(session, tail, mapping)
+        positions: dict[str, list[int]] = {}
+        old = list(session.entries.values())
+        for index, entry in enumerate(old):
+            positions.setdefault(_signature(entry), []).append(index)
+        source = iter(imported.entries if entries is None else entries)
+        cursor = 0
+        for entry in source:
+            # A new entry is compared as it would be stored (redacted with ``session.redact`` and capped).
+            stored = guard_entry(checked(entry)[0], segment_bytes=segment_bytes, redact=session.redact)
+            candidates = positions.get(_signature(stored), [])
+            at = bisect_left(candidates, cursor)
+            if at == len(candidates):
+                source = chain([entry], source)  # the first entry not imported before
+                break
+            cursor = candidates[at] + 1
+            tail.mapping[str(entry.get("id"))] = old[candidates[at]]["id"]
+        del positions, old
+        tail.taken |= set(tail.mapping.values())
+        # The new entries are held until the source is read to its end, so a source refused
+        # half-way (a line that is not UTF-8) appends nothing.
+        session.append_copies(list(tail.copies(source)), keep=False)
+        if tail.count:
             if imported.title and session.title != imported.title:
                 session.rename(imported.title)
-            leaf = mapping.get(imported.leaf_id, imported.leaf_id) if imported.leaf_id else None
+            leaf = tail.mapping.get(imported.leaf_id, imported.leaf_id) if imported.leaf_id else None
             if leaf is not None and leaf in session.entries and session.leaf_id != leaf:
                 session.set_leaf(leaf)
     except (OSError, ValueError, TypeError) as exc:
@@ -193,6 +230,12 @@ def _update(workspace: Workspace, path: Path, imported: Imported) -> ImportOutco
         ) from None
     finally:
         session.close()
+    warnings = list(imported.warnings)
+    if tail.malformed:
+        warnings.append(
+            f"kept {len(tail.malformed)} entries of the wrong shape as custom entries"
+            f" (first: {tail.malformed[0]})"
+        )
     result = ImportResult(
         session.session_id,
         path,
@@ -200,9 +243,9 @@ def _update(workspace: Workspace, path: Path, imported: Imported) -> ImportOutco
         imported.source_id,
         len(session.entries),
         session.title,
-        list(imported.warnings),
+        warnings,
     )
-    return ImportOutcome(result, "updated" if tail else "unchanged", len(tail))
+    return ImportOutcome(result, "updated" if tail.count else "unchanged", tail.count)
 
 
 def import_or_update(workspace: Workspace, source: str, *, timeout: float | None = None) -> ImportOutcome:
@@ -215,7 +258,15 @@ def import_or_update(workspace: Workspace, source: str, *, timeout: float | None
     if not _URL.match(name):
         from .stream import import_streamed
 
-        streamed = import_streamed(workspace, Path(name), cap, lambda one: find_previous(workspace, one))
+        streamed = import_streamed(
+            workspace,
+            Path(name),
+            cap,
+            lambda one: find_previous(workspace, one),
+            lambda path, one, entries: _update(workspace, path, one, entries),
+        )
+        if isinstance(streamed, ImportOutcome):  # an update of the session imported before
+            return streamed
         if streamed is not None:  # a first import of a Claude Code log, written as it was read
             return ImportOutcome(streamed, "new")
     imported = read_source(name, cap=cap, timeout=timeout)

@@ -8,22 +8,25 @@ nesting depth; a line that is not JSON is skipped with a warning), and feeds
 the records to the Claude Code reader as they are read. Each record can be
 freed once its entry is built, so the peak memory is the entries, not the
 file, its decoded text and every parsed record besides. The Codex reader makes
-two passes over its records, so it gets them as a list (still without the
-file's bytes and text).
+two passes over its records (end events and echoed prompts may come after the
+lines they concern), so it reads the file twice, holding no record of the first pass.
 
 Only those two formats are streamed, the ones whose logs grow to tens of
 megabytes; anything else (a zip, a JSON document, lime's or pi's logs, Kimi)
 returns None and is read whole by :func:`~lime_repl.exchange.import_.read_bytes`.
 
-:func:`import_streamed` goes further for a first import of a Claude Code log:
-it writes the entries while it reads (the reader's :class:`~.foreign.common.Builder`
+:func:`import_streamed` goes further for a first import of a Claude Code log
+(and of a Codex rollout, on its second pass, :func:`~.foreign.codex.mapped`):
+it writes the entries while it reads (the reader's :class:`~.foreign.builder.Builder`
 hands them over as soon as each is complete, its parents resolved through a
 source-uuid -> entry-id map), so neither the records nor the entries are held,
 and a record kept whole as a ``custom`` entry is written with its source line
 copied in as the entry's ``data``, not parsed and serialized again (the line is
 the source's compact JSON, so only its number formatting can differ from
-lime's serializer). A re-import, or a log whose session id, cwd and first time
-are not among its first records, takes the read-then-write path.
+lime's serializer). A re-import reads the log line by line too, matching its entries with the
+session's one at a time (:func:`~lime_repl.exchange.reimport.import_or_update`);
+a log whose session id, cwd and first time are not among its first records
+takes the read-then-write path.
 """
 
 from __future__ import annotations
@@ -35,10 +38,12 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from itertools import chain, islice
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
+from ..store.entry_guard import checked_line
 from ..store.records import Entry
-from .foreign.common import Imported, NotStreamable
+from .foreign.builder import NotStreamable
+from .foreign.common import Imported
 from .guard import MAX_LINE_BYTES, ImportRefused, loads
 from .lime_reader import is_lime_header
 
@@ -50,6 +55,7 @@ if TYPE_CHECKING:
 __all__ = ["import_streamed", "read_streamed"]
 
 _PEEK = 50
+T = TypeVar("T")
 # The serializer of :func:`~lime_repl.store.records.dumps` (same options, same bytes), built once rather than per line.
 _ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _CUSTOM_KEYS = ("type", "id", "parentId", "timestamp", "customType", "data")
@@ -108,6 +114,25 @@ def _records(
         yield lineno, value
 
 
+class _Reread:
+    """The records of an open file, read from its start again at each iteration.
+
+    Line warnings are kept from the first pass only. A file that grew in
+    between is read as it is then (a Codex log being written); one that grew
+    past the cap raises ``_WholeFile``.
+    """
+
+    def __init__(self, fh: IO[bytes], name: str, cap: int, warnings: list[str]) -> None:
+        self.fh, self.name, self.cap, self.warnings = fh, name, cap, warnings
+        self.passes = 0
+
+    def __iter__(self) -> Iterator[tuple[int, Any]]:
+        self.fh.seek(0)
+        warnings = self.warnings if self.passes == 0 else []
+        self.passes += 1
+        return _records(self.fh, self.name, self.cap, warnings)
+
+
 def read_streamed(path: Path, cap: int, *, fallback: str) -> Imported | None:
     """The Claude Code or Codex log at ``path`` read line by line, or None for any other content."""
     name = str(path)
@@ -138,8 +163,9 @@ def _dispatch(fh: IO[bytes], name: str, cap: int, fallback: str) -> Imported | N
             break
     if not peek or peek[0][0] != 1 or is_lime_header(peek[0][1]) or pi.looks_like(peek):
         return None
-    if codex.looks_like(peek):  # the Codex reader makes two passes: a list, still without the raw file
-        return codex.read(list(chain(peek, records)), name, warnings, fallback)
+    if codex.looks_like(peek):  # the Codex reader makes two passes: the file is read twice
+        warnings.clear()
+        return codex.read(_Reread(fh, name, cap, warnings), name, warnings, fallback)
     if claude.looks_like(peek):
         subagents = claude.subagent_records(name, cap)
         return claude.read(chain(peek, records), name, warnings, fallback, subagents)  # type: ignore[arg-type]
@@ -147,13 +173,22 @@ def _dispatch(fh: IO[bytes], name: str, cap: int, fallback: str) -> Imported | N
 
 
 def import_streamed(
-    workspace: Workspace, path: Path, cap: int, previous: Callable[[Imported], Path | None]
-) -> ImportResult | None:
-    """Import the Claude Code log at ``path`` by writing its entries as they are read (see the module doc).
+    workspace: Workspace,
+    path: Path,
+    cap: int,
+    previous: Callable[[Imported], Path | None],
+    update: Callable[[Path, Imported, Iterator[Entry]], T] | None = None,
+) -> ImportResult | T | None:
+    """Import the Claude Code log or Codex rollout at ``path`` by writing its entries as they are read.
 
+    See the module doc; a Codex rollout is read twice (:func:`~.foreign.codex.mapped`).
+
+    When ``previous`` finds a session imported from the same source, ``update``
+    gets that session's path, the source's header and its entries as they are
+    read (filling in the title and leaf at their end), and its result is returned.
     Returns None, having written nothing, when the file is not such a log,
-    when ``previous`` finds a session imported from the same source (the
-    caller then updates it), or when the session id, cwd or first time is not
+    when ``previous`` finds a session and there is no ``update`` (the caller
+    then updates it), or when the session id, cwd or first time is not
     among the first records; the caller then reads the file whole. Raises
     :class:`ImportRefused` (the new session removed) for a bad line found
     past the first records, and what :func:`~.import_.write_imported` raises.
@@ -178,11 +213,17 @@ def import_streamed(
             records = _records(fh, name, cap, warnings, last)
             numbered = list(islice(records, _PEEK))
             peek = [record for _, record in numbered]
-            if not peek or numbered[0][0] != 1 or is_lime_header(peek[0]) or not claude.looks_like(numbered):
+            if not peek or numbered[0][0] != 1 or is_lime_header(peek[0]):
                 return None
             from .foreign import codex, pi
 
-            if pi.looks_like(numbered) or codex.looks_like(numbered):
+            if pi.looks_like(numbered):
+                return None
+            if codex.looks_like(numbered):
+                warnings.clear()  # the Codex reader reads the file again, from its first line
+                log = _Reread(fh, name, cap, warnings)
+                return _codex_streamed(workspace, log, _mtime(path), previous, update)
+            if not claude.looks_like(numbered):
                 return None
             out: deque[Entry] = deque()
             reader = ClaudeReader(name, warnings, _mtime(path), sink=out.append)
@@ -192,8 +233,13 @@ def import_streamed(
                 return None
             imported = Imported(TOOL, reader.session_id, name, cwd=reader.cwd, warnings=warnings)
             imported.created = reader.b.first_time
-            if previous(imported) is not None:
-                return None
+            before = previous(imported)
+            if before is not None:  # an update: compared, not copied, so no source line is kept
+                return (
+                    None
+                    if update is None
+                    else update(before, imported, _written(reader, out, records, None, imported, cap))
+                )
             entries = _written(reader, out, records, last, imported, cap)
             return write_imported(workspace, imported, entries=entries, encode=_encoder(reader.b.raw))
         except _WholeFile:
@@ -202,21 +248,64 @@ def import_streamed(
             return None  # the session begun is removed; the read-then-write path gives the exact tree
 
 
+def _codex_streamed(
+    workspace: Workspace,
+    log: _Reread,
+    fallback: str,
+    previous: Callable[[Imported], Path | None],
+    update: Callable[[Path, Imported, Iterator[Entry]], T] | None,
+) -> ImportResult | T | None:
+    """A Codex rollout written as it is read (its second pass; :func:`~.foreign.codex.mapped`)."""
+    from .foreign import codex
+    from .foreign.builder import Builder
+    from .import_write import write_imported
+
+    out: deque[Entry] = deque()
+    builder = Builder(codex.TOOL, fallback, sink=out.append)
+    imported = Imported(codex.TOOL, None, log.name, warnings=log.warnings)
+    steps = codex.mapped(log, builder, imported)
+    for _ in islice(steps, _PEEK):  # the first step reads the whole file once (end events, echoed prompts)
+        if imported.source_id is not None and imported.cwd is not None and builder.first_time is not None:
+            break
+    else:
+        return None
+    imported.created = builder.first_time
+    entries = _drained(steps, out)
+    before = previous(imported)
+    if before is not None:
+        return None if update is None else update(before, imported, entries)
+    return write_imported(workspace, imported, entries=entries, encode=_encoder({}))
+
+
+def _drained(steps: Iterator[None], out: deque[Entry]) -> Iterator[Entry]:
+    """The entries a reader hands over, as each of its ``steps`` (one record) is taken."""
+    while out:
+        yield out.popleft()
+    for _ in steps:
+        while out:
+            yield out.popleft()
+    while out:
+        yield out.popleft()
+
+
 def _written(
     reader: ClaudeReader,
     out: deque[Entry],
     records: Iterator[tuple[int, Any]],
-    last: list[bytes],
+    last: list[bytes] | None,
     imported: Imported,
     cap: int,
 ) -> Iterator[Entry]:
-    """The entries of the rest of the log as the reader completes them; fills in ``imported`` at the end."""
+    """The entries of the rest of the log as the reader completes them; fills in ``imported`` at the end.
+
+    ``last`` holds the source line of the record just read, kept for a ``custom`` entry's ``data`` (None: not kept).
+    """
     from .foreign import claude
 
     while out:
         yield out.popleft()
     for _, record in records:
-        reader.feed(record, raw=last[0])
+        reader.feed(record, raw=None if last is None else last[0])
         while out:
             yield out.popleft()
     for _name, more in sorted(claude.subagent_records(imported.path, cap).items()):
@@ -237,6 +326,9 @@ def _encoder(raw: dict[str, bytes]) -> Callable[[Entry], bytes]:
 
     def encode(entry: Entry) -> bytes:
         line = raw.pop(entry["id"], None)
+        checked = checked_line(entry)  # the line the entry guard has just serialized
+        if checked is not None:
+            return checked + b"\n"
         if line is None or tuple(entry) != _CUSTOM_KEYS:
             return (_ENCODE(entry) + "\n").encode("utf-8")
         kind = entry["customType"]

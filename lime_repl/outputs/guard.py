@@ -16,15 +16,20 @@ from typing import Any
 from ..store.entry_guard import (
     MIN_LINE_BYTES,
     OPAQUE_KEYS,
+    TITLE_CHARS,
     Redact,
     cap_title,
     fit_line,
     line_budget,
+    remember_checked,
     repair_text,
 )
 from .capping import DEFAULT_LIMIT, cap_text
 
 __all__ = ["cap_system_prompt", "guard_entry", "output_guard"]
+
+# lime's serializer (:func:`lime_repl.store.records.dumps`: the same options, the same bytes), built once.
+_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 #: Bytes a string may exceed twice the cap by before the guard cuts it: room for the cut marker and the
 #: ``<bash-stdout>`` tags around an output that was already capped as a stream (it is not cut twice).
@@ -60,16 +65,31 @@ def guard_entry(entry: dict[str, Any], *, segment_bytes: int, redact: Redact | N
     Returns ``entry`` itself when nothing had to change, else a new dict
     (nested dicts and lists are copied only where they change; the argument is
     never modified). Raises nothing for JSON-shaped input.
+
+    The common case costs one C-level serialization and no walk: a line that
+    encodes as UTF-8 (no lone surrogate anywhere), is too short to hold a string
+    over the cap and fits the budget, and in which no redaction rule's gate is
+    found (:meth:`~lime_repl.outputs.redact.Redactor.for_json`), is the entry
+    unchanged. Where some gate is found, only those rules run on each string.
     """
     budget = line_budget(segment_bytes)
     limit = DEFAULT_LIMIT
-    out = _walk(entry, None, limit, redact)
+    line = _line(entry)
+    if line is not None:
+        redact = _narrowed(redact, line)
+        if redact is None and len(line[1]) <= min(budget, 2 * limit + _SLACK) and not _long_title(entry):
+            remember_checked(entry, line[1], budget)
+            return entry
+    out = _walk(entry, None, limit, redact, line is None)
     kind = out.get("type") if isinstance(out, dict) else None
     if kind in ("title", "label"):
         field = str(kind)
         value = out.get(field)
         if isinstance(value, str) and cap_title(value) != value:
             out = {**out, field: cap_title(value)}
+    if out is entry and line is not None and len(line[1]) <= budget:
+        remember_checked(entry, line[1], budget)
+        return entry
     if fit_line(out, budget) is out:
         return out
     size = len(json.dumps(out, ensure_ascii=False).encode("utf-8"))
@@ -80,10 +100,39 @@ def guard_entry(entry: dict[str, Any], *, segment_bytes: int, redact: Redact | N
     return fit_line(out, budget)
 
 
-def _walk(value: Any, key: str | None, limit: int, redact: Redact | None) -> Any:
-    """``value`` with its strings repaired, redacted (unless under an opaque key) and capped."""
+def _line(entry: dict[str, Any]) -> tuple[str, bytes] | None:
+    """``entry``'s log line as text and as UTF-8, or None when a string in it is not valid UTF-8."""
+    try:
+        text = _ENCODE(entry)
+        return text, text.encode("utf-8")
+    except (UnicodeEncodeError, TypeError, ValueError):
+        return None
+
+
+def _long_title(entry: dict[str, Any]) -> bool:
+    kind = entry.get("type")
+    if kind not in ("title", "label"):
+        return False
+    value = entry.get(str(kind))
+    return isinstance(value, str) and len(value) > TITLE_CHARS
+
+
+def _narrowed(redact: Redact | None, line: tuple[str, bytes]) -> Redact | None:
+    """The redaction the strings of an entry whose JSON line (text, UTF-8) is ``line`` need (None: none can change)."""
+    if redact is None:
+        return None
+    for_json = getattr(redact, "for_json", None)
+    if for_json is None:
+        return redact  # a plain ``str -> str`` function: run on every string
+    narrowed: Redact | None = for_json(*line)
+    return narrowed
+
+
+def _walk(value: Any, key: str | None, limit: int, redact: Redact | None, repair: bool = True) -> Any:
+    """``value`` with its strings repaired (unless ``repair`` is false: known valid), redacted (unless under
+    an opaque key) and capped."""
     if isinstance(value, str):
-        text = repair_text(value)
+        text = repair_text(value) if repair else value
         if redact is not None and key not in OPAQUE_KEYS and text:
             text = redact(text)
         if (
@@ -96,13 +145,13 @@ def _walk(value: Any, key: str | None, limit: int, redact: Redact | None) -> Any
         changed = False
         new = {}
         for k, v in value.items():
-            nk = repair_text(k) if isinstance(k, str) else k
-            nv = _walk(v, nk, limit, redact)
+            nk = repair_text(k) if repair and isinstance(k, str) else k
+            nv = _walk(v, nk, limit, redact, repair)
             changed = changed or nk is not k or nv is not v
             new[nk] = nv
         return new if changed else value
     if isinstance(value, list):
-        items = [_walk(v, key, limit, redact) for v in value]
+        items = [_walk(v, key, limit, redact, repair) for v in value]
         return items if any(a is not b for a, b in zip(items, value, strict=True)) else value
     return value
 

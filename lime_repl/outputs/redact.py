@@ -21,7 +21,11 @@ replaced by ``[REDACTED]``. Two kinds of secret are recognised:
   fine-grained ``github_pat_…``, the ``sk-…`` key family (OpenAI, Anthropic
   ``sk-ant-…``), whole PEM private key blocks and whole three-part JWTs.
 
-``detect-secrets`` is imported on the first redaction, never at start-up.
+``detect-secrets`` is imported on the first redaction, never at start-up, and
+not at all when the rules cache of :mod:`lime_repl.outputs.redact_rules`
+(:func:`use_rules_cache`) holds its rules already; each rule is compiled at
+its first use, and runs only on a text that passes its gate
+(:mod:`lime_repl.outputs.redact_gates`).
 Redaction runs on the full text before it is capped (see
 :mod:`lime_repl.outputs.capping` and :mod:`lime_repl.outputs.guard`), so a
 key that straddles a cut is still seen whole. Only the log is redacted: the terminal shows the real output.
@@ -31,9 +35,13 @@ setting). This module imports nothing from lime.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
+
+from .redact_gates import GATES, Gate, LiteralScan, fold, keyword_starts, keyword_sub
+from .redact_rules import Rule, load_rules, use_rules_cache
 
 __all__ = [
     "MIN_SECRET_CHARS",
@@ -43,6 +51,7 @@ __all__ = [
     "is_secret_name",
     "redact",
     "secret_values",
+    "use_rules_cache",
 ]
 
 REDACTED = "[REDACTED]"
@@ -51,64 +60,54 @@ MIN_SECRET_CHARS = 8
 #: A variable whose name contains one of these words (any case) holds a secret.
 SECRET_NAME = re.compile(r"TOKEN|KEY|SECRET|PASSWORD|CREDENTIAL", re.IGNORECASE)
 
-#: Shapes ``detect-secrets`` does not match whole; tried before its rules.
-_EXTRA_SHAPES = (
-    r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----",
-    r"(?<![A-Za-z0-9_])github_pat_[A-Za-z0-9_]{22,}",
-    r"(?<![A-Za-z0-9_-])sk-[A-Za-z0-9_-]{16,}",
-    r"eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*",
-)
-
-#: The ``detect-secrets`` plugin modules whose ``denylist`` rules are used (high signal only:
-#: no entropy, IP address or bare hex/alphanumeric-run detectors).
-_PLUGINS = (
-    "aws",
-    "azure_storage_key",
-    "basic_auth",
-    "discord",
-    "github_token",
-    "gitlab_token",
-    "jwt",
-    "npm",
-    "openai",
-    "private_key",
-    "pypi_token",
-    "sendgrid",
-    "slack",
-    "square_oauth",
-    "stripe",
-    "telegram_token",
-)
-
-#: Plugins whose rules with a capture group capture the secret itself (elsewhere a group is a prefix).
-_SECRET_GROUP_PLUGINS = frozenset({"aws", "basic_auth", "npm"})
-
-#: (pattern, group): the span of ``group`` is replaced (0 = the whole match).
-_Rule = tuple["re.Pattern[str]", int]
-_RULES: list[_Rule] | None = None
+def _load_rules() -> list[Rule]:
+    """The shape rules (:func:`~lime_repl.outputs.redact_rules.load_rules`: lime's extra shapes, the plugins'
+    denylists, the keyword rules), read from the rules cache when one is set, each compiled at first use."""
+    return load_rules()
 
 
-def _load_rules() -> list[_Rule]:
-    """The shape rules, built once: the extra shapes, the plugins' denylists, the keyword rules."""
-    global _RULES
-    if _RULES is not None:
-        return _RULES
-    import importlib
+#: A rule with its replacement function and its gate (None: no gate is known for it, it always runs).
+_Gated = tuple[Rule, Callable[["re.Match[str]"], str], Gate | None]
+_GATED: list[_Gated] | None = None
 
-    rules: list[_Rule] = [(re.compile(p), 0) for p in _EXTRA_SHAPES]
-    for name in _PLUGINS:
-        module = importlib.import_module(f"detect_secrets.plugins.{name}")
-        for value in vars(module).values():
-            denylist = getattr(value, "denylist", None)
-            if isinstance(value, type) and denylist and value.__module__ == module.__name__:
-                # A rule with a capture group names the secret by it (e.g. the password of a URL).
-                grouped = name in _SECRET_GROUP_PLUGINS
-                rules.extend((rx, 1 if grouped and rx.groups else 0) for rx in denylist)
-    from detect_secrets.plugins import keyword
 
-    rules.extend(keyword.QUOTES_REQUIRED_DENYLIST_REGEX_TO_GROUP.items())
-    _RULES = rules
-    return rules
+def _gated_rules() -> list[_Gated]:
+    """The shape rules (:func:`_load_rules`), each with its replacement and its gate, built once."""
+    global _GATED
+    if _GATED is None:
+        _GATED = [(rule, _replace(rule.group), GATES.get(rule.source)) for rule in _load_rules()]
+    return _GATED
+
+
+_SCAN: LiteralScan | None = None
+
+
+def _literal_scan() -> LiteralScan:
+    """One automaton of every gate's literals (:class:`~lime_repl.outputs.redact_gates.LiteralScan`), built once."""
+    global _SCAN
+    if _SCAN is None:
+        _SCAN = LiteralScan([gate for _, _, gate in _gated_rules() if gate is not None])
+    return _SCAN
+
+
+_SELECTED: dict[frozenset[str], tuple[_Gated, ...]] = {}
+#: Texts of at most this many characters have their result remembered, up to ``_SHORT_ENTRIES`` of them.
+_SHORT = 256
+_SHORT_ENTRIES = 8192
+
+
+def _selected(present: frozenset[str]) -> tuple[_Gated, ...]:
+    """The rules whose literal groups are all among ``present`` (the folded literals found), in order."""
+    chosen = _SELECTED.get(present)
+    if chosen is None:
+        chosen = tuple(
+            rule
+            for rule in _gated_rules()
+            if rule[2] is None or all(not group.isdisjoint(present) for group in rule[2].line_groups)
+        )
+        if len(_SELECTED) < 4096:
+            _SELECTED[present] = chosen
+    return chosen
 
 
 def is_secret_name(name: str) -> bool:
@@ -129,8 +128,8 @@ def secret_values(env: Mapping[str, str]) -> list[str]:
     return sorted(found, key=lambda v: (-len(v), v))
 
 
-def _replace(rule: _Rule) -> Callable[[re.Match[str]], str]:
-    group = rule[1]
+def _replace(group: int) -> Callable[[re.Match[str]], str]:
+    """The replacement of a rule whose ``group`` is the secret (0: the whole match)."""
 
     def sub(match: re.Match[str]) -> str:
         if not group or match.group(group) is None:
@@ -150,11 +149,16 @@ class Redactor:
 
     Call it on any text (``redactor(text) -> str``; never raises for a
     ``str``). :meth:`learn` adds the secret values of another environment.
+    Each rule runs only on a text that passes its gate
+    (:mod:`lime_repl.outputs.redact_gates`), which never changes the result;
+    :meth:`for_json` narrows the rules to those a whole entry's JSON line can need.
     """
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         self._known: set[str] = set()
+        self._escaped: tuple[str, ...] = ()
         self._values: re.Pattern[str] | None = None
+        self._short: dict[str, str] = {}
         if env:
             self.learn(env)
 
@@ -164,9 +168,12 @@ class Redactor:
         if not new:
             return
         self._known |= new
+        self._short.clear()
         # One alternation, longest first, so a value that contains another is replaced whole.
         ordered = sorted(self._known, key=lambda v: (-len(v), v))
         self._values = re.compile("|".join(re.escape(v) for v in ordered))
+        # Each value as it reads inside a JSON string (escaping is character by character), for for_json.
+        self._escaped = tuple(json.dumps(v, ensure_ascii=False)[1:-1] for v in ordered)
 
     def __call__(self, text: str) -> str:
         """``text`` with every secret replaced by ``[REDACTED]``.
@@ -177,11 +184,85 @@ class Redactor:
         """
         if len(text) < MIN_SECRET_CHARS:
             return text
-        if self._values is not None:
+        return self._redact(text, None)
+
+    def for_json(self, line: str, data: bytes | None = None) -> Callable[[str], str] | None:
+        """A redaction for the strings of one JSON value, given that value's JSON text ``line``.
+
+        ``line`` is the value serialized by Python's ``json`` with
+        ``ensure_ascii=False`` (an entry's log line), which escapes character by
+        character. Returns None when no secret value and no rule's gate
+        (:mod:`~lime_repl.outputs.redact_gates`) is in ``line``, so no string
+        inside the value would change; else a ``str -> str`` function with the
+        redactor's result that tries only the rules whose gates are in ``line``.
+        ``data``: ``line`` encoded in UTF-8, when the caller has it (searched instead, faster).
+        """
+        values = any(v in line for v in self._escaped)
+        scan = _literal_scan()
+        present = scan.present(fold(line)) if data is None else scan.present_utf8(data, line)
+        rules = tuple(
+            rule
+            for rule in _selected(present)
+            if rule[2] is None or rule[2].pattern is None or rule[2].pattern.search(line) is not None
+        )
+        if not rules and not values:
+            return None
+        literals = tuple(frozenset().union(*(group for _, _, gate in rules if gate for group in gate.line_groups)))
+
+        def narrowed(text: str) -> str:
+            return text if len(text) < MIN_SECRET_CHARS else self._redact(text, literals, values)
+
+        return narrowed
+
+    def _redact(self, text: str, literals: tuple[str, ...] | None, values: bool = True) -> str:
+        """``text`` through the secret values (when ``values``) and the rules its literals select.
+
+        ``literals``: the only (folded) literals to look for (those of the rules a
+        :meth:`for_json` line selected); None: all of them, in one pass. A short
+        text's result is remembered (:data:`_SHORT`): the same ids, paths and
+        versions come back in every record of a log.
+        """
+        short = len(text) <= _SHORT
+        if short:
+            done = self._short.get(text)
+            if done is not None:
+                return done
+        result = self._redact_text(text, literals, values)
+        if short:  # narrowing is exact, so this is the text's one result
+            if len(self._short) >= _SHORT_ENTRIES:
+                self._short.clear()
+            self._short[text] = result
+        return result
+
+    def _redact_text(self, text: str, literals: tuple[str, ...] | None, values: bool) -> str:
+        if values and self._values is not None and any(v in text for v in self._known):
             text = self._values.sub(REDACTED, text)
-        for rule in _load_rules():
-            if rule[0].search(text) is not None:
-                text = rule[0].sub(_replace(rule), text)
+        folded = fold(text)
+        if literals is None:
+            present = _literal_scan().present(folded)
+        else:
+            present = frozenset([literal for literal in literals if literal in folded])
+        # A replacement never makes a literal appear (none overlaps "[REDACTED]"), so ``present``
+        # stays a superset: each rule still checks its own gate on the text as it is then.
+        folded_of = text
+        starts: list[int] = []
+        starts_of = None
+        for rule, sub, gate in _selected(present):
+            if gate is None and not rule.may_match(text):  # no gate known: the rule's own literals
+                continue
+            rx = rule.pattern
+            if gate is not None:
+                if gate.folded and folded_of is not text:  # a rule before replaced something
+                    folded, folded_of = fold(text), text
+                if not gate.passes(text, folded, found=True):
+                    continue
+                if gate.keyword:
+                    if starts_of is not text:
+                        starts, starts_of = keyword_starts(text, folded), text
+                    text = keyword_sub(rx, sub, text, starts)
+                    continue
+            if rx.search(text) is not None:
+                text = rx.sub(sub, text)
         return text
 
     def apply(self, value: Any) -> Any:

@@ -4,20 +4,25 @@ The interactive REPL and line mode share this object; the session itself
 (its log, shell, agent and keeper) is the
 :class:`~lime_repl.runtime.session.SessionRuntime`, whose events the
 :class:`~lime_repl.repl.render.TerminalSink` renders. A line is a
-``!command`` (:meth:`SessionRuntime.run_shell`), a ``/command`` (the
+``!command`` (:meth:`SessionRuntime.run_shell`; ``!!command`` is recorded
+with ``shell.context: false``, out of the model's context), a ``/command`` (the
 registry in :mod:`lime_repl.runtime.commands`; the full-screen forms in
 :mod:`.terminal_cmds`) or text for the model (:meth:`SessionRuntime.send_message`).
 """
 
 from __future__ import annotations
 
+import shutil
+from typing import TYPE_CHECKING
+
 from ..errors import LimeError
-from ..runtime.commands import REGISTRY, CommandResult
 from ..runtime.session import SessionRuntime
-from ..workspace import Workspace
 from .console import Console
 from .render import TerminalSink
-from .terminal_cmds import TERMINAL_FORMS
+
+if TYPE_CHECKING:  # a `!` line loads neither the command registry nor the full-screen forms
+    from ..runtime.commands import CommandResult
+    from ..workspace import Workspace
 
 __all__ = ["Controller"]
 
@@ -64,7 +69,9 @@ class Controller:
         if not stripped:
             return self.last_status
         try:
-            if stripped.startswith("!"):
+            if stripped.startswith("!!"):  # kept out of the model's context
+                status = self.runtime.run_shell(stripped[2:].strip(), context=False).exit_code
+            elif stripped.startswith("!"):
                 status = self.runtime.run_shell(stripped[1:].strip()).exit_code
             elif stripped.startswith("/"):
                 status = self.run_command(stripped)
@@ -80,6 +87,9 @@ class Controller:
 
     def run_command(self, line: str) -> int:
         """Run a slash command (its full-screen form in the interactive REPL) and render its result."""
+        from ..runtime.commands import REGISTRY
+        from .terminal_cmds import TERMINAL_FORMS
+
         command, args = REGISTRY.split(line)
         result: CommandResult | None = None
         if self.console.interactive and command.needs_terminal:
@@ -89,9 +99,22 @@ class Controller:
         return self.render(result)
 
     def render(self, result: CommandResult) -> int:
-        """Show a command's result: lines on stdout, notices on stderr; apply its prefill and quit."""
+        """Show a command's result: lines and table on stdout, notices on stderr; apply its prefill and quit.
+
+        The table is laid out to the terminal's width in the interactive REPL,
+        as plain aligned text in line mode (:mod:`lime_repl.repl.table`).
+        """
         for text in result.lines:
             self.console.out(text)
+        if result.table is not None:
+            from .table import plain_lines, terminal_lines
+
+            if self.console.interactive:
+                rows = terminal_lines(result.table, shutil.get_terminal_size().columns)
+            else:
+                rows = plain_lines(result.table)
+            for text in rows:
+                self.console.out(text)
         for text in result.notices:
             self.console.notice(text)
         if result.prefill is not None:

@@ -95,13 +95,14 @@ def start(
     controller = Controller.start(
         workspace,
         console,
-        can_ask=interactive or sys.stdin.isatty(),
+        can_ask=interactive,  # -p and line mode ask nobody: tools that need approval need --yolo
         ephemeral=no_session,
         provider=provider,
         model=model,
         yolo=yolo,
     )
     runtime = controller.runtime
+    runtime.titler.enabled &= interactive  # print and line mode would wait for the title at exit
     if prompt is not None and runtime.agent is None:
         raise UsageError(NO_PROVIDER_HINT)
     try:
@@ -129,7 +130,7 @@ def start(
 
             status = run_interactive(controller)
         else:
-            from .app import run_line_mode
+            from .line_mode import run_line_mode
 
             status = run_line_mode(controller, sys.stdin.buffer)
     finally:

@@ -14,21 +14,22 @@ sessions (the problem of pi #3611). Keys:
 * Ctrl-R renames the selected session (a ``title`` entry written under the
   session's lock; a session open in another process shows that error line);
 * Ctrl-D deletes it, after a y/n confirmation, with
-  :func:`~lime_repl.store.remove.remove_session`;
+  :func:`~lime_repl.store.remove.remove_session` (the session open in this
+  lime is refused at once, without asking first);
 * Esc or Ctrl-C cancels.
 
-:func:`filter_sessions` is the pure search/sort/filter step.
+:func:`filter_sessions` is the pure search/sort/filter step and
+:class:`PickerState` the picker's model (:mod:`.picker_state`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import LimeError
 from ..textsafe import safe_line
+from ..views.listing import UPDATED_WIDTH, fit, path_cell, text_width, updated_cell
+from .picker_state import SORT_ORDERS, PickerState, display_name, filter_sessions
 
 if TYPE_CHECKING:
     from prompt_toolkit.formatted_text import StyleAndTextTuples
@@ -38,9 +39,6 @@ if TYPE_CHECKING:
     from ..workspace import Workspace
 
 __all__ = ["SORT_ORDERS", "PickerState", "filter_sessions", "pick_session"]
-
-#: The sort orders, in the order Ctrl-S cycles them.
-SORT_ORDERS = ("recent", "name")
 
 _CHROME_ROWS = 5  # header, search line, column titles, status, help
 _STYLE = {
@@ -54,164 +52,28 @@ _STYLE = {
 }
 
 
-def _name(info: SessionInfo) -> str:
-    """The title (else first message) on one line, made safe to print (:func:`~lime_repl.textsafe.safe_line`)."""
-    return safe_line(info.title or info.first_message or "").strip()
+_FIXED = 2 + 8 + 2 + UPDATED_WIDTH + 2 + 7 + 2  # the marker, ID, UPDATED and ENTRIES cells with their gaps
+_OPEN = "  (open)"
 
 
-def filter_sessions(
-    sessions: Sequence[SessionInfo], query: str = "", *, named_only: bool = False, sort: str = "recent"
-) -> list[SessionInfo]:
-    """The sessions that match ``query`` (all words, in title, first message or id), sorted.
-
-    ``sort`` is ``recent`` (newest first, the catalog's order) or ``name``
-    (title, else first message, case-insensitive; untitled ones last).
-    Raises ``ValueError`` for another sort order.
-    """
-    if sort not in SORT_ORDERS:
-        raise ValueError(f"unknown sort order {sort!r}; one of {', '.join(SORT_ORDERS)}")
-    words = query.lower().split()
-    result = []
-    for info in sessions:
-        if named_only and not info.title:
-            continue
-        if words:
-            haystack = f"{info.title or ''}\n{info.first_message or ''}\n{info.id}".lower()
-            if not all(word in haystack for word in words):
-                continue
-        result.append(info)
-    if sort == "name":
-        result.sort(key=lambda s: (not _name(s), _name(s).casefold()))
-    return result
-
-
-@dataclass
-class PickerState:
-    """What the picker shows: the scope, the search, the sort, the selection and a status line."""
-
-    workspace: Workspace
-    current: Session | None = None
-    local: list[SessionInfo] = field(default_factory=list)
-    everywhere: list[SessionInfo] | None = None
-    all_dirs: bool = False
-    query: str = ""
-    sort: str = "recent"
-    named_only: bool = False
-    show_path: bool = False
-    shown: list[SessionInfo] = field(default_factory=list)
-    index: int = 0
-    top: int = 0
-    status: str = ""
-
-    def load(self) -> None:
-        self.local = self.workspace.list_sessions()
-        self.refresh()
-
-    @property
-    def sessions(self) -> list[SessionInfo]:
-        if self.all_dirs:
-            if self.everywhere is None:
-                self.everywhere = self.workspace.list_sessions(everywhere=True)
-            return self.everywhere
-        return self.local
-
-    @property
-    def selected(self) -> SessionInfo | None:
-        return self.shown[self.index] if self.shown else None
-
-    def refresh(self, keep_selection: bool = False) -> None:
-        """Recompute the shown list; the selection goes to the top unless ``keep_selection``."""
-        keep = self.selected.id if self.selected and keep_selection else None
-        self.shown = filter_sessions(self.sessions, self.query, named_only=self.named_only, sort=self.sort)
-        ids = [s.id for s in self.shown]
-        self.index = ids.index(keep) if keep in ids else 0
-
-    def move(self, delta: int) -> None:
-        if self.shown:
-            self.index = max(0, min(len(self.shown) - 1, self.index + delta))
-
-    def is_current(self, info: SessionInfo) -> bool:
-        return self.current is not None and info.id == self.current.session_id
-
-    def rename(self, title: str) -> None:
-        """Write a ``title`` entry to the selected session; errors go to ``status``."""
-        info = self.selected
-        if info is None:
-            return
-        title = title.strip()
-        try:
-            if self.current is not None and self.is_current(info):
-                self.current.rename(title or None)
-            else:
-                session = self.workspace.open_session(info.path)
-                try:
-                    session.rename(title or None)
-                finally:
-                    session.close()
-        except LimeError as exc:
-            self.status = exc.message
-            return
-        except OSError as exc:
-            self.status = f"cannot rename {info.id[:8]}: {exc.strerror or exc}"
-            return
-        for listing in (self.local, self.everywhere or []):
-            for other in listing:
-                if other.id == info.id:
-                    other.title = title or None
-        self.status = (
-            f"renamed {info.id[:8]} to {title!r}" if title else f"cleared the title of {info.id[:8]}"
-        )
-        self.refresh()
-
-    def delete(self) -> None:
-        """Delete the selected session's files; errors go to ``status``."""
-        from ..store.remove import remove_session
-
-        info = self.selected
-        if info is None:
-            return
-        if self.is_current(info):
-            self.status = f"session {info.id[:8]} is the one open here; it cannot be deleted from inside it"
-            return
-        try:
-            remove_session(info.path)
-        except LimeError as exc:
-            self.status = exc.message
-            return
-        except OSError as exc:
-            self.status = f"cannot delete {info.id[:8]}: {exc.strerror or exc}"
-            return
-        self.local = [s for s in self.local if s.id != info.id]
-        if self.everywhere is not None:
-            self.everywhere = [s for s in self.everywhere if s.id != info.id]
-        self.status = f"deleted session {info.id[:8]}"
-        index = self.index
-        self.refresh()
-        self.index = max(0, min(index, len(self.shown) - 1))
-
-    def visible(self, height: int) -> list[tuple[int, SessionInfo]]:
-        height = max(1, height)
-        if self.index < self.top:
-            self.top = self.index
-        elif self.index >= self.top + height:
-            self.top = self.index - height + 1
-        self.top = max(0, min(self.top, max(0, len(self.shown) - height)))
-        return [(i, self.shown[i]) for i in range(self.top, min(self.top + height, len(self.shown)))]
-
-
-def _row(info: SessionInfo, selected: bool, current: bool, show_path: bool) -> StyleAndTextTuples:
+def _row(info: SessionInfo, selected: bool, current: bool, show_path: bool, width: int) -> StyleAndTextTuples:
+    """One list row in ``width`` columns; with ``show_path`` the title cell has a fixed width, so the CWD
+    cells line up (wide characters counted as two columns, :mod:`lime_repl.views.listing`)."""
     base = "class:cursor" if selected else ""
-    when = info.updated[:16].replace("T", " ")
-    name = _name(info) or "(empty)"
+    title_width = max(12, (width - _FIXED) * 3 // 5) if show_path else max(12, width - _FIXED)
+    mark = _OPEN if current else ""
+    name = fit(display_name(info) or "(empty)", max(1, title_width - len(mark)), pad=False)
     parts: StyleAndTextTuples = [
         (base, "› " if selected else "  "),
-        (f"{base} class:dim", f"{info.id[:8]}  {when:<16}  {info.entries:>6}  "),
-        (f"{base} class:title" if info.title else base, name[:200]),
+        (f"{base} class:dim", f"{info.id[:8]}  {updated_cell(info.updated):<{UPDATED_WIDTH}}  {info.entries:>7}  "),
+        (f"{base} class:title" if info.title else base, name),
     ]
-    if current:
-        parts.append((f"{base} class:current", "  (open)"))
+    if mark:
+        parts.append((f"{base} class:current", mark))
     if show_path:
-        parts.append((f"{base} class:dim", f"  {safe_line(str(info.cwd or info.path.parent))}"))
+        gap = " " * (title_width - text_width(name) - len(mark) + 2)
+        where = path_cell(safe_line(str(info.cwd or info.path.parent)), max(1, width - _FIXED - title_width - 2))
+        parts.append((f"{base} class:dim", gap + where))
     parts.append(("", "\n"))
     return parts
 
@@ -250,6 +112,9 @@ def pick_session(
     def list_height() -> int:
         return get_app().output.get_size().rows - _CHROME_ROWS
 
+    def list_width() -> int:
+        return get_app().output.get_size().columns
+
     def header() -> StyleAndTextTuples:
         scope = "all directories" if state.all_dirs else "this directory"
         flags = " · named only" if state.named_only else ""
@@ -267,8 +132,11 @@ def pick_session(
         return [("class:prompt", " search: ")]
 
     def columns() -> StyleAndTextTuples:
-        path = "  CWD" if state.show_path else ""
-        return [("class:dim", f"  {'ID':<8}  {'UPDATED':<16}  {'ENTRIES':>6}  TITLE / FIRST MESSAGE{path}")]
+        heading = f"  {'ID':<8}  {'UPDATED':<{UPDATED_WIDTH}}  {'ENTRIES':>7}  "
+        if not state.show_path:
+            return [("class:dim", heading + "TITLE / FIRST MESSAGE")]
+        title_width = max(12, (list_width() - _FIXED) * 3 // 5)
+        return [("class:dim", heading + fit("TITLE / FIRST MESSAGE", title_width) + "  CWD")]
 
     def rows() -> StyleAndTextTuples:
         if not state.shown:
@@ -276,15 +144,16 @@ def pick_session(
             other = "" if state.all_dirs else "; Tab shows every directory's"
             return [("class:dim", f"  {hint}{other}\n")]
         fragments: StyleAndTextTuples = []
+        width = list_width()
         for i, info in state.visible(list_height()):
-            fragments.extend(_row(info, i == state.index, state.is_current(info), state.show_path))
+            fragments.extend(_row(info, i == state.index, state.is_current(info), state.show_path, width))
         return fragments
 
     def status() -> StyleAndTextTuples:
         if mode["now"] == "confirm" and state.selected is not None:
             info = state.selected
             return [
-                ("class:status", f" delete session {info.id[:8]} ({_name(info)[:40] or 'untitled'})? y/n")
+                ("class:status", f" delete session {info.id[:8]} ({display_name(info)[:40] or 'untitled'})? y/n")
             ]
         return [("class:status", " " + safe_line(state.status))] if state.status else []
 
@@ -347,7 +216,10 @@ def pick_session(
 
     @bindings.add("c-d", filter=searching)
     def _delete(event: Any) -> None:
-        if state.selected is not None:
+        info = state.selected
+        if info is not None and state.is_current(info):
+            state.status = state.open_here(info)  # said at once: a y/n that can only end in a refusal asks for nothing
+        elif info is not None:
             mode["now"] = "confirm"
             event.app.layout.focus(list_window)
 

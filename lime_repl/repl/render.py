@@ -8,20 +8,22 @@ to stdout as it arrives, through :class:`~lime_repl.textsafe.StreamSanitizer`
 shown, so an answer can neither retitle the terminal nor leave colour on for
 the next prompt; DESIGN.md section 4); when colour is on, the safe text is
 rendered as Markdown block by block (:mod:`.markdown_stream`); piped output
-and ``NO_COLOR`` get the model's text unchanged. Tool calls, results and reasoning are notices
-on stderr. Approval asks on the terminal; without one (line mode, pipes) a
-tool that needs approval is refused unless ``--yolo`` was given.
+and ``NO_COLOR`` get the model's text unchanged. Tool calls, results, reasoning and compaction notices
+(one dim line when a compaction starts and one when it lands) are notices on
+stderr. Approval asks on the terminal with one key (:mod:`.approval`); without
+one (print mode, line mode) a tool that needs approval is refused, and the
+model is told that ``--yolo`` was not given.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..plural import more_lines
+from ..agent.approvals import Decision
+from ..plural import more_lines, plural
 from ..runtime.events import (
     ApprovalRequest,
     CompactionFinished,
@@ -30,6 +32,7 @@ from ..runtime.events import (
     Event,
     MessageEnd,
     Notice,
+    Recap,
     ShellOutput,
     TextDelta,
     ToolCalled,
@@ -77,6 +80,9 @@ class TerminalSink:
             self.stream = MarkdownStream(self._write)
         self.sanitizer = StreamSanitizer()
         self._spinner: contextlib.ExitStack | None = None
+        #: Asks an approval on the terminal (the REPL sets one on its own input and output).
+        self.asker: Callable[[ApprovalRequest], Decision] | None = None
+        self._refused_unattended = False
 
     def emit(self, event: Event) -> None:
         console = self.console
@@ -94,14 +100,47 @@ class TerminalSink:
             {"info": lambda t: console.notice(t, style=event.style), "warning": console.warn, "error": console.error}[
                 event.level
             ](event.text)
+        elif isinstance(event, Recap):
+            self._recap(event)
         elif isinstance(event, ErrorEvent):
             console.error(event.message)
         elif isinstance(event, CompactionStarted):
+            self._compaction_started(event)
+        elif isinstance(event, CompactionFinished):
+            self._compaction_finished(event)
+
+    def _compaction_started(self, event: CompactionStarted) -> None:
+        """One dim line (not for ``/compact``, whose result says what it did), then a spinner on a terminal."""
+        if event.trigger != "manual":
+            size = f", {event.tokens:,} tokens" if event.tokens is not None else ""
+            self.console.notice(f"compacting the context ({event.trigger}{size})…")
+        if self._spinner is None:
             self._spinner = contextlib.ExitStack()
-            self._spinner.enter_context(console.spinner("compacting"))
-        elif isinstance(event, CompactionFinished) and self._spinner is not None:
+            self._spinner.enter_context(self.console.spinner("compacting"))
+
+    def _compaction_finished(self, event: CompactionFinished) -> None:
+        """One dim line with the tokens before and after (``/compact`` prints its own result)."""
+        if self._spinner is not None:
             spinner, self._spinner = self._spinner, None
             spinner.close()
+        if event.trigger == "manual" or event.cancelled:
+            return
+        entry = event.entry
+        if entry is not None:
+            before, after = entry.get("tokensBefore", 0), entry.get("tokensAfter", 0)
+            self.console.notice(f"compacted ({event.trigger}): {before:,} → {after:,} tokens")
+        else:
+            self.console.notice(f"nothing to compact ({event.trigger}): the newest messages are all kept")
+
+    def _recap(self, event: Recap) -> None:
+        """A resumed session's last exchanges, on a terminal only (line mode's output stays the commands')."""
+        if not self.console.interactive:
+            return
+        earlier = " (earlier ones not shown)" if event.earlier else ""
+        self.console.notice(f"── the last {plural(event.shown, 'exchange')} of this session{earlier} ──")
+        styles = {"user": "bold", "shell": "bold", "tool": "accent", "error": "error"}
+        for line in event.lines:
+            self.console.notice(line.text, style=styles.get(line.kind, "dim"))
 
     def _write(self, text: str) -> None:
         self.console.stdout.write(text)
@@ -128,24 +167,26 @@ class TerminalSink:
             self._write("\n")
         self.wrote_text = False
 
-    def approve(self, request: ApprovalRequest) -> str:
-        name = request.name
+    def approve(self, request: ApprovalRequest) -> Decision:
+        """Ask on the terminal (one key, :mod:`.approval`); with no terminal, refuse: ``--yolo`` was not given.
+
+        The refusal without a terminal is said on stderr once per process; the model's
+        ``tool_result`` says it each time. ``KeyboardInterrupt`` (Ctrl-C) propagates: it
+        refuses the call and stops the turn.
+        """
         if not self.can_ask:
-            self.console.warn(f"{name} needs approval and there is no terminal to ask; refused (--yolo allows it)")
-            return "n"
-        while True:
-            self.console.stderr.write(f"allow {safe_line(name)}? [y]es / [n]o / [a]lways this session: ")
-            self.console.stderr.flush()
-            try:
-                answer = sys.stdin.readline()
-            except KeyboardInterrupt:
-                self.console.stderr.write("\n")
-                return "n"
-            if not answer:
-                return "n"
-            choice = answer.strip().lower()[:1]
-            if choice in ("y", "n", "a"):
-                return choice
+            if not self._refused_unattended:
+                self._refused_unattended = True
+                self.console.warn(
+                    f"{safe_line(request.name)} needs approval and there is no terminal to ask: "
+                    "refused, since --yolo was not given (tools that need approval are refused in this run)"
+                )
+            return Decision("unattended")
+        if self.asker is None:
+            from .approval import ApprovalPrompt
+
+            self.asker = ApprovalPrompt(color=self.console.err_color)
+        return self.asker(request)
 
     def _tool_result(self, event: ToolFinished) -> None:
         first = event.content.strip().splitlines()[:1]

@@ -14,7 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from ..agent.approvals import Decision
 from ..store.records import Entry
+from ..views.exchanges import RecapLine
 
 __all__ = [
     "ApprovalRequest",
@@ -26,6 +28,7 @@ __all__ = [
     "MessageEnd",
     "Notice",
     "NullSink",
+    "Recap",
     "ShellOutput",
     "Sink",
     "TextDelta",
@@ -82,9 +85,11 @@ class ShellOutput:
 
 @dataclass(frozen=True, slots=True)
 class CompactionStarted:
-    """A compaction started (``trigger``: ``manual``; auto and overflow ones report only their entry)."""
+    """A compaction started (``trigger``: ``manual``, ``auto`` or ``overflow``) with ``tokens`` of context
+    (None when not counted); a :class:`CompactionFinished` follows."""
 
     trigger: str
+    tokens: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +115,21 @@ class Notice:
 
 
 @dataclass(frozen=True, slots=True)
+class Recap:
+    """A resumed session's last exchanges, to redraw before the prompt (``resume.show`` of them).
+
+    ``lines`` are :class:`~lime_repl.views.exchanges.RecapLine` s, safe to
+    print; ``shown`` is how many exchanges they are and ``earlier`` whether
+    any came before them. Terminal front ends show it; line mode and the
+    bridge do not.
+    """
+
+    lines: tuple[RecapLine, ...]
+    shown: int
+    earlier: bool
+
+
+@dataclass(frozen=True, slots=True)
 class ErrorEvent:
     """An operation failed with ``message`` and the exit code ``code`` of DESIGN.md section 7."""
 
@@ -127,17 +147,25 @@ Event = (
     | CompactionStarted
     | CompactionFinished
     | Notice
+    | Recap
     | ErrorEvent
 )
 
 
 @dataclass(frozen=True, slots=True)
 class ApprovalRequest:
-    """Tool ``name`` needs approval to run with ``arguments``; the answer is ``"y"``, ``"n"`` or ``"a"``
-    (always, for the rest of the session)."""
+    """Tool ``name`` needs approval to run with ``arguments``.
+
+    ``always`` says what an "always" answer covers for the rest of the session (``git commands``,
+    ``this exact command``, ``every edit call``), ``why`` why it is the exact command (or ``""``);
+    see :mod:`lime_repl.agent.approvals`. The answer is a :class:`Decision` or ``"y"``, ``"n"``,
+    ``"a"`` (always); raising ``KeyboardInterrupt`` refuses the call and stops the turn.
+    """
 
     name: str
     arguments: Mapping[str, Any] = field(default_factory=dict)
+    always: str = ""
+    why: str = ""
 
 
 class Sink(Protocol):
@@ -145,7 +173,7 @@ class Sink(Protocol):
 
     def emit(self, event: Event) -> None: ...
 
-    def approve(self, request: ApprovalRequest) -> str: ...
+    def approve(self, request: ApprovalRequest) -> str | Decision: ...
 
 
 class NullSink:

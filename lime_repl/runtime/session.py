@@ -16,30 +16,34 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..agent.loop import Agent, TurnOutcome
-from ..agent.providers.catalog import ModelInfo, choose_provider
-from ..context.memory import MemoryFile, build_system_prompt, find_memory_files
-from ..context.rotation import compact_before_prune
-from ..context.scheduler import ContextKeeper
+from ..context.memory import MemoryFile
 from ..errors import LimeError, UsageError
-from ..exchange.export import export_session
-from ..outputs.redact import Redactor
-from ..paths import find_project_root
+from ..outputs.redact import Redactor, use_rules_cache
+from ..paths import cache_dir
 from ..store.records import Entry
 from ..store.segments import WriteFailed
 from ..store.session import Session
 from ..workspace import Workspace
-from .commands import REGISTRY, CommandResult
+from .edits import SessionEdits
 from .events import CompactionFinished, CompactionStarted, EntryAppended, Notice, ShellOutput, Sink
-from .keeper import build_keeper, summarize
-from .model import NO_PROVIDER_HINT, catalog_info, make_agent
+from .model import NO_PROVIDER_HINT, catalog_info, check_credentials, make_agent
+from .resume import recap_event, same_dir, start_dir
 from .shell import PersistentShell, ShellResult
-from .turn import SinkTurnUI
+from .shell_port import BangShell, RecordedRun, ShellFactory
+from .titler import CLOSE_WAIT, AutoTitler
 from .writes import ShellOutcome, record_bash, recording
+
+if TYPE_CHECKING:  # a `!` line loads none of these: the model, context and command modules load when used
+    from ..agent.loop import Agent, TurnOutcome
+    from ..agent.providers.catalog import ModelInfo
+    from ..context.scheduler import ContextKeeper
+    from .commands import CommandResult
 
 __all__ = ["ShellOutcome", "SessionRuntime"]
 
@@ -53,13 +57,16 @@ class _Appended:
     ids: list[str] = field(default_factory=list)
 
 
-class SessionRuntime:
+class SessionRuntime(SessionEdits):
     """Session, shell, agent and keeper of one running lime (see the module docstring).
 
     ``ephemeral`` (``--no-session``) keeps sessions in memory only. The shell
-    starts at the first ``!`` command; the keeper is built and started when a
-    session is attached and a model is configured (else at the first
-    compaction); :meth:`close` stops both.
+    starts at the first ``!`` command, in :attr:`start_dir`: lime's launch
+    directory for a new session, where the session's shell last was for a
+    resumed or forked one (:mod:`.resume`; a running shell is moved there with
+    ``cd``). The keeper is built and started when a session is attached and a
+    model is configured (else at the first compaction); :meth:`close` stops
+    both. :attr:`titler` asks for automatic titles (:mod:`.titler`).
     """
 
     def __init__(self, workspace: Workspace, sink: Sink, *, ephemeral: bool, agent: Agent | None) -> None:
@@ -67,13 +74,21 @@ class SessionRuntime:
         self.sink = sink
         self.ephemeral = ephemeral
         self.agent = agent
+        #: ``--yolo``: tools run without asking (kept for an agent made later by ``/model``).
+        self.yolo = agent.yolo if agent is not None else False
         self.session: Session | None = None
-        self.shell: PersistentShell | None = None
+        self.shell: BangShell | None = None
+        #: Builds the ``!`` shell (the interactive REPL's pseudo terminal); None: :class:`PersistentShell`.
+        self.shell_factory: ShellFactory | None = None
         self.keeper: ContextKeeper | None = None
         self.memory: list[MemoryFile] = []
         self._model_recorded = False
         self._collectors: list[_Appended] = []
+        use_rules_cache(cache_dir(workspace.env) / "redact-rules.json")  # no detect-secrets import per process
         self.redactor = None if workspace.config.get("redact", True) is False else Redactor(workspace.env)
+        #: Where the shell starts (or was moved to) and the model's tools run while no shell is running.
+        self.start_dir: Path = workspace.cwd
+        self.titler = AutoTitler(not ephemeral and workspace.config.get("titles.auto", True) is not False)
 
     @classmethod
     def start(
@@ -87,7 +102,9 @@ class SessionRuntime:
         yolo: bool = False,
     ) -> SessionRuntime:
         """A runtime for ``workspace`` with the configured (or given) model; give it a session next."""
-        return cls(workspace, sink, ephemeral=ephemeral, agent=make_agent(workspace, provider, model, yolo))
+        runtime = cls(workspace, sink, ephemeral=ephemeral, agent=make_agent(workspace, provider, model, yolo))
+        runtime.yolo = yolo
+        return runtime
 
     # -- sessions --------------------------------------------------------
     @property
@@ -98,7 +115,8 @@ class SessionRuntime:
         return self.session
 
     def new_session(self, title: str | None = None) -> Session:
-        """Close the current session and start a new one here (header written now), titled ``title``."""
+        """Close the current session and start a new one here (header written now), titled ``title``;
+        the shell goes back to lime's launch directory (with a notice when it was elsewhere)."""
         prompt = self._system_prompt()
         session = (
             Session.ephemeral(str(self.workspace.cwd), prompt, guard=self.workspace.store_options.guard)
@@ -106,6 +124,8 @@ class SessionRuntime:
             else self.workspace.create_session(system_prompt=prompt)
         )
         self._attach(session)
+        if self._move_shell(self.workspace.cwd):
+            self.sink.emit(Notice("info", f"the shell is back in {self.workspace.cwd}, where lime was started"))
         if title:
             self.rename(title)
         return session
@@ -116,6 +136,7 @@ class SessionRuntime:
             return self.session
         session = self.workspace.open_session(path)
         self._attach(session)
+        self._continue_where_it_was(session)
         for warning in session.warnings:
             self.sink.emit(Notice("warning", warning))
             log.warning(warning)
@@ -132,27 +153,21 @@ class SessionRuntime:
 
     def fork(self, path: Path, entry_id: str | None = None) -> Session:
         """Copy the stored session ``path``'s branch up to ``entry_id`` (default: its leaf) into a new
-        session and continue there; the source is only read."""
-        return self.adopt(self.workspace.fork_session(path, entry_id))
+        session and continue there, in the directory its shell last was; the source is only read."""
+        session = self.adopt(self.workspace.fork_session(path, entry_id))
+        self._continue_where_it_was(session)
+        return session
 
-    def copy_branch(self, upto: str | None) -> Session:
-        """A new session holding the active branch up to ``upto`` (None: nothing), ``forkedFrom`` set; not adopted."""
-        source = self.current
-        self.sync()
-        forked_from = {"sessionId": source.session_id, "entryId": upto or ""}
-        if source.path is None:  # --no-session: the copy lives in memory too
-            copy = Session.ephemeral(str(self.workspace.cwd), source.system_prompt, guard=source.output_guard)
-            copy.header["forkedFrom"] = forked_from
-            for entry in source.branch(upto) if upto else []:
-                copy.append_copy(entry)
-            return copy
-        if upto is None:
-            return self.workspace.create_session(system_prompt=source.system_prompt, forked_from=forked_from)
-        return self.workspace.fork_session(source.path, upto)
-
-    def clone(self) -> Session:
-        """Copy the active branch up to the leaf into a new session and continue there."""
-        return self.adopt(self.copy_branch(self.current.leaf_id))
+    def _continue_where_it_was(self, session: Session) -> None:
+        """Move the shell to where ``session``'s shell last was (one notice when that is not the launch
+        directory), then redraw its last exchanges (a :class:`~.events.Recap`)."""
+        where, notice = start_dir(session, self.workspace.cwd)
+        self._move_shell(where)
+        recap = recap_event(session, self.workspace.config)
+        if recap is not None:
+            self.sink.emit(recap)
+        if notice is not None:
+            self.sink.emit(notice)
 
     def adopt(self, session: Session) -> Session:
         """Continue in ``session`` (a fork or clone, already open as its writer); closes the current one."""
@@ -167,6 +182,7 @@ class SessionRuntime:
         self._model_recorded = False
         if old is not None:
             old.on_append.clear()
+            self._record_title(old)
             self._close_session(old)
         self._scan_memory()
         if self.agent is not None:
@@ -212,7 +228,9 @@ class SessionRuntime:
             self.sink.emit(Notice("error", str(exc)))
 
     def close(self) -> None:
-        """Sync and close the session, stop the shell and the compaction worker; idempotent."""
+        """Record an automatic title still on the way (waiting at most :data:`~.titler.CLOSE_WAIT` s),
+        sync and close the session, stop the shell and the compaction worker; idempotent."""
+        self._record_title(self.session, wait=CLOSE_WAIT)
         if self.keeper is not None:
             self.keeper.stop()
         if self.shell is not None:
@@ -221,41 +239,30 @@ class SessionRuntime:
         if self.session is not None:
             self._close_session(self.session)
 
-    # -- memory and the system prompt ------------------------------------
-    def _scan_memory(self) -> list[MemoryFile]:
-        ws = self.workspace
-        self.memory = find_memory_files(ws.home, find_project_root(ws.cwd, ws.env), ws.cwd)
-        return self.memory
-
-    def _system_prompt(self) -> str:
-        return build_system_prompt(self._scan_memory(), self.workspace.cwd)
-
-    def memory_files(self) -> list[MemoryFile]:
-        """The memory files as they are on disk now (paths and current sizes)."""
-        return self._scan_memory()
-
-    def reload_memory(self) -> Entry:
-        """Rebuild the system prompt from the memory files and record it as a ``system_prompt`` entry {``text``}.
-
-        The transcript uses the newest ``system_prompt`` entry on the branch
-        (DESIGN.md section 4), so the next request and every resume carry it.
-        """
-        prompt = self._system_prompt()
-        with recording("the new system prompt was not recorded"):
-            return self.current.append({"type": "system_prompt", "text": prompt})
-
     # -- context (microcompaction and compaction) ------------------------
     def start_keeper(self) -> ContextKeeper:
         """Build and start the context keeper once (attached to the agent). Raises UsageError for bad settings."""
         if self.keeper is None:
+            from .keeper import build_keeper
+
             self.keeper = build_keeper(self.workspace, self.model_info(), self.agent)
+            self.keeper.notify = self._compaction_notice
         if self.agent is not None:
             self.agent.context = self.keeper
         return self.keeper
 
+    def _compaction_notice(self, phase: str, trigger: str, tokens: int) -> None:
+        """The keeper's ``notify``: a compaction started, found nothing, or was cancelled (see ContextKeeper)."""
+        if phase == "started":
+            self.sink.emit(CompactionStarted(trigger, tokens))
+        else:
+            self.sink.emit(CompactionFinished(trigger, None, cancelled=phase == "cancelled"))
+
     def _before_prune(self, session: Session, path: Path) -> None:
         """The store is about to delete ``session``'s segment ``path``: compact its live entries first."""
         keeper = self.keeper
+        from ..context.rotation import compact_before_prune
+
         entry = compact_before_prune(session, path, keeper.counter if keeper is not None else None)
         if entry is not None and keeper is not None:
             keeper.last_compaction = entry
@@ -273,11 +280,11 @@ class SessionRuntime:
         """
         keeper = self.start_keeper()
         session = self.current
-        self.sink.emit(CompactionStarted("manual"))
+        self.sink.emit(CompactionStarted("manual", keeper.tokens(session.branch())))
         try:
             with recording("the compaction was not recorded"):
                 keeper.wait_idle(300)
-                entry = keeper.compact_now(session, "manual", hint)
+                entry = keeper.compact_now(session, "manual", hint, announce=False)
         except KeyboardInterrupt:
             self.sink.emit(CompactionFinished("manual", None, cancelled=True))
             raise
@@ -289,6 +296,8 @@ class SessionRuntime:
     def summarize_entries(self, entries: list[Entry], focus: str | None = None) -> tuple[str, bool]:
         """A summary of ``entries`` (branch summaries): ``(text, by_model)``; the extractive one when the model
         is not configured or fails (a warning notice then); never raises for provider errors."""
+        from .keeper import summarize
+
         text, error = summarize(self.agent, entries, None, focus)
         if error is not None:
             self.sink.emit(Notice("warning", f"{error.message}; using an extractive summary"))
@@ -300,16 +309,31 @@ class SessionRuntime:
         return None if self.agent is None else catalog_info(self.workspace, self.agent.model)
 
     def switch_model(self, provider: str | None, model: str) -> None:
-        """Use ``model`` (and ``provider``, or the catalog's) from now on; records a ``model_change``."""
+        """Use ``model`` (and ``provider``, or the catalog's, or the current one) from now on; records a
+        ``model_change``.
+
+        Raises :class:`UsageError` for a provider lime does not know, :class:`LimeError` when the
+        provider has no key (:func:`~lime_repl.agent.providers.catalog.missing_credentials`); the
+        model is unchanged then.
+        """
+        from ..agent.providers.catalog import choose_provider
+
         chosen = choose_provider(provider, model, {}, {})
+        if chosen is None and self.agent is not None:  # a model the catalog does not know: same provider
+            chosen = (self.agent.provider_name, model)
         if chosen is None:
             raise UsageError(f"no provider known for model {model!r}; give one: /model PROVIDER/MODEL")
+        check_credentials(self.workspace, chosen[0], chosen[1], self.agent)
         if self.agent is None:
-            self.agent = make_agent(self.workspace, chosen[0], chosen[1], False)
+            self.agent = make_agent(self.workspace, chosen[0], chosen[1], self.yolo)
             if self.agent is not None and self.session is not None:
                 self.start_keeper()
         else:
             self.agent.switch(*chosen)
+        if self.keeper is not None:  # the new model's window and threshold from now on
+            info = self.model_info()
+            if info is not None:
+                self.keeper.window, self.keeper.catalog_threshold = info.context_window, info.auto_compact_threshold
         self._record_model()
 
     def _record_model(self) -> None:
@@ -334,42 +358,73 @@ class SessionRuntime:
         if self.agent is None:
             raise LimeError(NO_PROVIDER_HINT)
         session = self.current
-        if self.shell is not None:
-            self.agent.tool_ctx.cwd = Path(self.shell.cwd)
+        self._record_title(session)
+        self.agent.tool_ctx.cwd = self.shell_cwd()
         self.start_keeper()
         with self.collect() as ids:
             try:
                 with recording("the turn was not fully recorded"):
                     if not self._model_recorded:
                         self._record_model()
+                    from .turn import SinkTurnUI
+
                     outcome = self.agent.run_turn(session, text, SinkTurnUI(self.sink))
             finally:
                 self.sync()
         self.observe()
         outcome.entries = list(ids)
+        if outcome.status == 0:
+            self.titler.after_turn(session, self.agent)
         return outcome
 
+    def _record_title(self, session: Session | None, wait: float = 0.0) -> None:
+        """Record the automatic title that has arrived for ``session``; a refused write is an error notice."""
+        try:
+            self.titler.record(session, wait=wait)
+        except LimeError as exc:
+            self.sink.emit(Notice("error", f"the automatic title was not recorded: {exc.message}"))
+
     # -- the ``!`` shell -----------------------------------------------------
-    def ensure_shell(self) -> PersistentShell:
-        """The persistent shell, started in the workspace's directory on first use."""
+    def ensure_shell(self) -> BangShell:
+        """The persistent shell, started in :attr:`start_dir` on first use (by :attr:`shell_factory`)."""
         if self.shell is None:
-            shell = PersistentShell(self.workspace.cwd, env=dict(self.workspace.env))
+            env = dict(self.workspace.env)
+            factory = self.shell_factory
+            shell: BangShell = (
+                factory(self.start_dir, env) if factory is not None else PersistentShell(self.start_dir, env=env)
+            )
             shell.start()
             self.shell = shell
         return self.shell
 
     def shell_cwd(self) -> Path:
-        """Where the user is: the shell's working directory, else the workspace's."""
-        return Path(self.shell.cwd) if self.shell is not None and self.shell.cwd else self.workspace.cwd
+        """Where the user is: the shell's working directory, else :attr:`start_dir`."""
+        return Path(self.shell.cwd) if self.shell is not None and self.shell.cwd else self.start_dir
 
-    def run_shell(self, command: str) -> ShellOutcome:
+    def _move_shell(self, where: Path) -> bool:
+        """Make ``where`` the shell's directory: the start directory of a shell not started yet, a ``cd``
+        (not recorded) for a running one; the model's tools run there too. True when a running shell moved."""
+        self.start_dir = where
+        if self.agent is not None:
+            self.agent.tool_ctx.cwd = where
+        shell = self.shell
+        if shell is None or same_dir(shell.cwd, where):
+            return False
+        shell.run(f"cd -- {shlex.quote(str(where))}")
+        return True
+
+    def run_shell(self, command: str, *, context: bool = True) -> ShellOutcome:
         """Run ``command`` in the persistent shell, streaming :class:`ShellOutput`; record the bash triple.
+
+        ``context=False`` (a ``!!command``) records it with ``shell.context: false``:
+        it stays out of what the model is sent.
 
         Raises :class:`UsageError` for an empty command, :class:`StoreError`
         when the log refuses the triple (the command has run).
         """
         if not command:
             raise UsageError("'!' needs a command, e.g. !ls")
+        self._record_title(self.session)
         shell = self.ensure_shell()
         emit = self.sink.emit
         result = shell.run(
@@ -379,54 +434,16 @@ class SessionRuntime:
         )
         if result.interrupted:
             emit(Notice("info", "^C interrupted; the command was recorded as cancelled"))
-        entries = self._record_bash(command, result)
+        entries = self._record_bash(command, result, context)
         self.sync()
         self.observe()
         return ShellOutcome([str(e["id"]) for e in entries], result.exit_code, result.cwd, result.interrupted)
 
-    def _record_bash(self, command: str, result: ShellResult) -> list[Entry]:
+    def _record_bash(self, command: str, result: ShellResult | RecordedRun, context: bool) -> list[Entry]:
         scrub = self.redactor
         if scrub is not None and self.shell is not None:
             scrub.learn(self.shell.env)  # secrets exported by this command are known from now on
-        return record_bash(self.current, command, result, scrub)
-
-    # -- small writes ----------------------------------------------------------
-    def set_leaf(self, entry_id: str | None) -> Entry:
-        """Move the leaf to ``entry_id`` (None: before the first entry) with a ``leaf`` entry."""
-        with recording("the move was not recorded"):
-            return self.current.set_leaf(entry_id)
-
-    def label(self, entry_id: str, label: str | None) -> Entry:
-        """Label ``entry_id`` (None or '' clears) with a ``label`` entry."""
-        with recording("the label was not recorded"):
-            return self.current.label(entry_id, label or None)
-
-    def rename(self, title: str | None) -> Entry:
-        """Set the session's title (None or '' clears) with a ``title`` entry."""
-        with recording("the title was not recorded"):
-            return self.current.rename(title)
-
-    def branch_summary(self, from_id: str | None, summary: str, parent_id: str | None) -> Entry:
-        """Write a ``branch_summary`` entry {``fromId``, ``summary``} under ``parent_id``; the leaf moves to it."""
-        with recording("the branch summary was not recorded"):
-            return self.current.append(
-                {"type": "branch_summary", "fromId": from_id, "summary": summary}, parent_id=parent_id
-            )
-
-    def export(self, fmt: str | None, path: str | None, *, cwd: Path | None = None) -> Path:
-        """Export the session (synced first) as ``fmt`` to ``path`` (relative to ``cwd``, default the shell's);
-        see :func:`lime_repl.exchange.export.export_session` for formats, names and errors."""
-        session = self.current
-        self.sync()
-        saved = session.path is not None and session.path.exists()
-        return export_session(
-            session.path if saved else None,
-            fmt,
-            path,
-            cwd=cwd or self.shell_cwd(),
-            env=self.workspace.env,
-            session=None if saved else session,
-        )
+        return record_bash(self.current, command, result, scrub, context=context)
 
     def run_command(self, line: str, *, can_prefill: bool = False) -> CommandResult:
         """Run the slash command on ``line`` (``/name args``) from the registry; its result as data.
@@ -434,6 +451,9 @@ class SessionRuntime:
         ``can_prefill``: the front end can put text in the next prompt (the
         interactive REPL). Raises :class:`UsageError` for unknown commands.
         """
+        self._record_title(self.session)
+        from .commands import REGISTRY
+
         return REGISTRY.dispatch(self, line, can_prefill=can_prefill)
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid

@@ -6,22 +6,15 @@ run by bash as typed (pipes, redirections, heredocs). Output is streamed to
 callbacks as it is read and kept, capped, in ``HeadTailBuffer`` objects.
 
 Running a command
-    bash reads its script from a pipe. Per command lime writes one line: the
-    text as a single-quoted assignment to ``__lime_cmd``, then
-    ``. /dev/fd/62 62<<<'eval "$__lime_cmd"' </dev/null``, then
-    ``__lime_done $?``. Quoted whole, a heredoc, trailing backslash or
-    unbalanced quote cannot swallow the stream: ``eval`` reports a syntax error
-    on stderr with status 2. Sourcing (not a function) keeps ``declare``
-    global and lets the interrupt trap ``return`` out of the whole command.
-
-Status framing
-    bash gets a pipe on fd 63; ``__lime_done`` writes ``S<status>\0<$PWD>\0``,
-    each exported variable as ``NAME=value\0``, then ``\0`` to it (so
-    :attr:`PersistentShell.env` knows what the command exported, e.g. for
-    redaction). By then the command's writes to stdout and stderr are complete, so
-    after the record lime reads both pipes until they would block: nothing is
-    lost or reordered within a stream, and background jobs holding the pipes
-    open do not hold ``run`` up. ``__lime_*`` and fds 62 and 63 are reserved.
+    Per command lime writes one line of script to bash's stdin and reads
+    bash's answer, a status record (exit code, ``$PWD``, the exported
+    environment, so :attr:`PersistentShell.env` knows what the command
+    exported, e.g. for redaction) on a pipe of its own; the framing is
+    :mod:`.shell_script`. By the time the record is whole, the command's
+    writes to stdout and stderr are complete, so after it lime reads both
+    pipes until they would block: nothing is lost or reordered within a
+    stream, and background jobs holding the pipes open do not hold ``run``
+    up. The pipes and the copy loop are :mod:`.shell_io`.
 
 ``exit`` and a dead shell
     On ``exit N`` an EXIT trap writes ``X<status>\0<$PWD>\0``, each exported
@@ -40,7 +33,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import selectors
 import signal
 import subprocess
@@ -50,40 +42,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from lime_repl.outputs.capping import DEFAULT_LIMIT, HeadTailBuffer
+from ..outputs.capping import DEFAULT_LIMIT, HeadTailBuffer
+from .shell_io import CallbackError, group_members, kill_group, make_pipes, pump, read_once, write_all
+from .shell_script import PRELUDE, STATUS_FD, command_line, parse_status, status_complete
 
 __all__ = ["OutputCallback", "PersistentShell", "ShellResult"]
 
 OutputCallback = Callable[[bytes], None]
-"""Receives each chunk of output (1 byte to 64 KiB) as it is read."""
-
-_READ_SIZE = 65536
-# Surrogates that are not surrogateescape bytes (U+DC80..U+DCFF).
-_LONE_SURROGATE = re.compile("[\ud800-\udc7f\udd00-\udfff]")
-_STATUS_FD = 63
-# The braces with 2>/dev/null keep lime's own lines out of a user's `set -x` trace.
-_RUN_PREFIX = b"{ __lime_cmd="
-_RUN_SUFFIX = (
-    b"; __lime_ic=0; } 2>/dev/null; . /dev/fd/62 62<<<'eval \"$__lime_cmd\"' </dev/null;"
-    b" { __lime_done $?; } 2>/dev/null\n"
-)
-_PRELUDE = r"""__lime_ic=0
-__lime_env() {
-  local __lime_n IFS=$' \t\n'
-  for __lime_n in $(compgen -e); do
-    [[ -v $__lime_n ]] && builtin printf '%s=%s\0' "$__lime_n" "${!__lime_n}" >&63
-  done
-  builtin printf '\0' >&63
-}
-__lime_done() { builtin printf 'S%d\0%s\0' "$1" "$PWD" >&63; __lime_env; }
-__lime_exit() {
-  local __lime_s=$?
-  builtin printf 'X%d\0%s\0' "$__lime_s" "$PWD" >&63
-  __lime_env
-}
-trap __lime_exit EXIT
-trap 'if (( __lime_ic++ )); then exit 130; fi; return 130 2>/dev/null' INT
-"""
+"""Receives each chunk of output (1 byte to 1 MiB) as it is read."""
 
 
 @dataclass
@@ -107,10 +73,6 @@ class ShellResult:
     stdout: HeadTailBuffer
     stderr: HeadTailBuffer
     interrupted: bool = False
-
-
-class _CallbackError(Exception):
-    """Carries (as ``__cause__``) an exception raised by an output callback."""
 
 
 class PersistentShell:
@@ -197,7 +159,7 @@ class PersistentShell:
             try:
                 proc.wait(timeout=2)
             except subprocess.TimeoutExpired:
-                self._kill(proc)
+                kill_group(proc)
         self._teardown()
 
     def interrupt(self) -> None:
@@ -223,7 +185,7 @@ class PersistentShell:
             with contextlib.suppress(OSError):
                 if self._interrupts <= 2:
                     os.killpg(pgid, signal.SIGINT)
-                elif self._interrupts == 3 and (members := _group_members(pgid)) is not None:
+                elif self._interrupts == 3 and (members := group_members(pgid)) is not None:
                     for pid in members:
                         with contextlib.suppress(OSError):
                             os.kill(pid, signal.SIGKILL)
@@ -253,13 +215,7 @@ class PersistentShell:
         that were not UTF-8 when read) go to bash as those bytes, any other
         lone surrogate (a JSON ``\\ud800`` escape) as U+FFFD.
         """
-        if "\0" in command:
-            raise ValueError("a shell command cannot contain a NUL character")
-        try:
-            raw = command.encode("utf-8", "surrogateescape")
-        except UnicodeEncodeError:
-            raw = _LONE_SURROGATE.sub("\ufffd", command).encode("utf-8", "surrogateescape")
-        line = _RUN_PREFIX + b"'" + raw.replace(b"'", b"'\\''") + b"'" + _RUN_SUFFIX
+        line = command_line(command)
         if not self._run_lock.acquire(blocking=False):
             raise RuntimeError("another command is already running in this shell")
         try:
@@ -277,7 +233,7 @@ class PersistentShell:
     def _spawn(self) -> None:
         """Start bash in the last known directory (or its nearest existing parent)."""
         cwd = next((str(p) for p in (Path(self._cwd), *Path(self._cwd).parents) if p.is_dir()), os.sep)
-        (in_r, in_w), (out_r, out_w), (err_r, err_w), (st_r, st_w) = (os.pipe() for _ in range(4))
+        (in_r, in_w), (out_r, out_w), (err_r, err_w), (st_r, st_w) = make_pipes(4, enlarge=(1, 2))
         try:
             proc = subprocess.Popen(
                 [self._shell, "--norc", "--noprofile"],
@@ -305,9 +261,9 @@ class PersistentShell:
         with contextlib.suppress(AttributeError, OSError):  # without a pidfd, poll
             self._fds["pidfd"] = os.pidfd_open(proc.pid)
             sel.register(self._fds["pidfd"], selectors.EVENT_READ, "pidfd")
-        move = "" if st_w == _STATUS_FD else f"exec {_STATUS_FD}>&{st_w} {st_w}>&-\n"
+        move = "" if st_w == STATUS_FD else f"exec {STATUS_FD}>&{st_w} {st_w}>&-\n"
         with contextlib.suppress(BrokenPipeError):  # died at once: the next run reports it
-            _write_all(in_w, (move + _PRELUDE).encode())
+            write_all(in_w, (move + PRELUDE).encode())
 
     def _teardown(self) -> None:
         """Close every pipe and reap bash (which must have exited or been killed)."""
@@ -321,11 +277,6 @@ class PersistentShell:
             if self._proc is not None:
                 self._proc.wait()
                 self._proc = None
-
-    def _kill(self, proc: subprocess.Popen[bytes]) -> None:
-        with contextlib.suppress(OSError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
 
     def _run(
         self, line: bytes, on_stdout: OutputCallback | None, on_stderr: OutputCallback | None
@@ -342,38 +293,38 @@ class PersistentShell:
         self._busy = True
         start = time.monotonic()
         try:
-            _write_all(fds["stdin"], line)
+            write_all(fds["stdin"], line)
         except BrokenPipeError:
             dead = True
         while not finished:
             try:
-                while not dead and not _complete(status):
+                while not dead and not status_complete(status):
                     for key, _ in sel.select(timeout):
                         fd, name = key.fd, key.data
                         if name == "status":
-                            chunk = _read(fd)
+                            chunk = read_once(fd)
                             status += chunk or b""
                             dead = dead or chunk == b""
                         elif name == "pidfd":
                             dead = True
-                        elif not self._pump(fd, *sinks[name], drain=False):
+                        elif not pump(fd, *sinks[name], drain=False):
                             sel.unregister(fd)  # end of file: nothing more will come
                     dead = dead or (timeout is not None and proc.poll() is not None)
                 for name in ("stdout", "stderr"):
-                    self._pump(fds[name], *sinks[name], drain=True)
-                while dead and (chunk := _read(fds["status"])):
+                    pump(fds[name], *sinks[name], drain=True)
+                while dead and (chunk := read_once(fds["status"])):
                     status += chunk
                 finished = True
             except KeyboardInterrupt:
                 self.interrupt()
-            except _CallbackError as exc:
+            except CallbackError as exc:
                 failure = failure or exc.__cause__
                 for sink in sinks.values():
                     sink[1] = None
                 self.interrupt()
             except BaseException:  # the shell is in an unknown state: drop it
                 self._busy = False
-                self._kill(proc)
+                kill_group(proc)
                 self._teardown()
                 raise
         with self._signal_lock:
@@ -385,85 +336,25 @@ class PersistentShell:
         interrupted = self._interrupts > 0
         return ShellResult(130 if interrupted else code, duration_ms, self._cwd, out, err, interrupted)
 
-    def _pump(self, fd: int, buf: HeadTailBuffer, callback: OutputCallback | None, *, drain: bool) -> bool:
-        """Move what *fd* holds into *buf* and *callback*; False at end of file.
-
-        Without *drain*, stop after a short read (the pipe was emptied) and let
-        the selector wait; with it, read until the pipe would block.
-        """
-        while True:
-            try:
-                chunk = os.read(fd, _READ_SIZE)
-            except BlockingIOError:
-                return True
-            if not chunk:
-                return False
-            buf.feed(chunk)
-            if callback is not None:
-                try:
-                    callback(chunk)
-                except Exception as exc:
-                    raise _CallbackError from exc
-            if len(chunk) < _READ_SIZE and not drain:
-                return True
-
     def _finish(self, status: bytes, dead: bool) -> int:
         """Apply the status record (cwd, env); reap a dead bash; return the exit code."""
-        fields = status.split(b"\0")
-        code: int | None = None
-        if fields[0][:1] in (b"S", b"X") and len(fields) >= 3:
-            code = int(fields[0][1:])
-            if fields[1]:
-                self._cwd = os.fsdecode(fields[1])
-            if b"" in fields[2:]:
-                items = (os.fsdecode(item).partition("=") for item in fields[2 : fields.index(b"", 2)])
-                self._env = {name: value for name, _, value in items}
-                self._env.pop("SHLVL", None)
-                if self._shlvl is not None:
-                    self._env["SHLVL"] = self._shlvl
+        code, cwd, env = parse_status(status)
+        if cwd:
+            self._cwd = cwd
+        if env is not None:
+            env.pop("SHLVL", None)
+            if self._shlvl is not None:
+                env["SHLVL"] = self._shlvl
+            self._env = env
         if not dead and code is not None:
             return code
         proc = self._proc
         assert proc is not None
         if proc.poll() is None:  # the status pipe closed under a live bash
-            self._kill(proc)
+            kill_group(proc)
         returncode = proc.wait()
         self._teardown()
         if code is None:
             code = returncode if returncode >= 0 else 128 - returncode
         return code
 
-
-def _complete(status: bytearray) -> bool:
-    """True when ``status`` holds a whole ``S`` record: ``S<code>\\0<cwd>\\0`` then ``NAME=value\\0``… and ``\\0``."""
-    return status[:1] == b"S" and status.count(0) >= 3 and status.endswith(b"\0\0")
-
-
-def _group_members(pgid: int) -> list[int] | None:
-    """Pids in process group *pgid* other than *pgid* itself (None without /proc)."""
-    try:
-        pids = [int(name) for name in os.listdir("/proc") if name.isdigit() and int(name) != pgid]
-    except OSError:
-        return None
-    return [pid for pid in pids if _pgid(pid) == pgid]
-
-
-def _pgid(pid: int) -> int | None:
-    try:
-        return os.getpgid(pid)
-    except OSError:
-        return None
-
-
-def _read(fd: int) -> bytes | None:
-    """One read of a non-blocking *fd*: data, b"" at end of file, None if it would block."""
-    try:
-        return os.read(fd, _READ_SIZE)
-    except BlockingIOError:
-        return None
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..agent.approvals import Decision
 from ..agent.tools.base import ToolResult
 from .events import ApprovalRequest, MessageEnd, Sink, TextDelta, ToolCalled, ToolFinished
 
@@ -35,8 +36,8 @@ class SinkTurnUI:
     def on_tool_call(self, name: str, arguments: Mapping[str, Any]) -> None:
         self.sink.emit(ToolCalled(name, arguments))
 
-    def approve(self, name: str, arguments: Mapping[str, Any]) -> str:
-        return self.sink.approve(ApprovalRequest(name, arguments))
+    def approve(self, name: str, arguments: Mapping[str, Any], always: str, why: str) -> str | Decision:
+        return self.sink.approve(ApprovalRequest(name, arguments, always, why))
 
     def on_tool_result(self, name: str, result: ToolResult) -> None:
         self.sink.emit(ToolFinished(name, result.content, result.is_error))

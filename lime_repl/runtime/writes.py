@@ -18,6 +18,7 @@ from ..store.records import Entry
 from ..store.segments import WriteFailed
 from ..store.session import Session
 from .shell import ShellResult
+from .shell_port import RecordedRun
 
 __all__ = ["ShellOutcome", "record_bash", "recording"]
 
@@ -46,13 +47,41 @@ class ShellOutcome:
     interrupted: bool = False
 
 
-def record_bash(session: Session, command: str, result: ShellResult, scrub: Redactor | None) -> list[Entry]:
+def record_bash(
+    session: Session,
+    command: str,
+    result: ShellResult | RecordedRun,
+    scrub: Redactor | None,
+    *,
+    context: bool = True,
+) -> list[Entry]:
     """Record a finished ``!command`` as the bash triple (outputs redacted by ``scrub``); the 3 entries.
+
+    ``shell`` gets ``interrupted: true`` when SIGINT cut the command,
+    ``interactive: true`` for a full-screen program (a :class:`RecordedRun`
+    that used the alternate screen) and ``context: false`` for a ``!!command``,
+    which the transcript builder leaves out (DESIGN.md section 3).
 
     Raises :class:`StoreError` ("the command ran but was not recorded") when the log refuses it.
     """
     # Only the log is redacted (before the cut): the front end has already shown the real output.
-    stdout, stderr = result.stdout.text(scrub), result.stderr.text(scrub)
+    if isinstance(result, ShellResult):
+        stdout, stderr = result.stdout.text(scrub), result.stderr.text(scrub)
+        truncated = {"stdout": result.stdout.truncated, "stderr": result.stderr.truncated}
+        interactive = False
+    else:
+        stdout, stderr = result.recorded(scrub)
+        truncated = result.truncated_bytes
+        interactive = result.interactive
+    flags = {
+        name: value
+        for name, value, shown in (
+            ("interrupted", True, result.interrupted),
+            ("interactive", True, interactive),
+            ("context", False, not context),
+        )
+        if shown
+    }
     with recording("the command ran but was not recorded"):
         return session.append_bash(
             command,
@@ -60,6 +89,7 @@ def record_bash(session: Session, command: str, result: ShellResult, scrub: Reda
             stderr,
             exit_code=result.exit_code,
             duration_ms=result.duration_ms,
-            truncated_bytes={"stdout": result.stdout.truncated, "stderr": result.stderr.truncated},
+            truncated_bytes=truncated,
             cwd=result.cwd,
+            flags=flags,
         )

@@ -13,7 +13,7 @@ A new segment opens with the header and a checkpoint (:meth:`SessionLog._preambl
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -247,8 +247,12 @@ class SessionLog(SessionState):
         duration_ms: int,
         truncated_bytes: dict[str, int],
         cwd: str,
+        flags: Mapping[str, bool] | None = None,
     ) -> list[Entry]:
         """Record one ``!command`` exchange as the bash triple; returns the three entries written.
+
+        *flags* are ``shell`` fields beyond the facts (``interrupted``,
+        ``interactive``, ``context``; see :func:`~lime_repl.store.records.bash_triple`).
 
         All or nothing: when the disk refuses a later line, the earlier ones are
         cut off again, so the log never holds a command without its outputs.
@@ -263,6 +267,7 @@ class SessionLog(SessionState):
             truncated_bytes=truncated_bytes,
             cwd=cwd,
             exchange=new_entry_id(self._taken),
+            flags=flags,
         )
         for _ in range(3):  # a rotation compaction goes before the exchange, never inside it
             if not self._before_prune(

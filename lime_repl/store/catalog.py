@@ -14,17 +14,18 @@ from __future__ import annotations
 
 import os
 import re
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .empty import has_entries
 from .extract import segment_name
-from .index import Index, SeenFile
 from .titles import display_title
+
+if TYPE_CHECKING:  # SQLite loads with the first Catalog: a `!` line or a new session never opens the index
+    from .index import Index, SeenFile
 
 __all__ = ["AmbiguousSession", "Catalog", "SessionInfo", "SessionNotFound"]
 
@@ -168,7 +169,9 @@ class Catalog:
 
     def __init__(self, index_path: Path | None) -> None:
         self.index_path = index_path
-        self.index = Index(index_path)
+        from .index import Index
+
+        self.index: Index = Index(index_path)
         self._lock = threading.RLock()
 
     def guarded(self, call: Callable[..., _T], *args: Any) -> _T:
@@ -177,11 +180,13 @@ class Catalog:
         Calls are serialized, so one catalog can serve several threads (a REPL
         completer, the picker); every use of :attr:`index` goes through here.
         """
+        from sqlite3 import DatabaseError
+
         with self._lock:
             for _attempt in range(2):
                 try:
                     return call(*args)
-                except sqlite3.DatabaseError as exc:
+                except DatabaseError as exc:
                     if not self.index.recover(exc):
                         raise
             return call(*args)

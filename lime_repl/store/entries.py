@@ -22,7 +22,7 @@ are taken once, when an entry is replayed or appended.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence, ValuesView
 from typing import overload
 
 from .records import Entry, decode_line, output_facts
@@ -35,10 +35,10 @@ LAZY_TYPES = frozenset({"message", "custom"})
 
 class Node:
     """One entry: ``id``, ``parent`` (its ``parentId`` when a string), ``kind`` (its ``type``),
-    ``role`` (a message's), ``output`` (:func:`~lime_repl.store.records.output_facts`), and
+    ``role`` (a message's), ``output`` (:func:`~lime_repl.store.records.output_facts`), ``shell``, and
     ``raw`` (the log line) or the decoded entry."""
 
-    __slots__ = ("id", "parent", "kind", "role", "output", "raw", "_entry")
+    __slots__ = ("id", "parent", "kind", "role", "output", "shell", "raw", "_entry")
 
     def __init__(self, entry_id: str, entry: Entry, raw: bytes | None, parent: str | None = None) -> None:
         kind = entry.get("type")
@@ -52,6 +52,8 @@ class Node:
         role = entry.get("role") if kind == "message" else None
         self.role = sys.intern(role) if isinstance(role, str) else None
         self.output = output_facts(entry) if kind == "message" else None
+        #: True for a message with a ``shell`` object (a member of a bash triple).
+        self.shell = kind == "message" and isinstance(entry.get("shell"), dict)
         lazy = raw is not None and kind in LAZY_TYPES
         self.raw = raw if lazy else None
         self._entry = None if lazy else entry
@@ -80,6 +82,10 @@ class EntryMap(Mapping[str, Entry]):
 
     def __getitem__(self, entry_id: str) -> Entry:
         return self.nodes[entry_id].entry
+
+    def values(self) -> _Values:
+        """The entries in log order (decoded one at a time); ``reversed()`` gives them newest first."""
+        return _Values(self)
 
     def __contains__(self, entry_id: object) -> bool:
         return entry_id in self.nodes
@@ -110,6 +116,16 @@ class EntryMap(Mapping[str, Entry]):
     def parent(self, entry_id: str) -> str | None:
         """The ``parentId`` of ``entry_id`` (None when not a string). Raises ``KeyError`` if unknown."""
         return self.nodes[entry_id].parent
+
+
+class _Values(ValuesView[Entry]):
+    """:meth:`EntryMap.values`: a values view that can also be read newest first, like a dict's."""
+
+    _mapping: EntryMap
+
+    def __reversed__(self) -> Iterator[Entry]:
+        for node in reversed(self._mapping.nodes.values()):
+            yield node.entry
 
 
 class Branch(Sequence[Entry]):

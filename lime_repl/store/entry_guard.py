@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +28,8 @@ __all__ = [
     "OutputGuard",
     "PromptGuard",
     "cap_title",
+    "checked_line",
+    "encode_checked",
     "fit_line",
     "line_budget",
     "repair_text",
@@ -68,6 +71,19 @@ OPAQUE_KEYS = frozenset(
 KEEP_KEYS = ("type", "id", "parentId", "timestamp", "role", "targetId", "exchange")
 
 _SURROGATES = re.compile("[\ud800-\udfff]+")
+# lime's serializer (:func:`lime_repl.store.records.dumps`: the same options, the same bytes), built once.
+_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+class _Checked(threading.local):
+    """The entry last proved to be a line the store may write, per thread (see :func:`encode_checked`)."""
+
+    entry: dict[str, Any] | None = None
+    line: bytes = b""
+    budget: int = 0
+
+
+_CHECKED = _Checked()
 
 
 def repair_text(text: str) -> str:
@@ -119,6 +135,46 @@ def line_budget(segment_bytes: int) -> int:
     return max(segment_bytes // 4, MIN_LINE_BYTES)
 
 
+def encode_checked(entry: dict[str, Any], budget: int) -> bytes | None:
+    """``entry``'s log line (UTF-8, without the newline) if the store may write it as it is, else None.
+
+    True of an entry whose every string (dict keys included) is valid UTF-8, whose
+    line takes at most ``budget`` bytes and which is no ``title`` or ``label`` entry
+    with a title over :data:`TITLE_CHARS`: one C-level serialization and encoding,
+    where a lone surrogate fails the encoding. A line so proved is remembered
+    (:func:`checked_line`), so the :func:`structural_guard` that follows an output
+    guard, and the writer, do not serialize the same entry again.
+    """
+    try:
+        line = _ENCODE(entry).encode("utf-8")
+    except (UnicodeEncodeError, TypeError, ValueError):
+        return None
+    if len(line) > budget:
+        return None
+    kind = entry.get("type")
+    if kind in ("title", "label"):
+        value = entry.get(str(kind))
+        if isinstance(value, str) and len(value) > TITLE_CHARS:
+            return None
+    remember_checked(entry, line, budget)
+    return line
+
+
+def remember_checked(entry: dict[str, Any], line: bytes, budget: int) -> None:
+    """Remember that ``entry``, as it is now, is the log line ``line`` and passes :func:`structural_guard`.
+
+    For a policy that proves it by other means (an import copying a source line).
+    Only the last entry of each thread is remembered, and only until the entry is
+    changed: the store runs its guards and its writer on one entry back to back.
+    """
+    _CHECKED.entry, _CHECKED.line, _CHECKED.budget = entry, line, budget
+
+
+def checked_line(entry: dict[str, Any]) -> bytes | None:
+    """The line :func:`encode_checked` (or :func:`remember_checked`) proved for this very ``entry`` object, or None."""
+    return _CHECKED.line if _CHECKED.entry is entry else None
+
+
 def structural_guard(entry: dict[str, Any], *, segment_bytes: int) -> dict[str, Any]:
     """``entry`` as the store may write it: every string valid UTF-8, the line within :func:`line_budget`.
 
@@ -126,7 +182,13 @@ def structural_guard(entry: dict[str, Any], *, segment_bytes: int) -> dict[str, 
     entry's title and a ``label`` entry's label are capped to :data:`TITLE_CHARS` characters; a line
     still over budget is cut by :func:`fit_line`. Returns ``entry`` itself when nothing had to change,
     else a new dict (the argument is never modified). Raises nothing for JSON-shaped input.
+    An entry just proved by :func:`encode_checked` against the same budget is returned at once.
     """
+    budget = line_budget(segment_bytes)
+    if _CHECKED.entry is entry and _CHECKED.budget <= budget:
+        return entry
+    if encode_checked(entry, budget) is not None:
+        return entry
     out = _repair(entry)
     kind = out.get("type") if isinstance(out, dict) else None
     if kind in ("title", "label"):

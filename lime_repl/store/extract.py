@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .records import triple_part
 from .titles import first_prompt
 
 __all__ = ["HEAD_BYTES", "FileRow", "entry_texts", "read_facts", "read_head", "read_texts", "segment_name"]
@@ -95,7 +94,7 @@ def entry_texts(entry: dict[str, Any]) -> list[tuple[str, str]]:
                 )
     result: list[tuple[str, str]] = []
     text = "\n".join(texts)
-    part = triple_part(entry) if text else None
+    part = _triple_part(entry) if text else None
     if part is not None:
         return [(_KINDS[part[0]], part[1])] if part[1] else []
     if text:
@@ -104,6 +103,14 @@ def entry_texts(entry: dict[str, Any]) -> list[tuple[str, str]]:
     if tool_text:
         result.append(("tool", tool_text))
     return result
+
+
+def _triple_part(entry: dict[str, Any]) -> tuple[str, str] | None:
+    """:func:`~lime_repl.store.records.triple_part`, imported when first needed: a listing or a warm
+    search never parses a message, and ``records`` loads ``uuid`` and ``secrets`` (about 5 ms)."""
+    from .records import triple_part
+
+    return triple_part(entry)
 
 
 def _str(value: Any) -> str | None:
@@ -232,7 +239,8 @@ def read_facts(path: str, row: FileRow, size: int | None = None) -> None:
         os.close(fd)
     if row.offset == 0:
         row.head = data[:HEAD_BYTES]
-    data = data[: data.rfind(b"\n") + 1]
+    if not data.endswith(b"\n"):  # a line being written: read it next time (no copy when none is)
+        data = data[: data.rfind(b"\n") + 1]
     first_segment = row.offset != 0  # the header (and its checkpoint) were read before
     if not _fast_facts(data, row, first_segment):
         for raw in data.split(b"\n"):

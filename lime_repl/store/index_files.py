@@ -19,34 +19,36 @@ from .extract import FileRow, read_facts, read_head, segment_name
 __all__ = ["reconcile", "scan"]
 
 
+def _is_segment_like(name: str) -> bool:
+    """A fast filter on names (``<x>.jsonl`` or ``<x>.jsonl.N``); :func:`reconcile` checks names fully."""
+    return name.endswith(".jsonl") or (".jsonl." in name and name[-1].isdigit())
+
+
 def scan(directory: str) -> tuple[list[tuple[str, os.stat_result]], bytes]:
     """The segment files of ``directory`` with their ``stat``, and the directory's signature.
 
     The signature is the exact bytes of every segment's name, inode, size
     and mtime (not a digest, so it cannot collide): equal to the stored
     one means nothing to re-read. Empty when the directory does not exist.
+    One ``stat`` per segment; the rest is done by list comprehensions and
+    ``array`` constructors rather than per-file appends (this is the whole
+    freshness check of a warm search).
     """
-    on_disk = []
-    names: list[str] = []
-    inodes = array("Q")  # unsigned: inode numbers may use all 64 bits
-    numbers = array("q")  # signed: an mtime may be before 1970
     try:
         with os.scandir(directory) as it:
-            for item in it:
-                name = item.name
-                if not name.endswith(".jsonl") and (".jsonl." not in name or not name[-1].isdigit()):
-                    continue  # fast filter; reconcile checks names fully
-                try:
-                    st = item.stat()
-                except FileNotFoundError:
-                    continue
-                on_disk.append((name, st))
-                names.append(name)
-                inodes.append(st.st_ino)
-                numbers.extend((st.st_size, st.st_mtime_ns))
+            items = [item for item in it if _is_segment_like(item.name)]
     except (FileNotFoundError, NotADirectoryError, PermissionError):
         return [], b""
-    text = "/".join(names).encode("utf-8", "surrogateescape")
+    on_disk = []
+    for item in items:
+        try:
+            on_disk.append((item.name, item.stat()))
+        except FileNotFoundError:
+            continue
+    text = "/".join([name for name, _ in on_disk]).encode("utf-8", "surrogateescape")
+    inodes = array("Q", [st.st_ino for _, st in on_disk])  # unsigned: inode numbers may use all 64 bits
+    # signed: an mtime may be before 1970
+    numbers = array("q", [n for _, st in on_disk for n in (st.st_size, st.st_mtime_ns)])
     return on_disk, text + b"\0" + inodes.tobytes() + numbers.tobytes()
 
 

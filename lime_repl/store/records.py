@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import secrets
 import uuid
-from collections.abc import Container
+from collections.abc import Container, Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal, NotRequired, TypedDict
 
@@ -115,13 +115,20 @@ class TextBlock(TypedDict):
 
 
 class ShellFields(TypedDict):
-    """The ``shell`` facts of each entry of a bash triple (durations in ms, truncated sizes in bytes)."""
+    """The ``shell`` facts of each entry of a bash triple (durations in ms, truncated sizes in bytes).
+
+    ``interrupted``, ``interactive`` and ``context`` are present only when true,
+    true and false respectively (DESIGN.md section 3).
+    """
 
     exchange: str
     exitCode: int
     durationMs: int
     truncatedBytes: dict[str, int]
     cwd: str
+    interrupted: NotRequired[bool]
+    interactive: NotRequired[bool]
+    context: NotRequired[bool]
 
 
 class MessageEntry(TypedDict):
@@ -314,13 +321,15 @@ def bash_triple(
     truncated_bytes: dict[str, int],
     cwd: str,
     exchange: str,
+    flags: Mapping[str, bool] | None = None,
 ) -> list[Entry]:
     """The three ``message`` entries of one ``!command`` exchange, without ids.
 
     The text forms ``<bash-input>``, ``<bash-stdout>``, ``<bash-stderr>`` are
     the ones Claude Code writes for its ``!`` mode; ``shell`` carries the
     structured facts (``exitCode``, ``durationMs``, ``truncatedBytes``
-    {``stdout``, ``stderr``} in bytes, ``cwd`` after the command).
+    {``stdout``, ``stderr``} in bytes, ``cwd`` after the command), plus the
+    *flags* given (``interrupted``, ``interactive``, ``context``).
     """
     shell: ShellFields = {
         "exchange": exchange,
@@ -329,6 +338,13 @@ def bash_triple(
         "truncatedBytes": truncated_bytes,
         "cwd": cwd,
     }
+    flags = flags or {}
+    if "interrupted" in flags:
+        shell["interrupted"] = bool(flags["interrupted"])
+    if "interactive" in flags:
+        shell["interactive"] = bool(flags["interactive"])
+    if "context" in flags:
+        shell["context"] = bool(flags["context"])
     parts = (
         f"<{BASH_TAGS['input']}>{command}</{BASH_TAGS['input']}>",
         f"<{BASH_TAGS['stdout']}>{stdout}</{BASH_TAGS['stdout']}>",

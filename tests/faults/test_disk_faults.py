@@ -212,17 +212,19 @@ def test_log_vanishing_under_a_writer_is_recreated_with_header_and_checkpoint(
     lime_env: LimeEnv, how: str
 ) -> None:
     proc = spawn(lime_env)
-    send(proc, "!echo one", "!echo two; sleep 0.3")
+    # Line two waits for the file `go`, so it is recorded only after the log is gone, however slow the machine.
+    second = "echo two; until [ -e go ]; do sleep 0.01; done"
+    send(proc, "!echo one", f"!{second}")
     assert proc.stdout is not None
     assert proc.stdout.readline() == b"one\n"
-    assert proc.stdout.readline() == b"two\n"  # line one is recorded; line two is sleeping
+    assert proc.stdout.readline() == b"two\n"  # line one is recorded; line two waits
     [active] = lime_env.session_files()
     old = json.loads(active.read_bytes().splitlines()[-1])
     if how == "delete":
         active.unlink()
     else:
         active.rename(active.with_name("moved-away.bak"))
-    time.sleep(0.5)  # line two is recorded now, into a new file
+    (lime_env.cwd / "go").touch()  # line two ends and is recorded, into a new file
     send(proc, "!echo three")
     assert proc.stdout.readline() == b"three\n"
     _, err = proc.communicate(timeout=30)
@@ -236,7 +238,7 @@ def test_log_vanishing_under_a_writer_is_recreated_with_header_and_checkpoint(
     assert header["sessionId"] == active.name.split(".")[0]
     assert checkpoint["type"] == "checkpoint"
     assert checkpoint["leafId"] == old["id"] and checkpoint["droppedEntries"] == 3
-    assert bash_inputs(entries) == ["echo two; sleep 0.3", "echo three"]
+    assert bash_inputs(entries) == [second, "echo three"]
     if how == "rename":
         moved, _ = whole_lines(active.with_name("moved-away.bak"))
         assert bash_inputs(moved) == ["echo one"]

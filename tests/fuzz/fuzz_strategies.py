@@ -1,31 +1,21 @@
 """Hypothesis strategies for session logs: entries of every shape, right and wrong, and damaged lines.
 
 Shared by the fuzz tests of the record parser, the segment reader, session
-replay and the transcript builder. ``settings`` gives every target the same
-budget: ``LIME_FUZZ_EXAMPLES`` examples (2,000 by default; set it higher for a
-longer hunt), no deadline; properties that build on them get a quarter of it.
+replay and the transcript builder; their budget is :mod:`fuzz_budget`'s
+(``LIME_FUZZ_EXAMPLES``).
 """
 
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
-from hypothesis import HealthCheck, settings
+from fuzz_budget import EXAMPLES, FUZZ, FUZZ_MORE
 from hypothesis import strategies as st
 
 from lime_repl.store.records import dumps
 
-EXAMPLES = int(os.environ.get("LIME_FUZZ_EXAMPLES", "2000"))
-
-_CHECKS = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
-
-#: The three targets of the issue (record parser, segment reader, transcript builder): the full budget.
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=_CHECKS)
-
-#: Properties built on those targets (replay, resume after damage): a quarter of it, to keep CI fast.
-FUZZ_MORE = settings(max_examples=max(1, EXAMPLES // 4), deadline=None, suppress_health_check=_CHECKS)
+__all__ = ["ENTRY", "EXAMPLES", "FUZZ", "FUZZ_MORE", "IDS", "LINE", "SEGMENT_BYTES", "SEGMENT_FILES"]
 
 #: A small pool of ids, so duplicates, cycles and missing parents come up often.
 IDS = st.sampled_from(["a1", "b2", "c3", "d4", "e5", "f6", "0000abcd"])

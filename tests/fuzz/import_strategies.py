@@ -3,31 +3,20 @@
 Records are built in plain Python from a seed that hypothesis draws, so one
 example costs well under a millisecond to generate; the structural choices
 (damage kind, versions, flags) are drawn by hypothesis directly.
-``LIME_FUZZ_EXAMPLES`` (2,000 by default) sets the examples per importer.
+The examples per importer are :mod:`fuzz_budget`'s (``LIME_FUZZ_EXAMPLES``).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import random
 from collections.abc import Callable
 from typing import Any
 
-from hypothesis import HealthCheck, settings
+from fuzz_budget import EXAMPLES, fuzz_settings
 from hypothesis import strategies as st
 
-EXAMPLES = int(os.environ.get("LIME_FUZZ_EXAMPLES", "2000"))
-FUZZ = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    database=None,
-    suppress_health_check=[
-        HealthCheck.too_slow,
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.data_too_large,
-    ],
-)
+FUZZ = fuzz_settings(EXAMPLES, database=None)
 
 WORDS = [
     "",

@@ -10,7 +10,7 @@ every eighth one, as HTML).
 Inputs are small JSON records whose keys come from each format's own
 vocabulary and whose values have random types, plus byte-level damage
 (invalid UTF-8, torn lines, deep nesting, BOMs, NUL bytes). The number of
-examples per importer is ``LIME_FUZZ_EXAMPLES`` (2,000 by default). The work
+examples per importer is ``LIME_FUZZ_EXAMPLES`` (see ``fuzz_budget``). The work
 directory is on ``/dev/shm`` when there is one, so that fsync is cheap.
 """
 

@@ -155,12 +155,12 @@ def _exit(screen: Screen) -> None:
 @pytest.mark.pty
 def test_refusing_approval_in_pty_records_refusal(lime_env: LimeEnv, server: FakeProviderServer) -> None:
     marker = lime_env.cwd / "should-not-exist"
-    server.reply_tool_call("bash", {"command": f"touch {marker}"})
+    server.reply_tool_call("bash", {"command": f"touch {marker.name}"})
     server.reply_text("Understood, I did not run it.")
     screen = _spawn(lime_env, server)
     screen.send("please touch the file\r")
-    screen.wait_for("allow bash? [y]es / [n]o / [a]lways this session:")
-    screen.send("n\r")
+    screen.wait_for("allow bash: touch should-not-exist?  y yes · n no · a always (touch commands)")
+    screen.send("n")  # one key, no Enter
     screen.wait_for("Understood, I did not run it.")
     screen.wait_empty_prompt(PROMPT)
     _exit(screen)

@@ -29,6 +29,8 @@ FIGURES = [
     "resume_turn_10mb",
     "session_list_cold",
     "bang_pty_throughput",
+    "bang_stream",
+    "bang_start",
 ]
 
 
@@ -72,6 +74,9 @@ def test_smoke_run_prints_every_figure(tmp_path: Path) -> None:
     assert whole["request_bytes"] > 1 << 20  # the session went to the model whole, not compacted
     assert result["figures"]["print_turn"]["requests_served"] >= 2
     assert isinstance(result["figures"]["bang_throughput"]["memory_flat"], bool)
+    stream = result["figures"]["bang_stream"]
+    assert stream["max_ratio"] == 1.5 and stream["pipe_stream_s"] > 0 and stream["lime_1m_median_s"] > 0
+    assert result["figures"]["bang_start"]["max_ratio"] == 1.5
     assert result["figures"]["resume"]["segments"] == 4
     assert result["figures"]["session_list"]["tree"]["sessions"] == 200
     table = done.stderr[done.stderr.index("| figure |") :]

@@ -323,6 +323,9 @@ def test_tool_approval(lime_env: LimeEnv, server: FakeProviderServer, yolo: bool
         ]
         assert len(results) == 1 and results[0]["is_error"] is (not yolo)
         assert (lime_env.cwd / "out.txt").exists() is yolo
+        tree, _ = client.call("session.tree", {"sessionId": sid})
+        [row] = [n for n in tree["entries"] if n["preview"].startswith("result ")]
+        assert row["preview"].startswith("result write" + (":" if yolo else " ✗:")), row  # names its tool
     finally:
         status, _ = client.finish()
     assert status == 0

@@ -148,7 +148,7 @@ def test_picker_searches_renames_deletes_and_resumes(lime_env: LimeEnv) -> None:
     screen.wait_for("sort: name")
     screen.wait_for("Found it")  # "Found it" sorts before "Named ..."
     screen.send(CTRL_P)
-    screen.wait_for("TITLE / FIRST MESSAGE  CWD")
+    screen.wait_for("  CWD")
     screen.send("\t")
     screen.wait_for("all directories")
     screen.send(*"found", "\r")
@@ -190,8 +190,9 @@ def test_resume_without_argument_opens_the_picker_inside_the_repl(lime_env: Lime
     screen.send("/resume\r")
     screen.wait_for("2 of 2")
     screen.wait_for("(open)")  # the session this REPL holds
-    screen.send(CTRL_D, "y")  # the open session is never deleted from inside it
+    screen.send(CTRL_D)  # the open session is never deleted from inside it: said at once, no y/n first
     screen.wait_for("cannot be deleted from inside it")
+    assert "y/n" not in screen.text
     screen.send(*"earlier", "\r")
     screen.wait_for(f"resumed session {earlier.name[:8]}")
     screen.wait_empty_prompt()

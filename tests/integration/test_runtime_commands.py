@@ -22,6 +22,9 @@ from support.bridge_client import BridgeClient
 from support.fake_providers import FakeProviderServer
 from support.lime_env import LimeEnv
 
+from lime_repl.repl.table import plain_lines
+from lime_repl.runtime.commands import Table
+
 
 @pytest.fixture
 def server() -> Iterator[FakeProviderServer]:
@@ -103,7 +106,15 @@ def test_bridge_slash_commands_equal_line_mode(lime_env: LimeEnv, server: FakePr
                 assert result["command"] == command.split()[0][1:]
                 assert result["status"] == 0
                 ids = [a_id, b_id]
-                lines = _same_ids("\n".join(result["lines"]), a_path, b_path)
+                shown = result["lines"]
+                if command == "/memory":  # the bridge returns the table as data: a size is a number
+                    agents = [str(lime_env.cwd / "AGENTS.md"), len("Be brief.\n")]
+                    assert result["table"] == {"columns": ["file", "bytes"], "rows": [agents]}
+                    assert shown == []
+                if "table" in result:  # tabular data, rendered here as line mode renders it
+                    table = result["table"]
+                    shown = shown + plain_lines(Table(table["columns"], table["rows"]))
+                lines = _same_ids("\n".join(shown), a_path, b_path)
                 notices = _same_ids("\n".join(result["notices"]), a_path, b_path)
                 assert _normalize(lines, ids) == _normalize("\n".join(out), ids), command
                 assert _normalize(notices, ids) == _normalize("\n".join(err), ids), command
@@ -127,7 +138,8 @@ def test_bridge_slash_commands_equal_line_mode(lime_env: LimeEnv, server: FakePr
     kinds_a = [json.loads(line)["type"] for line in a_path.read_text().splitlines()]
     kinds_b = [json.loads(line)["type"] for line in b_path.read_text().splitlines()]
     assert kinds_a == kinds_b and kinds_a.count("compaction") == 1 and kinds_a.count("label") == 1
-    assert kinds_a.count("title") == 1 and kinds_a.count("model_change") == 2
+    # `/model gpt-5.4` runs with no OPENAI_API_KEY here: both front ends refuse the switch alike
+    assert kinds_a.count("title") == 1 and kinds_a.count("model_change") == 1
 
 
 def test_memory_reload_sends_the_new_prompt_now_and_after_resume(
@@ -145,7 +157,7 @@ def test_memory_reload_sends_the_new_prompt_now_and_after_resume(
     (lime_env.cwd / "AGENTS.md").write_text("New rule: answer in Latin, always and everywhere.\n")
     listed = lime_env.run("-r", sid, input="/memory\n", extra_env=env)
     new_size = len("New rule: answer in Latin, always and everywhere.\n")
-    assert listed.stdout.decode() == f"{lime_env.cwd / 'AGENTS.md'}  ({new_size} bytes)\n"
+    assert listed.stdout.decode().splitlines()[1].split() == [str(lime_env.cwd / "AGENTS.md"), str(new_size)]
 
     server.reply_text("ita vero")
     reloaded = lime_env.run("-r", sid, input="/memory reload\nand now?\n", extra_env=env)
@@ -171,4 +183,5 @@ def test_memory_lists_the_files_after_a_fork(lime_env: LimeEnv) -> None:
     [path] = lime_env.session_files()
     done = lime_env.run("-r", path.name[:8], "--fork", input="/memory\n")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.decode() == f"{lime_env.cwd / 'AGENTS.md'}  (6 bytes)\n"
+    agents = str(lime_env.cwd / "AGENTS.md")
+    assert done.stdout.decode() == f"{'FILE':<{len(agents)}}  BYTES\n{agents}  {6:>5}\n"  # the table as text

@@ -23,6 +23,13 @@ recorded. Example::
 ``x-should-retry: false`` so SDK retries never consume the next reply. With
 the queue empty the server answers with ``default`` (a :class:`Reply`) or, when
 that is None, a 500 error naming the problem.
+
+lime's automatic-title request (its system prompt is
+``lime_repl.context.title.TITLE_SYSTEM``) is a side request that may come at
+any time after a first exchange, so it never takes a reply from the queue
+and is not in ``calls``/``requests``: it is kept in ``title_calls`` and
+answered with ``title_reply`` (None, the default: a 500 error, so no title
+is recorded), after ``title_gate`` is set when a test holds it back.
 """
 
 from __future__ import annotations
@@ -36,6 +43,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from lime_repl.context.title import TITLE_SYSTEM
 
 from .fake_wire import OVERFLOW, Render, Reply, ToolCall, error_body
 
@@ -106,7 +115,15 @@ class _Handler(BaseHTTPRequestHandler):
             body = json.loads(raw) if raw else None
         except ValueError:
             body = None
-        owner._record(RecordedRequest("POST", self.path, dict(self.headers.items()), body, raw))
+        recorded = RecordedRequest("POST", self.path, dict(self.headers.items()), body, raw)
+        title = TITLE_SYSTEM.encode() in raw
+        if title:
+            with owner._lock:
+                owner.title_calls.append(recorded)
+            if owner.title_gate is not None:
+                owner.title_gate.wait(30)
+        else:
+            owner._record(recorded)
         route = self.path.split("?")[0].rstrip("/")
         wire = {
             "/v1/chat/completions": "chat",
@@ -121,7 +138,10 @@ class _Handler(BaseHTTPRequestHandler):
                 404, {"error": {"message": f"no route {self.path}", "type": "invalid_request_error"}}
             )
             return
-        reply = owner._next_reply(wire, body)
+        if title:
+            reply = owner.title_reply or Reply(status=500, error_message="fake provider: no title scripted")
+        else:
+            reply = owner._next_reply(wire, body)
         if reply.status != 200:
             headers = {} if reply.retry else {"x-should-retry": "false"}
             if reply.status == 429:
@@ -174,6 +194,10 @@ class FakeProviderServer:
         self.responder: Callable[[str, Any], Reply | None] | None = None
         self.models = models or ["gpt-5.4", "gpt-5.4-mini", "claude-sonnet-5-5"]
         self.calls: list[RecordedRequest] = []
+        #: lime's automatic-title requests (kept out of ``calls``), their answer, and a gate that holds them.
+        self.title_calls: list[RecordedRequest] = []
+        self.title_reply: Reply | None = None
+        self.title_gate: threading.Event | None = None
         self._queue: deque[Reply] = deque()
         self._lock = threading.Lock()
         self._ids = itertools.count(1)

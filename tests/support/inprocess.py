@@ -10,8 +10,9 @@ place where the REPL's objects are constructed for tests.
 
 What the REPL prints (command output on stdout, notices on stderr) is kept in
 :attr:`stdout` and :attr:`stderr`. Use it for what needs no real terminal
-(line editing, completion, history, slash commands, ``!`` lines); full-screen
-views, Ctrl-C as a signal and approval prompts stay in the pty tests.
+(line editing, completion, history, slash commands, ``!`` lines, approval
+keys); give ``output`` (:class:`support.vt_output.ScreenOutput`) to see what
+is drawn. Full-screen views and Ctrl-C as a signal stay in the pty tests.
 """
 
 from __future__ import annotations
@@ -60,12 +61,24 @@ class InProcessRepl:
     and closes the session as ``lime`` does on exit.
     """
 
-    def __init__(self, lime_env: LimeEnv, *, resume: Path | None = None, timeout: float = 30) -> None:
+    def __init__(
+        self,
+        lime_env: LimeEnv,
+        *,
+        resume: Path | None = None,
+        timeout: float = 30,
+        yolo: bool = False,
+        output: Any = None,
+        color: bool | None = None,
+    ) -> None:
         self.timeout = timeout
         self.stdout, self.stderr = _Captured(), _Captured()
         self.workspace = Workspace(lime_env.cwd, lime_env.env)
         self.console = Console(self.stdout, self.stderr, interactive=True, env=lime_env.env)
-        self.controller = Controller.start(self.workspace, self.console, can_ask=True)
+        if color is not None:  # a test that draws on an emulated screen says whether it is a colour terminal
+            self.console.color = color
+        self.output = output if output is not None else DummyOutput()
+        self.controller = Controller.start(self.workspace, self.console, can_ask=True, yolo=yolo)
         if resume is not None:
             self.controller.runtime.resume(resume)
         else:
@@ -93,9 +106,9 @@ class InProcessRepl:
 
     def _run(self) -> None:
         try:
-            with create_app_session(input=self.input, output=DummyOutput()) as app_session:
+            with create_app_session(input=self.input, output=self.output) as app_session:
                 self._app_session = app_session
-                self.status = run_interactive(self.controller, input=self.input, output=DummyOutput())
+                self.status = run_interactive(self.controller, input=self.input, output=self.output)
         except BaseException as exc:  # reported by close()
             self.error = exc
 

@@ -11,6 +11,8 @@ from pathlib import Path
 from support.exchange_helpers import FOREIGN
 
 from lime_repl.exchange.import_ import read_bytes
+from lime_repl.outputs.guard import guard_entry
+from lime_repl.outputs.redact import Redactor
 from lime_repl.store.session import Session
 
 STAMP = "2026-01-01T00:00:00.000Z"
@@ -75,3 +77,28 @@ def test_streamed_import_writes_every_entry_whole(tmp_path: Path) -> None:
         by_id = {e["id"]: e for e in written}
         assert all(e["parentId"] is None or e["parentId"] in by_id for e in written)
     assert total > 100
+
+
+def test_streamed_codex_import_holds_what_the_whole_file_read_gives(tmp_path: Path) -> None:
+    """A Codex rollout is written on its second pass; usage, error flags and prompts match the whole read."""
+    real = Path(__file__).resolve().parents[1] / "data" / "real" / "codex"
+    sources = [*sorted((FOREIGN / "codex").glob("*.jsonl")), *sorted(real.glob("*.jsonl"))]
+    with_usage = 0
+    for number, source in enumerate(sources):
+        home = tmp_path / f"home{number}"
+        env = dict(os.environ, LIME_HOME=str(home))
+        done = subprocess.run(
+            [sys.executable, "-m", "lime_repl", "import", str(source)],
+            env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        (path,) = home.glob("sessions/*/*.jsonl")
+        session = Session.load(path)
+        written = [e for e in session.entries.values() if e["type"] not in ("title", "leaf", "label")]
+        whole = read_bytes(source.read_bytes(), str(source), cap=1 << 30, fallback=STAMP)
+        redactor = Redactor(env)
+        stored = [guard_entry(e, segment_bytes=262_144, redact=redactor) for e in whole.entries]
+        assert _shape(written) == _shape(stored), source.name  # as stored: redacted and capped
+        assert session.title == whole.title
+        with_usage += sum("usage" in e for e in written)
+    assert with_usage > 0  # the held assistant messages got the usage of their token_count

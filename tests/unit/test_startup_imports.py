@@ -73,3 +73,46 @@ def test_importtime_shows_no_heavy_module(lime_env: LimeEnv, args: list[str]) ->
     }
     assert "click" in imported  # the probe really saw the imports
     assert not imported & set(HEAVY), sorted(imported & set(HEAVY))
+
+
+#: What a `!` line in line mode must not load besides HEAVY: the agent, the model catalog, the command
+#: registry, the context keeper, the session catalog's SQLite index and what detect-secrets drags in.
+BANG_UNUSED = (
+    "sqlite3",
+    "lime_repl.store.index",
+    "lime_repl.agent.loop",
+    "lime_repl.agent.providers.catalog",
+    "lime_repl.runtime.commands",
+    "lime_repl.context.scheduler",
+    "lime_repl.repl.app",
+    "requests",
+    "multiprocessing",
+)
+
+_BANG_PROBE = _PROBE.replace(
+    'print("HEAVY=" + ",".join(heavy), file=sys.stderr)',
+    'print("HEAVY=" + ",".join(heavy), file=sys.stderr)\n'
+    f"unused = sorted(set({BANG_UNUSED!r}) & set(sys.modules))\n"
+    'print("UNUSED=" + ",".join(unused), file=sys.stderr)',
+)
+
+
+@pytest.mark.parametrize("args", [["--no-session"], []])
+def test_a_bang_line_loads_no_model_no_registry_no_detect_secrets(lime_env: LimeEnv, args: list[str]) -> None:
+    # The first redaction in this profile reads detect-secrets' rules and caches them; later ones use the cache.
+    first = lime_env.run(*args, input="!echo warm the rules cache\n")
+    assert first.returncode == 0, first.stderr
+    assert (lime_env.home / "cache" / "redact-rules.json").is_file()
+    result = subprocess.run(
+        [sys.executable, "-c", _BANG_PROBE, *args],
+        cwd=lime_env.cwd,
+        env=lime_env.env,
+        input="!echo a line long enough to be redacted\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "a line long enough to be redacted\n"
+    assert "HEAVY=\n" in result.stderr, result.stderr
+    assert "UNUSED=\n" in result.stderr, result.stderr

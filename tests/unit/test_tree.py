@@ -190,6 +190,7 @@ def test_picker_filter_search_named_and_sort() -> None:
     assert [i.id[:2] for i in filter_sessions(infos, "parser ideas")] == ["cc"]
     assert [i.id[:2] for i in filter_sessions(infos, "bbbb")] == ["bb"]
     assert [i.id[:2] for i in filter_sessions(infos, named_only=True)] == ["bb", "cc"]
-    assert [i.id[:2] for i in filter_sessions(infos, sort="name")] == ["cc", "aa", "bb"]
+    # titled sessions by title, then the untitled ones in their recent order
+    assert [i.id[:2] for i in filter_sessions(infos, sort="name")] == ["cc", "bb", "aa"]
     with pytest.raises(ValueError):
         filter_sessions(infos, sort="size")

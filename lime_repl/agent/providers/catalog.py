@@ -35,6 +35,7 @@ __all__ = [
     "choose_provider",
     "default_model",
     "load_catalog",
+    "missing_credentials",
     "model_info_for",
     "make_provider",
     "model_info",
@@ -311,6 +312,31 @@ def choose_provider(
     if provider is None:
         return None
     return provider, model or default_model(provider)
+
+
+def missing_credentials(
+    provider: str, env: Mapping[str, str], options: Mapping[str, Any] | None = None
+) -> str | None:
+    """What provider ``provider`` lacks to authenticate, as the variables to set, or None when it has it.
+
+    The rules of :func:`make_provider`: the OpenAI providers need ``OPENAI_API_KEY``, or a base URL
+    (``OPENAI_BASE_URL``; a local server may want no key); Anthropic needs ``ANTHROPIC_API_KEY`` or
+    ``ANTHROPIC_AUTH_TOKEN``. An ``api_key`` (or ``base_url``) in ``options`` (``[providers.NAME]``
+    of config.toml) counts too. An unknown provider name is left to :func:`make_provider`.
+    """
+    opts = options or {}
+    name = normalize_provider_name(provider)
+    if _set(opts.get("api_key")):
+        return None
+    if name in ("openai", "openai-responses"):
+        if _set(env.get("OPENAI_API_KEY")) or _set(env.get("OPENAI_BASE_URL")) or _set(opts.get("base_url")):
+            return None
+        return "OPENAI_API_KEY (or OPENAI_BASE_URL for a local server)"
+    if name == "anthropic":
+        if _set(env.get("ANTHROPIC_API_KEY")) or _set(env.get("ANTHROPIC_AUTH_TOKEN")):
+            return None
+        return "ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN)"
+    return None
 
 
 def make_provider(name: str, env: Mapping[str, str], options: Mapping[str, Any] | None = None) -> Provider:

@@ -39,11 +39,13 @@ from typing import Any
 from lime_repl.agent.providers.base import (
     Accumulator,
     BaseProvider,
-    Block,
     Event,
     ReasoningDelta,
     TextDelta,
     TurnEnd,
+)
+from lime_repl.agent.providers.blocks import (
+    Block,
     make_usage,
     render_local_shell,
     tool_input_json,

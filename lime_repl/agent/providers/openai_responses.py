@@ -44,11 +44,13 @@ from lime_repl.agent.providers.base import (
     DEFAULT_TIMEOUT,
     Accumulator,
     BaseProvider,
-    Block,
     Event,
     ReasoningDelta,
     TextDelta,
     TurnEnd,
+)
+from lime_repl.agent.providers.blocks import (
+    Block,
     make_usage,
     render_local_shell,
     tool_input_json,

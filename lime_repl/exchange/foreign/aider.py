@@ -31,7 +31,8 @@ from __future__ import annotations
 
 import re
 
-from .common import Builder, Imported
+from .builder import Builder
+from .common import Imported
 
 __all__ = ["looks_like", "read"]
 

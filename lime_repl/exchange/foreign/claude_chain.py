@@ -36,8 +36,9 @@ from collections.abc import Callable
 from typing import Any
 
 from ...store.records import Entry
+from .builder import CHAIN, Builder
 from .claude_blocks import TOOL, blocks, plain_text, record_fields
-from .common import CHAIN, Builder, Imported, as_dict, as_list, as_str, flatten_text, usage_of
+from .common import Imported, as_dict, as_list, as_str, flatten_text, usage_of
 
 __all__ = ["ClaudeReader"]
 

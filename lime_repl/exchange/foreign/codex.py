@@ -45,13 +45,16 @@ Mapping onto lime entries (one entry per line, chained in file order):
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
+from itertools import chain
 from typing import Any
 
 from ...store.records import Entry
 from ..guard import loads
-from .common import Builder, Imported, as_dict, as_list, as_str, flatten_text, parse_arguments, usage_of
+from .builder import Builder
+from .common import Imported, as_dict, as_list, as_str, flatten_text, parse_arguments, usage_of
 
-__all__ = ["looks_like", "read"]
+__all__ = ["looks_like", "mapped", "read"]
 
 TOOL = "codex"
 _TYPES = frozenset({"session_meta", "response_item", "event_msg", "turn_context", "compacted"})
@@ -108,7 +111,12 @@ def _envelope(record: Any, first: bool) -> dict[str, Any]:
     return line
 
 
-def _end_errors(lines: list[dict[str, Any]]) -> dict[str, bool]:
+def _envelopes(records: Iterable[tuple[int, Any]]) -> Iterator[dict[str, Any]]:
+    for i, (_, record) in enumerate(records):
+        yield _envelope(record, i == 0)
+
+
+def _end_errors(lines: Iterable[dict[str, Any]]) -> dict[str, bool]:
     """``call_id`` -> failed, from ``exec_command_end``, ``patch_apply_end`` and ``mcp_tool_call_end`` events."""
     out: dict[str, bool] = {}
     for line in lines:
@@ -132,28 +140,39 @@ def _end_errors(lines: list[dict[str, Any]]) -> dict[str, bool]:
     return out
 
 
-def _echoed_prompts(lines: list[dict[str, Any]]) -> set[int]:
-    """``id()`` of the ``user_message`` events whose turn also has a ``response_item`` user message.
+def _first_pass(lines: Iterable[dict[str, Any]]) -> tuple[dict[str, bool], set[int]]:
+    """What the mapping needs from later lines: :func:`_end_errors`, and the echoed prompts.
 
-    A turn here is the run of lines between two model outputs (assistant
-    messages, reasoning, tool calls): the event and the item may come in
-    either order, and their texts may differ.
+    The second set holds the positions (0 for the first line) of the
+    ``user_message`` events whose turn also has a ``response_item`` user
+    message. A turn here is the run of lines between two model outputs
+    (assistant messages, reasoning, tool calls): the event and the item may
+    come in either order, and their texts may differ.
     """
+    ends: dict[str, bool] = {}
     out: set[int] = set()
-    events: list[dict[str, Any]] = []
+    events: list[int] = []
     has_item = False
-    for line in [*lines, {"type": "response_item", "payload": {"type": "reasoning"}}]:
+    end = {"type": "response_item", "payload": {"type": "reasoning"}}
+    for index, line in enumerate(chain(lines, [end])):
         item = as_dict(line.get("payload"))
-        if line.get("type") == "event_msg" and item.get("type") == "user_message":
-            events.append(line)
+        if line.get("type") == "event_msg":
+            ends.update(_end_errors([line]))
+            if item.get("type") == "user_message":
+                events.append(index)
         elif line.get("type") == "response_item":
             if item.get("type") == "message" and item.get("role") == "user":
                 has_item = has_item or not _is_context(flatten_text(item.get("content")))
             elif item.get("type") in _ITEMS and item.get("type") not in _OUTPUTS:
                 if has_item:
-                    out.update(id(e) for e in events)
+                    out.update(events)
                 events, has_item = [], False
-    return out
+    return ends, out
+
+
+def _paired(records: Iterable[tuple[int, Any]]) -> Iterator[tuple[tuple[int, Any], dict[str, Any]]]:
+    for i, numbered in enumerate(records):
+        yield numbered, _envelope(numbered[1], i == 0)
 
 
 def _is_context(text: str) -> bool:
@@ -205,23 +224,51 @@ def _message_blocks(content: Any) -> list[dict[str, Any]]:
     return blocks
 
 
-def read(records: list[tuple[int, Any]], path: str, warnings: list[str], fallback: str) -> Imported:
-    """Map a Codex rollout's records onto an :class:`Imported`."""
-    b = Builder(TOOL, fallback)
-    session_id = cwd = title = None
+def read(records: Iterable[tuple[int, Any]], path: str, warnings: list[str], fallback: str) -> Imported:
+    """Map a Codex rollout's records onto an :class:`Imported`.
+
+    ``records`` is iterated twice (a list, or a reader that reads the file
+    again, :func:`~lime_repl.exchange.stream.read_streamed`): the first pass
+    collects the end events and the echoed prompts, which may come after the
+    lines they concern, so neither pass holds every record.
+    """
+    imported = Imported(TOOL, None, path, warnings=warnings)
+    for _ in mapped(records, Builder(TOOL, fallback), imported):
+        pass
+    return imported
+
+
+def mapped(records: Iterable[tuple[int, Any]], b: Builder, imported: Imported) -> Iterator[None]:
+    """Map ``records`` into ``b`` one at a time, yielding after each, and fill in ``imported``.
+
+    ``imported``'s ``source_id`` and ``cwd`` are set as soon as the
+    ``session_meta`` line is read; its entries, title and ``created`` at the
+    end. With a sink, ``b`` hands each entry over once complete (an assistant
+    message is held until the ``token_count`` that gives its usage, or the next
+    one), so a writer can consume them between two records
+    (:func:`~lime_repl.exchange.stream.import_streamed`).
+    """
+    title: str | None = None
     thread_name: str | None = None
     last_assistant: Entry | None = None
-    lines = [_envelope(record, i == 0) for i, (_, record) in enumerate(records)]
-    ends = _end_errors(lines)
-    echoed = _echoed_prompts(lines)
-    for (_, record), line in zip(records, lines, strict=True):
+
+    def assistant(entry: Entry) -> Entry:
+        if last_assistant is not None and "usage" not in last_assistant:
+            b.release(last_assistant)
+        b.hold(entry)  # its usage may come with a later token_count
+        return entry
+
+    ends, echoed = _first_pass(_envelopes(records))
+    for index, ((_, record), line) in enumerate(_paired(records)):
         kind, stamp = line.get("type"), line.get("timestamp")
         payload = line.get("payload")
         item = as_dict(payload)
         item_type = item.get("type")
         if kind == "session_meta":
-            session_id = session_id or (item.get("id") if isinstance(item.get("id"), str) else None)
-            cwd = cwd or (item.get("cwd") if isinstance(item.get("cwd"), str) else None)
+            if imported.source_id is None and isinstance(item.get("id"), str):
+                imported.source_id = item["id"]
+            if imported.cwd is None and isinstance(item.get("cwd"), str):
+                imported.cwd = item["cwd"]
             b.custom("session_meta", record, time=stamp or item.get("timestamp"))
         elif (
             kind == "response_item"
@@ -230,7 +277,7 @@ def read(records: list[tuple[int, Any]], path: str, warnings: list[str], fallbac
             and _is_context(flatten_text(item.get("content")))
         ):
             b.custom("context", record, time=stamp)
-        elif kind == "event_msg" and item_type == "user_message" and id(line) not in echoed:
+        elif kind == "event_msg" and item_type == "user_message" and index not in echoed:
             text = as_str(item.get("message"))
             title = title or (text.strip().splitlines() or [""])[0][:80] or None
             content: list[dict[str, Any]] = [{"type": "text", "text": text}]
@@ -243,20 +290,24 @@ def read(records: list[tuple[int, Any]], path: str, warnings: list[str], fallbac
                 {"type": "message", "role": item["role"], "content": _message_blocks(item.get("content"))},
                 time=stamp,
             )
-            last_assistant = entry if item["role"] == "assistant" else last_assistant
+            last_assistant = assistant(entry) if item["role"] == "assistant" else last_assistant
         elif kind == "response_item" and item_type == "reasoning":
             summary = "\n".join(as_str(as_dict(s).get("text")) for s in as_list(item.get("summary")))
-            last_assistant = b.add(
-                {
-                    "type": "message",
-                    "role": "assistant",
-                    "content": [{"type": "reasoning", "provider": TOOL, "summary": summary, "data": item}],
-                },
-                time=stamp,
+            last_assistant = assistant(
+                b.add(
+                    {
+                        "type": "message",
+                        "role": "assistant",
+                        "content": [
+                            {"type": "reasoning", "provider": TOOL, "summary": summary, "data": item}
+                        ],
+                    },
+                    time=stamp,
+                )
             )
         elif kind == "response_item" and item_type in _CALLS:
-            last_assistant = b.add(
-                {"type": "message", "role": "assistant", "content": [_call(item)]}, time=stamp
+            last_assistant = assistant(
+                b.add({"type": "message", "role": "assistant", "content": [_call(item)]}, time=stamp)
             )
         elif kind == "response_item" and item_type in _OUTPUTS:
             output = item.get("output")
@@ -307,14 +358,15 @@ def read(records: list[tuple[int, Any]], path: str, warnings: list[str], fallbac
                 )
                 if usage is not None and "usage" not in last_assistant:
                     last_assistant["usage"] = usage
+                    b.release(last_assistant)
             sub = (
                 f"/{item_type}"
                 if isinstance(item_type, str) and kind in ("event_msg", "response_item")
                 else ""
             )
             b.custom(f"{as_str(kind, 'unknown')}{sub}", record, time=stamp)
-    imported = Imported(
-        TOOL, session_id, path, b.finish(), title=thread_name or title, cwd=cwd, warnings=warnings
-    )
+        b.flush()
+        yield
+    imported.entries = b.finish()
+    imported.title = thread_name or title
     imported.created = b.first_time
-    return imported

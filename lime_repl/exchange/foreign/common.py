@@ -1,4 +1,4 @@
-"""What every reader of another tool's log shares: the result shape, an entry builder, value coercion.
+"""What every reader of another tool's log shares: the result shape and value coercion.
 
 A reader turns parsed records into an :class:`Imported`: lime entries with
 ids, parents and timestamps already set, ready for
@@ -13,8 +13,8 @@ follow:
   are not part of what the model is sent;
 * entry ids are the source's when they are 8 lowercase hex and unused,
   otherwise fresh ones; parents given as source ids are remapped at the end,
-  so a child may come before its parent in the file (with a ``sink``, as soon
-  as the parent is read: see :class:`Builder`);
+  so a child may come before its parent in the file (the entry builder:
+  :class:`~.builder.Builder`);
 * reasoning blocks keep the source's opaque data but are tagged with the
   source tool as ``provider``, so no provider ever replays foreign state.
 
@@ -26,22 +26,15 @@ Readers must accept any JSON shape without raising anything but
 from __future__ import annotations
 
 import json
-import os
-import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ...store.records import Entry, bash_triple
+from ...store.records import Entry
 from ..guard import loads
-from .handover import Handover
 
 __all__ = [
-    "CHAIN",
-    "Builder",
     "Imported",
-    "NotStreamable",
     "as_dict",
     "as_list",
     "as_str",
@@ -50,9 +43,6 @@ __all__ = [
     "to_rfc3339",
     "usage_of",
 ]
-
-CHAIN: Any = object()
-_HEX8 = re.compile(r"^[0-9a-f]{8}$")
 
 
 @dataclass
@@ -188,241 +178,3 @@ def usage_of(
         "cache_write_tokens": total(cache_write_keys),
         "raw": data,
     }
-
-
-class NotStreamable(Exception):
-    """A source whose entries cannot be handed over as they are read (see :class:`Builder`); read it whole."""
-
-
-class Builder:
-    """Builds the entry list of an :class:`Imported`: ids, parents, timestamps, custom records.
-
-    ``add`` chains an entry after the previous node by default; ``parent=None``
-    makes a root; ``parent_src="x"`` names a parent by its source id, resolved
-    by :meth:`finish`. ``src`` registers the entry under a source id (the
-    last entry registered for a source id is the one its children hang from).
-
-    With a ``sink`` (a callable taking one entry) the entries are not kept:
-    each :meth:`flush` hands the finished ones to the sink in order, and
-    :meth:`finish` the rest. A parent named by source id is resolved as soon
-    as that id is registered; should the id be registered again after a child
-    took it (a source id used twice, whose children the rule above hangs from
-    the last copy), :class:`NotStreamable` is raised and the source is to be
-    read whole. An entry is held back only while something about it is still unknown:
-    a parent later in the file, a :meth:`hold` of its reader, a
-    :meth:`await_node` reference, or any time before the first dated record.
-    Entries after a held one wait behind it, keeping the order
-    (:class:`~.handover.Handover`).
-    """
-
-    def __init__(self, tool: str, fallback_time: str, sink: Callable[[Entry], None] | None = None) -> None:
-        self.tool = tool
-        self.entries: list[Entry] = []
-        self.taken: set[str] = set()
-        self.last_node: str | None = None
-        self.time = fallback_time
-        self.first_time: str | None = None
-        self.sink = sink
-        self.raw: dict[str, bytes] = {}  # with a sink: an entry id -> the source line its ``data`` was parsed from
-        self._by_src: dict[str, str] = {}
-        self._pending: list[tuple[Entry, str, str]] = []
-        self._waiting: dict[str, list[tuple[Entry, str]]] = {}
-        self._taken_src: set[str] = set()  # with a sink: source ids a reference was resolved to
-        self._undated: list[Entry] = []
-        self._handover = Handover(sink) if sink is not None else None
-        self._await: list[tuple[Entry, str]] = []
-        self._ids = ""
-        self.dangling = 0
-
-    def stamp(self, value: Any) -> str:
-        """The entry time for a source timestamp; the latest known time when it has none."""
-        moment = to_rfc3339(value)
-        if moment is not None:
-            self.time = moment
-            self.first_time = self.first_time or moment
-        return self.time
-
-    def new_id(self, preferred: Any = None) -> str:
-        if (
-            isinstance(preferred, str)
-            and len(preferred) == 8
-            and _HEX8.match(preferred)
-            and preferred not in self.taken
-        ):
-            entry_id = preferred
-        else:
-            while True:  # random 8-hex ids, drawn from the OS 512 at a time rather than one call each
-                if not self._ids:
-                    self._ids = os.urandom(2048).hex()
-                entry_id, self._ids = self._ids[:8], self._ids[8:]
-                if entry_id not in self.taken:
-                    break
-        self.taken.add(entry_id)
-        return entry_id
-
-    def add(
-        self,
-        body: dict[str, Any],
-        *,
-        time: Any = None,
-        src: Any = None,
-        parent: Any = CHAIN,
-        parent_src: Any = None,
-        keep_id: Any = None,
-        node: bool = True,
-    ) -> Entry:
-        """Append one entry built from ``body`` (its ``type`` and fields) and return it."""
-        entry_id = self.new_id(keep_id)
-        parent_id = self.last_node if parent is CHAIN else parent
-        entry: Entry = {"type": body.get("type", "custom"), "id": entry_id, "parentId": parent_id}
-        entry["timestamp"] = self.stamp(time)
-        if self.first_time is None:
-            self._undated.append(entry)
-        entry.update((k, v) for k, v in body.items() if k not in ("type", "id", "parentId", "timestamp"))
-        if self._handover is None:
-            self.entries.append(entry)
-        else:
-            self._handover.queue.append(entry)
-        if isinstance(parent_src, str):
-            self._refer(entry, "parentId", parent_src)
-        if isinstance(src, str) and src:
-            self.alias(src, entry_id)
-        if node:
-            self.last_node = entry_id
-            if self._await:
-                for waiting, key in self._await:
-                    waiting[key] = entry_id
-                    self.release(waiting)
-                self._await.clear()
-        return entry
-
-    def custom(self, kind: str, record: Any, *, time: Any = None, raw: bytes | None = None, **kw: Any) -> Entry:
-        """Keep ``record`` whole as a ``custom`` entry of type ``<tool>:<kind>``.
-
-        ``raw``: the source line ``record`` was parsed from, kept (with a sink)
-        so the writer can copy it into the log instead of serializing ``record`` again.
-        """
-        entry = self.add(
-            {"type": "custom", "customType": f"{self.tool}:{kind}", "data": record}, time=time, **kw
-        )
-        if raw is not None and self.sink is not None:
-            self.raw[entry["id"]] = raw
-        return entry
-
-    def refer(self, entry: Entry, key: str, src: Any) -> None:
-        """Set ``entry[key]`` to the lime id of source id ``src`` once it is known (None if never)."""
-        entry[key] = None
-        if isinstance(src, str):
-            self._refer(entry, key, src)
-
-    def _refer(self, entry: Entry, key: str, src: str) -> None:
-        if self.sink is None:
-            self._pending.append((entry, key, src))
-            return
-        target = self._by_src.get(src)
-        if target is not None:
-            entry[key] = target if target != entry["id"] else None
-            self._taken_src.add(src)
-            return
-        self._waiting.setdefault(src, []).append((entry, key))
-        self.hold(entry)
-
-    def bash(
-        self,
-        command: str,
-        stdout: str,
-        stderr: str,
-        *,
-        exit_code: int,
-        cwd: str | None,
-        time: Any = None,
-        src: Any = None,
-        parent: Any = CHAIN,
-        parent_src: Any = None,
-        keep_id: Any = None,
-        extra: dict[str, Any] | None = None,
-    ) -> list[Entry]:
-        """Append one ``!`` exchange as lime's bash triple; the third entry is registered under ``src``."""
-        triple = bash_triple(
-            command,
-            stdout,
-            stderr,
-            exit_code=exit_code,
-            duration_ms=0,
-            truncated_bytes={"stdout": 0, "stderr": 0},
-            cwd=cwd or "",
-            exchange="",
-        )
-        first = self.add(triple[0], time=time, parent=parent, parent_src=parent_src, keep_id=keep_id)
-        shell = dict(first["shell"], exchange=first["id"], **(extra or {}))
-        first["shell"] = shell
-        second = self.add(dict(triple[1], shell=shell), time=time)
-        third = self.add(dict(triple[2], shell=shell), time=time, src=src)
-        return [first, second, third]
-
-    def alias(self, src: str, entry_id: str) -> None:
-        """Register ``src`` as another source id of the entry ``entry_id``."""
-        if self.sink is not None and src in self._taken_src and self._by_src.get(src) != entry_id:
-            raise NotStreamable(f"source id {src!r} is used twice")
-        self._by_src[src] = entry_id
-        waiting = self._waiting.pop(src, None) if self._waiting else None
-        for entry, key in waiting or ():
-            entry[key] = entry_id if entry_id != entry["id"] else None
-            self._taken_src.add(src)
-            self.release(entry)
-
-    def lime_id(self, src: Any) -> str | None:
-        return self._by_src.get(src) if isinstance(src, str) else None
-
-    # -- holding entries back (with a sink) -------------------------------------
-    def hold(self, entry: Entry) -> None:
-        """Keep ``entry`` (and, in order, the entries after it) from the sink until :meth:`release`."""
-        if self._handover is not None:
-            self._handover.hold(entry)
-
-    def release(self, entry: Entry) -> None:
-        if self._handover is not None:
-            self._handover.release(entry)
-
-    def await_node(self, entry: Entry, key: str) -> None:
-        """Set ``entry[key]`` to the id of the next tree node added (None if none comes)."""
-        entry[key] = None
-        self._await.append((entry, key))
-        self.hold(entry)
-
-    def flush(self) -> None:
-        """Hand every entry that is complete, and all before it are, to the sink."""
-        if self._handover is None or self.first_time is None:
-            return
-        self._date_undated()
-        self._handover.flush()
-
-    def _date_undated(self) -> None:
-        for entry in self._undated:
-            entry["timestamp"] = self.first_time or entry["timestamp"]
-        self._undated.clear()
-
-    def finish(self) -> list[Entry]:
-        """Resolve source-id references (an unknown parent makes its entry a root) and date early entries.
-
-        Entries before the first dated record take that record's time rather
-        than the fallback, so an undated header never looks newer than the
-        conversation. With a sink, every entry still held is handed to it
-        now (the parked ones last) and the list returned is empty.
-        """
-        self._date_undated()
-        for entry, key, src in self._pending:
-            target = self._by_src.get(src)
-            if target is None and key == "parentId":
-                self.dangling += 1
-            entry[key] = target if target != entry.get("id") else None
-        self._pending.clear()
-        for waiting in self._waiting.values():
-            for entry, key in waiting:
-                self.dangling += key == "parentId"
-                entry[key] = None
-        self._waiting.clear()
-        self._await.clear()
-        if self._handover is not None:
-            self._handover.drain()
-        return self.entries

@@ -28,7 +28,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .common import Builder, Imported, as_dict, as_list, as_str, usage_of
+from .builder import Builder
+from .common import Imported, as_dict, as_list, as_str, usage_of
 
 __all__ = ["looks_like", "read"]
 

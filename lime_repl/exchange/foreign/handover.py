@@ -1,6 +1,6 @@
 """Handing a reader's entries to the session writer as they are read, in order, once each is complete.
 
-A :class:`~.common.Builder` with a sink queues its entries here. An entry may
+A :class:`~.builder.Builder` with a sink queues its entries here. An entry may
 be held (its parent is later in the file, its output or first kept entry has
 not come yet); the entries after a held one wait behind it, so the log keeps
 the reader's order. Past :data:`MAX_QUEUED` waiting entries the held ones are

@@ -31,8 +31,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ...store.records import Entry
+from .builder import Builder
 from .common import (
-    Builder,
     Imported,
     as_dict,
     as_list,

@@ -33,7 +33,8 @@ from __future__ import annotations
 from typing import Any
 
 from ...store.records import Entry
-from .common import Builder, Imported, as_dict, as_list, as_str, usage_of
+from .builder import Builder
+from .common import Imported, as_dict, as_list, as_str, usage_of
 
 __all__ = ["looks_like", "read"]
 

@@ -30,7 +30,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .common import Builder, Imported, as_dict, as_list, as_str, flatten_text, to_rfc3339, usage_of
+from .builder import Builder
+from .common import Imported, as_dict, as_list, as_str, flatten_text, to_rfc3339, usage_of
 
 __all__ = ["looks_like", "read"]
 

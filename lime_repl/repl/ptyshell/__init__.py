@@ -7,7 +7,8 @@
   word from bash's ``compgen`` in a helper bash.
 * :func:`take_snapshot` (:mod:`.rc`): the user's aliases, functions and options.
 
-Line mode and the bridge keep :class:`lime_repl.repl.shell.PersistentShell` (pipes).
+The REPL wires it in through :mod:`lime_repl.repl.bang`; line mode and the
+bridge keep :class:`lime_repl.runtime.shell.PersistentShell` (pipes).
 """
 
 from .complete import complete_bang

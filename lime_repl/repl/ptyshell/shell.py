@@ -22,7 +22,7 @@ Control channel
     bash reads its commands from a pipe (its stdin), one line each:
     ``__lime_cmd='<text, single-quoted>'; \builtin eval "$__lime_cmd"
     0</dev/tty``, the framing of
-    :class:`lime_repl.repl.shell.PersistentShell`. Each ``!`` line is read
+    :class:`lime_repl.runtime.shell.PersistentShell`. Each ``!`` line is read
     as its own line, so an alias defined by one is expanded in the next, and
     error messages are an interactive bash's (``bash: ll: command not
     found``, no ``line 1:`` prefix). After every line bash runs
@@ -142,6 +142,11 @@ class PtyShell:
     def env(self) -> dict[str, str]:
         """The exported environment as reported after the last command (a copy)."""
         return dict(self._env)
+
+    @property
+    def snapshot(self) -> str:
+        """The rc snapshot fed to bash at start-up ("" when ``rc`` is off, not started yet, or it failed)."""
+        return self._snapshot or ""
 
     @property
     def pid(self) -> int | None:

@@ -15,12 +15,12 @@ from . import (
     export,
     session_cmds,  # noqa: I001 - the import order is the order /help lists the commands
 )
-from .registry import REGISTRY, Command, CommandResult, Registry
+from .registry import REGISTRY, Command, CommandResult, Registry, Table
 
 if TYPE_CHECKING:
     from ..session import SessionRuntime
 
-__all__ = ["REGISTRY", "Command", "CommandResult", "Registry", "branching", "export", "session_cmds"]
+__all__ = ["REGISTRY", "Command", "CommandResult", "Registry", "Table", "branching", "export", "session_cmds"]
 
 
 @REGISTRY.register("quit", aliases=("exit",))

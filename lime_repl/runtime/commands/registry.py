@@ -7,7 +7,9 @@ and tab completion are generated from the registry, and dispatch is a
 dictionary look-up. A handler takes the
 :class:`~lime_repl.runtime.session.SessionRuntime`, the argument string and
 ``can_prefill`` (whether the front end can put text in the next prompt) and
-returns a :class:`CommandResult`; the front end renders it. A command with
+returns a :class:`CommandResult`: lines, a :class:`Table` (columns and
+rows), notices, a status, a prefill; the front end renders it (the REPL and
+line mode as text, the bridge as data). A command with
 ``needs_terminal`` has a full-screen form (``/tree``, ``/resume`` and
 ``/fork`` without an argument) that the interactive REPL runs itself; its
 other forms, and the whole command elsewhere, go through the handler here.
@@ -26,17 +28,45 @@ from ...errors import UsageError
 if TYPE_CHECKING:
     from ..session import SessionRuntime
 
-__all__ = ["REGISTRY", "Command", "CommandResult", "Registry"]
+__all__ = ["REGISTRY", "Cell", "Command", "CommandResult", "Registry", "Table"]
+
+
+Cell = str | int
+
+
+@dataclass
+class Table:
+    """Tabular output: ``columns`` (header names) and ``rows``, each a list of one cell per column.
+
+    A cell is a ``str`` or an ``int`` (a count or a size in bytes, which the
+    text renderers align right). The front ends render it; the data is the
+    same everywhere (litecli's special commands return ``(title, rows,
+    headers, status)`` the same way).
+    """
+
+    columns: list[str]
+    rows: list[list[Cell]] = field(default_factory=list)
+
+    def add(self, *cells: Cell) -> None:
+        """Append one row. Raises ``ValueError`` unless it has one cell per column."""
+        if len(cells) != len(self.columns):
+            raise ValueError(f"a row of {len(cells)} cells under {len(self.columns)} columns")
+        self.rows.append(list(cells))
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"columns": [str, ...], "rows": [[str | int, ...], ...]}`` (docs/bridge.md)."""
+        return {"columns": list(self.columns), "rows": [list(row) for row in self.rows]}
 
 
 @dataclass
 class CommandResult:
     """What a slash command did, for the front end to render.
 
-    ``lines``: output (stdout in line mode); ``notices``: lime's own lines
-    about it (stderr in line mode); ``status``: 0 ok, 1 failure, 2 usage,
-    130 cancelled; ``prefill``: text for the next prompt (only when the caller
-    said it can prefill); ``quit``: leave lime (``/quit``).
+    ``lines``: output (stdout in line mode); ``table``: tabular output,
+    shown after ``lines``; ``notices``: lime's own lines about it (stderr in
+    line mode); ``status``: 0 ok, 1 failure, 2 usage, 130 cancelled;
+    ``prefill``: text for the next prompt (only when the caller said it can
+    prefill); ``quit``: leave lime (``/quit``).
     """
 
     command: str = ""
@@ -45,6 +75,7 @@ class CommandResult:
     notices: list[str] = field(default_factory=list)
     prefill: str | None = None
     quit: bool = False
+    table: Table | None = None
 
     def out(self, text: str = "") -> None:
         self.lines.append(text)
@@ -53,13 +84,15 @@ class CommandResult:
         self.notices.append(text)
 
     def to_json(self) -> dict[str, Any]:
-        """``{"command", "status", "lines", "notices"}`` plus ``prefill`` / ``quit`` when set (docs/bridge.md)."""
+        """``{"command", "status", "lines", "notices"}`` plus ``table`` / ``prefill`` / ``quit`` when set (docs/bridge.md)."""
         data: dict[str, Any] = {
             "command": self.command,
             "status": self.status,
             "lines": list(self.lines),
             "notices": list(self.notices),
         }
+        if self.table is not None:
+            data["table"] = self.table.to_json()
         if self.prefill is not None:
             data["prefill"] = self.prefill
         if self.quit:

@@ -12,10 +12,14 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from ...agent.providers.catalog import load_catalog, model_info_for
+from ...context.tokens import TokenCounter, context_basis, context_tokens
+from ...context.transcript import live_start
 from ...errors import UsageError
+from ...plural import plural
 from ...store.retention import holding
 from ...textsafe import safe_line
-from .registry import REGISTRY, CommandResult
+from ...views.listing import updated_cell
+from .registry import REGISTRY, CommandResult, Table
 
 if TYPE_CHECKING:
     from ..session import SessionRuntime
@@ -35,7 +39,10 @@ def cmd_help(rt: SessionRuntime, args: str, can_prefill: bool) -> CommandResult:
     """Show the commands and what they do."""
     result = CommandResult()
     width = max(shutil.get_terminal_size().columns, 40)
-    intro = "Lines: !command runs in your shell; /command is a lime command; anything else goes to the model."
+    intro = (
+        "Lines: !command runs in your shell; !!command too, kept out of the model's context;"
+        " /command is a lime command; anything else goes to the model."
+    )
     for line in _wrap(intro, width, "", "  "):
         result.out(line)
     for command in REGISTRY.commands.values():
@@ -110,7 +117,8 @@ def cmd_resume(rt: SessionRuntime, args: str, can_prefill: bool) -> CommandResul
         current = rt.session.session_id if rt.session is not None else None
         for info in sessions[:20]:
             mark = "*" if info.id == current else " "
-            result.out(f"{mark} {info.id[:8]}  {info.updated[:16]}  {info.entries:>5}  {safe_line(info.title or '')}")
+            when = updated_cell(info.updated)  # the picker's and session list's formatter
+            result.out(f"{mark} {info.id[:8]}  {when}  {info.entries:>5}  {safe_line(info.title or '')}")
         result.notice("resume one with /resume ID")
         return result
     session = rt.resume(rt.workspace.resolve(args))
@@ -157,29 +165,64 @@ def cmd_status(rt: SessionRuntime, args: str, can_prefill: bool) -> CommandResul
     if rt.agent is None or info is None:
         out("model      none configured (a recorded shell: set OPENAI_API_KEY or ANTHROPIC_API_KEY)")
         return result
-    out(f"model      {rt.agent.model} ({rt.agent.provider_name})")
+    out(f"model      {rt.agent.model} ({rt.agent.provider_name})" + ("" if info.known else " (not in the model catalog)"))
     usage = session_usage(session)
-    context = rt.agent.last_usage or {}
-    used = int(context.get("input_tokens", 0)) + int(context.get("output_tokens", 0))
-    window = info.context_window
-    out(f"context    {used:,} / {window:,} tokens ({100 * used / window:.1f}%)" if window else f"context    {used:,}")
+    out(f"context    {_context_figure(rt, info)}")
     out(
         f"tokens     {usage['input_tokens']:,} in, {usage['output_tokens']:,} out, "
         f"{usage['cache_read_tokens']:,} cached"
     )
-    config = rt.workspace.config
-    out(f"cost       ${sum(_cost(config, m) for m in session.entries.values()):.4f}")
+    out(f"cost       {_cost_line(rt.workspace.config, session.entries.values())}")
     keeper = rt.keeper
     if keeper is not None:
         last = keeper.last_compaction or session.compaction
         auto = f"auto at {keeper.threshold:,} tokens" if keeper.settings.auto else "auto off"
-        out(f"compaction {keeper.state}, {auto}, context ≈ {keeper.tokens(session.branch()):,} tokens")
+        out(f"compaction {keeper.state}, {auto}")
         if last is not None:
             out(
                 f"           last: {last.get('trigger')} at {str(last.get('timestamp', ''))[:19]}, "
                 f"{last.get('tokensBefore', 0):,} → {last.get('tokensAfter', 0):,} tokens"
             )
     return result
+
+
+def _context_figure(rt: SessionRuntime, info: Any) -> str:
+    """``1,234 / 200,000 tokens, 0.6% (reported by the provider + estimate since)``: the one context figure.
+
+    The count is :func:`~lime_repl.context.tokens.context_tokens` (the keeper's, calibrated), the same
+    figure the toolbar and auto-compaction use; the window is the catalog's (with ``[models]`` entries).
+    """
+    branch = rt.current.branch()
+    counter = rt.keeper.counter if rt.keeper is not None else TokenCounter()
+    used = context_tokens(branch, counter)
+    how = context_basis(branch)
+    if not info.known:
+        how += f"; window assumed, {info.name} is not in the model catalog"
+    window = info.context_window
+    share = f", {100 * used / window:.1f}%" if window else ""
+    return f"{used:,} / {window:,} tokens{share} ({how})"
+
+
+def _cost_line(config: Any, entries: Iterable[dict[str, Any]]) -> str:
+    """``$0.0123``, or ``unknown for NAME: …`` naming the models the catalog does not know (USD, all branches)."""
+    total, unknown = 0.0, set()
+    for entry in entries:
+        usage = entry.get("usage")
+        model = entry.get("model")
+        if entry.get("type") != "message" or not isinstance(usage, dict) or not isinstance(model, str):
+            continue
+        try:
+            info = model_info_for(config, model)
+            total += float(info.cost(usage))
+        except (TypeError, ValueError):
+            continue
+        if not info.known:
+            unknown.add(model)
+    if not unknown:
+        return f"${total:.4f}"
+    names = ", ".join(sorted(unknown))
+    known = f"${total:.4f} for the priced models; " if total else ""
+    return f"{known}unknown for {names}: not in the model catalog (add prices under [models] in config.toml)"
 
 
 def session_usage(session: Any) -> dict[str, int]:
@@ -192,17 +235,6 @@ def session_usage(session: Any) -> dict[str, int]:
                 value = usage.get(key)
                 totals[key] += value if isinstance(value, int) else 0
     return totals
-
-
-def _cost(config: Any, entry: dict[str, Any]) -> float:
-    """What ``entry``'s usage cost, by the catalog with the user's ``[models]`` entries (USD)."""
-    usage = entry.get("usage")
-    if entry.get("type") != "message" or not isinstance(usage, dict) or not isinstance(entry.get("model"), str):
-        return 0.0
-    try:
-        return float(model_info_for(config, entry["model"]).cost(usage))
-    except (TypeError, ValueError):
-        return 0.0
 
 
 def _models(rt: SessionRuntime, prefix: str) -> Iterable[tuple[str, str]]:
@@ -224,6 +256,12 @@ def cmd_model(rt: SessionRuntime, args: str, can_prefill: bool) -> CommandResult
     rt.switch_model(provider or None, model)
     assert rt.agent is not None
     result.notice(f"model: {rt.agent.model} ({rt.agent.provider_name})")
+    info = rt.model_info()
+    if info is not None and not info.known:
+        result.notice(
+            f"{info.name} is not in the model catalog: lime assumes a {info.context_window:,}-token window "
+            f'and its cost is unknown (describe it under [models."{info.name}"] in config.toml)'
+        )
     return result
 
 
@@ -235,8 +273,45 @@ def cmd_compact(rt: SessionRuntime, args: str, can_prefill: bool) -> CommandResu
     except KeyboardInterrupt:
         return CommandResult(status=130, notices=["compaction cancelled; nothing was written"])
     if entry is None:
-        return CommandResult(notices=["nothing to compact yet"])
-    return CommandResult(notices=[f"compacted: {entry['tokensBefore']:,} → {entry['tokensAfter']:,} tokens"])
+        return CommandResult(notices=[_nothing_to_compact(rt)])
+    return CommandResult(notices=[f"compacted (manual): {entry['tokensBefore']:,} → {entry['tokensAfter']:,} tokens"])
+
+
+def _nothing_to_compact(rt: SessionRuntime) -> str:
+    """Why ``/compact`` wrote nothing: the latest compaction on the branch (what, when) or "nothing yet"."""
+    branch = rt.current.branch()
+    _, found = live_start(branch)
+    if found is None:
+        return "nothing to compact yet: the conversation is shorter than what compaction keeps"
+    last = branch[found]
+    kept = str(last.get("firstKeptEntryId") or "")
+    ids = [str(e.get("id")) for e in branch]
+    covered = ids.index(kept) if kept in ids else found
+    summarized = sum(1 for e in branch[:covered] if e.get("type") in ("message", "branch_summary"))
+    when = _when(str(last.get("timestamp") or ""))
+    return (
+        f"nothing new to compact: the {last.get('trigger', 'last')} compaction {when} summarized "
+        f"{plural(summarized, 'earlier message')} ({last.get('tokensBefore', 0):,} → "
+        f"{last.get('tokensAfter', 0):,} tokens); what came since is within what compaction keeps"
+    )
+
+
+def _when(timestamp: str) -> str:
+    """``at 19:51:02 (3 minutes ago)`` for an ISO timestamp (``at TIMESTAMP`` when it does not parse)."""
+    from datetime import UTC, datetime
+
+    try:
+        then = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    except ValueError:
+        return f"at {timestamp or 'an unknown time'}"
+    if then.tzinfo is None:
+        then = then.replace(tzinfo=UTC)
+    seconds = max(0, int((datetime.now(UTC) - then).total_seconds()))
+    ago = (
+        "just now" if seconds < 5 else f"{plural(seconds, 'second')} ago" if seconds < 120
+        else f"{plural(seconds // 60, 'minute')} ago" if seconds < 7200 else f"{plural(seconds // 3600, 'hour')} ago"
+    )  # fmt: skip
+    return f"at {then.astimezone().strftime('%H:%M:%S')} ({ago})"
 
 
 @REGISTRY.register("memory", args="[reload]")
@@ -257,8 +332,9 @@ def cmd_memory(rt: SessionRuntime, args: str, can_prefill: bool) -> CommandResul
     if not files:
         result.out("no memory files (AGENTS.md or LIME.md in the profile, project root or this directory)")
         return result
+    result.table = Table(["file", "bytes"])
     for memory in files:
-        result.out(f"{memory.path}  ({memory.size} bytes)")
+        result.table.add(str(memory.path), memory.size)
     return result
 
 

@@ -1,0 +1,81 @@
+"""The pure pieces behind listings, recaps and automatic titles: cells, one-line tool forms, title cleaning."""
+
+from __future__ import annotations
+
+import pytest
+from wcwidth import wcswidth
+
+from lime_repl.context.title import clean_title, first_exchange
+from lime_repl.views.exchanges import count_exchanges, recap, result_lines, tool_input_line
+from lime_repl.views.listing import fit, path_cell, updated_cell
+
+
+@pytest.mark.parametrize(
+    ("answer", "title"),
+    [
+        ('"Fix the CSV parser."', "Fix the CSV parser"),
+        ("**Title:** Refactor loader\nmore text", "Refactor loader"),
+        ("# Add tests\n", "Add tests"),
+        ("\n\n  « Nettoyer le cache »  ", "Nettoyer le cache"),
+        ("   \n", None),
+        ("x" * 200, "x" * 79 + "…"),
+        ("bad\x1b]0;t\x07 title\x1b[31m", "bad title"),
+    ],
+)
+def test_clean_title(answer: str, title: str | None) -> None:
+    assert clean_title(answer) == title
+
+
+def test_first_exchange_skips_bash_triples_and_waits_for_an_answer() -> None:
+    triple = {"type": "message", "role": "user", "shell": {}, "content": [{"type": "text", "text": "<bash-input>ls</bash-input>"}]}
+    user = {"type": "message", "role": "user", "content": [{"type": "text", "text": "fix it"}]}
+    call = {"type": "message", "role": "assistant", "content": [{"type": "tool_use", "id": "t", "name": "bash", "input": {}}]}
+    answer = {"type": "message", "role": "assistant", "content": [{"type": "text", "text": "fixed"}]}
+    assert first_exchange([triple, user, call]) is None
+    assert first_exchange([triple, user, call, answer]) == ("fix it", "fixed")
+
+
+@pytest.mark.parametrize("text", ["漢字のタイトルです", "plain title", "e\u0301t\u0301e\u0301", "a" * 70])
+def test_fit_pads_and_cuts_by_display_width(text: str) -> None:
+    cell = fit(text, 12)
+    assert wcswidth(cell) == 12
+    assert cell.rstrip() == text or cell.rstrip().endswith("…")
+
+
+def test_path_cell_keeps_the_tail() -> None:
+    assert path_cell("/short", 20) == "/short"
+    cut = path_cell("/a/very/long/path/to/the/工作目录", 16)
+    assert cut.startswith("…") and cut.endswith("工作目录") and wcswidth(cut) <= 16
+
+
+def test_updated_cell_is_local_minutes(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    time.tzset()
+    try:
+        assert updated_cell("2026-12-01T15:21:59.999Z") == "2026-12-01 20:51"
+        assert updated_cell("") == "-"
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
+def test_tool_input_line_and_result_lines() -> None:
+    assert tool_input_line("bash", {"command": "ls\n  -la"}) == "bash: ls -la"
+    assert tool_input_line("edit", {"path": "a.py", "old_string": "x"}) == 'edit: a.py {"old_string": "x"}'
+    assert tool_input_line("custom", {"n": 1}) == 'custom: {"n": 1}'
+    assert result_lines("a\nb\nc\n", 2) == ["a", "b", "(+1 line)"]
+    assert result_lines("", 3) == ["(no output)"]
+
+
+def test_recap_counts_exchanges() -> None:
+    def user(text: str) -> dict:
+        return {"type": "message", "role": "user", "content": [{"type": "text", "text": text}]}
+
+    entries = [user(f"q{i}") for i in range(5)]
+    assert count_exchanges(entries) == 5
+    lines, shown, earlier = recap(reversed(entries), 2)
+    assert [line.text for line in lines] == ["› q3", "› q4"] and (shown, earlier) == (2, True)
+    assert recap(reversed(entries), 5)[1:] == (5, False)
+    assert recap(reversed(entries), 0) == ([], 0, False)
