@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,13 +30,13 @@ from ..store.segments import WriteFailed
 from ..store.session import Session
 from ..workspace import Workspace
 from .edits import SessionEdits
-from .events import CompactionFinished, CompactionStarted, EntryAppended, Notice, ShellOutput, Sink
+from .events import CompactionFinished, CompactionStarted, EntryAppended, Notice, Sink
 from .model import NO_PROVIDER_HINT, catalog_info, check_credentials, make_agent
-from .resume import recap_event, same_dir, start_dir
-from .shell import PersistentShell, ShellResult
-from .shell_port import BangShell, RecordedRun, ShellFactory
+from .resume import recap_event, start_dir
+from .shell_ops import ShellOperations
+from .shell_port import BangShell, ShellFactory
 from .titler import CLOSE_WAIT, AutoTitler
-from .writes import ShellOutcome, record_bash, recording
+from .writes import ShellOutcome, recording
 
 if TYPE_CHECKING:  # a `!` line loads none of these: the model, context and command modules load when used
     from ..agent.loop import Agent, TurnOutcome
@@ -57,7 +56,7 @@ class _Appended:
     ids: list[str] = field(default_factory=list)
 
 
-class SessionRuntime(SessionEdits):
+class SessionRuntime(ShellOperations, SessionEdits):
     """Session, shell, agent and keeper of one running lime (see the module docstring).
 
     ``ephemeral`` (``--no-session``) keeps sessions in memory only. The shell
@@ -383,67 +382,6 @@ class SessionRuntime(SessionEdits):
             self.titler.record(session, wait=wait)
         except LimeError as exc:
             self.sink.emit(Notice("error", f"the automatic title was not recorded: {exc.message}"))
-
-    # -- the ``!`` shell -----------------------------------------------------
-    def ensure_shell(self) -> BangShell:
-        """The persistent shell, started in :attr:`start_dir` on first use (by :attr:`shell_factory`)."""
-        if self.shell is None:
-            env = dict(self.workspace.env)
-            factory = self.shell_factory
-            shell: BangShell = (
-                factory(self.start_dir, env) if factory is not None else PersistentShell(self.start_dir, env=env)
-            )
-            shell.start()
-            self.shell = shell
-        return self.shell
-
-    def shell_cwd(self) -> Path:
-        """Where the user is: the shell's working directory, else :attr:`start_dir`."""
-        return Path(self.shell.cwd) if self.shell is not None and self.shell.cwd else self.start_dir
-
-    def _move_shell(self, where: Path) -> bool:
-        """Make ``where`` the shell's directory: the start directory of a shell not started yet, a ``cd``
-        (not recorded) for a running one; the model's tools run there too. True when a running shell moved."""
-        self.start_dir = where
-        if self.agent is not None:
-            self.agent.tool_ctx.cwd = where
-        shell = self.shell
-        if shell is None or same_dir(shell.cwd, where):
-            return False
-        shell.run(f"cd -- {shlex.quote(str(where))}")
-        return True
-
-    def run_shell(self, command: str, *, context: bool = True) -> ShellOutcome:
-        """Run ``command`` in the persistent shell, streaming :class:`ShellOutput`; record the bash triple.
-
-        ``context=False`` (a ``!!command``) records it with ``shell.context: false``:
-        it stays out of what the model is sent.
-
-        Raises :class:`UsageError` for an empty command, :class:`StoreError`
-        when the log refuses the triple (the command has run).
-        """
-        if not command:
-            raise UsageError("'!' needs a command, e.g. !ls")
-        self._record_title(self.session)
-        shell = self.ensure_shell()
-        emit = self.sink.emit
-        result = shell.run(
-            command,
-            on_stdout=lambda data: emit(ShellOutput("stdout", data)),
-            on_stderr=lambda data: emit(ShellOutput("stderr", data)),
-        )
-        if result.interrupted:
-            emit(Notice("info", "^C interrupted; the command was recorded as cancelled"))
-        entries = self._record_bash(command, result, context)
-        self.sync()
-        self.observe()
-        return ShellOutcome([str(e["id"]) for e in entries], result.exit_code, result.cwd, result.interrupted)
-
-    def _record_bash(self, command: str, result: ShellResult | RecordedRun, context: bool) -> list[Entry]:
-        scrub = self.redactor
-        if scrub is not None and self.shell is not None:
-            scrub.learn(self.shell.env)  # secrets exported by this command are known from now on
-        return record_bash(self.current, command, result, scrub, context=context)
 
     def run_command(self, line: str, *, can_prefill: bool = False) -> CommandResult:
         """Run the slash command on ``line`` (``/name args``) from the registry; its result as data.
