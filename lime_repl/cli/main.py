@@ -19,7 +19,9 @@ import click
 from .. import __version__
 from ..errors import EXIT_ERROR, LimeError, UsageError
 from ..logsetup import setup_logging
-from ..textsafe import safe_line, safe_text
+from ..textsafe import safe_text
+from .common import complete_sessions as _complete_sessions
+from .common import workspace as _workspace
 
 __all__ = ["main"]
 
@@ -40,27 +42,6 @@ def _fail(exc: LimeError) -> NoReturn:
     log.debug("error", exc_info=True)
     click.echo(safe_text(f"lime: {exc.message}"), err=True)
     sys.exit(exc.exit_code)
-
-
-def _complete_sessions(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
-    """Shell completion of session ids (8-char prefixes, titles as help) for this directory."""
-    from click.shell_completion import CompletionItem
-
-    try:
-        sessions = _workspace().list_sessions()
-    except Exception:  # completion must never fail loudly
-        return []
-    items = [CompletionItem("latest", help="the most recent session here")] if "latest".startswith(incomplete) else []
-    for info in sessions[:200]:
-        if info.id.startswith(incomplete):
-            items.append(CompletionItem(info.id[:8], help=info.title or (info.first_message or "")[:40]))
-    return items
-
-
-def _workspace() -> Any:
-    from ..workspace import Workspace
-
-    return Workspace()
 
 
 class _Group(click.Group):
@@ -293,90 +274,6 @@ def logs(ref: str, path_only: bool, follow: bool) -> None:
         print_log(path, env=ws.env)
 
 
-# -- lime export / lime import ------------------------------------------------
-@cli.command("export")
-@click.argument("ref", metavar="[ID]", required=False, shell_complete=_complete_sessions)
-@click.option(
-    "--format", "fmt", type=click.Choice(["jsonl", "json", "md", "html", "zip", "pi", "claude", "codex"]),
-    default=None, help="Output format (default: from -o's extension, else md); pi, claude, codex: that tool's log.",
-)
-@click.option("-o", "--output", metavar="PATH", help="File or directory to write; '-' for stdout.")
-@click.option(
-    "--install", is_flag=True,
-    help="With --format pi, claude or codex: write where that tool looks and print the command that resumes it.",
-)
-def export(ref: str | None, fmt: str | None, output: str | None, install: bool) -> None:
-    """Export a session (default: this directory's latest) as jsonl, json, md, html, zip, pi, claude or codex.
-
-    Prints the path written. Default name: lime-<id8>-<YYYYmmdd-HHMMSS>.<ext>.
-    """
-    from ..exchange.export import export_bytes, export_session, format_for
-    from ..paths import log_path
-
-    ws = _workspace()
-    if ref is None:
-        path = ws.latest()
-        if path is None:
-            raise UsageError("no session in this directory to export; give an ID (lime session list --all)")
-    else:
-        path = ws.resolve(ref)
-    if install:
-        _install(ws, path, fmt, output)
-        return
-    if output == "-":
-        data = export_bytes(fmt or "md", path=path, log=log_path())
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-        return
-    click.echo(str(export_session(path, fmt or format_for(output), output, cwd=ws.cwd, env=ws.env)))
-
-
-def _install(ws: Any, path: Any, fmt: str | None, output: str | None) -> None:
-    from ..exchange.export import FOREIGN_FORMATS, foreign_bytes
-    from ..exchange.install import install_export
-
-    if fmt not in FOREIGN_FORMATS:
-        raise UsageError("--install needs --format pi, claude or codex")
-    if output is not None:
-        raise UsageError("--install chooses the file itself; leave out -o")
-    session = ws.load_session(path)
-    target, command = install_export(fmt, session, foreign_bytes(fmt, session), ws.env)
-    click.echo(f"lime: installed for {fmt} — resume with: {command}", err=True)
-    click.echo(str(target))
-
-
-@cli.command("import")
-@click.argument("source", metavar="FILE|URL")
-def import_(source: str) -> None:
-    """Import a session: a lime export; a pi, Kimi, Claude Code, Codex, Gemini CLI, opencode or aider log; a URL.
-
-    Prints the session's id, one line per session (an aider history holds several); refused input
-    (exit 1) writes nothing. Importing a source again updates the session imported from it (new
-    entries are added) instead of copying it twice.
-    """
-    from ..exchange.reimport import import_or_update
-
-    ws = _workspace()
-    outcome = import_or_update(ws, source)
-    result = outcome.result
-    for warning in result.warnings:
-        click.echo(safe_text(f"lime: warning: {warning}"), err=True)
-    for one in [outcome, *outcome.more]:
-        done, short = one.result, one.result.session_id[:8]
-        if one.status == "unchanged":
-            click.echo(f"lime: already imported as {short} — resume with: lime -r {short}", err=True)
-        elif one.status == "updated":
-            click.echo(f"lime: added {one.added} entries to {short} — resume with: lime -r {short}", err=True)
-        else:
-            origin = f" {safe_line(done.source_id)}" if done.source_id else ""
-            click.echo(
-                f"lime: imported {done.tool} session{origin} as {short} ({done.entries} entries) "
-                f"— resume with: lime -r {short}",
-                err=True,
-            )
-        click.echo(done.session_id)
-
-
 # -- lime doctor --------------------------------------------------------------
 @cli.command("doctor")
 @click.argument("ref", metavar="[ID]", required=False, shell_complete=_complete_sessions)
@@ -436,7 +333,9 @@ def bridge(ctx: click.Context, bridge_provider: str | None, bridge_model: str | 
 
 
 from .data_commands import register as _register_data_commands  # noqa: E402 - after the group exists
+from .exchange_commands import register as _register_exchange_commands  # noqa: E402
 
+_register_exchange_commands(cli)  # lime export, lime import
 _register_data_commands(cli)  # lime data, lime uninstall
 
 
