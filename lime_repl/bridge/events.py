@@ -30,6 +30,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from ..agent.approvals import Decision
 from ..errors import LimeError
 from ..runtime.events import (
     ApprovalRequest,
@@ -104,9 +105,10 @@ class BridgeSink:
             if text:
                 self.event("delta", stream=stream, text=text)
 
-    def approve(self, request: ApprovalRequest) -> str:
+    def approve(self, request: ApprovalRequest) -> Decision:
+        """Nobody can be asked: refuse, and tell the model it was because ``--yolo`` was not given."""
         self.emit(Notice("info", f"refused the {request.name} tool: the bridge runs such tools only with --yolo"))
-        return "n"
+        return Decision("unattended")
 
 
 class TurnFailed(LimeError):

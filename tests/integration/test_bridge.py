@@ -322,6 +322,8 @@ def test_tool_approval(lime_env: LimeEnv, server: FakeProviderServer, yolo: bool
             if block.get("type") == "tool_result"
         ]
         assert len(results) == 1 and results[0]["is_error"] is (not yolo)
+        if not yolo:  # the model is told why: nobody could be asked, not "the user refused"
+            assert "--yolo was not given" in json.dumps(results[0]) and "user refused" not in json.dumps(results[0])
         assert (lime_env.cwd / "out.txt").exists() is yolo
         tree, _ = client.call("session.tree", {"sessionId": sid})
         [row] = [n for n in tree["entries"] if n["preview"].startswith("result ")]
