@@ -125,6 +125,7 @@ class SegmentWriter:
         self.max_bytes = max_bytes
         self.backups = backups
         self._fd: int | None = None
+        self._unsynced = False  # bytes written (or a file opened) since the last fsync
         self._size = 0
         self._preamble_size = 0
         self.on_recreate: Callable[[str], None] | None = None
@@ -146,6 +147,7 @@ class SegmentWriter:
             os.close(fd)
             raise
         self._fd = fd
+        self._unsynced = True
         self._size = os.fstat(fd).st_size
         self._preamble_size = 0
         if self._size == 0:
@@ -160,6 +162,7 @@ class SegmentWriter:
         assert self._fd is not None
         fd = self._fd
         written = 0
+        self._unsynced = True
         try:
             while written < len(data):
                 n = os.write(fd, data[written:])
@@ -284,6 +287,7 @@ class SegmentWriter:
         except WriteFailed:
             if (self._fd, self.segment) == mark[:2] and self._fd is not None and self._size > mark[2]:
                 try:
+                    self._unsynced = True
                     os.ftruncate(self._fd, mark[2])
                     self._size = mark[2]
                 except OSError:
@@ -311,11 +315,13 @@ class SegmentWriter:
                 self._write_raw(b"".join(run))
 
     def sync(self) -> None:
-        """fsync the active file (end of a turn, exit). Raises :class:`WriteFailed` on I/O error."""
-        if self._fd is None:
+        """fsync the active file (end of a turn, exit), when anything was written to it since the last
+        sync. Raises :class:`WriteFailed` on I/O error."""
+        if self._fd is None or not self._unsynced:
             return
         try:
             os.fsync(self._fd)
+            self._unsynced = False
         except OSError as exc:
             raise WriteFailed(exc.errno or errno.EIO, f"cannot sync {self.active}: {exc.strerror}") from None
 
