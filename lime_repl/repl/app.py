@@ -18,6 +18,7 @@ does.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -187,6 +188,11 @@ def run_interactive(controller: Controller, *, input: Any = None, output: Any = 
         from .bang import install
 
         install(controller.runtime, controller.console)  # ! lines get a pseudo terminal
+    # The context keeper plans microcompaction on a worker thread. With CPython's default 5 ms switch
+    # interval, every wait of the prompt's event loop for the GIL could cost up to 5 ms while that worker
+    # runs, and a keystroke's render waits several times: 1 ms keeps typing at rest speed.
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(0.001)
     status = 0
     warm_up = WarmUp(controller.runtime.agent)
     try:
@@ -201,6 +207,7 @@ def run_interactive(controller: Controller, *, input: Any = None, output: Any = 
             status = controller.handle_line(line)
     finally:
         warm_up.close()
+        sys.setswitchinterval(switch_interval)
     return status
 
 
