@@ -147,7 +147,7 @@ class SegmentWriter:
             os.close(fd)
             raise
         self._fd = fd
-        self._unsynced = True
+        self._unsynced = False  # the file as it was; the preamble of a new one is a write
         self._size = os.fstat(fd).st_size
         self._preamble_size = 0
         if self._size == 0:
