@@ -24,6 +24,7 @@ import pytest
 from support.alt_screen import AltScreen
 from support.fake_providers import FakeProviderServer
 from support.lime_env import LimeEnv
+from support.processes import wait_gone
 from support.screen import TIMEOUT
 
 pytestmark = pytest.mark.pty
@@ -410,17 +411,7 @@ def test_background_job_is_reported_at_exit_and_hung_up(start: Any, tmp_path: Pa
     lime.quit()
     assert b"1 background job still running" in lime.screen.transcript
     assert b"sleep 120" in lime.screen.transcript and b"SIGHUP" in lime.screen.transcript
-    deadline = time.monotonic() + TIMEOUT
-    while Path(f"/proc/{pid}").exists() and "zombie" not in _state(pid):
-        assert time.monotonic() < deadline, "the background job outlived lime"
-        time.sleep(0.05)
-
-
-def _state(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/status").read_text().lower()
-    except OSError:
-        return "zombie"
+    wait_gone(pid, TIMEOUT, "the background job outlived lime")
 
 
 def test_double_bang_through_the_bridge_is_recorded_out_of_context(lime_env: LimeEnv) -> None:

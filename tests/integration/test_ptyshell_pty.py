@@ -18,6 +18,7 @@ from pathlib import Path
 import pexpect
 import pytest
 from support.alt_screen import AltScreen
+from support.processes import wait_gone
 
 pytestmark = pytest.mark.pty
 
@@ -234,17 +235,7 @@ def test_a_background_job_is_reported_at_close_and_hung_up(harness: Harness, tmp
     pid = int(pid_file.read_text())
     jobs = harness.quit()
     assert [job["pid"] for job in jobs] == [pid] and "sleep 300" in jobs[0]["command"]
-    deadline = time.monotonic() + 10
-    while Path(f"/proc/{pid}").exists() and "zombie" not in _state(pid):
-        assert time.monotonic() < deadline, "the background job outlived the hang-up"
-        time.sleep(0.05)
-
-
-def _state(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/status").read_text().lower()
-    except OSError:
-        return "zombie"
+    wait_gone(pid, 10, "the background job outlived the hang-up")
 
 
 def test_git_commit_runs_the_editor_on_the_terminal(harness: Harness) -> None:

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from support.processes import alive, wait_gone
 
 from lime_repl.repl.ptyshell import PtyShell, complete_bang, take_snapshot
 from lime_repl.repl.ptyshell.record import StreamRecorder, restore_sequence
@@ -172,22 +173,12 @@ def test_close_hangs_up_background_jobs_as_a_terminal_hang_up_would(tmp_path: Pa
     try:
         jobs = sh.close()
         assert sorted(job.pid for job in jobs) == sorted([pid, kept])
-        deadline = time.monotonic() + 10
-        while _alive(pid):
-            assert time.monotonic() < deadline, "the job outlived the hang-up"
-            time.sleep(0.05)
-        assert _alive(kept)  # nohup ignores SIGHUP, as under bash
+        wait_gone(pid, 10, "the job outlived the hang-up")
+        assert alive(kept)  # nohup ignores SIGHUP, as under bash
     finally:
         for victim in (pid, kept):
             with contextlib.suppress(OSError):
                 os.kill(victim, 9)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return "zombie" not in Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return False
 
 
 def test_all_output_is_read_before_the_run_returns(shell: PtyShell) -> None:
