@@ -60,22 +60,18 @@ MIN_SECRET_CHARS = 8
 #: A variable whose name contains one of these words (any case) holds a secret.
 SECRET_NAME = re.compile(r"TOKEN|KEY|SECRET|PASSWORD|CREDENTIAL", re.IGNORECASE)
 
-def _load_rules() -> list[Rule]:
-    """The shape rules (:func:`~lime_repl.outputs.redact_rules.load_rules`: lime's extra shapes, the plugins'
-    denylists, the keyword rules), read from the rules cache when one is set, each compiled at first use."""
-    return load_rules()
-
-
-#: A rule with its replacement function and its gate (None: no gate is known for it, it always runs).
+#: A rule with its replacement function and its gate (None: no gate is known; the rule's own literals decide).
 _Gated = tuple[Rule, Callable[["re.Match[str]"], str], Gate | None]
 _GATED: list[_Gated] | None = None
 
 
 def _gated_rules() -> list[_Gated]:
-    """The shape rules (:func:`_load_rules`), each with its replacement and its gate, built once."""
+    """The shape rules (:func:`~lime_repl.outputs.redact_rules.load_rules`: lime's extra shapes, the plugins'
+    denylists, the keyword rules, from the rules cache when one is set), each with its replacement and its
+    gate, built once."""
     global _GATED
     if _GATED is None:
-        _GATED = [(rule, _replace(rule.group), GATES.get(rule.source)) for rule in _load_rules()]
+        _GATED = [(rule, _replace(rule.group), GATES.get(rule.source)) for rule in load_rules()]
     return _GATED
 
 

@@ -15,13 +15,14 @@ import pytest
 from lime_repl.outputs import redact as redact_module
 from lime_repl.outputs.redact import REDACTED, Redactor
 from lime_repl.outputs.redact_gates import GATES, fold
+from lime_repl.outputs.redact_rules import load_rules
 
 
 def plain(text: str) -> str:
     """Every rule, ungated, in order: the reference result."""
     if len(text) < redact_module.MIN_SECRET_CHARS:
         return text
-    for rule in redact_module._load_rules():
+    for rule in load_rules():
         if rule.pattern.search(text) is not None:
             text = rule.pattern.sub(redact_module._replace(rule.group), text)
     return text
@@ -66,7 +67,7 @@ SAMPLES = [
 
 def test_every_rule_has_a_gate() -> None:
     """A rule without a gate still runs (always), but a new ``detect-secrets`` rule should be given one."""
-    missing = [rule.source for rule in redact_module._load_rules() if rule.source not in GATES]
+    missing = [rule.source for rule in load_rules() if rule.source not in GATES]
     assert missing == []
 
 
