@@ -18,7 +18,7 @@ from ..store.entry_guard import (
     OPAQUE_KEYS,
     TITLE_CHARS,
     Redact,
-    cap_title,
+    cap_title_field,
     fit_line,
     line_budget,
     remember_checked,
@@ -81,12 +81,7 @@ def guard_entry(entry: dict[str, Any], *, segment_bytes: int, redact: Redact | N
             remember_checked(entry, line[1], budget)
             return entry
     out = _walk(entry, None, limit, redact, line is None)
-    kind = out.get("type") if isinstance(out, dict) else None
-    if kind in ("title", "label"):
-        field = str(kind)
-        value = out.get(field)
-        if isinstance(value, str) and cap_title(value) != value:
-            out = {**out, field: cap_title(value)}
+    out = cap_title_field(out)
     if out is entry and line is not None and len(line[1]) <= budget:
         remember_checked(entry, line[1], budget)
         return entry

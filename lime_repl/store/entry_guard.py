@@ -28,6 +28,7 @@ __all__ = [
     "OutputGuard",
     "PromptGuard",
     "cap_title",
+    "cap_title_field",
     "checked_line",
     "encode_checked",
     "fit_line",
@@ -125,6 +126,18 @@ def cap_title(text: str | None) -> str | None:
     return text[: TITLE_CHARS - 1] + "…"
 
 
+def cap_title_field(entry: Any) -> Any:
+    """``entry`` with the ``title`` of a ``title`` entry, or the ``label`` of a ``label`` entry, capped by
+    :func:`cap_title` (a new dict when it changed; anything else is returned as it is)."""
+    kind = entry.get("type") if isinstance(entry, dict) else None
+    if kind in ("title", "label"):
+        field = str(kind)
+        value = entry.get(field)
+        if isinstance(value, str) and cap_title(value) != value:
+            return {**entry, field: cap_title(value)}
+    return entry
+
+
 def line_budget(segment_bytes: int) -> int:
     """Bytes one log line may take in a segment of ``segment_bytes``: a quarter, at least :data:`MIN_LINE_BYTES`.
 
@@ -190,12 +203,7 @@ def structural_guard(entry: dict[str, Any], *, segment_bytes: int) -> dict[str, 
     if encode_checked(entry, budget) is not None:
         return entry
     out = _repair(entry)
-    kind = out.get("type") if isinstance(out, dict) else None
-    if kind in ("title", "label"):
-        field = str(kind)
-        value = out.get(field)
-        if isinstance(value, str) and cap_title(value) != value:
-            out = {**out, field: cap_title(value)}
+    out = cap_title_field(out)
     return fit_line(out, line_budget(segment_bytes))
 
 
