@@ -56,7 +56,7 @@ from lime_repl.agent.providers.blocks import (
     tool_use_block,
 )
 from lime_repl.agent.providers.errors import NetworkError
-from lime_repl.agent.providers.http import encode_body, raise_stream_error
+from lime_repl.agent.providers.http import decode_event, encode_body, raise_stream_error
 
 __all__ = ["DEFAULT_MAX_TOKENS", "AnthropicProvider", "build_messages", "build_tools"]
 
@@ -257,7 +257,7 @@ class AnthropicProvider(BaseProvider):
         signatures: dict[int, str] = {}
         finished = False
         for name, data in self._post_stream("/v1/messages", body):
-            event = _decode(data)
+            event = decode_event(data)
             if event is None:
                 continue
             kind = event.get("type") or name
@@ -319,14 +319,6 @@ def _thinking_param(value: int | str | dict[str, Any] | None) -> dict[str, Any] 
         return {"type": "enabled", "budget_tokens": value}
     return {"type": str(value)}
 
-
-def _decode(data: str) -> dict[str, Any] | None:
-    """One event's ``data`` as a dict (None when it is not a JSON object)."""
-    try:
-        value = json.loads(data)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
 
 
 def _usage(raw: dict[str, Any]) -> dict[str, Any]:

@@ -39,6 +39,7 @@ COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 __all__ = [
     "USER_AGENT",
+    "decode_event",
     "encode_body",
     "make_client",
     "raise_stream_error",
@@ -207,6 +208,18 @@ def stream_events(
                 retries += 1
                 continue
             raise
+
+
+def decode_event(data: str) -> dict[str, Any] | None:
+    """One server-sent event's ``data:`` payload as a dict; None for Chat Completions' ``[DONE]`` and for
+    anything that is not a JSON object (the three providers' streams carry one JSON object an event)."""
+    if data.startswith("[DONE]"):
+        return None
+    try:
+        value = json.loads(data)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def raise_stream_error(provider: str, data: Any) -> None:

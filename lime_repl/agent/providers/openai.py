@@ -32,7 +32,6 @@ never at module import. Headers: ``Authorization: Bearer KEY``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -52,7 +51,7 @@ from lime_repl.agent.providers.blocks import (
     tool_result_text,
     tool_use_block,
 )
-from lime_repl.agent.providers.http import encode_body, raise_stream_error
+from lime_repl.agent.providers.http import decode_event, encode_body, raise_stream_error
 
 __all__ = ["OpenAIChatProvider", "build_messages", "build_tools"]
 
@@ -131,16 +130,6 @@ def build_messages(system: str, messages: list[Block]) -> list[dict[str, Any]]:
     return out
 
 
-def _decode(data: str) -> dict[str, Any] | None:
-    """One ``data:`` payload as a dict (None for ``[DONE]`` and anything that is not a JSON object)."""
-    if data.startswith("[DONE]"):
-        return None
-    try:
-        value = json.loads(data)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
-
 
 class OpenAIChatProvider(BaseProvider):
     """Chat Completions over HTTP (:mod:`.http`); see the module docstring for the wire rules."""
@@ -190,7 +179,7 @@ class OpenAIChatProvider(BaseProvider):
         usage: Any = None
         served_model = model
         for _name, data in self._post_stream("/chat/completions", body):
-            chunk = _decode(data)
+            chunk = decode_event(data)
             if chunk is None:
                 if data.startswith("[DONE]"):
                     break

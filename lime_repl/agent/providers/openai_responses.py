@@ -34,7 +34,6 @@ events", and the reasoning guide's "Encrypted reasoning items"):
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -58,7 +57,7 @@ from lime_repl.agent.providers.blocks import (
     tool_use_block,
 )
 from lime_repl.agent.providers.errors import NetworkError, from_status
-from lime_repl.agent.providers.http import encode_body
+from lime_repl.agent.providers.http import decode_event, encode_body
 
 __all__ = ["OpenAIResponsesProvider", "build_input", "build_tools", "replay_reasoning_item"]
 
@@ -149,14 +148,6 @@ def build_input(messages: list[Block]) -> list[dict[str, Any]]:
             items.extend(_user_items(blocks))
     return items
 
-
-def _decode(data: str) -> dict[str, Any] | None:
-    """One event's ``data`` as a dict (None when it is not a JSON object)."""
-    try:
-        value = json.loads(data)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
 
 
 def _item_block(item: dict[str, Any]) -> Block | None:
@@ -255,7 +246,7 @@ class OpenAIResponsesProvider(BaseProvider):
         seen: set[int] = set()
         last_summary: tuple[Any, Any] | None = None
         for name, data in self._post_stream("/responses", body):
-            event = _decode(data)
+            event = decode_event(data)
             if event is None:
                 continue
             kind = event.get("type") or name
