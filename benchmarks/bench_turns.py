@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-from bench_util import REPO, bench_env, figure, lime_command, measure, run_child
+from bench_util import REPO, bench_env, figure, hwm_peak_mib, lime_command, measure, run_child
+from bench_util import own_peaks as _own_peaks
 
 __all__ = ["TURN_FIGURES", "make_pi_session", "print_turn", "resume_turn_10mb", "resume_turn_50mb"]
 
@@ -43,40 +43,6 @@ with httpx2.Client() as client:
         for _ in response.iter_bytes():
             pass
 """
-
-
-def hwm_peak_mib(argv: list[str], env: dict[str, str], cwd: Path | None = None) -> float:
-    """The peak resident memory (MiB) of one run of ``argv``: the largest ``VmHWM`` read from
-    ``/proc/PID/status`` every 2 ms until it exits.
-
-    ``os.wait4``'s ``ru_maxrss`` cannot be used here: Linux keeps the high-water mark of the
-    memory a process had before ``exec``, which for a child of this harness is the harness's
-    own (the loopback server keeps every request body it was sent, 30 MB and more at 50 MB).
-    ``VmHWM`` belongs to the program after ``exec`` only. The run is not timed.
-    """
-    proc = subprocess.Popen(
-        argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    status = Path(f"/proc/{proc.pid}/status")
-    peak = 0
-    while proc.poll() is None:
-        try:
-            for line in status.read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    peak = max(peak, int(line.split()[1]))
-        except (OSError, ValueError):
-            pass
-        time.sleep(0.002)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{argv[0]} exited {proc.returncode}")
-    return round(peak / 1024, 1)
-
-
-def _own_peaks(result: dict[str, Any], lime: float, floor: float) -> None:
-    """Put each side's own peak (:func:`hwm_peak_mib`) in ``peak_mib``; ``rusage_peak_mib`` keeps ``ru_maxrss``."""
-    for side, value in (("measured", lime), ("floor", floor)):
-        result[side]["rusage_peak_mib"] = result[side].get("peak_mib")
-        result[side]["peak_mib"] = value
 
 
 def make_pi_session(path: Path, size: int) -> Path:

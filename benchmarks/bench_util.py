@@ -1,9 +1,14 @@
 """Measuring helpers for ``benchmarks/run.py``: timed child processes with their own peak memory, and figures.
 
 Every child is started with :class:`subprocess.Popen` and reaped with
-``os.wait4``, which returns that child's own ``rusage``: its ``ru_maxrss``
-(KiB on Linux) is the peak resident memory of exactly that run, unlike
-``RUSAGE_CHILDREN``, which is the largest of all children so far.
+``os.wait4``. Its peak memory is the largest ``VmHWM`` of ``/proc/PID/status``
+read while it runs (:class:`HwmPoller`, a thread that polls every 2 ms while
+the timing thread waits in ``os.wait4``): the high-water mark of the program
+after ``exec`` only. ``ru_maxrss`` of ``os.wait4`` is kept too
+(``rusage_peak_mib``), but on Linux it includes the memory the process had
+before ``exec``, that is, a copy of this harness (``exec_mmap`` keeps the old
+mm's high-water mark in ``signal->maxrss``); a child that exits before the
+first poll falls back to it.
 """
 
 from __future__ import annotations
@@ -13,25 +18,79 @@ import shutil
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["REPO", "Run", "bench_env", "figure", "lime_command", "measure", "run_child", "timed"]
+__all__ = [
+    "REPO",
+    "HwmPoller",
+    "Run",
+    "bench_env",
+    "figure",
+    "hwm_peak_mib",
+    "lime_command",
+    "measure",
+    "own_peaks",
+    "run_child",
+    "timed",
+]
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 @dataclass
 class Run:
-    """One child run: wall time in seconds, peak RSS in MiB, exit status."""
+    """One child run: wall time in seconds, its own peak RSS in MiB (``VmHWM``), exit status, ``ru_maxrss`` in MiB."""
 
     seconds: float
     peak_mib: float
     status: int
     command: str = ""
+    rusage_peak_mib: float = 0.0
+
+
+class HwmPoller:
+    """The largest ``VmHWM`` (KiB) of process ``pid``, read from ``/proc/PID/status`` every ``interval`` seconds.
+
+    Runs in a daemon thread from construction until :meth:`stop`; ``VmHWM`` only
+    grows, so the last read before the process exits is its peak (growth in its
+    last ``interval`` can be missed). ``peak_kib`` is 0 when no read succeeded.
+    """
+
+    def __init__(self, pid: int, interval: float = 0.002) -> None:
+        self.peak_kib = 0
+        self._path = f"/proc/{pid}/status"
+        self._interval = interval
+        self._done = threading.Event()
+        self._read()  # Popen has returned, so the child has exec'd: this is the program's own figure
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> bool:
+        try:
+            with open(self._path, "rb") as fh:
+                for line in fh:
+                    if line.startswith(b"VmHWM:"):
+                        self.peak_kib = max(self.peak_kib, int(line.split()[1]))
+                        return True
+        except (OSError, ValueError):
+            pass
+        return False  # gone, or a zombie (no memory left to report)
+
+    def _poll(self) -> None:
+        while not self._done.wait(self._interval):
+            if not self._read():
+                return
+
+    def stop(self) -> float | None:
+        """Stop polling; the peak in MiB, or None when no read succeeded."""
+        self._done.set()
+        self._thread.join()
+        return self.peak_kib / 1024 if self.peak_kib else None
 
 
 def run_child(
@@ -44,7 +103,7 @@ def run_child(
 ) -> Run:
     """Run ``argv`` to completion; stdin from ``stdin`` (bytes) or /dev/null, stdout to ``stdout``.
 
-    stderr is discarded. The time covers fork to reap.
+    stderr is discarded. The time covers fork to reap; the peak is the child's own (:class:`HwmPoller`).
     """
     start = time.perf_counter()
     proc = subprocess.Popen(
@@ -55,6 +114,7 @@ def run_child(
         env=dict(env),
         cwd=cwd,
     )
+    poller = HwmPoller(proc.pid)
     if stdin is not None:
         assert proc.stdin is not None
         try:
@@ -65,7 +125,9 @@ def run_child(
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return Run(seconds, usage.ru_maxrss / 1024, proc.returncode, " ".join(argv)[:120])
+    rusage = usage.ru_maxrss / 1024
+    own = poller.stop()
+    return Run(seconds, rusage if own is None else own, proc.returncode, " ".join(argv)[:120], rusage)
 
 
 def measure(once: Callable[[], Run], repeat: int, warmup: int = 1) -> list[Run]:
@@ -101,6 +163,7 @@ def _side(command: str, runs: Sequence[Run] | Sequence[float]) -> dict[str, Any]
     }
     if runs and isinstance(runs[0], Run):
         side["peak_mib"] = round(max(r.peak_mib for r in runs), 1)  # type: ignore[union-attr]
+        side["rusage_peak_mib"] = round(max(r.rusage_peak_mib for r in runs), 1)  # type: ignore[union-attr]
     return side
 
 
@@ -168,7 +231,7 @@ def run_in_pty(
 ) -> Run:
     """Start ``args`` in a 40x120 pseudo terminal, time it until ``marker`` shows, then send ``quit_key``.
 
-    Returns the time to the marker, the child's peak RSS (``os.wait4``) and its exit status.
+    Returns the time to the marker, the child's own peak RSS (:class:`HwmPoller`) and its exit status.
     Raises ``TimeoutError`` when the marker does not show within 30 s.
     """
     import fcntl
@@ -191,6 +254,7 @@ def run_in_pty(
         preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
     )
     os.close(slave)
+    poller = HwmPoller(proc.pid)
     seen = b""
     elapsed = None
     try:
@@ -215,4 +279,30 @@ def run_in_pty(
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
         os.close(master)
-    return Run(elapsed, usage.ru_maxrss / 1024, proc.returncode, command)
+        rusage = usage.ru_maxrss / 1024
+        own = poller.stop()
+    return Run(elapsed, rusage if own is None else own, proc.returncode, command, rusage)
+
+
+def hwm_peak_mib(argv: list[str], env: dict[str, str], cwd: Path | None = None) -> float:
+    """The peak resident memory (MiB) of one untimed run of ``argv`` (:class:`HwmPoller`); raises if it fails.
+
+    For a figure whose timed runs share the harness with something that holds
+    memory the child's own peak should not see (the loopback server's kept bodies).
+    """
+    proc = subprocess.Popen(
+        argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    poller = HwmPoller(proc.pid)
+    proc.wait()
+    peak = poller.stop()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{argv[0]} exited {proc.returncode}")
+    return round(peak or 0.0, 1)
+
+
+def own_peaks(result: dict[str, Any], lime: float, floor: float) -> None:
+    """Put each side's own peak (:func:`hwm_peak_mib`) in ``peak_mib``; ``rusage_peak_mib`` keeps ``ru_maxrss``."""
+    for side, value in (("measured", lime), ("floor", floor)):
+        result[side].setdefault("rusage_peak_mib", result[side].get("peak_mib"))
+        result[side]["peak_mib"] = value
