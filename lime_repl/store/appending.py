@@ -206,6 +206,7 @@ class SessionLog(SessionState):
         start = self.segment
         if self._writer is not None:
             self._writer.sync_rotations = False
+            self._writer.begin_batch()  # each rotation renames one file, not every kept segment
         lines: list[bytes] = []
         size = count = 0
         try:
@@ -235,6 +236,7 @@ class SessionLog(SessionState):
         finally:
             if self._writer is not None:
                 self._writer.sync_rotations = True
+                self._writer.end_batch()
         return count
 
     def append_bash(

@@ -9,6 +9,15 @@ The rules are those of DESIGN.md section 3:
   segment). A new segment starts with the lines the ``preamble`` callback
   gives (the ``session`` header and a ``checkpoint``) and is never left empty:
   the entry that caused the rollover follows at once;
+* a session that keeps every segment renames all of them at each rollover
+  (``.N`` -> ``.N+1``), which costs an import of many segments a number of
+  renames quadratic in their count; between :meth:`SegmentWriter.begin_batch`
+  and ``end_batch`` (an import) the older segments move once to numbers
+  above :data:`GAP`, each rollover renames only the active file (to ``.GAP``, then ``.GAP-1`` …), and
+  the end of the batch renumbers them ``.1`` … ``.N``. Every rename keeps the
+  naming's order (a larger number is older), so a reader, or a process killed
+  mid-batch, sees the segments in the right order, at worst with a gap in
+  their numbers;
 * each entry is one ``os.write`` of a whole line on an ``O_APPEND`` descriptor,
   so a concurrent reader sees whole lines or none; a short write (disk full)
   is cut back so that no half line stays in the file;
@@ -40,6 +49,7 @@ __all__ = [
     "DEFAULT_BACKUPS",
     "DEFAULT_MAX_BYTES",
     "FILE_MODE",
+    "GAP",
     "Line",
     "LockHeld",
     "Segment",
@@ -55,6 +65,8 @@ __all__ = [
 
 DEFAULT_MAX_BYTES = 262_144
 DEFAULT_BACKUPS = 3
+#: In a batch (:meth:`SegmentWriter.begin_batch`), the number the first rotated segment takes; later ones count down.
+GAP = 1_000_000
 
 
 def repair_torn_tail(path: Path) -> int:
@@ -130,6 +142,8 @@ class SegmentWriter:
         self._preamble_size = 0
         self.on_recreate: Callable[[str], None] | None = None
         self.sync_rotations = True  # fsync a segment as it is rotated (off for an import: Session.append_copies)
+        self._batch = False  # in a batch of rotations (see the module doc and :meth:`begin_batch`)
+        self._next_rotated: int | None = None  # in a batch, once the gap is open: the next rotated number
 
     # -- file handling -------------------------------------------------
     def open(self) -> None:
@@ -220,13 +234,56 @@ class SegmentWriter:
                 if src.exists():
                     os.replace(src, f"{base}.{n + 1}")
             os.replace(base, f"{base}.1")
+        elif self._batch:
+            if self._next_rotated is None or self._next_rotated < 1:
+                self._close_gap()
+                self._shift(GAP)
+                self._next_rotated = GAP
+            os.replace(base, f"{base}.{self._next_rotated}")
+            self._next_rotated -= 1
         else:
-            numbers = [int(m.group(1)) for p in segment_paths(self.active) if (m := _ROTATED.search(p.name))]
-            for n in sorted(numbers, reverse=True):
-                os.replace(f"{base}.{n}", f"{base}.{n + 1}")
+            self._shift(1)
             os.replace(base, f"{base}.1")
         self.segment += 1
         self.open()
+
+    def _rotated_numbers(self) -> list[int]:
+        return [int(m.group(1)) for p in segment_paths(self.active) if (m := _ROTATED.search(p.name))]
+
+    def _shift(self, by: int) -> None:
+        """Rename every rotated segment ``.N`` to ``.N+by``, the oldest first, so no name is taken twice."""
+        base = str(self.active)
+        for n in sorted(self._rotated_numbers(), reverse=True):
+            os.replace(f"{base}.{n}", f"{base}.{n + by}")
+
+    def _close_gap(self) -> None:
+        """Renumber the rotated segments ``.1`` … ``.N`` in their order, the newest first (a batch's end)."""
+        if self._next_rotated is None:
+            return
+        self._next_rotated = None
+        base = str(self.active)
+        for k, n in enumerate(sorted(self._rotated_numbers()), 1):
+            if n != k:  # k < n, and every number below n is already final: the name is free
+                os.replace(f"{base}.{n}", f"{base}.{k}")
+
+    def begin_batch(self) -> None:
+        """Until :meth:`end_batch`, each rotation renames one file (see the module doc).
+
+        Only a writer that keeps every segment (``backups == 0``) batches; one that
+        prunes has at most ``backups`` segments to rename each time.
+        """
+        self._batch = self.backups == 0
+
+    def end_batch(self) -> None:
+        """Renumber the segments a batch rotated ``.1`` … ``.N``; raises :class:`WriteFailed` when a rename fails
+        (the segments are then in order, with a gap in their numbers)."""
+        self._batch = False
+        try:
+            self._close_gap()
+        except OSError as exc:
+            raise WriteFailed(
+                exc.errno or errno.EIO, f"cannot rename the segments of {self.active}: {exc.strerror or exc}"
+            ) from None
 
     # -- public --------------------------------------------------------
     def _ready(self) -> None:
@@ -326,8 +383,12 @@ class SegmentWriter:
             raise WriteFailed(exc.errno or errno.EIO, f"cannot sync {self.active}: {exc.strerror}") from None
 
     def close(self) -> None:
-        """Sync and close the active file; idempotent."""
+        """Sync and close the active file (a batch's gap closed); idempotent."""
         try:
             self.sync()
         finally:
             self._close_fd()
+            try:
+                self._close_gap()
+            except OSError:
+                pass  # the segments stay in order, with a gap in their numbers
