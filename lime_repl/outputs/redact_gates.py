@@ -216,7 +216,7 @@ class LiteralScan:
         changes ASCII letters only, far cheaper than ``str.lower``) unless one
         of the four characters :func:`fold` maps is there.
         """
-        if self._bytes is None or any(special in data for special in _SPECIAL_UTF8):
+        if self._bytes is None or (not data.isascii() and any(special in data for special in _SPECIAL_UTF8)):
             return self.present(fold(text))
         found = self._bytes.find_matches_as_indexes(data.lower(), overlapping=True)
         return frozenset([self.literals[index] for index, _, _ in found])

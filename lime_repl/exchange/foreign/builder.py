@@ -24,6 +24,7 @@ from .handover import Handover
 __all__ = ["CHAIN", "Builder", "NotStreamable"]
 
 CHAIN: Any = object()
+_HEAD = frozenset(("type", "id", "parentId", "timestamp"))  # the fields add sets itself
 _HEX8 = re.compile(r"^[0-9a-f]{8}$")
 
 
@@ -117,7 +118,9 @@ class Builder:
         entry["timestamp"] = self.stamp(time)
         if self.first_time is None:
             self._undated.append(entry)
-        entry.update((k, v) for k, v in body.items() if k not in ("type", "id", "parentId", "timestamp"))
+        for key, value in body.items():
+            if key not in _HEAD:
+                entry[key] = value
         if self._handover is None:
             self.entries.append(entry)
         else:
