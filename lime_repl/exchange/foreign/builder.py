@@ -28,6 +28,24 @@ _HEAD = frozenset(("type", "id", "parentId", "timestamp"))  # the fields add set
 _HEX8 = re.compile(r"^[0-9a-f]{8}$")
 
 
+def _src_key(src: str) -> str | bytes:
+    """``src`` as a key of the source-id map: a lowercase canonical uuid as its 16 bytes, anything else as it is.
+
+    A Claude Code log names every record by such a uuid and the map keeps all of them:
+    as bytes a key takes 49 bytes of memory, as text 85. No text key equals a bytes key,
+    and only a uuid that reads back exactly is converted, so two ids never share a key.
+    """
+    if len(src) == 36 and src[8] == "-" and src[13] == "-" and src[18] == "-" and src[23] == "-":
+        digits = src.replace("-", "")
+        try:
+            packed = bytes.fromhex(digits)
+        except ValueError:
+            return src
+        if len(packed) == 16 and packed.hex() == digits:
+            return packed
+    return src
+
+
 class NotStreamable(Exception):
     """A source whose entries cannot be handed over as they are read (see :class:`Builder`); read it whole."""
 
@@ -64,10 +82,12 @@ class Builder:
         self.raw: dict[
             str, bytes
         ] = {}  # with a sink: an entry id -> the source line its ``data`` was parsed from
-        self._by_src: dict[str, str] = {}
+        self._by_src: dict[str | bytes, str] = {}  # keyed by :func:`_src_key`
         self._pending: list[tuple[Entry, str, str]] = []
         self._waiting: dict[str, list[tuple[Entry, str]]] = {}
-        self._taken_src: set[str] = set()  # with a sink: source ids a reference was resolved to
+        # With a sink: the entry ids a reference was resolved to through a source id. Their own id
+        # strings, not the references' source ids: a 36-character uuid per record would double the map.
+        self._resolved: set[str] = set()
         self._undated: list[Entry] = []
         self._handover = Handover(sink) if sink is not None else None
         self._await: list[tuple[Entry, str]] = []
@@ -163,10 +183,10 @@ class Builder:
         if self.sink is None:
             self._pending.append((entry, key, src))
             return
-        target = self._by_src.get(src)
+        target = self._by_src.get(_src_key(src))
         if target is not None:
             entry[key] = target if target != entry["id"] else None
-            self._taken_src.add(src)
+            self._resolved.add(target)
             return
         self._waiting.setdefault(src, []).append((entry, key))
         self.hold(entry)
@@ -206,17 +226,20 @@ class Builder:
 
     def alias(self, src: str, entry_id: str) -> None:
         """Register ``src`` as another source id of the entry ``entry_id``."""
-        if self.sink is not None and src in self._taken_src and self._by_src.get(src) != entry_id:
+        known = _src_key(src)
+        before = self._by_src.get(known) if self.sink is not None else None
+        if before is not None and before != entry_id and before in self._resolved:
+            # A child took the first entry (through this id or another of its ids): conservative, read it whole.
             raise NotStreamable(f"source id {src!r} is used twice")
-        self._by_src[src] = entry_id
+        self._by_src[known] = entry_id
         waiting = self._waiting.pop(src, None) if self._waiting else None
         for entry, key in waiting or ():
             entry[key] = entry_id if entry_id != entry["id"] else None
-            self._taken_src.add(src)
+            self._resolved.add(entry_id)
             self.release(entry)
 
     def lime_id(self, src: Any) -> str | None:
-        return self._by_src.get(src) if isinstance(src, str) else None
+        return self._by_src.get(_src_key(src)) if isinstance(src, str) else None
 
     # -- holding entries back (with a sink) -------------------------------------
     def hold(self, entry: Entry) -> None:
@@ -256,7 +279,7 @@ class Builder:
         """
         self._date_undated()
         for entry, key, src in self._pending:
-            target = self._by_src.get(src)
+            target = self._by_src.get(_src_key(src))
             if target is None and key == "parentId":
                 self.dangling += 1
             entry[key] = target if target != entry.get("id") else None
