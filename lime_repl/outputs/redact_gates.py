@@ -49,6 +49,7 @@ __all__ = [
     "GATES",
     "KEYWORD_ANCHORS",
     "KEYWORD_BACK",
+    "KEYWORD_LITERALS",
     "Gate",
     "LiteralScan",
     "fold",
@@ -59,7 +60,19 @@ __all__ = [
 #: Characters outside ASCII that ``re.IGNORECASE`` matches to an ASCII letter, and that letter.
 _FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
 _SPECIAL = tuple("\u0130\u0131\u017f\u212a")
-_SPECIAL_UTF8 = tuple(c.encode() for c in _SPECIAL)
+
+
+def _has_special(data: bytes) -> bool:
+    """True when UTF-8 ``data`` holds one of the four characters :func:`fold` maps (U+0130, U+0131, U+017F, U+212A).
+
+    A one-byte search (``memchr``) for a lead byte first: a two-byte needle is searched several times slower,
+    and the lead bytes 0xC4 and 0xC5 (Latin Extended-A) are rare in most text.
+    """
+    return (
+        (b"\xc4" in data and (b"\xc4\xb0" in data or b"\xc4\xb1" in data))
+        or (b"\xc5" in data and b"\xc5\xbf" in data)
+        or b"\xe2\x84\xaa" in data
+    )
 
 
 def fold(text: str) -> str:
@@ -111,7 +124,26 @@ _KEYWORDS = (
     "client_?key|db_?pass|database_?pass|key_?pass|password|passwd|pwd|secret|contraseña|contrasena"
 )
 _VALUE = r"""([\'"`])((?=[^\v\'\"]*)(?=\w+)[^\v\'\"]*[^\v,\'\"`])"""
-_KEYWORD = Gate((KEYWORD_ANCHORS,), folded=True, keyword=True)
+
+
+def _spellings(alternation: str) -> tuple[str, ...]:
+    """Every spelling of the keywords of ``alternation`` (``api_?key``: ``apikey``, ``api_key``), ASCII.
+
+    ``contraseña`` and ``contrasena`` are kept as their ASCII anchor ``contras``, so every literal of the
+    gates stays ASCII and the scan can run on a line's UTF-8 bytes (:meth:`LiteralScan.present_utf8`).
+    """
+    words: list[str] = []
+    for word in alternation.split("|"):
+        head, _, tail = word.partition("_?")
+        spelled = [head + tail, f"{head}_{tail}"] if tail else [head]
+        words += ["contras" if w.startswith("contras") else w for w in spelled]
+    return tuple(dict.fromkeys(words))
+
+
+#: A keyword rule's match holds one of its keywords as it is spelled (folded): a line that holds only
+#: ``key`` or ``pass`` in other words (``keys``, ``passed``) runs none of them.
+KEYWORD_LITERALS = _spellings(_KEYWORDS)
+_KEYWORD = Gate((KEYWORD_LITERALS,), folded=True, keyword=True)
 #: Where a keyword starts (the rules' own alternation, ignoring case), and the folded letters it can start with.
 _KEYWORD_AT = re.compile(_KEYWORDS, re.IGNORECASE).match
 _FIRST = frozenset("asdpck")
@@ -174,7 +206,7 @@ GATES: dict[str, Gate] = {
     # detect-secrets 1.5 keyword rules (quotes required)
     rf"""({_KEYWORDS})\w*([]\'"]{{0,2}})?:(\s*){_VALUE}(\4)""": _KEYWORD,
     rf"""{_VALUE}(\1)\s*[!=]{{2,3}}\s*\w*({_KEYWORDS})\w*""": Gate(
-        (KEYWORD_ANCHORS, ("==", "!=", "=!", "!!")), exact=re.compile(r"[\'\"`]\s*[!=]{2}")
+        (KEYWORD_LITERALS, ("==", "!=", "=!", "!!")), exact=re.compile(r"[\'\"`]\s*[!=]{2}")
     ),
     rf"""({_KEYWORDS})\w*([]\'"]{{0,2}})?\s*(={{1,3}}|!==?)\s*{_VALUE}(\4)""": _KEYWORD,
     rf"""({_KEYWORDS})\w*[^\s]{{0,50}}?\s*{_VALUE}(\2);""": _KEYWORD,
@@ -216,7 +248,7 @@ class LiteralScan:
         changes ASCII letters only, far cheaper than ``str.lower``) unless one
         of the four characters :func:`fold` maps is there.
         """
-        if self._bytes is None or (not data.isascii() and any(special in data for special in _SPECIAL_UTF8)):
+        if self._bytes is None or (not data.isascii() and _has_special(data)):
             return self.present(fold(text))
         found = self._bytes.find_matches_as_indexes(data.lower(), overlapping=True)
         return frozenset([self.literals[index] for index, _, _ in found])
