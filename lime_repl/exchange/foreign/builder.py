@@ -242,10 +242,13 @@ class Builder:
         return self._by_src.get(_src_key(src)) if isinstance(src, str) else None
 
     # -- holding entries back (with a sink) -------------------------------------
-    def hold(self, entry: Entry) -> None:
-        """Keep ``entry`` (and, in order, the entries after it) from the sink until :meth:`release`."""
+    def hold(self, entry: Entry, *, soft: bool = False) -> None:
+        """Keep ``entry`` (and, in order, the entries after it) from the sink until :meth:`release`.
+
+        ``soft``: the entry can be written without what it waits for (:meth:`.handover.Handover.hold`).
+        """
         if self._handover is not None:
-            self._handover.hold(entry)
+            self._handover.hold(entry, soft=soft)
 
     def release(self, entry: Entry) -> None:
         if self._handover is not None:

@@ -245,7 +245,7 @@ def mapped(records: Iterable[tuple[int, Any]], b: Builder, imported: Imported) -
     ``session_meta`` line is read; its entries, title and ``created`` at the
     end. With a sink, ``b`` hands each entry over once complete (an assistant
     message is held until the ``token_count`` that gives its usage, or the next
-    one), so a writer can consume them between two records
+    one, or :data:`~.handover.MAX_QUEUED` entries: then it is written without), so a writer can consume them between two records
     (:func:`~lime_repl.exchange.stream.import_streamed`).
     """
     title: str | None = None
@@ -255,7 +255,9 @@ def mapped(records: Iterable[tuple[int, Any]], b: Builder, imported: Imported) -
     def assistant(entry: Entry) -> Entry:
         if last_assistant is not None and "usage" not in last_assistant:
             b.release(last_assistant)
-        b.hold(entry)  # its usage may come with a later token_count
+        # Its usage may come with a later token_count; past MAX_QUEUED entries it is written without
+        # (the token_count stays as a custom entry) rather than moved to the end of the log.
+        b.hold(entry, soft=True)
         return entry
 
     ends, echoed = _first_pass(_envelopes(records))
