@@ -32,7 +32,9 @@ MAX_PEAK_MIB = 150
 def import_large(s: Any) -> dict[str, Any]:
     size = 50_000_000 if s.tree_bytes > (2 << 20) else 1_000_000
     source = Path(os.environ.get("LIME_BENCH_CLAUDE_LOG") or _FIXTURE)
-    log = make_claude_log(s.data / "claude" / f"large-{size}.jsonl", source, size)
+    # Named by its source too: a log made from the fixture is not reused for LIME_BENCH_CLAUDE_LOG's.
+    name = "large" if source == _FIXTURE else f"large-{source.stem}"
+    log = make_claude_log(s.data / "claude" / f"{name}-{size}.jsonl", source, size)
     env = bench_env(s.data, "home-import")
     home = Path(env["LIME_HOME"])
     cwd = s.data / "cwd" / "import"
