@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Unpack
 
 from . import paths
 from .errors import SessionLockedError, SessionNotFoundError, StoreError, UsageError
-from .store.catalog import AmbiguousSession, Catalog, SessionInfo, SessionNotFound
 from .store.files import UnsafeFile, WriteFailed
 
-if TYPE_CHECKING:  # imported where used: listing and search never load the writer or the config parser
+if TYPE_CHECKING:  # imported where used: listing and search never load the writer or the config parser,
+    # and a `!` line never loads the catalog
     from .config import Config
+    from .store.catalog import Catalog, SessionInfo
     from .store.session import NewSessionFields, Session, StoreOptions
 
 __all__ = ["Workspace"]
@@ -54,6 +55,8 @@ class Workspace:
     @property
     def catalog(self) -> Catalog:
         if self._catalog is None:
+            from .store.catalog import Catalog
+
             self._catalog = Catalog(paths.cache_dir(self.env) / "index.sqlite")
         return self._catalog
 
@@ -101,6 +104,8 @@ class Workspace:
 
     def resolve(self, ref: str) -> Path:
         """The active log path for ``latest``, an id prefix or a path. Raises a :class:`UsageError`."""
+        from .store.catalog import AmbiguousSession, SessionNotFound
+
         try:
             return self.catalog.resolve(ref, self.local_dirs(), self.all_dirs())
         except AmbiguousSession as exc:

@@ -9,7 +9,6 @@ that need them, so ``lime --version`` and ``lime session list`` start fast.
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -18,14 +17,14 @@ import click
 
 from .. import __version__
 from ..errors import EXIT_ERROR, LimeError, UsageError
-from ..logsetup import setup_logging
+from ..logsetup import get_logger, setup_logging
 from ..textsafe import safe_text
 from .common import complete_sessions as _complete_sessions
 from .common import workspace as _workspace
 
 __all__ = ["main"]
 
-log = logging.getLogger("lime")
+log = get_logger()
 
 PICK = "\0pick"
 

@@ -12,7 +12,6 @@ registry in :mod:`lime_repl.runtime.commands`; the full-screen forms in
 
 from __future__ import annotations
 
-import shutil
 from typing import TYPE_CHECKING
 
 from ..errors import LimeError
@@ -110,6 +109,8 @@ class Controller:
             from .table import plain_lines, terminal_lines
 
             if self.console.interactive:
+                import shutil
+
                 rows = terminal_lines(result.table, shutil.get_terminal_size().columns)
             else:
                 rows = plain_lines(result.table)

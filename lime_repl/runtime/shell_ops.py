@@ -22,7 +22,7 @@ from ..outputs.redact import Redactor
 from ..store.records import Entry
 from ..store.session import Session
 from ..workspace import Workspace
-from .events import Notice, ShellOutput, Sink
+from .events import Notice, Sink, output_callbacks
 from .resume import same_dir
 from .shell import PersistentShell, ShellResult
 from .shell_port import BangShell, RecordedRun, ShellFactory
@@ -102,11 +102,7 @@ class ShellOperations:
         self._record_title(self.session)
         shell = self.ensure_shell()
         emit = self.sink.emit
-        result = shell.run(
-            command,
-            on_stdout=lambda data: emit(ShellOutput("stdout", data)),
-            on_stderr=lambda data: emit(ShellOutput("stderr", data)),
-        )
+        result = shell.run(command, *output_callbacks(self.sink))
         if result.interrupted:
             emit(Notice("info", "^C interrupted; the command was recorded as cancelled"))
         entries = self._record_bash(command, result, context)
