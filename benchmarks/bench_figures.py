@@ -213,40 +213,6 @@ def session_search(s: Settings) -> dict[str, Any]:
     )
 
 
-def bang_throughput(s: Settings) -> dict[str, Any]:
-    env = bench_env(s.data, "home-throughput")
-    cwd = _cwd(s, "throughput")
-    big = f"!head -c {s.throughput} /dev/zero\n".encode()
-    lime = measure(lambda: run_child(lime_command(), env=env, cwd=cwd, stdin=big), s.repeat)
-    small = measure(lambda: run_child(lime_command(), env=env, cwd=cwd, stdin=b"!head -c 1M /dev/zero\n"), 3)
-    floor = measure(lambda: run_child(["bash", "-c", f"head -c {s.throughput} /dev/zero"], env=env), s.repeat)
-    floor_small = measure(lambda: run_child(["bash", "-c", "head -c 1M /dev/zero"], env=env), 3)
-    result = figure(
-        f"! throughput (head -c {s.throughput} /dev/zero), line mode, stdout to /dev/null",
-        (f"printf '!head -c {s.throughput} /dev/zero\\n' | lime", lime),
-        (f"bash -c 'head -c {s.throughput} /dev/zero'", floor),
-        1.25,
-    )
-    growth = result["measured"]["peak_mib"] - max(r.peak_mib for r in small)
-    startup = statistics.median(r.seconds for r in small)
-    floor_startup = statistics.median(r.seconds for r in floor_small)
-    # The stream alone: the same command with 1M instead subtracted, on both sides.
-    stream = result["measured"]["median_s"] - startup
-    floor_stream = result["floor"]["median_s"] - floor_startup
-    result.update(
-        peak_mib_1m=round(max(r.peak_mib for r in small), 1),
-        memory_growth_mib=round(growth, 1),
-        memory_flat=growth <= 8,
-        lime_1m_median_s=round(startup, 6),
-        floor_1m_median_s=round(floor_startup, 6),
-        stream_s=round(stream, 6),
-        floor_stream_s=round(floor_stream, 6),
-        stream_ratio=round(stream / floor_stream, 3) if floor_stream > 0 else None,
-    )
-    result["ok"] = result["ok"] and growth <= 8
-    return result
-
-
 def _p99(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[max(0, math.ceil(0.99 * len(ordered)) - 1)]
@@ -304,6 +270,5 @@ FIGURES = {
     "resume": resume,
     "session_list": session_list,
     "session_search": session_search,
-    "bang_throughput": bang_throughput,
     "keystroke_latency": keystroke,
 }
