@@ -15,6 +15,7 @@ until then.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -64,6 +65,10 @@ def setup_logging(debug: bool) -> None:
 
     Applied at once when :mod:`logging` is already imported, else at the first use of a :class:`LazyLogger`.
     """
+    from .paths import ensure_dir, log_path
+
+    with contextlib.suppress(OSError):  # the directory now, as always; the file at the first record
+        ensure_dir(log_path().parent)
     _pending[:] = [debug]
     if "logging" in sys.modules:
         _apply_pending()

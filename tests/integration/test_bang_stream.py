@@ -1,0 +1,53 @@
+"""Line mode's ``!`` output to a file: byte for byte, however it is opened, and recorded as if read whole.
+
+lime splices the middle of a long stream to its own stdout (DESIGN.md section 8,
+``bang_stream``); a file opened for appending (``>>``) cannot be spliced to and
+gets plain writes. Either way the file holds exactly the command's bytes, and
+the log's ``<bash-stdout>`` holds the same head, tail and cut count as capping
+the whole output would give.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from support.lime_env import LimeEnv
+
+from lime_repl.outputs.capping import HeadTailBuffer
+
+COMMAND = "seq 1 1500000"
+
+
+def _stdout_entry(lime_env: LimeEnv) -> dict:
+    (log,) = lime_env.session_files()
+    entries = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    return next(e for e in entries if e.get("content") and "<bash-stdout>" in e["content"][0]["text"])
+
+
+@pytest.mark.parametrize("mode", ["wb", "ab"])
+def test_a_long_stream_to_a_file_is_whole_and_recorded(lime_env: LimeEnv, tmp_path: Path, mode: str) -> None:
+    expected = subprocess.run(COMMAND.split(), capture_output=True, check=True).stdout
+    target = tmp_path / "out.txt"
+    target.write_bytes(b"kept\n")
+    with open(target, mode) as out:
+        done = subprocess.run(
+            [sys.executable, "-m", "lime_repl"],
+            input=f"!{COMMAND}\n!echo after\n".encode(),
+            stdout=out,
+            stderr=subprocess.PIPE,
+            cwd=lime_env.cwd,
+            env=lime_env.env,
+            timeout=120,
+        )
+    assert done.returncode == 0, done.stderr
+    prefix = b"kept\n" if mode == "ab" else b""
+    assert target.read_bytes() == prefix + expected + b"after\n"
+    reference = HeadTailBuffer()
+    reference.feed(expected)
+    entry = _stdout_entry(lime_env)
+    assert entry["content"][0]["text"] == f"<bash-stdout>{reference.text()}</bash-stdout>"
+    assert entry["shell"]["truncatedBytes"]["stdout"] == reference.truncated > 0
