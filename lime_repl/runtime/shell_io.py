@@ -26,6 +26,7 @@ import contextlib
 import errno
 import fcntl
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -96,20 +97,24 @@ class DirectOutput:
     def splice_from(self, fd: int, count: int) -> int:
         """Move up to *count* bytes from the non-blocking pipe *fd* to the output; the number moved.
 
-        0 when the output would block (a full pipe: the caller writes, which
-        waits) or refused the splice (then no more are tried). Raises OSError
-        from the output as a write would.
+        A full output (a pipe to a slow reader) is waited for, as a write
+        would wait: the kernel splices without waiting because *fd* is
+        non-blocking. 0 when the output refused the splice (then no more are
+        tried). Raises OSError from the output as a write would.
         """
         self.ready()
-        try:
-            return os.splice(fd, self.fd, count)
-        except BlockingIOError:  # the non-blocking input makes the kernel splice without waiting
-            return 0
-        except OSError as exc:
-            if exc.errno not in _SPLICE_REFUSED:
-                raise
-            self.splicing = False
-            return 0
+        while True:
+            try:
+                return os.splice(fd, self.fd, count)
+            except BlockingIOError:
+                waiter = select.poll()
+                waiter.register(self.fd, select.POLLOUT)
+                waiter.poll()  # writable, or an error the next splice raises
+            except OSError as exc:
+                if exc.errno not in _SPLICE_REFUSED:
+                    raise
+                self.splicing = False
+                return 0
 
 
 def _waiting(fd: int) -> int:

@@ -51,3 +51,12 @@ def test_a_long_stream_to_a_file_is_whole_and_recorded(lime_env: LimeEnv, tmp_pa
     entry = _stdout_entry(lime_env)
     assert entry["content"][0]["text"] == f"<bash-stdout>{reference.text()}</bash-stdout>"
     assert entry["shell"]["truncatedBytes"]["stdout"] == reference.truncated > 0
+
+
+def test_line_mode_moves_a_long_stream_without_reading_it(lime_env: LimeEnv) -> None:
+    # bash's parent is lime: its read counter (/proc/PID/io rchar) after a 50 MB stream went to stdout
+    done = lime_env.run("--no-session", input="!head -c 50000000 /dev/zero\n!grep ^rchar /proc/$PPID/io\n")
+    assert done.returncode == 0, done.stderr
+    zeros, _, counter = done.stdout.rpartition(b"rchar: ")
+    assert len(zeros) == 50_000_000 and not zeros.strip(b"\0")
+    assert int(counter) < 10_000_000  # the head, the tail and lime's own files; not the 50 MB

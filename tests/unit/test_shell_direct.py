@@ -97,7 +97,7 @@ def test_a_slow_reader_of_a_pipe_gets_every_byte_in_order(shell: PersistentShell
     def slow_reader() -> None:
         while chunk := os.read(read_end, 65536):
             got.extend(chunk)
-            time.sleep(0.0005)  # the output pipe fills: splice would block, so lime writes and waits
+            time.sleep(0.0005)  # the output pipe fills: lime waits for it, as a write would
 
     reader = threading.Thread(target=slow_reader)
     reader.start()
@@ -109,6 +109,22 @@ def test_a_slow_reader_of_a_pipe_gets_every_byte_in_order(shell: PersistentShell
         os.close(read_end)
     assert bytes(got) == expected
     assert result.stdout.text() == whole(expected).text()
+
+
+def test_the_tail_ends_the_stream_when_its_last_write_is_small(
+    shell: PersistentShell, tmp_path: Path, expected: bytes
+) -> None:
+    data = expected[: (3 << 20) + 100]  # three 1 MiB writes, then 100 bytes: the splice must leave the tail
+    (tmp_path / "source").write_bytes(data)
+    target = tmp_path / "copy"
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        direct = CountingOutput(fd)
+        result = shell.run("dd if=source bs=1M status=none", on_stdout=direct)
+    finally:
+        os.close(fd)
+    assert target.read_bytes() == data and direct.spliced > 0
+    assert result.stdout.text() == whole(data).text()
 
 
 def test_a_gone_reader_cancels_the_command_and_the_shell_stays_usable(shell: PersistentShell) -> None:
