@@ -18,6 +18,14 @@ Bytes lime need not see
     stream and the log records the same head and tail. An output splice
     cannot write to (a file opened with ``O_APPEND``, a system without
     ``splice``) gets plain reads and writes.
+
+    A command that streams fast writes in small pieces (``head`` writes
+    8 KiB at a time), and lime would wake for each and read it. So once a
+    stream is longer than a head plus one splice, a wake-up that finds less
+    than :data:`SPLICE_MIN` waiting lets :data:`COALESCE_S` pass first (the
+    pipe holds 1 MiB): 100 MB then move in about a hundred splices instead
+    of twelve thousand reads, and output is late by at most half a
+    millisecond.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ import select
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Sequence
 
 from ..outputs.capping import HeadTailBuffer
@@ -59,6 +68,9 @@ READ_SIZE = PIPE_SIZE
 
 SPLICE_MIN = 64 << 10
 """Fewest bytes :func:`pump` splices at once (64 KiB); less is read and written."""
+
+COALESCE_S = 0.0005
+"""How long :func:`pump` lets a long stream's output gather before moving less than :data:`SPLICE_MIN`."""
 
 _SPLICE_REFUSED = frozenset({errno.EINVAL, errno.ENOSYS, errno.EBADF})  # O_APPEND output, no splice
 
@@ -152,6 +164,9 @@ def pump(fd: int, buf: HeadTailBuffer, callback: OutputCallback | None, *, drain
     while True:
         if direct is not None and direct.splicing and buf.head_full:
             extra = _waiting(fd) - buf.keep
+            if extra < SPLICE_MIN and buf.total >= buf.keep + SPLICE_MIN:
+                time.sleep(COALESCE_S)  # a long stream: let a splice's worth gather
+                extra = _waiting(fd) - buf.keep
             if extra >= SPLICE_MIN:
                 try:
                     moved = direct.splice_from(fd, extra)
