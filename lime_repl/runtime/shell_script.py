@@ -12,7 +12,9 @@ Running a command
 Status framing
     bash gets a pipe on fd 63 (:data:`STATUS_FD`); ``__lime_done`` writes
     ``S<status>\0<$PWD>\0``, each exported variable as ``NAME=value\0``, then
-    ``\0`` to it. On ``exit N`` the EXIT trap writes the same record with ``X``
+    ``\0`` to it, with one ``printf`` (one write for an environment under
+    bash's 8 KiB output buffer, so lime wakes once per record rather than once
+    per variable). On ``exit N`` the EXIT trap writes the same record with ``X``
     in place of ``S``. :func:`status_complete` says when an ``S`` record is
     whole, :func:`parse_status` reads one. ``__lime_*`` and fds 62 and 63 are
     reserved.
@@ -37,19 +39,15 @@ _RUN_SUFFIX = (
     b" { __lime_done $?; } 2>/dev/null\n"
 )
 PRELUDE = r"""__lime_ic=0
-__lime_env() {
-  local __lime_n IFS=$' \t\n'
+__lime_record() {
+  local __lime_n IFS=$' \t\n' __lime_kv=()
   for __lime_n in $(compgen -e); do
-    [[ -v $__lime_n ]] && builtin printf '%s=%s\0' "$__lime_n" "${!__lime_n}" >&63
+    [[ -v $__lime_n ]] && __lime_kv+=("$__lime_n=${!__lime_n}")
   done
-  builtin printf '\0' >&63
+  builtin printf '%s\0' "$1" "$PWD" "${__lime_kv[@]}" "" >&63
 }
-__lime_done() { builtin printf 'S%d\0%s\0' "$1" "$PWD" >&63; __lime_env; }
-__lime_exit() {
-  local __lime_s=$?
-  builtin printf 'X%d\0%s\0' "$__lime_s" "$PWD" >&63
-  __lime_env
-}
+__lime_done() { __lime_record "S$1"; }
+__lime_exit() { __lime_record "X$?"; }
 trap __lime_exit EXIT
 trap 'if (( __lime_ic++ )); then exit 130; fi; return 130 2>/dev/null' INT
 """
