@@ -62,6 +62,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from ...outputs.capping import DEFAULT_LIMIT
+from ...runtime.child_signals import reset_in_child
 from .rc import take_snapshot
 from .relay import Relay
 from .result import BackgroundJob, PtyResult
@@ -272,7 +273,7 @@ class PtyShell:
                 cwd=cwd,
                 env=self._env,
                 start_new_session=True,
-                preexec_fn=_take_terminal,  # noqa: PLW1509 - a controlling terminal needs TIOCSCTTY in the child
+                preexec_fn=reset_in_child(_take_terminal),  # noqa: PLW1509 - a controlling terminal needs TIOCSCTTY in the child
             )
         except BaseException:
             for fd in (
