@@ -26,7 +26,7 @@ import re
 __all__ = ["parse_exports"]
 
 _DECLARE = re.compile(
-    rb'declare -([A-Za-z-]*) ([^\s=]+)(?:=(?:"((?:[^"\\]|\\.)*)"|\$\'((?:[^\'\\]|\\.)*)\'|\(.*?\) ?))?\n',
+    rb'declare -[A-Za-z-]* ([^\s=]+)(?:=(?:"((?:[^"\\]|\\.)*)"|\$\'((?:[^\'\\]|\\.)*)\'))?\n',
     re.DOTALL,
 )
 _DQ_ESCAPE = re.compile(rb"\\(.)", re.DOTALL)
@@ -69,16 +69,14 @@ def _read(listing: bytes) -> dict[str, str]:
     pos = 0
     while pos < len(listing):
         match = _DECLARE.match(listing, pos)
-        if match is None:  # not a declare line: skip it
+        if match is None:  # not a scalar declare line (an array's ``NAME=(...)``): skip it
             end = listing.find(b"\n", pos)
             pos = len(listing) if end < 0 else end + 1
             continue
         pos = match.end()
-        attrs, name, quoted, ansic = match.groups()
+        name, quoted, ansic = match.groups()
         if quoted is None and ansic is None:
-            continue  # never set, or an array
-        if b"a" in attrs or b"A" in attrs:
-            continue
+            continue  # exported, never set
         if quoted is not None:
             value = _DQ_ESCAPE.sub(rb"\1", quoted) if b"\\" in quoted else quoted
         else:

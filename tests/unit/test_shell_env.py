@@ -70,6 +70,7 @@ def test_a_value_never_passes_for_a_declare_line() -> None:
     listing = b'declare -x A="x\ndeclare -x PATH=\\"/evil\\""\ndeclare -x B="2"\n'
     assert parse_exports(listing) == {"A": 'x\ndeclare -x PATH="/evil"', "B": "2"}
     assert parse_exports(b"junk line\ndeclare -x C=$'\\101\\n'\n") == {"C": "A\n"}
-    first = parse_exports(b'declare -x D="1"\n')
-    first["D"] = "changed"
+    parse_exports(b'declare -x D="1"\n')
+    again = parse_exports(b'declare -x D="1"\n')  # the remembered one
+    again["D"] = "changed"
     assert parse_exports(b'declare -x D="1"\n') == {"D": "1"}  # the remembered listing is not shared
