@@ -67,11 +67,14 @@ class Controller:
         stripped = text.strip()
         if not stripped:
             return self.last_status
+        synced = False  # run_shell syncs the log and hands the keeper its snapshot itself
         try:
             if stripped.startswith("!!"):  # kept out of the model's context
                 status = self.runtime.run_shell(stripped[2:].strip(), context=False).exit_code
+                synced = True
             elif stripped.startswith("!"):
                 status = self.runtime.run_shell(stripped[1:].strip()).exit_code
+                synced = True
             elif stripped.startswith("/"):
                 status = self.run_command(stripped)
             else:
@@ -80,8 +83,9 @@ class Controller:
             self.console.error(exc.message)
             status = exc.exit_code
         self.last_status = status
-        self.runtime.sync()
-        self.runtime.observe()
+        if not synced:
+            self.runtime.sync()
+            self.runtime.observe()
         return status
 
     def run_command(self, line: str) -> int:

@@ -110,8 +110,14 @@ class ShellOperations:
         self.observe()
         return ShellOutcome([str(e["id"]) for e in entries], result.exit_code, result.cwd, result.interrupted)
 
+    #: The redactor and the shell environment it last learned from (most commands export nothing).
+    _learned: tuple[Redactor, dict[str, str]] | None = None
+
     def _record_bash(self, command: str, result: ShellResult | RecordedRun, context: bool) -> list[Entry]:
         scrub = self.redactor
         if scrub is not None and self.shell is not None:
-            scrub.learn(self.shell.env)  # secrets exported by this command are known from now on
+            env = self.shell.env
+            if self._learned is None or self._learned[0] is not scrub or self._learned[1] != env:
+                scrub.learn(env)  # secrets exported by this command are known from now on
+                self._learned = (scrub, env)
         return record_bash(self.current, command, result, scrub, context=context)
