@@ -10,8 +10,11 @@ the whole output would give.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -60,3 +63,41 @@ def test_line_mode_moves_a_long_stream_without_reading_it(lime_env: LimeEnv) -> 
     zeros, _, counter = done.stdout.rpartition(b"rchar: ")
     assert len(zeros) == 50_000_000 and not zeros.strip(b"\0")
     assert int(counter) < 10_000_000  # the head, the tail and lime's own files; not the 50 MB
+
+
+def _running(argv: bytes) -> bool:
+    """A process with exactly this NUL-joined command line exists (read from /proc)."""
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/cmdline", "rb") as fh:
+                    if fh.read() == argv:
+                        return True
+            except OSError:
+                continue
+    return False
+
+
+def test_ctrl_c_stops_a_spliced_stream_and_records_it_cancelled(lime_env: LimeEnv) -> None:
+    size = "20000000001"  # 20 GB: seconds of streaming at the least, unless Ctrl-C ends it
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lime_repl"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        cwd=lime_env.cwd,
+        env=lime_env.env,
+    )
+    assert proc.stdin is not None and proc.stderr is not None
+    proc.stdin.write(f"!head -c {size} /dev/zero\n!echo after\n".encode())
+    proc.stdin.close()
+    command = b"\0".join([b"head", b"-c", size.encode(), b"/dev/zero", b""])
+    started = time.monotonic()
+    while not _running(command):
+        assert time.monotonic() - started < 60 and proc.poll() is None
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=30) == 0  # the last line's status: `echo after` ran in the same shell
+    assert b"^C interrupted" in proc.stderr.read()
+    entry = _stdout_entry(lime_env)
+    assert entry["shell"]["interrupted"] is True
+    assert entry["shell"]["truncatedBytes"]["stdout"] < int(size)
