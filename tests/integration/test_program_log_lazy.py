@@ -27,3 +27,23 @@ def test_without_debug_the_record_is_below_the_level(lime_env: LimeEnv) -> None:
     assert done.returncode == 2
     assert (lime_env.home / "logs").is_dir()  # made at start-up, as before
     assert not (lime_env.home / "logs" / "lime.log").exists()
+
+
+def test_no_module_takes_a_logger_past_the_lazy_setup() -> None:
+    """A ``logging.getLogger`` logger used before any lazy logger would miss the pending set-up, and its
+    records would go to stderr (logging's last resort): every module goes through ``logsetup.get_logger``."""
+    import ast
+    from pathlib import Path
+
+    import lime_repl
+
+    root = Path(lime_repl.__file__).parent
+    allowed = {root / "logsetup.py", root / "logfile.py"}
+    offenders = []
+    for path in sorted(root.rglob("*.py")):
+        if path in allowed:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Attribute) and node.attr == "getLogger":
+                offenders.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert offenders == []
