@@ -118,23 +118,41 @@ def bang_roundtrip(s: Settings) -> dict[str, Any]:
     from lime_repl.workspace import Workspace
 
     env = bench_env(s.data, "home-bang")
+    lime: list[float] = []
+    floor: list[Run] = []
     with open(os.devnull, "w") as devnull:
         controller = Controller.start(Workspace(_cwd(s, "bang"), env=env), Console(stdout=devnull, stderr=devnull))
-        controller.runtime.new_session()
+        session = controller.runtime.new_session()
+        assert session.path is not None
+        # The disk's share: an append of a triple's size and its fsync, on the same file system.
+        probe = _cwd(s, "bang") / "fsync-probe"
+        scratch = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_TRUNC, 0o600)
+        fsync: list[float] = []
         try:
-            lime = timed(lambda: controller.handle_line("!true"), s.roundtrips, warmup=3)
+            timed(lambda: controller.handle_line("!true"), 0, warmup=2)
+            before = session.path.stat().st_size
+            controller.handle_line("!true")
+            triple = b"x" * max(1, session.path.stat().st_size - before)
+            measure(lambda: run_child(["bash", "-c", "true"], env=env), 0)
+            for _ in range(s.roundtrips):  # alternating, so a change in the machine's load hits both sides alike
+                lime += timed(lambda: controller.handle_line("!true"), 1, warmup=0)
+                floor += measure(lambda: run_child(["bash", "-c", "true"], env=env), 1, warmup=0)
+                fsync += timed(lambda: (os.write(scratch, triple), os.fsync(scratch)), 1, warmup=0)
             shell = controller.runtime.ensure_shell()
             shell_only = timed(lambda: shell.run("true"), s.roundtrips, warmup=1)
         finally:
             controller.runtime.close()
-    floor = measure(lambda: run_child(["bash", "-c", "true"], env=env), s.roundtrips)
+            os.close(scratch)
+            probe.unlink()
     return figure(
         "!true round trip inside the REPL (persistent shell), recorded and fsynced",
         ("Controller.handle_line('!true')", lime),
         ("bash -c true (new process)", floor),
         1.0,
         shell_run_median_s=round(statistics.median(shell_only), 6),
-        how="in-process: the REPL's own Controller; each line runs in the persistent bash, is logged and fsynced",
+        write_fsync_median_s=round(statistics.median(fsync), 6),
+        how="in-process: the REPL's own Controller; each line runs in the persistent bash, is logged and fsynced;"
+        " write_fsync is a bare append of a triple's size and its fsync on the same disk, in the same rounds",
     )
 
 
@@ -213,40 +231,6 @@ def session_search(s: Settings) -> dict[str, Any]:
     )
 
 
-def bang_throughput(s: Settings) -> dict[str, Any]:
-    env = bench_env(s.data, "home-throughput")
-    cwd = _cwd(s, "throughput")
-    big = f"!head -c {s.throughput} /dev/zero\n".encode()
-    lime = measure(lambda: run_child(lime_command(), env=env, cwd=cwd, stdin=big), s.repeat)
-    small = measure(lambda: run_child(lime_command(), env=env, cwd=cwd, stdin=b"!head -c 1M /dev/zero\n"), 3)
-    floor = measure(lambda: run_child(["bash", "-c", f"head -c {s.throughput} /dev/zero"], env=env), s.repeat)
-    floor_small = measure(lambda: run_child(["bash", "-c", "head -c 1M /dev/zero"], env=env), 3)
-    result = figure(
-        f"! throughput (head -c {s.throughput} /dev/zero), line mode, stdout to /dev/null",
-        (f"printf '!head -c {s.throughput} /dev/zero\\n' | lime", lime),
-        (f"bash -c 'head -c {s.throughput} /dev/zero'", floor),
-        1.25,
-    )
-    growth = result["measured"]["peak_mib"] - max(r.peak_mib for r in small)
-    startup = statistics.median(r.seconds for r in small)
-    floor_startup = statistics.median(r.seconds for r in floor_small)
-    # The stream alone: the same command with 1M instead subtracted, on both sides.
-    stream = result["measured"]["median_s"] - startup
-    floor_stream = result["floor"]["median_s"] - floor_startup
-    result.update(
-        peak_mib_1m=round(max(r.peak_mib for r in small), 1),
-        memory_growth_mib=round(growth, 1),
-        memory_flat=growth <= 8,
-        lime_1m_median_s=round(startup, 6),
-        floor_1m_median_s=round(floor_startup, 6),
-        stream_s=round(stream, 6),
-        floor_stream_s=round(floor_stream, 6),
-        stream_ratio=round(stream / floor_stream, 3) if floor_stream > 0 else None,
-    )
-    result["ok"] = result["ok"] and growth <= 8
-    return result
-
-
 def _p99(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[max(0, math.ceil(0.99 * len(ordered)) - 1)]
@@ -304,6 +288,5 @@ FIGURES = {
     "resume": resume,
     "session_list": session_list,
     "session_search": session_search,
-    "bang_throughput": bang_throughput,
     "keystroke_latency": keystroke,
 }

@@ -9,7 +9,6 @@ merged key by key, so a project file can override one setting of a table.
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,12 +88,18 @@ def load_config(cwd: Path, env: Mapping[str, str] | None = None) -> Config:
         candidates.append(project / ".lime" / "config.toml")
     for path in candidates:
         try:
-            with open(path, "rb") as fh:
-                layer = tomllib.load(fh)
+            fh = open(path, "rb")
         except FileNotFoundError:
             continue
-        except (OSError, tomllib.TOMLDecodeError) as exc:
+        except OSError as exc:
             raise ConfigError(f"{path}: {exc}") from None
+        import tomllib  # only a profile with a config file parses TOML
+
+        with fh:
+            try:
+                layer = tomllib.load(fh)
+            except (OSError, tomllib.TOMLDecodeError) as exc:
+                raise ConfigError(f"{path}: {exc}") from None
         _merge(config.data, layer)
         config.files.append(path)
     for name, dotted in ENV_KEYS.items():

@@ -4,47 +4,87 @@ Records go to the file, created 0600 whatever the umask; WARNING and above,
 DEBUG with ``--debug``. A record that cannot be written (a full disk, a
 read-only profile) is dropped silently instead of printing the standard
 library's "--- Logging error ---" traceback on stderr.
+
+The standard library's :mod:`logging` costs more to import than a ``!``
+line takes to run (it loads :mod:`traceback`, hence :mod:`tokenize`), and
+most runs log nothing. So lime's modules log through :data:`log` (or
+:func:`get_logger`), a stand-in that imports :mod:`logging` and sets up
+the handler at its first use; :func:`setup_logging` only records the level
+until then.
 """
 
 from __future__ import annotations
 
-import io
-import logging
-import os
+import contextlib
+import sys
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["setup_logging"]
+if TYPE_CHECKING:
+    import logging
 
-log = logging.getLogger("lime")
+__all__ = ["LazyLogger", "get_logger", "log", "setup_logging"]
+
+_pending: list[bool] = []  # the --debug flag of a setup_logging() call that has not been applied yet
 
 
-class _PrivateFileHandler(logging.FileHandler):
-    """A ``FileHandler`` that creates the program log with mode 0600 whatever the umask (DESIGN.md section 2).
+class LazyLogger:
+    """A :class:`logging.Logger` by name, imported and set up when first used (see the module docstring)."""
 
-    A record that cannot be written (a full disk, a log gone read-only) is
-    dropped silently: the program log must never print to the terminal.
-    """
+    __slots__ = ("_logger", "_name")
 
-    def _open(self) -> io.TextIOWrapper:
-        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        return open(fd, "a", encoding=self.encoding, errors=self.errors)
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._logger: logging.Logger | None = None
 
-    def handleError(self, record: logging.LogRecord) -> None:
-        stream, self.stream = self.stream, None  # type: ignore[assignment]
-        if stream is not None:
-            try:
-                stream.close()  # unflushed bytes are lost; the next record reopens the file
-            except (OSError, ValueError):
-                pass
+    def __getattr__(self, attr: str) -> Any:
+        logger = self._logger
+        if logger is None:
+            import logging
+
+            _apply_pending()
+            logger = self._logger = logging.getLogger(self._name)
+        return getattr(logger, attr)
+
+
+def get_logger(name: str = "lime") -> LazyLogger:
+    """The lazy logger *name* (``lime`` or below it, e.g. ``lime.context``: the handler is on ``lime``)."""
+    return LazyLogger(name)
+
+
+log = get_logger()
+"""The ``lime`` logger, imported at first use."""
+
+
+def _apply_pending() -> None:
+    if _pending:
+        _configure(_pending.pop())
 
 
 def setup_logging(debug: bool) -> None:
-    """Send the ``lime`` logger to the program log (DEBUG with ``debug``); a profile that cannot hold it logs nowhere."""
+    """Send the ``lime`` logger to the program log (DEBUG with ``debug``); a profile that cannot hold it logs nowhere.
+
+    Applied at once when :mod:`logging` is already imported, else at the first use of a :class:`LazyLogger`.
+    """
     from .paths import ensure_dir, log_path
 
+    with contextlib.suppress(OSError):  # the directory now, as always; the file at the first record
+        ensure_dir(log_path().parent)
+    _pending[:] = [debug]
+    if "logging" in sys.modules:
+        _apply_pending()
+
+
+def _configure(debug: bool) -> None:
+    import logging
+
+    from .logfile import PrivateFileHandler
+    from .paths import ensure_dir, log_path
+
+    log = logging.getLogger("lime")
     path = log_path()
     try:
         ensure_dir(path.parent)
-        handler: logging.Handler = _PrivateFileHandler(path, delay=True, encoding="utf-8", errors="replace")
+        handler: logging.Handler = PrivateFileHandler(path, delay=True, encoding="utf-8", errors="replace")
     except OSError:
         handler = logging.NullHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"))

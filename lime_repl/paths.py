@@ -7,7 +7,6 @@ mapping passed in (``os.environ`` by default); none creates anything except
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from collections.abc import Mapping
@@ -45,6 +44,8 @@ def cwd_key(cwd: str | os.PathLike[str]) -> str:
     characters outside ``[A-Za-z0-9._-]`` become ``-``, the slug is cut to its
     last 48 characters, and 8 hex of the path's sha256 keep it unique.
     """
+    import hashlib  # here: OpenSSL's load is a start-up cost only a recorded session pays
+
     text = os.fspath(cwd)
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")[-48:].lstrip("-") or "root"
     digest = hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:8]

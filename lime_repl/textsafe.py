@@ -28,21 +28,23 @@ import re
 
 __all__ = ["StreamSanitizer", "safe_line", "safe_text", "strip_sequences"]
 
+# The patterns are strings, compiled at first use by the re module's own cache: most runs (a `!` line,
+# a listing) never show text that needs them, and compiling them all costs about a millisecond.
 _ST = r"(?:\x1b\\|\x9c|\x07)"
 # Whole escape sequences (terminated), in the order a terminal would parse them.
-_SEQUENCE = re.compile(
+_SEQUENCE = (
     r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"  # CSI
     r"|(?:\x1b\]|\x9d)[^\x07\x1b\x9c]*" + _ST +  # OSC, ended by BEL or ST
     r"|(?:\x1b[PX^_]|[\x90\x98\x9e\x9f])[^\x1b\x9c\x07]*" + _ST +  # DCS, SOS, PM, APC
     r"|\x1b[ -/]*[0-OQ-WYZ\\`-~]"  # two-character (and nF) escapes
 )
 # Introducers left without their terminator: dropped alone.
-_INTRODUCER = re.compile(r"\x1b[\[\]PX^_]?|[\x90\x98\x9b\x9d\x9e\x9f]")
+_INTRODUCER = r"\x1b[\[\]PX^_]?|[\x90\x98\x9b\x9d\x9e\x9f]"
 # Any character that can open a sequence: ESC or a C1 control (one regex scan, not a loop in Python).
-_ANY_INTRODUCER = re.compile(r"[\x1b\x90-\x9f]").search
-_VISIBLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_ANY_INTRODUCER = r"[\x1b\x90-\x9f]"
+_VISIBLE = r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
 # A possibly unfinished sequence at the end of a streamed piece.
-_PENDING = re.compile(r"(?:\x1b[\[\]PX^_]?|[\x90\x98\x9b\x9d\x9e\x9f])[^\x1b]*\Z")
+_PENDING = r"(?:\x1b[\[\]PX^_]?|[\x90\x98\x9b\x9d\x9e\x9f])[^\x1b]*\Z"
 _HOLD_LIMIT = 4096
 
 
@@ -62,9 +64,9 @@ def strip_sequences(text: str) -> str:
     Unterminated sequences lose their introducer only. Other control
     characters are left as they are (see :func:`safe_text`).
     """
-    if _ANY_INTRODUCER(text) is None:
+    if re.search(_ANY_INTRODUCER, text) is None:
         return text
-    return _INTRODUCER.sub("", _SEQUENCE.sub("", text))
+    return re.sub(_INTRODUCER, "", re.sub(_SEQUENCE, "", text))
 
 
 def safe_text(text: str) -> str:
@@ -72,10 +74,10 @@ def safe_text(text: str) -> str:
 
     Newlines and tabs are kept; ``\\r\\n`` becomes ``\\n``. Idempotent.
     """
-    if _VISIBLE.search(text) is None:  # no control at all (ESC, C1 and CR are controls): nothing to change
+    if re.search(_VISIBLE, text) is None:  # no control at all (ESC, C1 and CR are controls): nothing to change
         return text
     text = strip_sequences(text).replace("\r\n", "\n")
-    return _VISIBLE.sub(_show, text)
+    return re.sub(_VISIBLE, _show, text)
 
 
 def safe_line(text: str) -> str:
@@ -97,10 +99,10 @@ class StreamSanitizer:
     def feed(self, piece: str) -> str:
         text = self._held + piece
         self._held = ""
-        match = _PENDING.search(text)
+        match = re.search(_PENDING, text)
         if match is not None and len(text) - match.start() <= _HOLD_LIMIT:
             tail = text[match.start() :]
-            if _SEQUENCE.match(tail) is None:
+            if re.match(_SEQUENCE, tail) is None:
                 self._held, text = tail, text[: match.start()]
         if text.endswith("\r"):
             self._held, text = "\r" + self._held, text[:-1]

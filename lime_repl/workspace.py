@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Unpack
 
 from . import paths
 from .errors import SessionLockedError, SessionNotFoundError, StoreError, UsageError
-from .store.catalog import AmbiguousSession, Catalog, SessionInfo, SessionNotFound
 from .store.files import UnsafeFile, WriteFailed
 
-if TYPE_CHECKING:  # imported where used: listing and search never load the writer or the config parser
+if TYPE_CHECKING:  # imported where used: listing and search never load the writer or the config parser,
+    # and a `!` line never loads the catalog
     from .config import Config
+    from .store.catalog import Catalog, SessionInfo
     from .store.session import NewSessionFields, Session, StoreOptions
 
 __all__ = ["Workspace"]
@@ -36,12 +37,31 @@ class Workspace:
             raise StoreError(
                 f"LIME_HOME {self.home} is not a directory; point it at a directory (or unset it)"
             )
-        self.sessions_dir, self.scope = paths.sessions_dir_for(self.cwd, self.env)
-        problem = paths.symlinked_part(self.sessions_dir, self.home if self.scope == "global" else None)
-        if problem is not None:
-            raise StoreError(f"{problem} is a symbolic link; lime keeps sessions only in a real directory")
+        self._where: tuple[Path, str] | None = None
         self._config: Config | None = None
         self._catalog: Catalog | None = None
+
+    @property
+    def sessions_dir(self) -> Path:
+        """This directory's sessions directory (found at first use: ``--no-session`` never needs it).
+
+        Raises :class:`StoreError` when a directory lime owns on the way is a symbolic link.
+        """
+        return self._sessions()[0]
+
+    @property
+    def scope(self) -> str:
+        """``"project"`` or ``"global"``: where :attr:`sessions_dir` is."""
+        return self._sessions()[1]
+
+    def _sessions(self) -> tuple[Path, str]:
+        if self._where is None:
+            where = paths.sessions_dir_for(self.cwd, self.env)
+            problem = paths.symlinked_part(where[0], self.home if where[1] == "global" else None)
+            if problem is not None:
+                raise StoreError(f"{problem} is a symbolic link; lime keeps sessions only in a real directory")
+            self._where = where
+        return self._where
 
     @property
     def config(self) -> Config:
@@ -54,6 +74,8 @@ class Workspace:
     @property
     def catalog(self) -> Catalog:
         if self._catalog is None:
+            from .store.catalog import Catalog
+
             self._catalog = Catalog(paths.cache_dir(self.env) / "index.sqlite")
         return self._catalog
 
@@ -101,6 +123,8 @@ class Workspace:
 
     def resolve(self, ref: str) -> Path:
         """The active log path for ``latest``, an id prefix or a path. Raises a :class:`UsageError`."""
+        from .store.catalog import AmbiguousSession, SessionNotFound
+
         try:
             return self.catalog.resolve(ref, self.local_dirs(), self.all_dirs())
         except AmbiguousSession as exc:

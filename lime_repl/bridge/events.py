@@ -32,6 +32,7 @@ from typing import Any
 
 from ..agent.approvals import Decision
 from ..errors import LimeError
+from ..logsetup import get_logger
 from ..runtime.events import (
     ApprovalRequest,
     CompactionFinished,
@@ -45,7 +46,7 @@ from ..runtime.events import (
 
 __all__ = ["BridgeSink", "Emit", "TurnFailed"]
 
-log = logging.getLogger("lime")
+log = get_logger()
 
 #: ``emit(session_id, kind, fields)``: send one ``session.event`` notification.
 Emit = Callable[[str, str, dict[str, Any]], None]

@@ -13,20 +13,20 @@ session, loading it from disk without its lock when it is not open here
 from __future__ import annotations
 
 import json
-import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ..errors import SessionNotFoundError, UsageError
+from ..logsetup import get_logger
 from ..runtime.session import SessionRuntime
 from ..store.session import Session
 from ..workspace import Workspace
 
 __all__ = ["OpenSessions"]
 
-log = logging.getLogger("lime")
+log = get_logger()
 
 
 class OpenSessions:

@@ -27,7 +27,6 @@ else) and the line the command line would print as ``message``.
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import sys
@@ -35,6 +34,7 @@ from typing import Any, BinaryIO
 
 from ..agent.providers.catalog import PROVIDERS, normalize_provider_name
 from ..errors import LimeError, SessionLockedError, UsageError
+from ..logsetup import get_logger
 from ..paths import log_path
 from ..runtime.session import SessionRuntime
 from ..workspace import Workspace
@@ -54,7 +54,7 @@ from .registry import OpenSessions
 
 __all__ = ["Bridge", "run_bridge"]
 
-log = logging.getLogger("lime")
+log = get_logger()
 
 
 class Bridge:

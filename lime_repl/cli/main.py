@@ -9,7 +9,7 @@ that need them, so ``lime --version`` and ``lime session list`` start fast.
 
 from __future__ import annotations
 
-import logging
+import gc
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -18,14 +18,14 @@ import click
 
 from .. import __version__
 from ..errors import EXIT_ERROR, LimeError, UsageError
-from ..logsetup import setup_logging
+from ..logsetup import get_logger, setup_logging
 from ..textsafe import safe_text
 from .common import complete_sessions as _complete_sessions
 from .common import workspace as _workspace
 
 __all__ = ["main"]
 
-log = logging.getLogger("lime")
+log = get_logger()
 
 PICK = "\0pick"
 
@@ -140,6 +140,7 @@ def cli(
                 "-c, -r, --fork, --no-session and -p belong to plain 'lime', not to a subcommand"
             )
         return
+    gc.disable()  # start-up makes no garbage worth a collector pass; start() turns it back on
     from ..repl.main import start
 
     status = start(
@@ -340,8 +341,16 @@ _register_data_commands(cli)  # lime data, lime uninstall
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point."""
-    cli.main(args=argv, prog_name="lime")
+    """Console-script entry point.
+
+    At exit every object is frozen (``gc.freeze``): the interpreter's own
+    collections at shutdown would scan them all to free nothing the process
+    exit does not free; lime closes its sessions and files itself.
+    """
+    try:
+        cli.main(args=argv, prog_name="lime")
+    finally:
+        gc.freeze()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -20,11 +20,11 @@ the store itself never imports this module.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..logsetup import get_logger
 from ..store.records import Entry, triple_role
 from ..store.segments import read_segment
 from .compaction import CompactionPlan, compaction_entry
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = ["TRIGGER", "compact_before_prune", "plan_prune_compaction", "segment_entry_ids"]
 
-log = logging.getLogger("lime.context")
+log = get_logger("lime.context")
 
 TRIGGER = "rotation"
 

@@ -17,12 +17,12 @@ in a summary only if the messages did not change meanwhile.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from ..logsetup import get_logger
 from ..store.records import Entry
 from ..store.session import Session
 from .compaction import CompactionPlan, CompactionSettings, compaction_entry, plan_compaction
@@ -32,7 +32,7 @@ from .transcript import ids_of, live_start
 
 __all__ = ["ContextKeeper", "Summarizer"]
 
-log = logging.getLogger("lime")
+log = get_logger()
 
 #: ``summarize(entries, previous_summary, hint) -> text``; must not raise (fall back internally).
 Summarizer = Callable[[list[Entry], "str | None", "str | None"], str]

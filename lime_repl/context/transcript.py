@@ -28,10 +28,10 @@ blocks of DESIGN.md section 3 plus ``local_shell`` for a ``!`` exchange:
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..logsetup import get_logger
 from ..store.entries import Branch
 from ..store.records import Entry, triple_part
 from .clean import clean_output
@@ -51,7 +51,7 @@ __all__ = [
     "trim_middle",
 ]
 
-log = logging.getLogger("lime.context")
+log = get_logger("lime.context")
 
 CLEARED = "[Old tool result content cleared]"
 TRIM_KEEP = 1536

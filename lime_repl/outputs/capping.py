@@ -138,6 +138,34 @@ class HeadTailBuffer:
         if len(tail) > 2 * limit:
             del tail[: len(tail) - limit]
 
+    @property
+    def head_full(self) -> bool:
+        """True once the head holds all it keeps (``limit`` plus the redaction margin): from then on
+        :meth:`skip` may stand for bytes that are not fed."""
+        return len(self._head) >= self._keep
+
+    @property
+    def keep(self) -> int:
+        """Bytes held at each end: ``limit`` plus :data:`REDACT_MARGIN` (0 for a zero limit)."""
+        return self._keep
+
+    def skip(self, count: int) -> None:
+        """Count *count* bytes of the stream that went past without being fed (e.g. spliced to their
+        destination by the kernel), after the head filled.
+
+        They count in :attr:`total` and :attr:`truncated`; what the tail held came before them, so it
+        is dropped, and the tail starts again with the next :meth:`feed`. The caller feeds at least
+        :attr:`keep` bytes after its last skip, so the tail still ends the stream.
+
+        Raises:
+            ValueError: the head is not full yet, or *count* is negative.
+        """
+        if count < 0 or (count and not self.head_full):
+            raise ValueError("skip() needs a full head and a count >= 0")
+        if count:
+            self._total += count
+            self._tail.clear()
+
     def _whole(self) -> bytes | None:
         """The whole stream when every byte of it is still held, else None."""
         if self._total == len(self._head) + len(self._tail):

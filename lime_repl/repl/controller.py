@@ -12,7 +12,6 @@ registry in :mod:`lime_repl.runtime.commands`; the full-screen forms in
 
 from __future__ import annotations
 
-import shutil
 from typing import TYPE_CHECKING
 
 from ..errors import LimeError
@@ -68,11 +67,14 @@ class Controller:
         stripped = text.strip()
         if not stripped:
             return self.last_status
+        synced = False  # run_shell syncs the log and hands the keeper its snapshot itself
         try:
             if stripped.startswith("!!"):  # kept out of the model's context
                 status = self.runtime.run_shell(stripped[2:].strip(), context=False).exit_code
+                synced = True
             elif stripped.startswith("!"):
                 status = self.runtime.run_shell(stripped[1:].strip()).exit_code
+                synced = True
             elif stripped.startswith("/"):
                 status = self.run_command(stripped)
             else:
@@ -81,8 +83,9 @@ class Controller:
             self.console.error(exc.message)
             status = exc.exit_code
         self.last_status = status
-        self.runtime.sync()
-        self.runtime.observe()
+        if not synced:
+            self.runtime.sync()
+            self.runtime.observe()
         return status
 
     def run_command(self, line: str) -> int:
@@ -110,6 +113,8 @@ class Controller:
             from .table import plain_lines, terminal_lines
 
             if self.console.interactive:
+                import shutil
+
                 rows = terminal_lines(result.table, shutil.get_terminal_size().columns)
             else:
                 rows = plain_lines(result.table)

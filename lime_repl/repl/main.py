@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from pathlib import Path
 
@@ -123,6 +124,8 @@ def start(
                     console.notice(f"resumed session {session.short_id} ({len(session.entries)} entries)")
         else:
             runtime.new_session()
+        gc.freeze()  # what start-up built lives as long as the process: later collections skip it
+        gc.enable()
         if prompt is not None:
             status = controller.send_text(prompt)
         elif interactive:

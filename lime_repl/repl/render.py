@@ -20,9 +20,8 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..agent.approvals import Decision
 from ..plural import more_lines, plural
 from ..runtime.events import (
     ApprovalRequest,
@@ -40,6 +39,10 @@ from ..runtime.events import (
 )
 from ..textsafe import StreamSanitizer, safe_line, safe_text
 from .console import Console
+
+if TYPE_CHECKING:
+    from ..agent.approvals import Decision
+    from ..runtime.shell_io import DirectOutput
 
 __all__ = ["TerminalSink"]
 
@@ -83,6 +86,21 @@ class TerminalSink:
         #: Asks an approval on the terminal (the REPL sets one on its own input and output).
         self.asker: Callable[[ApprovalRequest], Decision] | None = None
         self._refused_unattended = False
+
+    def direct_output(self, stream: str) -> DirectOutput | None:
+        """Outside the interactive REPL, a ``!`` command's *stream* (``stdout``/``stderr``) straight to the
+        descriptor under the console's stream, byte for byte (the copy loop may splice to it); else None."""
+        console = self.console
+        if console.interactive:
+            return None
+        text = console.stdout if stream == "stdout" else console.stderr
+        try:
+            fd = text.fileno()
+        except (AttributeError, OSError, ValueError):  # not a file (a StringIO): the events path
+            return None
+        from ..runtime.shell_io import DirectOutput
+
+        return DirectOutput(fd, text.flush)
 
     def emit(self, event: Event) -> None:
         console = self.console
@@ -175,6 +193,8 @@ class TerminalSink:
         refuses the call and stops the turn.
         """
         if not self.can_ask:
+            from ..agent.approvals import Decision  # a turn's tool call, never a `!` line
+
             if not self._refused_unattended:
                 self._refused_unattended = True
                 self.console.warn(

@@ -9,16 +9,17 @@ raised (the first turn reports a real problem to the user), and
 
 from __future__ import annotations
 
-import logging
 import threading
 from typing import TYPE_CHECKING
+
+from ..logsetup import get_logger
 
 if TYPE_CHECKING:
     from ..agent.loop import Agent
 
 __all__ = ["WarmUp"]
 
-log = logging.getLogger("lime")
+log = get_logger()
 
 
 class WarmUp:

@@ -6,17 +6,23 @@ thread that runs the operation, and ``sink.approve(request)`` when a tool
 needs the user's approval (DESIGN.md section 4b). The REPL renders events
 to the terminal, line mode writes them to stdout and stderr, the bridge turns
 them into ``session.event`` notifications (docs/bridge.md).
+
+Events are immutable records (:class:`typing.NamedTuple`: a dozen of them
+cost a tenth of what frozen dataclasses cost to define at import, and a
+``!`` line imports this module). :func:`output_callbacks` gives a ``!``
+command's output callbacks for a sink.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol
 
-from ..agent.approvals import Decision
-from ..store.records import Entry
-from ..views.exchanges import RecapLine
+if TYPE_CHECKING:  # names for annotations only: a `!` line loads neither approvals nor views
+    from ..agent.approvals import Decision
+    from ..store.records import Entry
+    from ..views.exchanges import RecapLine
 
 __all__ = [
     "ApprovalRequest",
@@ -34,32 +40,29 @@ __all__ = [
     "TextDelta",
     "ToolCalled",
     "ToolFinished",
+    "output_callbacks",
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class TextDelta:
+class TextDelta(NamedTuple):
     """A piece of the model's streamed answer (``assistant``) or reasoning (``reasoning``), as received."""
 
     stream: Literal["assistant", "reasoning"]
     text: str
 
 
-@dataclass(frozen=True, slots=True)
-class MessageEnd:
+class MessageEnd(NamedTuple):
     """The model finished one assistant message (text may follow in the next message of the turn)."""
 
 
-@dataclass(frozen=True, slots=True)
-class ToolCalled:
+class ToolCalled(NamedTuple):
     """The model called tool ``name`` with ``arguments`` (before approval and execution)."""
 
     name: str
     arguments: Mapping[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
-class ToolFinished:
+class ToolFinished(NamedTuple):
     """Tool ``name`` returned ``content`` (the text the model gets); ``is_error`` for a failed call."""
 
     name: str
@@ -67,24 +70,21 @@ class ToolFinished:
     is_error: bool
 
 
-@dataclass(frozen=True, slots=True)
-class EntryAppended:
+class EntryAppended(NamedTuple):
     """``entry`` was written to the session log and applied (from :attr:`Session.on_append`)."""
 
     session_id: str
     entry: Entry
 
 
-@dataclass(frozen=True, slots=True)
-class ShellOutput:
+class ShellOutput(NamedTuple):
     """A chunk of a ``!`` command's output, byte for byte as the command wrote it."""
 
     stream: Literal["stdout", "stderr"]
     data: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class CompactionStarted:
+class CompactionStarted(NamedTuple):
     """A compaction started (``trigger``: ``manual``, ``auto`` or ``overflow``) with ``tokens`` of context
     (None when not counted); a :class:`CompactionFinished` follows."""
 
@@ -92,8 +92,7 @@ class CompactionStarted:
     tokens: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class CompactionFinished:
+class CompactionFinished(NamedTuple):
     """A compaction ended: ``entry`` is the ``compaction`` entry written, or None (nothing to compact,
     or ``cancelled``)."""
 
@@ -102,8 +101,7 @@ class CompactionFinished:
     cancelled: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Notice:
+class Notice(NamedTuple):
     """One of lime's own lines for the user: ``info``, ``warning`` or ``error``.
 
     ``style`` is a rendering hint for terminals (``dim``, ``accent``, ``error``, …).
@@ -114,8 +112,7 @@ class Notice:
     style: str = "dim"
 
 
-@dataclass(frozen=True, slots=True)
-class Recap:
+class Recap(NamedTuple):
     """A resumed session's last exchanges, to redraw before the prompt (``resume.show`` of them).
 
     ``lines`` are :class:`~lime_repl.views.exchanges.RecapLine` s, safe to
@@ -129,8 +126,7 @@ class Recap:
     earlier: bool
 
 
-@dataclass(frozen=True, slots=True)
-class ErrorEvent:
+class ErrorEvent(NamedTuple):
     """An operation failed with ``message`` and the exit code ``code`` of DESIGN.md section 7."""
 
     message: str
@@ -152,8 +148,10 @@ Event = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class ApprovalRequest:
+_NO_ARGUMENTS: Mapping[str, Any] = MappingProxyType({})
+
+
+class ApprovalRequest(NamedTuple):
     """Tool ``name`` needs approval to run with ``arguments``.
 
     ``always`` says what an "always" answer covers for the rest of the session (``git commands``,
@@ -163,7 +161,7 @@ class ApprovalRequest:
     """
 
     name: str
-    arguments: Mapping[str, Any] = field(default_factory=dict)
+    arguments: Mapping[str, Any] = _NO_ARGUMENTS
     always: str = ""
     why: str = ""
 
@@ -184,3 +182,24 @@ class NullSink:
 
     def approve(self, request: ApprovalRequest) -> str:
         return "n"
+
+
+OutputCallback = Callable[[bytes], None]
+
+
+def output_callbacks(sink: Sink) -> tuple[OutputCallback, OutputCallback]:
+    """The ``(stdout, stderr)`` callbacks of a ``!`` command for *sink*.
+
+    A sink that writes ``!`` output unchanged to a file descriptor offers
+    ``direct_output(stream) -> callback | None`` (line mode: a
+    :class:`~lime_repl.runtime.shell_io.DirectOutput`, which the copy loop may
+    splice to); elsewhere each chunk becomes a :class:`ShellOutput` event.
+    """
+    direct = getattr(sink, "direct_output", None)
+    emit = sink.emit
+
+    def event(stream: Literal["stdout", "stderr"]) -> OutputCallback:
+        own = direct(stream) if direct is not None else None
+        return own if own is not None else lambda data: emit(ShellOutput(stream, data))
+
+    return event("stdout"), event("stderr")

@@ -9,20 +9,19 @@ deterministic extractive one (:mod:`lime_repl.context.summary`).
 
 from __future__ import annotations
 
-import logging
-
 from ..agent.loop import Agent
 from ..agent.providers.catalog import ModelInfo
 from ..context.compaction import load_settings
 from ..context.scheduler import ContextKeeper
 from ..context.summary import extractive_summary
 from ..errors import LimeError, UsageError
+from ..logsetup import get_logger
 from ..store.records import Entry
 from ..workspace import Workspace
 
 __all__ = ["build_keeper", "summarize"]
 
-log = logging.getLogger("lime")
+log = get_logger()
 
 
 def summarize(

@@ -22,7 +22,6 @@ from ..config import Config
 from ..errors import UsageError
 from ..store.records import Entry, shell_fields
 from ..store.state import SessionState
-from ..views.exchanges import recap
 from .events import Notice, Recap
 
 __all__ = ["DEFAULT_SHOW", "recap_event", "same_dir", "shell_dir", "show_count", "start_dir"]
@@ -103,5 +102,7 @@ def _back_from_leaf(session: SessionState) -> Iterator[Entry]:
 
 def recap_event(session: SessionState, config: Config) -> Recap | None:
     """The :class:`Recap` of ``session``'s active branch for ``resume.show``, or None (0, or nothing to show)."""
+    from ..views.exchanges import recap  # a resume's work: a new session's `!` line never loads the views
+
     lines, shown, earlier = recap(_back_from_leaf(session), show_count(config))
     return Recap(tuple(lines), shown, earlier) if lines else None

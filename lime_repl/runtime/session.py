@@ -15,7 +15,6 @@ refused write (the log stays whole); nothing here prints or reads the terminal.
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from ..context.memory import MemoryFile
 from ..errors import LimeError, UsageError
+from ..logsetup import get_logger
 from ..outputs.redact import Redactor, use_rules_cache
 from ..paths import cache_dir
 from ..store.records import Entry
@@ -46,7 +46,7 @@ if TYPE_CHECKING:  # a `!` line loads none of these: the model, context and comm
 
 __all__ = ["ShellOutcome", "SessionRuntime"]
 
-log = logging.getLogger("lime")
+log = get_logger()
 
 
 @dataclass

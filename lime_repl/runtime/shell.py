@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..outputs.capping import DEFAULT_LIMIT, HeadTailBuffer
+from .child_signals import reset_in_child
 from .shell_io import CallbackError, group_members, kill_group, make_pipes, pump, read_once, write_all
 from .shell_script import PRELUDE, STATUS_FD, command_line, parse_status, status_complete
 
@@ -244,6 +245,7 @@ class PersistentShell:
                 cwd=cwd,
                 env=self._env,
                 start_new_session=True,
+                preexec_fn=reset_in_child(),  # noqa: PLW1509 - None unless lime was started with SIGINT ignored
             )
         except BaseException:
             for fd in (in_w, out_r, err_r, st_r):

@@ -22,7 +22,7 @@ from ..outputs.redact import Redactor
 from ..store.records import Entry
 from ..store.session import Session
 from ..workspace import Workspace
-from .events import Notice, ShellOutput, Sink
+from .events import Notice, Sink, output_callbacks
 from .resume import same_dir
 from .shell import PersistentShell, ShellResult
 from .shell_port import BangShell, RecordedRun, ShellFactory
@@ -102,11 +102,7 @@ class ShellOperations:
         self._record_title(self.session)
         shell = self.ensure_shell()
         emit = self.sink.emit
-        result = shell.run(
-            command,
-            on_stdout=lambda data: emit(ShellOutput("stdout", data)),
-            on_stderr=lambda data: emit(ShellOutput("stderr", data)),
-        )
+        result = shell.run(command, *output_callbacks(self.sink))
         if result.interrupted:
             emit(Notice("info", "^C interrupted; the command was recorded as cancelled"))
         entries = self._record_bash(command, result, context)
@@ -114,8 +110,14 @@ class ShellOperations:
         self.observe()
         return ShellOutcome([str(e["id"]) for e in entries], result.exit_code, result.cwd, result.interrupted)
 
+    #: The redactor and the shell environment it last learned from (most commands export nothing).
+    _learned: tuple[Redactor, dict[str, str]] | None = None
+
     def _record_bash(self, command: str, result: ShellResult | RecordedRun, context: bool) -> list[Entry]:
         scrub = self.redactor
         if scrub is not None and self.shell is not None:
-            scrub.learn(self.shell.env)  # secrets exported by this command are known from now on
+            env = self.shell.env
+            if self._learned is None or self._learned[0] is not scrub or self._learned[1] != env:
+                scrub.learn(env)  # secrets exported by this command are known from now on
+                self._learned = (scrub, env)
         return record_bash(self.current, command, result, scrub, context=context)

@@ -11,10 +11,11 @@ Running a command
 
 Status framing
     bash gets a pipe on fd 63 (:data:`STATUS_FD`); ``__lime_done`` writes
-    ``S<status>\0<$PWD>\0``, each exported variable as ``NAME=value\0``, then
-    ``\0`` to it. On ``exit N`` the EXIT trap writes the same record with ``X``
-    in place of ``S``. :func:`status_complete` says when an ``S`` record is
-    whole, :func:`parse_status` reads one. ``__lime_*`` and fds 62 and 63 are
+    ``S<status>\0<$PWD>\0``, the exported variables as ``declare -px`` lists
+    them (:mod:`.shell_env`: one builtin, no fork), then ``\0`` to it. On
+    ``exit N`` the EXIT trap writes the same record with ``X`` in place of
+    ``S``. :func:`status_complete` says when an ``S`` record is whole,
+    :func:`parse_status` reads one. ``__lime_*`` and fds 62 and 63 are
     reserved.
 """
 
@@ -22,6 +23,8 @@ from __future__ import annotations
 
 import os
 import re
+
+from .shell_env import parse_exports
 
 __all__ = ["PRELUDE", "STATUS_FD", "command_line", "parse_status", "status_complete"]
 
@@ -37,13 +40,7 @@ _RUN_SUFFIX = (
     b" { __lime_done $?; } 2>/dev/null\n"
 )
 PRELUDE = r"""__lime_ic=0
-__lime_env() {
-  local __lime_n IFS=$' \t\n'
-  for __lime_n in $(compgen -e); do
-    [[ -v $__lime_n ]] && builtin printf '%s=%s\0' "$__lime_n" "${!__lime_n}" >&63
-  done
-  builtin printf '\0' >&63
-}
+__lime_env() { { builtin declare -px; builtin printf '\0'; } >&63; }
 __lime_done() { builtin printf 'S%d\0%s\0' "$1" "$PWD" >&63; __lime_env; }
 __lime_exit() {
   local __lime_s=$?
@@ -74,22 +71,22 @@ def command_line(command: str) -> bytes:
 
 
 def status_complete(status: bytearray) -> bool:
-    """True when ``status`` holds a whole ``S`` record: ``S<code>\\0<cwd>\\0`` then ``NAME=value\\0``… and ``\\0``."""
-    return status[:1] == b"S" and status.count(0) >= 3 and status.endswith(b"\0\0")
+    """True when ``status`` holds a whole ``S`` record: ``S<code>\\0<cwd>\\0<declare -px listing>\\0``.
+
+    Neither the path nor the listing can hold a NUL, so the third one ends the record.
+    """
+    return status[:1] == b"S" and status.endswith(b"\0") and status.count(0) >= 3
 
 
 def parse_status(status: bytes) -> tuple[int | None, str | None, dict[str, str] | None]:
     """``(exit code, cwd, exported environment)`` of a status record; None for what it lacks.
 
     The environment is given only when the record ends it with ``\\0``; names
-    and values are ``os.fsdecode``-d.
+    and values are ``os.fsdecode``-d (:func:`~.shell_env.parse_exports`).
     """
-    fields = status.split(b"\0")
+    fields = status.split(b"\0", 3)
     if fields[0][:1] not in (b"S", b"X") or len(fields) < 3:
         return None, None, None
     cwd = os.fsdecode(fields[1]) if fields[1] else None
-    env = None
-    if b"" in fields[2:]:
-        items = (os.fsdecode(item).partition("=") for item in fields[2 : fields.index(b"", 2)])
-        env = {name: value for name, _, value in items}
+    env = parse_exports(fields[2]) if len(fields) > 3 else None
     return int(fields[0][1:]), cwd, env

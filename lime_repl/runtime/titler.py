@@ -20,13 +20,13 @@ delaying the exit.
 
 from __future__ import annotations
 
-import logging
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..context.title import TITLE_SYSTEM, clean_title, first_exchange, title_request
 from ..errors import LimeError
+from ..logsetup import get_logger
 from ..store.records import Entry
 from ..store.session import Session
 
@@ -35,7 +35,7 @@ if TYPE_CHECKING:  # a `!` line loads no agent: the provider types load when a t
 
 __all__ = ["CLOSE_WAIT", "AutoTitler", "has_title_entry"]
 
-log = logging.getLogger("lime")
+log = get_logger()
 
 #: Seconds :meth:`AutoTitler.record` waits, at close, for a title request still on the way.
 CLOSE_WAIT = 3.0

@@ -271,21 +271,16 @@ class SessionLog(SessionState):
             exchange=new_entry_id(self._taken),
             flags=flags,
         )
+        records, lines = self._stamp_group(triple)
         for _ in range(3):  # a rotation compaction goes before the exchange, never inside it
-            if not self._before_prune(
-                b"".join(dumps(self._guard(self._stamp(e, self.leaf_id))) for e in triple)
-            ):
+            if not self._before_prune(b"".join(lines)):
                 break
-        records: list[Entry] = []
-        parent = self.leaf_id
-        for entry in triple:
-            record = self._guard(self._stamp(entry, parent))
-            self._taken.add(record["id"])
-            records.append(record)
-            parent = record["id"]
+            for record in records:  # the hook's entries moved the leaf: stamp the triple again
+                self._taken.discard(record["id"])
+            records, lines = self._stamp_group(triple)
         try:
             if self._writer is not None:
-                self._writer.append_group([dumps(r) for r in records])
+                self._writer.append_group(lines)
         except BaseException:
             for record in records:
                 self._taken.discard(record["id"])
@@ -295,6 +290,17 @@ class SessionLog(SessionState):
         for record in records:
             self._appended(record)
         return records
+
+    def _stamp_group(self, entries: list[Entry]) -> tuple[list[Entry], list[bytes]]:
+        """``entries`` stamped as a chain under the leaf and guarded, with their log lines; ids taken."""
+        records: list[Entry] = []
+        parent = self.leaf_id
+        for entry in entries:
+            record = self._guard(self._stamp(entry, parent))
+            self._taken.add(record["id"])
+            records.append(record)
+            parent = record["id"]
+        return records, [dumps(r) for r in records]
 
     def _appended(self, entry: Entry) -> None:
         for hook in list(self.on_append):

@@ -324,13 +324,14 @@ class SegmentWriter:
     def append_group(self, lines: list[bytes]) -> None:
         """Append ``lines`` all or nothing (a bash triple): when one fails, the earlier ones are cut off again.
 
-        The group starts a new segment when it would not fit in this one; a
-        group larger than a whole segment is split over segments, and then only
-        the lines in the active segment are cut back.
+        The group starts a new segment when it would not fit in this one, and
+        is then one write; a group larger than a whole segment is split over
+        segments, and then only the lines in the active segment are cut back.
         """
+        size = sum(len(line) for line in lines)
         try:
             self._ready()
-            self._rotate_if_full(sum(len(line) for line in lines))
+            self._rotate_if_full(size)
         except WriteFailed:
             raise
         except OSError as exc:
@@ -338,6 +339,9 @@ class SegmentWriter:
                 exc.errno or errno.EIO, f"cannot write {self.active}: {exc.strerror or exc}"
             ) from None
         mark = (self._fd, self.segment, self._size)
+        if self._size + size <= self.max_bytes:
+            self._write_raw(b"".join(lines))  # it fits: one write, cut back whole if the disk refuses it
+            return
         try:
             for line in lines:
                 self.append(line)
@@ -353,9 +357,11 @@ class SegmentWriter:
 
     def doomed_by(self, size: int) -> Path | None:
         """The rotated segment that appending ``size`` bytes now would delete, or None."""
-        oldest = Path(f"{self.active}.{self.backups}")
         rotates = self._fd is not None and self._size + size > self.max_bytes and self._size > self._preamble_size
-        return oldest if rotates and self.backups > 0 and oldest.exists() else None
+        if not rotates or self.backups <= 0:
+            return None
+        oldest = Path(f"{self.active}.{self.backups}")
+        return oldest if oldest.exists() else None
 
     def append_many(self, lines: list[bytes]) -> None:
         """Append whole lines as :meth:`append` does, one write for each run of them that fits the segment."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import sys
 import time
 from collections.abc import Iterator
@@ -42,8 +43,9 @@ class Lime:
     """The real REPL in a pseudo terminal, with helpers that wait on the screen and the log."""
 
     def __init__(self, lime_env: LimeEnv, home: Path, *, env: dict[str, str] | None = None, rows: int = 24,
-                 cols: int = 80, cpr: bool = False) -> None:  # fmt: skip
-        """*cpr*: answer prompt-toolkit's cursor position requests, as a real terminal does (it then draws the toolbar)."""
+                 cols: int = 80, cpr: bool = False, preexec_fn: Any = None) -> None:  # fmt: skip
+        """*cpr*: answer prompt-toolkit's cursor position requests, as a real terminal does (it then draws the toolbar).
+        *preexec_fn*: run in lime's process before it starts (e.g. to start it with signals ignored)."""
         self.lime_env = lime_env
         home.mkdir(exist_ok=True)
         full = dict(lime_env.env, HOME=str(home), **(env or {}))
@@ -56,6 +58,7 @@ class Lime:
             env=full,
             dimensions=(rows, cols),
             timeout=TIMEOUT,
+            preexec_fn=preexec_fn,
         )
         self.screen = AltScreen(child, rows, cols)
         if cpr:
@@ -429,3 +432,33 @@ def test_double_bang_through_the_bridge_is_recorded_out_of_context(lime_env: Lim
         assert bridge.finish()[0] == 0
     finally:
         bridge.kill()
+
+
+def _ignore_interrupts() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGQUIT, signal.SIG_IGN)
+
+
+def _ignored_by(status_line: str) -> set[int]:
+    """The SIGINT/SIGQUIT/SIGHUP bits of a ``SigIgn:`` line of /proc/PID/status."""
+    mask = int(status_line.split()[1], 16)
+    return {sig for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGHUP) if mask & (1 << (sig - 1))}
+
+
+def test_ctrl_c_ends_a_command_when_lime_was_started_with_sigint_ignored(start: Any) -> None:
+    """A background job of a script inherits SIGINT and SIGQUIT ignored; its ``!`` commands must not."""
+    lime = start(preexec_fn=_ignore_interrupts)
+    assert _ignored_by(lime.bang("!grep -E '^SigIgn' /proc/self/status")["stdout"]) == set()
+    count = len(lime.exchanges())
+    lime.screen.child.send("!sleep 30\r")
+    _descendant(lime.screen.child.pid, ["sleep", "30"])
+    sent = time.monotonic()
+    lime.screen.child.send("\x03")
+    while len(lime.exchanges()) <= count:
+        assert time.monotonic() < sent + TIMEOUT, lime.screen.text
+        lime.screen.pump(0.01)
+    lime.screen.wait_empty_prompt(PROMPT)
+    assert lime.exchanges()[-1]["shell"]["interrupted"] is True
+    lime.screen.child.send("/quit\r")
+    assert lime.screen.wait_exit() == 130  # the status of the last command, as bash's $? would be
+    assert b"Traceback" not in lime.screen.transcript

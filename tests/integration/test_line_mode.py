@@ -238,3 +238,27 @@ def test_shell_completion_of_session_ids(lime_env: LimeEnv) -> None:
         result = lime_env.run(extra_env={"COMP_WORDS": words, "COMP_CWORD": cword, "_LIME_COMPLETE": "bash_complete"})
         assert result.returncode == 0
         assert result.stdout.decode().split() == ["plain,latest", f"plain,{path.name[:8]}"]
+
+
+def _ignore_interrupts() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGQUIT, signal.SIG_IGN)
+
+
+def test_commands_do_not_inherit_interrupts_ignored_when_lime_started(lime_env: LimeEnv) -> None:
+    """A background job of a script starts with SIGINT and SIGQUIT ignored (POSIX 2.11); bash cannot reset
+    what it inherits ignored, so lime resets both for its shell. SIGHUP (nohup) is left ignored."""
+
+    def ignored(out: bytes) -> set[int]:
+        mask = int(out.split()[1], 16)
+        return {sig for sig in (signal.SIGINT, signal.SIGQUIT) if mask & (1 << (sig - 1))}
+
+    line = "grep -E '^SigIgn' /proc/self/status"
+    started = {"cwd": lime_env.cwd, "env": lime_env.env, "capture_output": True, "timeout": 60}
+    result = subprocess.run(
+        [sys.executable, "-m", "lime_repl"], input=f"!{line}\n".encode(), preexec_fn=_ignore_interrupts, **started
+    )
+    assert result.returncode == 0, result.stderr
+    assert ignored(result.stdout) == set()
+    plain = subprocess.run(["bash", "-c", line], preexec_fn=_ignore_interrupts, **started)  # the control
+    assert ignored(plain.stdout) == {signal.SIGINT, signal.SIGQUIT}

@@ -157,3 +157,29 @@ def test_cap_text_measures_utf8_bytes() -> None:
     capped, cut = cap_text(text, limit=5)
     assert cut == 32
     assert capped == "жж\n[… 32 bytes truncated …]\nжж"
+
+
+# -- skip(): bytes that went past unseen (spliced by the kernel) ---------------------------------
+
+
+def test_skip_counts_the_bytes_and_the_tail_starts_again() -> None:
+    buf = HeadTailBuffer(limit=8)
+    buf.feed(b"H" * buf.keep)
+    assert buf.head_full
+    buf.feed(b"old tail")
+    buf.skip(1000)
+    buf.feed(b"t" * buf.keep)
+    reference = HeadTailBuffer(limit=8)
+    reference.feed(b"H" * buf.keep + b"old tail" + b"?" * 1000 + b"t" * buf.keep)
+    assert buf.total == reference.total
+    assert buf.truncated == reference.truncated
+    assert buf.text() == reference.text()
+
+
+def test_skip_needs_a_full_head() -> None:
+    buf = HeadTailBuffer(limit=8)
+    buf.feed(b"short")
+    with pytest.raises(ValueError):
+        buf.skip(10)
+    buf.skip(0)  # nothing skipped: always fine
+    assert buf.total == 5 and buf.text() == "short"
