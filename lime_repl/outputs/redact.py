@@ -106,6 +106,29 @@ def _selected(present: frozenset[str]) -> tuple[_Gated, ...]:
     return chosen
 
 
+_Split = tuple[tuple[_Gated, ...], tuple[tuple[_Gated, "re.Pattern[str]"], ...]]
+_SPLIT: dict[frozenset[str], _Split] = {}
+
+
+def _split(present: frozenset[str]) -> _Split:
+    """:func:`_selected` of ``present`` in two: the rules it settles, and each rule whose gate pattern a
+    line must match, with that pattern (:meth:`Redactor.for_json` needs which, not their order)."""
+    parts = _SPLIT.get(present)
+    if parts is None:
+        settled: list[_Gated] = []
+        patterned: list[tuple[_Gated, re.Pattern[str]]] = []
+        for rule in _selected(present):
+            gate = rule[2]
+            if gate is not None and gate.pattern is not None:
+                patterned.append((rule, gate.pattern))
+            else:
+                settled.append(rule)
+        parts = (tuple(settled), tuple(patterned))
+        if len(_SPLIT) < 4096:
+            _SPLIT[present] = parts
+    return parts
+
+
 def is_secret_name(name: str) -> bool:
     """True when an environment variable called ``name`` holds a secret (see :data:`SECRET_NAME`)."""
     return SECRET_NAME.search(name) is not None
@@ -193,14 +216,11 @@ class Redactor:
         redactor's result that tries only the rules whose gates are in ``line``.
         ``data``: ``line`` encoded in UTF-8, when the caller has it (searched instead, faster).
         """
-        values = any(v in line for v in self._escaped)
+        values = bool(self._escaped) and any(v in line for v in self._escaped)
         scan = _literal_scan()
         present = scan.present(fold(line)) if data is None else scan.present_utf8(data, line)
-        rules = tuple(
-            rule
-            for rule in _selected(present)
-            if rule[2] is None or rule[2].pattern is None or rule[2].pattern.search(line) is not None
-        )
+        settled, patterned = _split(present)
+        rules = settled + tuple([rule for rule, pattern in patterned if pattern.search(line) is not None])
         if not rules and not values:
             return None
         literals = tuple(frozenset().union(*(group for _, _, gate in rules if gate for group in gate.line_groups)))

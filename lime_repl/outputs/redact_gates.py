@@ -62,6 +62,9 @@ _FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k
 _SPECIAL = tuple("\u0130\u0131\u017f\u212a")
 
 
+_NONE: frozenset[str] = frozenset()
+
+
 def _has_special(data: bytes) -> bool:
     """True when UTF-8 ``data`` holds one of the four characters :func:`fold` maps (U+0130, U+0131, U+017F, U+212A).
 
@@ -251,7 +254,7 @@ class LiteralScan:
         if self._bytes is None or (not data.isascii() and _has_special(data)):
             return self.present(fold(text))
         found = self._bytes.find_matches_as_indexes(data.lower(), overlapping=True)
-        return frozenset([self.literals[index] for index, _, _ in found])
+        return frozenset([self.literals[index] for index, _, _ in found]) if found else _NONE
 
 
 def keyword_starts(text: str, folded: str) -> list[int]:
