@@ -27,7 +27,7 @@ from pathlib import Path
 from .files import open_file
 from .records import BadRecord, Entry, decode_line, parse_line
 
-__all__ = ["Line", "Segment", "read_segment", "read_segments", "segment_paths", "split_segment"]
+__all__ = ["Line", "Segment", "decode_segment", "read_segment", "read_segments", "segment_paths", "split_segment"]
 
 _ROTATED = re.compile(r"\.(\d+)$")
 
@@ -120,6 +120,34 @@ def split_segment(data: bytes, segment: Segment, *, keep: bool = True) -> Iterat
         line = Line(raw, entry if keep else None, lineno)
         lines.append(line)
         yield line, entry
+
+
+def decode_segment(data: bytes, segment: Segment) -> tuple[list[Entry], list[bytes]]:
+    """:func:`split_segment` of ``data`` into ``segment`` (no entries kept), as two lists: the entries and
+    their lines, in order. The replay's form: one loop, no generator."""
+    end = data.rfind(b"\n") + 1
+    segment.torn = data[end:]
+    lines = segment.lines
+    entries: list[Entry] = []
+    raws: list[bytes] = []
+    lineno = 0
+    start = 0
+    find = data.index
+    while start < end:
+        stop = find(b"\n", start) + 1
+        lineno += 1
+        raw = data[start:stop]
+        start = stop
+        try:
+            entry = parse_line(raw)
+        except BadRecord as exc:
+            if not raw.isspace():
+                segment.warnings.append(f"{segment.path}:{lineno}: skipped bad line: {exc}")
+            continue
+        lines.append(Line(raw, None, lineno))
+        entries.append(entry)
+        raws.append(raw)
+    return entries, raws
 
 
 def read_bytes(path: Path) -> bytes:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Generic, TypeVar
 
 from .formats import header_version, migrate
-from .reading import Segment, read_bytes, retry_pause, segment_paths, split_segment
+from .reading import Segment, decode_segment, read_bytes, retry_pause, segment_paths
 from .records import Entry
 from .state import SessionState
 
@@ -48,7 +48,7 @@ def _valid_retain(entry: Entry) -> int | None:
     return None
 
 
-def _replay_paths(cls: type[S], path: Path, paths: list[Path], lazy: bool) -> Replayed[S]:
+def _replay_paths(cls: type[S], path: Path, paths: list[Path], lazy: bool, keep_decoded: int) -> Replayed[S]:
     session: S | None = None
     segments: list[Segment] = []
     waiting: list[tuple[Segment, list[Entry], list[bytes | None]]] = []  # before a header was seen
@@ -58,21 +58,17 @@ def _replay_paths(cls: type[S], path: Path, paths: list[Path], lazy: bool) -> Re
     def apply(seg: Segment, entries: list[Entry], raws: list[bytes | None]) -> None:
         assert session is not None
         session.warnings.extend(seg.warnings)
-        first = seg is segments[0]
-        for entry, raw in zip(entries, raws, strict=True):
-            session._apply(entry, first_segment=first, raw=raw if lazy else None)
+        session._apply_all(entries, raws if lazy else [None] * len(raws), first_segment=seg is segments[0])
 
     for seg_path in paths:
         data = read_bytes(seg_path)
         seg = Segment(seg_path, size=len(data))
         segments.append(seg)
-        pairs = list(split_segment(data, seg, keep=False))
+        entries, lines = decode_segment(data, seg)
         del data
-        entries = [entry for _, entry in pairs]
-        raws: list[bytes | None] = [line.raw for line, _ in pairs]
-        del pairs
+        raws: list[bytes | None] = lines  # type: ignore[assignment]
         for entry in entries:
-            kind = entry.get("type")
+            kind = entry["type"]
             if kind == "session" or kind == "retention":
                 value = _valid_retain(entry)
                 retain = value if value is not None else retain
@@ -88,6 +84,7 @@ def _replay_paths(cls: type[S], path: Path, paths: list[Path], lazy: bool) -> Re
         if session is None and header is not None:
             sid = str(header.get("sessionId") or path.name.split(".jsonl")[0])
             session = cls(path, sid, header)
+            session.entries.keep_decoded(keep_decoded if lazy else 0)
         if session is None:
             waiting.append((seg, entries, raws))
             continue
@@ -105,11 +102,15 @@ def _replay_paths(cls: type[S], path: Path, paths: list[Path], lazy: bool) -> Re
     return Replayed(session, segments, last_header, retain)
 
 
-def replay(cls: type[S], path: Path, attempts: int = 12, *, lazy: bool = True) -> Replayed[S]:
+def replay(
+    cls: type[S], path: Path, attempts: int = 12, *, lazy: bool = True, keep_decoded: int = 0
+) -> Replayed[S]:
     """Read and replay every surviving segment of the session ``path`` into a new ``cls``.
 
     ``lazy`` keeps ``message`` and ``custom`` entries as their lines (:mod:`lime_repl.store.entries`);
     ``lazy=False`` keeps every entry decoded (faster to read again, about three times the memory).
+    ``keep_decoded`` (bytes of lines, 0 = none) keeps the newest lazy messages' dicts for their
+    first read (:class:`~lime_repl.store.entries.EntryMap`).
 
     Raises ``FileNotFoundError`` when no segment exists; a rotation by another
     process that renames a segment away while it is read restarts the replay
@@ -121,7 +122,7 @@ def replay(cls: type[S], path: Path, attempts: int = 12, *, lazy: bool = True) -
         if not paths:
             raise FileNotFoundError(errno.ENOENT, "no such session log", str(path))
         try:
-            return _replay_paths(cls, path, paths, lazy)
+            return _replay_paths(cls, path, paths, lazy, keep_decoded)
         except FileNotFoundError:
             if attempt == attempts - 1:
                 raise

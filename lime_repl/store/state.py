@@ -52,6 +52,30 @@ class SessionState:
         #: The last branch walked, ``(leaf id, nodes root first)``: a later walk stops where it meets it.
         self._path: tuple[str, list[Node]] | None = None
 
+    def _apply_all(self, entries: list[Entry], raws: list[bytes | None], *, first_segment: bool = False) -> None:
+        """:meth:`_apply` of each of ``entries`` with its line, in order (the replay's loop).
+
+        A ``message`` with a new string id, the bulk of every log, is applied here
+        directly: it is held as a node and becomes the leaf, as :meth:`_apply` does.
+        """
+        nodes = self.entries.nodes
+        taken = self._taken
+        hold = self.entries.hold_once if self.entries.keeping else None
+        for entry, raw in zip(entries, raws, strict=True):
+            entry_id = entry.get("id")
+            if entry["type"] == "message" and isinstance(entry_id, str) and entry_id not in nodes:
+                taken.add(entry_id)
+                parent = entry.get("parentId")
+                known = nodes.get(parent) if isinstance(parent, str) else None
+                node = nodes[entry_id] = Node(entry_id, entry, raw, known.id if known is not None else None)
+                if hold is not None and raw is not None:
+                    hold(node, entry, len(raw))
+                if self.first_message is None and self.first_segment == 0:
+                    self.first_message = first_prompt(entry)
+                self.leaf_id = entry_id
+            else:
+                self._apply(entry, first_segment=first_segment, raw=raw)
+
     def _apply(self, entry: Entry, *, first_segment: bool = False, raw: bytes | None = None) -> None:
         """Replay one entry; ``raw`` is the log line it was decoded from (kept instead of a message's dict)."""
         kind = entry.get("type")
