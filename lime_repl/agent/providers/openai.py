@@ -51,7 +51,7 @@ from lime_repl.agent.providers.blocks import (
     tool_result_text,
     tool_use_block,
 )
-from lime_repl.agent.providers.http import decode_event, encode_body, raise_stream_error
+from lime_repl.agent.providers.http import decode_event, encode_body_chunks, raise_stream_error
 
 __all__ = ["OpenAIChatProvider", "build_messages", "build_tools"]
 
@@ -160,8 +160,14 @@ class OpenAIChatProvider(BaseProvider):
         self, system: str, messages: list[Block], tools: list[Block], model: str, max_tokens: int | None
     ) -> bytes:
         """The JSON bytes sent: ``model``, ``stream``, ``messages``, then the other keys sorted (the SDK's order)."""
+        return b"".join(self.request_chunks(system, messages, tools, model, max_tokens))
+
+    def request_chunks(
+        self, system: str, messages: list[Block], tools: list[Block], model: str, max_tokens: int | None
+    ) -> list[bytes]:
+        """:meth:`request_body` in the pieces it is sent in (:func:`~.http.encode_body_chunks`)."""
         params = self.request_params(system, messages, tools, model, max_tokens)
-        return encode_body(params, ("model", "stream", "messages"))
+        return encode_body_chunks(params, ("model", "stream", "messages"))
 
     def _events(
         self,
@@ -172,7 +178,7 @@ class OpenAIChatProvider(BaseProvider):
         model: str,
         max_tokens: int | None,
     ) -> Iterator[Event]:
-        body = self.request_body(system, messages, tools, model, max_tokens)
+        body = self.request_chunks(system, messages, tools, model, max_tokens)
         calls: dict[int, dict[str, str]] = {}
         reasoning: list[str] = []
         finish = ""
