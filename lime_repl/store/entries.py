@@ -26,6 +26,7 @@ from collections import deque
 from collections.abc import Iterator, Mapping, Sequence, ValuesView
 from typing import overload
 
+from .reading import SegmentSource
 from .records import Entry, decode_line, output_facts
 
 __all__ = ["LAZY_TYPES", "Branch", "EntryMap", "Node"]
@@ -37,11 +38,22 @@ LAZY_TYPES = frozenset({"message", "custom"})
 class Node:
     """One entry: ``id``, ``parent`` (its ``parentId`` when a string), ``kind`` (its ``type``),
     ``role`` (a message's), ``output`` (:func:`~lime_repl.store.records.output_facts`), ``shell``, and
-    ``raw`` (the log line) or the decoded entry."""
+    ``raw`` (the log line) or the decoded entry.
 
-    __slots__ = ("id", "parent", "kind", "role", "output", "shell", "raw", "_entry", "once")
+    Given a ``source`` (the open segment file the line was read from, at byte ``at``), a lazy entry
+    keeps where its line is instead of the line, and :attr:`raw` reads it back (``os.pread``)."""
 
-    def __init__(self, entry_id: str, entry: Entry, raw: bytes | None, parent: str | None = None) -> None:
+    __slots__ = ("id", "parent", "kind", "role", "output", "shell", "_raw", "_entry", "once", "src", "loc")
+
+    def __init__(
+        self,
+        entry_id: str,
+        entry: Entry,
+        raw: bytes | None,
+        parent: str | None = None,
+        source: SegmentSource | None = None,
+        at: int = 0,
+    ) -> None:
         kind = entry.get("type")
         self.id = entry_id
         if parent is None:
@@ -61,10 +73,24 @@ class Node:
             self.role = self.output = None
             self.shell = False
         lazy = raw is not None and kind in LAZY_TYPES
-        self.raw = raw if lazy else None
         self._entry = None if lazy else entry
         #: A lazy entry's dict as the replay decoded it, handed to the first read (see :class:`EntryMap`).
         self.once: Entry | None = None
+        #: The segment file and ``offset << 32 | length`` of the line read back by :attr:`raw`.
+        self.src = source if lazy else None
+        self.loc = at << 32 | len(raw) if lazy and source is not None and raw is not None else 0
+        self._raw = raw if lazy and source is None else None
+
+    @property
+    def raw(self) -> bytes | None:
+        """The log line of a lazy entry (held, or read back from its segment file); None for one held decoded.
+
+        Raises ``OSError`` when a line read back is no longer all there (its file was cut under the session).
+        """
+        held = self._raw
+        if held is not None or self.src is None:
+            return held
+        return self.src.read(self.loc >> 32, self.loc & 0xFFFFFFFF)
 
     @property
     def entry(self) -> Entry:

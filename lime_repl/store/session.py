@@ -174,9 +174,10 @@ class Session(SessionLog):
     ) -> Session:
         """Resume a session as its writer: take the lock, repair a torn tail, replay, append after.
 
-        ``lazy`` and ``keep_decoded`` as in :func:`~lime_repl.store.replay.replay`: entries held as
-        their lines (the default), the newest ``keep_decoded`` bytes of them also as the replay's
-        dicts until their first read (:data:`DECODED_ON_OPEN`).
+        ``lazy`` and ``keep_decoded`` as in :func:`~lime_repl.store.replay.replay`: lazy entries are
+        read back from their segment files, which stay open (``read_back``; the newest
+        ``keep_decoded`` bytes of them are also kept as the replay's dicts until their first read,
+        :data:`DECODED_ON_OPEN`). The segments of the session keep only their first two lines.
 
         Rotation keeps the session's own ``retain`` (the newest header's, or a later
         ``retention`` entry's), not ``options.backups``; a session whose headers
@@ -195,7 +196,7 @@ class Session(SessionLog):
             repaired = 0
             if os.path.lexists(path):
                 repaired = repair_torn_tail(path)
-            replayed = replay(cls, path, lazy=lazy, keep_decoded=keep_decoded)
+            replayed = replay(cls, path, lazy=lazy, keep_decoded=keep_decoded, read_back=True)
             session, segments = replayed.session, replayed.segments
             if repaired:
                 session.warnings.append(

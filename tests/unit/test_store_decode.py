@@ -151,3 +151,67 @@ def test_a_long_first_line_that_is_no_header_is_refused(tmp_path: Path) -> None:
     with pytest.raises(UnsafeFile):
         Session.open(path)
     assert path.read_bytes() == line
+
+
+def _segment_files(path: Path) -> list[Path]:
+    return [p for p in path.parent.iterdir() if p.name == path.name or p.name[len(path.name) + 1 :].isdigit()]
+
+
+def test_a_resumed_session_reads_its_lines_back_from_the_files(tmp_path: Path) -> None:
+    path = _session(tmp_path, 60)
+    assert len(_segment_files(path)) > 3
+    loaded = Session.load(path)
+    session = Session.open(path, options=KEEP_ALL, keep_decoded=0)
+    try:
+        nodes = [n for n in session.entries.nodes.values() if n.kind == "message"]
+        assert nodes and all(n.src is not None and n._raw is None for n in nodes)  # where, not the line
+        assert [n.raw for n in nodes] == [loaded.entries.nodes[n.id].raw for n in nodes]
+        assert dict(session.entries.items()) == dict(loaded.entries.items())
+        assert all(len(seg.lines) <= 2 for seg in session.segments)
+        assert build_transcript(session.branch(), session.header) == build_transcript(loaded.branch(), loaded.header)
+    finally:
+        session.close()
+
+
+def test_lines_read_back_survive_rotation_and_retention(tmp_path: Path) -> None:
+    small = StoreOptions(max_bytes=8 * 1024, backups=1)
+    session = Session.create(tmp_path, "/w", options=small)
+    first = session.append({"type": "message", "role": "user", "content": [{"type": "text", "text": "first"}]})
+    for i in range(10):
+        session.append({"type": "message", "role": "assistant", "content": [{"type": "text", "text": "x" * 900}]})
+    path = session.path
+    session.close()
+    resumed = Session.open(path, options=small, keep_decoded=0)
+    try:
+        kept = [n.id for n in resumed.entries.nodes.values() if n.src is not None]
+        before = {i: resumed.entries[i] for i in kept}
+        for i in range(40):  # rotations rename every file and retention deletes the oldest
+            resumed.append({"type": "message", "role": "user", "content": [{"type": "text", "text": "y" * 900}]})
+        assert kept and {i: resumed.entries[i] for i in kept} == before
+        assert first["id"] not in {line.entry.get("id") for p in _segment_files(path) for line in _lines(p)}
+    finally:
+        resumed.close()
+
+
+def _lines(path: Path) -> list[object]:
+    from lime_repl.store.reading import read_segment
+
+    return read_segment(path).lines
+
+
+def test_a_session_of_more_segments_than_open_files_allow_keeps_its_lines(tmp_path: Path) -> None:
+    import resource
+
+    path = _session(tmp_path, 360)
+    count = len(_segment_files(path))
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(4 * (count - 1), hard), hard))  # room for count - 1
+    try:
+        session = Session.open(path, options=KEEP_ALL, keep_decoded=0)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    try:
+        nodes = [n for n in session.entries.nodes.values() if n.kind == "message"]
+        assert count > 16 and nodes and all(n.src is None and n._raw is not None for n in nodes)
+    finally:
+        session.close()
