@@ -177,7 +177,7 @@ def test_lines_read_back_survive_rotation_and_retention(tmp_path: Path) -> None:
     small = StoreOptions(max_bytes=8 * 1024, backups=1)
     session = Session.create(tmp_path, "/w", options=small)
     first = session.append({"type": "message", "role": "user", "content": [{"type": "text", "text": "first"}]})
-    for i in range(10):
+    for _ in range(10):
         session.append({"type": "message", "role": "assistant", "content": [{"type": "text", "text": "x" * 900}]})
     path = session.path
     session.close()
@@ -185,7 +185,7 @@ def test_lines_read_back_survive_rotation_and_retention(tmp_path: Path) -> None:
     try:
         kept = [n.id for n in resumed.entries.nodes.values() if n.src is not None]
         before = {i: resumed.entries[i] for i in kept}
-        for i in range(40):  # rotations rename every file and retention deletes the oldest
+        for _ in range(40):  # rotations rename every file and retention deletes the oldest
             resumed.append({"type": "message", "role": "user", "content": [{"type": "text", "text": "y" * 900}]})
         assert kept and {i: resumed.entries[i] for i in kept} == before
         assert first["id"] not in {line.entry.get("id") for p in _segment_files(path) for line in _lines(p)}
