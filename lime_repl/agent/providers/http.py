@@ -68,7 +68,8 @@ def encode_body_chunks(
     """The request body as UTF-8 JSON in pieces of about ``chunk`` bytes: keys in ``first`` first, then
     the rest (sorted when ``sort_rest``); their concatenation is :func:`encode_body`'s bytes.
 
-    Nested values keep their order. Compact separators and no ASCII escaping,
+    A top-level value may also be an iterator (encoded as the JSON array of what it yields, each item
+    dropped once encoded). Nested values keep their order. Compact separators and no ASCII escaping,
     as the SDKs serialize (``tests/data/requests/`` holds their bytes). Each
     list item of a top-level value is encoded on its own: one ``str`` of a whole
     30 MB body takes 4 bytes a character as soon as it holds one emoji (PEP 393),
@@ -86,19 +87,20 @@ def encode_body_chunks(
     for index, key in enumerate(order):
         pending.append((b"{" if index == 0 else b",") + encode(key).encode("utf-8") + b":")
         value = body[key]
-        if not (isinstance(value, list) and value):
+        if not (isinstance(value, list) and value or isinstance(value, Iterator)):
             pending.append(encode(value).encode("utf-8"))
             size += len(pending[-1])
             continue
-        for number, item in enumerate(value):
+        number = 0
+        for number, item in enumerate(value, 1):  # noqa: B007 - counted for the empty iterator below
             piece = encode(item).encode("utf-8")
-            pending.append((b"[" if number == 0 else b",") + piece)
+            pending.append((b"[" if number == 1 else b",") + piece)
             size += len(piece)
             if size >= chunk:
                 chunks.append(b"".join(pending))
                 pending.clear()
                 size = 0
-        pending.append(b"]")
+        pending.append(b"]" if number else b"[]")
     pending.append(b"}")
     chunks.append(b"".join(pending))
     return chunks

@@ -53,3 +53,17 @@ def test_a_body_sent_in_pieces_arrives_whole_with_its_length(connect, server, na
     for call in server.calls:
         headers = {k.lower(): v for k, v in call.headers.items()}
         assert headers["content-length"] == str(len(expected)) and "transfer-encoding" not in headers
+
+
+def test_an_owned_message_list_is_emptied_as_its_body_is_built(connect) -> None:
+    from lime_repl.agent.providers.blocks import OwnedMessages
+
+    provider = connect("openai")
+    messages = _conversation(30, 40_000)
+    expected = provider.request_body("You are terse.", messages, TOOLS, MODELS["openai"], None)
+    assert len(messages) == 120  # a plain list is left as it was
+    owned = OwnedMessages(messages)
+    chunks = provider.request_chunks("You are terse.", owned, TOOLS, MODELS["openai"], None)
+    assert b"".join(chunks) == expected and owned == [] and len(messages) == 120
+    empty = provider.request_chunks("", OwnedMessages(), [], MODELS["openai"], None)
+    assert json.loads(b"".join(empty))["messages"] == []
