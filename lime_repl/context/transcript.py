@@ -159,13 +159,16 @@ class _ToolIds:
     """The ``tool_use`` and ``tool_result`` ids seen while the blocks were built (for :func:`_pair_tools`):
     all of each, and those in the right role (calls from the assistant, results from the user)."""
 
-    __slots__ = ("uses", "calls", "results", "answered")
+    __slots__ = ("uses", "calls", "results", "answered", "seen", "holding")
 
     def __init__(self) -> None:
         self.uses: set[Any] = set()
         self.calls: set[Any] = set()
         self.results: set[Any] = set()
         self.answered: set[Any] = set()
+        #: How many tool blocks were seen so far, and the indexes of the messages that hold any.
+        self.seen = 0
+        self.holding: set[int] = set()
 
 
 def _blocks(entry: Entry, how: str | None, role: str, ids: _ToolIds) -> list[dict[str, Any]]:
@@ -183,6 +186,7 @@ def _blocks(entry: Entry, how: str | None, role: str, ids: _ToolIds) -> list[dic
                 _malformed(entry, block)
                 continue
             ids.results.add(use_id)
+            ids.seen += 1
             if role == "user":
                 ids.answered.add(use_id)
             value = block.get("content")
@@ -200,6 +204,7 @@ def _blocks(entry: Entry, how: str | None, role: str, ids: _ToolIds) -> list[dic
                 _malformed(entry, block)
                 continue
             ids.uses.add(call_id)
+            ids.seen += 1
             if role == "assistant":
                 ids.calls.add(call_id)
         elif not isinstance(block, dict):
@@ -220,7 +225,10 @@ def _pair_tools(messages: list[dict[str, Any]], ids: _ToolIds) -> list[dict[str,
     if ids.uses <= results and ids.results <= calls:
         return [m for m in messages if m["content"]]  # every call has its result: nothing to drop
     kept = []
-    for message in messages:
+    for index, message in enumerate(messages):
+        if index not in ids.holding:  # no tool block in it: nothing of it can go
+            kept.append(message)
+            continue
         blocks = [
             b
             for b in message["content"]
@@ -279,13 +287,17 @@ def build_transcript(
             }
         )
 
-    def add(role: str, blocks: list[dict[str, Any]]) -> None:
+    tools = _ToolIds()
+
+    def add(role: str, blocks: list[dict[str, Any]], seen: int = -1) -> None:
         if not blocks:
             return
         if messages and messages[-1]["role"] == role:
             messages[-1]["content"].extend(blocks)  # every content list here is the builder's own
         else:
             messages.append({"role": role, "content": blocks})
+        if seen >= 0 and tools.seen > seen:  # these blocks held a tool block
+            tools.holding.add(len(messages) - 1)
 
     kinds = kinds_of(branch)
     picked = [k for k in range(start, len(kinds)) if kinds[k] in ("message", "branch_summary")]
@@ -299,7 +311,6 @@ def build_transcript(
             entry = ahead[k] = fetch(picked[k])
         return entry
 
-    tools = _ToolIds()
     count = len(picked)
     i = 0
     while i < count:
@@ -338,6 +349,7 @@ def build_transcript(
                 continue
         role = entry.get("role")
         if role == "user" or role == "assistant":
-            add(role, _blocks(entry, micro.get(str(entry.get("id"))) if micro else None, role, tools))
+            seen = tools.seen
+            add(role, _blocks(entry, micro.get(str(entry.get("id"))) if micro else None, role, tools), seen)
         i += 1
     return system, _pair_tools(messages, tools)
