@@ -15,6 +15,7 @@ the number in the newest segment's header and the last ``retain``.
 from __future__ import annotations
 
 import errno
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -56,6 +57,21 @@ def _valid_retain(entry: Entry) -> int | None:
     return None
 
 
+def _bytes_after(paths: list[Path]) -> dict[Path, int]:
+    """Each path -> the bytes of the paths after it (their sizes by ``lstat``; 0 for one that cannot be)."""
+    sizes = []
+    for p in paths:
+        try:
+            sizes.append(os.lstat(p).st_size)
+        except OSError:
+            sizes.append(0)
+    after, total = {}, 0
+    for p, size in zip(reversed(paths), reversed(sizes), strict=True):
+        after[p] = total
+        total += size
+    return after
+
+
 def _replay_paths(
     cls: type[S], path: Path, paths: list[Path], lazy: bool, keep_decoded: int, read_back: bool
 ) -> Replayed[S]:
@@ -66,6 +82,7 @@ def _replay_paths(
     last_header, retain = 0, None
     header: Entry | None = None
     read_back = read_back and lazy and len(paths) <= max_open_segments()
+    later = _bytes_after(paths) if keep_decoded > 0 and lazy else {}
 
     def apply(
         seg: Segment,
@@ -76,6 +93,9 @@ def _replay_paths(
     ) -> None:
         assert session is not None
         session.warnings.extend(seg.warnings)
+        # Dicts are kept only from the segment on whose later segments hold less than the budget:
+        # the older ones would be dropped again before the replay ends.
+        session.entries.keep_decoded(keep_decoded if lazy and later.get(seg.path, 0) < keep_decoded else 0)
         session._apply_all(
             entries,
             raws if lazy else [None] * len(raws),
@@ -115,7 +135,6 @@ def _replay_paths(
         if session is None and header is not None:
             sid = str(header.get("sessionId") or path.name.split(".jsonl")[0])
             session = cls(path, sid, header)
-            session.entries.keep_decoded(keep_decoded if lazy else 0)
         if session is None:
             waiting.append((seg, entries, raws, source, starts))
             continue
