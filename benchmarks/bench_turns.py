@@ -17,10 +17,11 @@ from __future__ import annotations
 import subprocess
 import sys
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench_util import REPO, bench_env, figure, hwm_peak_mib, lime_command, measure, run_child
+from bench_util import REPO, Run, bench_env, figure, hwm_peak_mib, lime_command, measure, run_child
 from bench_util import own_peaks as _own_peaks
 
 __all__ = ["TURN_FIGURES", "make_pi_session", "print_turn", "resume_turn_10mb", "resume_turn_50mb"]
@@ -98,6 +99,25 @@ def _floor_argv(server: Any, data: Path, name: str, segments: list[str]) -> list
     return [sys.executable, "-c", _POST, url, str(body), *segments]
 
 
+def _floor_run(server: Any, data: Path, name: str, segments: list[str]) -> Run:
+    """One run of the floor, posting the body lime sent last."""
+    return run_child(_floor_argv(server, data, name, segments), env=bench_env(data, "home-floor"))
+
+
+def _alternating(mine: Callable[[], Run], base: Callable[[], Run], repeat: int) -> tuple[list[Run], list[Run]]:
+    """``repeat`` runs of each side in turn, after one warm-up pair, so that the machine's load falls on
+    both alike. Raises if a run fails."""
+    runs: tuple[list[Run], list[Run]] = ([], [])
+    for index in range(1 + repeat):
+        for side, once in zip(runs, (mine, base), strict=True):
+            run = once()
+            if run.status != 0:
+                raise RuntimeError(f"{run.command or 'a measured command'} exited {run.status}")
+            if index:
+                side.append(run)
+    return runs
+
+
 def _floor(server: Any, data: Path, name: str, segments: list[str], repeat: int) -> list[Any]:
     argv = _floor_argv(server, data, name, segments)
     return measure(lambda: run_child(argv, env=bench_env(data, "home-floor")), repeat)
@@ -148,9 +168,12 @@ def _resume_turn(s: Any, size: int) -> dict[str, Any]:
         segments = _segments(env, sid)
         # Each run appends one short turn (a few hundred bytes): the size stays as measured.
         argv = [*lime_command(), "-r", sid, "-p", "hi"]
-        lime = measure(lambda: run_child(argv, env=env, cwd=cwd), s.repeat)
+        lime, floor = _alternating(
+            lambda: run_child(argv, env=env, cwd=cwd),
+            lambda: _floor_run(server, s.data, f"resume-{mib}mb", segments),
+            s.repeat,
+        )
         sent = len(server.calls[-1].raw)
-        floor = _floor(server, s.data, f"resume-{mib}mb", segments, s.repeat)
         server.calls.clear()  # the bodies kept so far are not part of the next child's peak
         peaks = (
             hwm_peak_mib(argv, env, cwd),

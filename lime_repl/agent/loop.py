@@ -23,6 +23,7 @@ from ..context.transcript import session_transcript
 from ..store.session import Session
 from .approvals import Approvals, Decision, scope_of
 from .providers.base import Provider, ReasoningDelta, TextDelta, TurnEnd
+from .providers.blocks import OwnedMessages
 from .providers.errors import ContextOverflowError, ProviderError
 from .tools.base import ToolContext, ToolResult, run_tool
 from .tools.builtin import TOOLS
@@ -158,7 +159,10 @@ class Agent:
         for _ in range(MAX_STEPS):
             if self.context is not None:
                 self.context.boundary(session)
-            system, messages = session_transcript(session)
+            system, transcript = session_transcript(session)
+            # Given to this request: the provider drops each message once it is encoded (not held twice).
+            messages = OwnedMessages(transcript)
+            del transcript
             try:
                 end, cancelled = self._stream(system, messages, tools, ui, session, outcome)
             except ContextOverflowError as exc:

@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..logsetup import get_logger
-from ..store.entries import Branch
+from ..store.entries import Branch, nodes_of
 from ..store.records import Entry, triple_part
 from .clean import clean_output
 
@@ -155,7 +155,23 @@ def _shrink(text: str, how: str | None) -> str:
     return text
 
 
-def _blocks(entry: Entry, how: str | None) -> list[dict[str, Any]]:
+class _ToolIds:
+    """The ``tool_use`` and ``tool_result`` ids seen while the blocks were built (for :func:`_pair_tools`):
+    all of each, and those in the right role (calls from the assistant, results from the user)."""
+
+    __slots__ = ("uses", "calls", "results", "answered", "seen", "holding")
+
+    def __init__(self) -> None:
+        self.uses: set[Any] = set()
+        self.calls: set[Any] = set()
+        self.results: set[Any] = set()
+        self.answered: set[Any] = set()
+        #: How many tool blocks were seen so far, and the indexes of the messages that hold any.
+        self.seen = 0
+        self.holding: set[int] = set()
+
+
+def _blocks(entry: Entry, how: str | None, role: str, ids: _ToolIds) -> list[dict[str, Any]]:
     content = entry.get("content")
     if isinstance(content, str):
         return [{"type": "text", "text": content}]
@@ -163,51 +179,56 @@ def _blocks(entry: Entry, how: str | None) -> list[dict[str, Any]]:
         return []
     blocks = []
     for block in content:
-        if not isinstance(block, dict) or not _ids_ok(block):
-            log.warning("transcript: skipped a malformed content block of entry %s: %.80r", entry.get("id"), block)
+        kind = block.get("type") if isinstance(block, dict) else None
+        if kind == "tool_result":
+            use_id = block.get("tool_use_id")
+            if not isinstance(use_id, str):
+                _malformed(entry, block)
+                continue
+            ids.results.add(use_id)
+            ids.seen += 1
+            if role == "user":
+                ids.answered.add(use_id)
+            value = block.get("content")
+            if how == "pruned":
+                block = dict(block, content=CLEARED)  # nothing of it is sent: no cleaning
+            elif isinstance(value, str):
+                cleaned = _shrink(clean_output(value), how)
+                if cleaned is not value:
+                    block = dict(block, content=cleaned)
+            elif how:
+                block = dict(block, content=_shrink(str(block.get("content", "")), how))
+        elif kind == "tool_use":
+            call_id = block.get("id")
+            if not isinstance(call_id, str):
+                _malformed(entry, block)
+                continue
+            ids.uses.add(call_id)
+            ids.seen += 1
+            if role == "assistant":
+                ids.calls.add(call_id)
+        elif not isinstance(block, dict):
+            _malformed(entry, block)
             continue
-        if block.get("type") == "tool_result" and how == "pruned":
-            block = dict(block, content=CLEARED)  # nothing of it is sent: no cleaning
-        elif block.get("type") == "tool_result" and isinstance(block.get("content"), str):
-            block = dict(block, content=_shrink(clean_output(block["content"]), how))
-        elif block.get("type") == "tool_result" and how:
-            block = dict(block, content=_shrink(str(block.get("content", "")), how))
         blocks.append(block)
     return blocks
 
 
-def _ids_ok(block: dict[str, Any]) -> bool:
-    """False for a ``tool_use``/``tool_result`` block whose id is not a string (it could never be paired)."""
-    kind = block.get("type")
-    if kind == "tool_use":
-        return isinstance(block.get("id"), str)
-    if kind == "tool_result":
-        return isinstance(block.get("tool_use_id"), str)
-    return True
+def _malformed(entry: Entry, block: object) -> None:
+    log.warning("transcript: skipped a malformed content block of entry %s: %.80r", entry.get("id"), block)
 
 
-def _pair_tools(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Drop tool calls without results and results without calls."""
-    results: set[Any] = set()
-    calls: set[Any] = set()
-    all_uses: set[Any] = set()  # tool_use ids wherever they are (a tool_use in a user message is checked too)
-    all_results: set[Any] = set()
-    for m in messages:
-        user = m["role"] == "user"
-        for b in m["content"]:
-            kind = b.get("type")
-            if kind == "tool_use":
-                all_uses.add(b.get("id"))
-                if m["role"] == "assistant":
-                    calls.add(b.get("id"))
-            elif kind == "tool_result":
-                all_results.add(b.get("tool_use_id"))
-                if user:
-                    results.add(b.get("tool_use_id"))
-    if all_uses <= results and all_results <= calls:
+def _pair_tools(messages: list[dict[str, Any]], ids: _ToolIds) -> list[dict[str, Any]]:
+    """Drop tool calls without results and results without calls (``ids``: those the blocks hold)."""
+    results, calls = ids.answered, ids.calls
+    # tool_use ids wherever they are (a tool_use in a user message is checked too), and the same for results
+    if ids.uses <= results and ids.results <= calls:
         return [m for m in messages if m["content"]]  # every call has its result: nothing to drop
     kept = []
-    for message in messages:
+    for index, message in enumerate(messages):
+        if index not in ids.holding:  # no tool block in it: nothing of it can go
+            kept.append(message)
+            continue
         blocks = [
             b
             for b in message["content"]
@@ -230,8 +251,13 @@ def checkpoint_compaction(segments: Sequence[Segment]) -> Entry | None:
 
 
 def session_transcript(session: Session) -> tuple[str, list[dict[str, Any]]]:
-    """:func:`build_transcript` of ``session``'s active branch, header and oldest checkpoint's compaction."""
-    return build_transcript(session.branch(), session.header, checkpoint_compaction(session.segments))
+    """:func:`build_transcript` of ``session``'s active branch, header and oldest checkpoint's compaction.
+
+    The dicts a resume's replay kept for this first read and that it did not use are dropped after it.
+    """
+    built = build_transcript(session.branch(), session.header, checkpoint_compaction(session.segments))
+    session.entries.forget_decoded()
+    return built
 
 
 def build_transcript(
@@ -261,30 +287,36 @@ def build_transcript(
             }
         )
 
-    def add(role: str, blocks: list[dict[str, Any]]) -> None:
+    tools = _ToolIds()
+
+    def add(role: str, blocks: list[dict[str, Any]], seen: int = -1) -> None:
         if not blocks:
             return
         if messages and messages[-1]["role"] == role:
             messages[-1]["content"].extend(blocks)  # every content list here is the builder's own
         else:
             messages.append({"role": role, "content": blocks})
+        if seen >= 0 and tools.seen > seen:  # these blocks held a tool block
+            tools.holding.add(len(messages) - 1)
 
     kinds = kinds_of(branch)
     picked = [k for k in range(start, len(kinds)) if kinds[k] in ("message", "branch_summary")]
-    ahead: dict[int, Entry] = {}  # the entries decoded so far and not yet consumed (a bash triple's look-ahead)
+    nodes = nodes_of(branch)
+    fetch = (lambda k: nodes[k].entry) if nodes is not None else branch.__getitem__
+    ahead: dict[int, Entry] = {}  # entries decoded for a bash triple's look-ahead and not yet consumed
 
-    def item(k: int) -> Entry:
+    def peek(k: int) -> Entry:
         entry = ahead.get(k)
         if entry is None:
-            entry = ahead[k] = branch[picked[k]]
+            entry = ahead[k] = fetch(picked[k])
         return entry
 
     count = len(picked)
     i = 0
     while i < count:
-        for done in [k for k in ahead if k < i]:
-            del ahead[done]
-        entry = item(i)
+        entry = ahead.pop(i, None)
+        if entry is None:
+            entry = fetch(picked[i])
         if entry.get("type") == "branch_summary":
             add(
                 "user",
@@ -298,24 +330,26 @@ def build_transcript(
             while (
                 i + len(group) < count
                 and len(group) < 3
-                and isinstance(item(i + len(group)).get("shell"), dict)
-                and item(i + len(group))["shell"].get("exchange") == shell.get("exchange")
+                and isinstance(peek(i + len(group)).get("shell"), dict)
+                and peek(i + len(group))["shell"].get("exchange") == shell.get("exchange")
             ):
-                group.append(item(i + len(group)))
+                group.append(peek(i + len(group)))
             folded = fold_bash(group)
-            if folded is not None and shell.get("context") is False:  # a !!command: kept out of the context
-                i += len(group)
-                continue
             if folded is not None:
+                for k in range(i + 1, i + len(group)):
+                    ahead.pop(k, None)
+                i += len(group)
+                if shell.get("context") is False:  # a !!command: kept out of the context
+                    continue
                 how = next((micro[e["id"]] for e in group if isinstance(e.get("id"), str) and e["id"] in micro), None)
                 if how:
                     folded["stdout"] = _shrink(folded["stdout"], how)
                     folded["stderr"] = _shrink(folded["stderr"], how) if how == "trimmed" else ""
                 add("user", [folded])
-                i += len(group)
                 continue
         role = entry.get("role")
-        if role in ("user", "assistant"):
-            add(str(role), _blocks(entry, micro.get(str(entry.get("id")))))
+        if role == "user" or role == "assistant":
+            seen = tools.seen
+            add(role, _blocks(entry, micro.get(str(entry.get("id"))) if micro else None, role, tools), seen)
         i += 1
-    return system, _pair_tools(messages)
+    return system, _pair_tools(messages, tools)

@@ -22,9 +22,11 @@ are taken once, when an entry is replayed or appended.
 from __future__ import annotations
 
 import sys
+from collections import deque
 from collections.abc import Iterator, Mapping, Sequence, ValuesView
 from typing import overload
 
+from .reading import SegmentSource
 from .records import Entry, decode_line, output_facts
 
 __all__ = ["LAZY_TYPES", "Branch", "EntryMap", "Node"]
@@ -36,11 +38,22 @@ LAZY_TYPES = frozenset({"message", "custom"})
 class Node:
     """One entry: ``id``, ``parent`` (its ``parentId`` when a string), ``kind`` (its ``type``),
     ``role`` (a message's), ``output`` (:func:`~lime_repl.store.records.output_facts`), ``shell``, and
-    ``raw`` (the log line) or the decoded entry."""
+    ``raw`` (the log line) or the decoded entry.
 
-    __slots__ = ("id", "parent", "kind", "role", "output", "shell", "raw", "_entry")
+    Given a ``source`` (the open segment file the line was read from, at byte ``at``), a lazy entry
+    keeps where its line is instead of the line, and :attr:`raw` reads it back (``os.pread``)."""
 
-    def __init__(self, entry_id: str, entry: Entry, raw: bytes | None, parent: str | None = None) -> None:
+    __slots__ = ("id", "parent", "kind", "role", "output", "shell", "_raw", "_entry", "once", "src", "loc")
+
+    def __init__(
+        self,
+        entry_id: str,
+        entry: Entry,
+        raw: bytes | None,
+        parent: str | None = None,
+        source: SegmentSource | None = None,
+        at: int = 0,
+    ) -> None:
         kind = entry.get("type")
         self.id = entry_id
         if parent is None:
@@ -49,29 +62,95 @@ class Node:
         self.parent = parent
         # Interned: one "message" and one "user" string for all nodes, not one per decoded line.
         self.kind = sys.intern(kind) if isinstance(kind, str) else None
-        role = entry.get("role") if kind == "message" else None
-        self.role = sys.intern(role) if isinstance(role, str) else None
-        self.output = output_facts(entry) if kind == "message" else None
-        #: True for a message with a ``shell`` object (a member of a bash triple).
-        self.shell = kind == "message" and isinstance(entry.get("shell"), dict)
+        if kind == "message":
+            role = entry.get("role")
+            self.role = sys.intern(role) if isinstance(role, str) else None
+            # output_facts is None for all but user messages: not called for the others.
+            self.output = output_facts(entry) if role == "user" else None
+            #: True for a message with a ``shell`` object (a member of a bash triple).
+            self.shell = isinstance(entry.get("shell"), dict)
+        else:
+            self.role = self.output = None
+            self.shell = False
         lazy = raw is not None and kind in LAZY_TYPES
-        self.raw = raw if lazy else None
         self._entry = None if lazy else entry
+        #: A lazy entry's dict as the replay decoded it, handed to the first read (see :class:`EntryMap`).
+        self.once: Entry | None = None
+        #: The segment file and ``offset << 32 | length`` of the line read back by :attr:`raw`.
+        self.src = source if lazy else None
+        self.loc = at << 32 | len(raw) if lazy and source is not None and raw is not None else 0
+        self._raw = raw if lazy and source is None else None
+
+    @property
+    def raw(self) -> bytes | None:
+        """The log line of a lazy entry (held, or read back from its segment file); None for one held decoded.
+
+        Raises ``OSError`` when a line read back is no longer all there (its file was cut under the session).
+        """
+        held = self._raw
+        if held is not None or self.src is None:
+            return held
+        return self.src.read(self.loc >> 32, self.loc & 0xFFFFFFFF)
 
     @property
     def entry(self) -> Entry:
-        """The entry as a new dict decoded from its line, or the one held."""
+        """The entry as a new dict decoded from its line (or the replay's, once), or the one held."""
         held = self._entry
-        return held if held is not None else decode_line(self.raw or b"")
+        if held is not None:
+            return held
+        once = self.once
+        if once is not None:
+            self.once = None
+            return once
+        return decode_line(self.raw or b"")
 
 
 class EntryMap(Mapping[str, Entry]):
-    """Entry id -> entry, in log order (a read-only mapping; :meth:`add` is the store's)."""
+    """Entry id -> entry, in log order (a read-only mapping; :meth:`add` is the store's).
 
-    __slots__ = ("nodes",)
+    A replay with a ``keep_decoded`` budget (:func:`~lime_repl.store.replay.replay`)
+    leaves the newest lazy entries' dicts, up to that many bytes of their lines,
+    in their nodes (``once``): the first read of each gets that dict instead of
+    decoding the line again, and later reads decode as usual. A resume reads its
+    branch right after the replay to build the transcript; it then decodes only
+    what the budget left out. :meth:`forget_decoded` drops what is left.
+    """
+
+    __slots__ = ("nodes", "_decoded", "_budget", "_held")
 
     def __init__(self) -> None:
         self.nodes: dict[str, Node] = {}
+        self._decoded: deque[tuple[Node, int]] = deque()
+        self._budget = 0
+        self._held = 0
+
+    def keep_decoded(self, budget: int) -> None:
+        """From now on, keep replayed dicts for their first read, up to ``budget`` bytes of lines (newest kept)."""
+        self._budget = max(budget, 0)
+
+    @property
+    def keeping(self) -> bool:
+        """True while replayed dicts are kept for their first read (a budget was set)."""
+        return self._budget > 0
+
+    def hold_once(self, node: Node, entry: Entry, size: int) -> None:
+        """Keep ``entry`` (``size`` bytes of line) for the first read of ``node``, within the budget."""
+        if size > self._budget:
+            return
+        node.once = entry
+        self._decoded.append((node, size))
+        self._held += size
+        while self._held > self._budget:
+            old, old_size = self._decoded.popleft()
+            old.once = None
+            self._held -= old_size
+
+    def forget_decoded(self) -> None:
+        """Drop every dict still kept for a first read (each line decodes on its next read)."""
+        for node, _ in self._decoded:
+            node.once = None
+        self._decoded.clear()
+        self._held = self._budget = 0
 
     def add(self, entry_id: str, entry: Entry, raw: bytes | None = None) -> None:
         """Hold ``entry`` (decoded from ``raw`` when given, which is kept instead for lazy types)."""

@@ -87,7 +87,9 @@ def has_header(fd: int) -> bool:
     torn by a crash or power cut right after a rollover whose header never
     reached the disk. Repair moves such a line to ``.torn``, so no byte is lost.
     """
-    head = os.pread(fd, _HEADER_MAX, 0)
+    head = os.pread(fd, 4096, 0)  # a header is rarely longer; the whole limit only when it is
+    if b"\n" not in head and len(head) == 4096:
+        head = os.pread(fd, _HEADER_MAX, 0)
     end = head.find(b"\n")
     if end < 0:
         return head.startswith(ENTRY_PREFIX) or ENTRY_PREFIX.startswith(head)

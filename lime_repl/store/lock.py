@@ -52,8 +52,13 @@ class SessionLock:
             raise
         self._fd = fd
         try:
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            pid = f"{os.getpid()}\n".encode()
+            # Written over the last holder's pid; cut only when that was longer (a truncate to 0
+            # first costs a metadata update on every acquire).
+            before = os.fstat(fd).st_size
+            os.pwrite(fd, pid, 0)
+            if before > len(pid):
+                os.ftruncate(fd, len(pid))
         except OSError:
             pass  # the pid is only for the message; a full disk must not stop the lock
 

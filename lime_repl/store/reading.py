@@ -21,13 +21,14 @@ import errno
 import os
 import re
 import time
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
 from .files import open_file
 from .records import BadRecord, Entry, decode_line, parse_line
 
-__all__ = ["Line", "Segment", "read_segment", "read_segments", "segment_paths", "split_segment"]
+__all__ = ["Line", "Segment", "SegmentSource", "decode_segment", "open_segment", "read_segment", "read_segments", "segment_paths", "split_segment"]
 
 _ROTATED = re.compile(r"\.(\d+)$")
 
@@ -68,6 +69,43 @@ class Segment:
 
     def __repr__(self) -> str:
         return f"Segment({self.path.name}, {len(self.lines)} lines)"
+
+
+class SegmentSource:
+    """A segment file kept open to read its lines back by offset (``os.pread``); closed once unreferenced.
+
+    The descriptor follows the file through a rotation's rename (and keeps it readable after a
+    retention's unlink), so a line is found where the replay saw it for as long as a node needs it.
+    """
+
+    __slots__ = ("fd", "path", "__weakref__")
+
+    def __init__(self, fd: int, path: Path) -> None:
+        self.fd = fd
+        self.path = path
+        weakref.finalize(self, os.close, fd)
+
+    def read(self, at: int, size: int) -> bytes:
+        """The ``size`` bytes at offset ``at``. Raises ``OSError`` (EIO) when fewer are there."""
+        data = os.pread(self.fd, size, at)
+        if len(data) != size:
+            raise OSError(errno.EIO, "a log line is no longer where it was read", str(self.path))
+        return data
+
+
+def open_segment(path: Path) -> tuple[bytes, SegmentSource]:
+    """The whole segment file at ``path`` and a :class:`SegmentSource` holding it open.
+
+    ``O_NOFOLLOW``, a regular file (:func:`~lime_repl.store.files.open_file`); raises ``OSError``, :class:`UnsafeFile`.
+    """
+    fd = open_file(path, os.O_RDONLY)
+    try:
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            data = fh.read()
+    except BaseException:
+        os.close(fd)
+        raise
+    return data, SegmentSource(fd, path)
 
 
 def segment_paths(active: Path) -> list[Path]:
@@ -120,6 +158,45 @@ def split_segment(data: bytes, segment: Segment, *, keep: bool = True) -> Iterat
         line = Line(raw, entry if keep else None, lineno)
         lines.append(line)
         yield line, entry
+
+
+def decode_segment(
+    data: bytes, segment: Segment, starts: list[int] | None = None
+) -> tuple[list[Entry], list[bytes]]:
+    """:func:`split_segment` of ``data`` into ``segment`` (no entries kept), as two lists: the entries and
+    their lines, in order. The replay's form: one loop, no generator.
+
+    With ``starts``, each line's offset in the file is appended to it, and ``segment.lines`` keeps the
+    first two lines only (the header and checkpoint a session reads again; the others are read back).
+    """
+    end = data.rfind(b"\n") + 1
+    segment.torn = data[end:]
+    lines = segment.lines
+    entries: list[Entry] = []
+    raws: list[bytes] = []
+    keep = 2 if starts is not None else -1
+    lineno = 0
+    start = 0
+    find = data.index
+    while start < end:
+        stop = find(b"\n", start) + 1
+        lineno += 1
+        raw = data[start:stop]
+        at, start = start, stop
+        try:
+            entry = parse_line(raw)
+        except BadRecord as exc:
+            if not raw.isspace():
+                segment.warnings.append(f"{segment.path}:{lineno}: skipped bad line: {exc}")
+            continue
+        if keep:
+            lines.append(Line(raw, None, lineno))
+            keep -= 1
+        entries.append(entry)
+        raws.append(raw)
+        if starts is not None:
+            starts.append(at)
+    return entries, raws
 
 
 def read_bytes(path: Path) -> bytes:

@@ -84,6 +84,8 @@ def repair_torn_tail(path: Path) -> int:
         if size == 0:
             return 0
         require_header(fh.fileno(), path)
+        if os.pread(fh.fileno(), 1, size - 1) == b"\n":
+            return 0  # ends with a whole line: nothing torn
         # Scan back in blocks for the last newline.
         pos = size
         block = 65536

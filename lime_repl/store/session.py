@@ -23,10 +23,15 @@ from .records import Entry, new_entry_id, new_session_id, now_rfc3339, session_h
 from .replay import replay
 from .segments import LockHeld, SessionLock, UnsafeFile, WriteFailed, repair_torn_tail, segment_paths
 
-__all__ = ["LockHeld", "NewSessionFields", "Session", "StoreOptions", "WriteFailed"]
+__all__ = ["DECODED_ON_OPEN", "LockHeld", "NewSessionFields", "Session", "StoreOptions", "WriteFailed"]
 
 
 _DEFAULTS = StoreOptions()
+
+#: Bytes of the newest lines whose decoded entries :meth:`Session.open` keeps for their first read:
+#: a resume builds its transcript next, and then decodes again only what this leaves out (about
+#: three times as many bytes of dicts, held until that read).
+DECODED_ON_OPEN = 8 << 20
 
 
 class NewSessionFields(TypedDict, total=False):
@@ -159,10 +164,20 @@ class Session(SessionLog):
         return session
 
     @classmethod
-    def open(cls, path: Path, *, options: StoreOptions = _DEFAULTS, lazy: bool = True) -> Session:
+    def open(
+        cls,
+        path: Path,
+        *,
+        options: StoreOptions = _DEFAULTS,
+        lazy: bool = True,
+        keep_decoded: int = DECODED_ON_OPEN,
+    ) -> Session:
         """Resume a session as its writer: take the lock, repair a torn tail, replay, append after.
 
-        ``lazy`` as in :func:`~lime_repl.store.replay.replay`: entries held as their lines (the default).
+        ``lazy`` and ``keep_decoded`` as in :func:`~lime_repl.store.replay.replay`: lazy entries are
+        read back from their segment files, which stay open (``read_back``; the newest
+        ``keep_decoded`` bytes of them are also kept as the replay's dicts until their first read,
+        :data:`DECODED_ON_OPEN`). The segments of the session keep only their first two lines.
 
         Rotation keeps the session's own ``retain`` (the newest header's, or a later
         ``retention`` entry's), not ``options.backups``; a session whose headers
@@ -181,7 +196,7 @@ class Session(SessionLog):
             repaired = 0
             if os.path.lexists(path):
                 repaired = repair_torn_tail(path)
-            replayed = replay(cls, path, lazy=lazy)
+            replayed = replay(cls, path, lazy=lazy, keep_decoded=keep_decoded, read_back=True)
             session, segments = replayed.session, replayed.segments
             if repaired:
                 session.warnings.append(

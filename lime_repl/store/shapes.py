@@ -74,12 +74,22 @@ def triple_part(entry: Entry) -> tuple[TripleRole, str] | None:
     """
     if entry.get("type") != "message" or not isinstance(entry.get("shell"), dict):
         return None
-    text = text_of(entry)
-    for role, tag in BASH_TAGS.items():
-        body = unwrap_tag(text, tag)
-        if body is not None:
-            return role, body
+    stripped = text_of(entry).strip()
+    if not stripped.startswith("<bash-"):  # every tag opens with it: no tag to try
+        return None
+    # The opening tag is all up to the first ">": it names the one member the text can be (unwrap_tag's test).
+    opening = stripped[: stripped.find(">") + 1]
+    found = _OPENING.get(opening)
+    if found is None:
+        return None
+    role, closing = found
+    if len(stripped) >= len(opening) + len(closing) and stripped.endswith(closing):
+        return role, stripped[len(opening) : -len(closing)]
     return None
+
+
+#: Each bash tag's opening form -> (member, closing form).
+_OPENING: dict[str, tuple[TripleRole, str]] = {f"<{tag}>": (role, f"</{tag}>") for role, tag in BASH_TAGS.items()}
 
 
 def triple_role(entry: Entry) -> TripleRole | None:
@@ -122,16 +132,21 @@ def output_facts(entry: Entry) -> tuple[int, str] | None:
     if not isinstance(content, list):
         return None
     shell = entry.get("shell")
-    if isinstance(shell, dict):
-        if not content or not isinstance(content[0], dict):
-            return None
-        part = triple_part(entry)
-        if part is not None and part[0] == "input":
-            return None
-    elif not any(isinstance(b, dict) and b.get("type") == "tool_result" for b in content):
+    if not isinstance(shell, dict):
+        # Tool results: the size of each; no tool_result, no output. One pass over the blocks.
+        size, found = 0, False
+        for block in content:
+            if isinstance(block, dict) and block.get("type") == "tool_result":
+                found = True
+                value = block.get("content")
+                size += len(value) if isinstance(value, str) else len(str(value))
+        return (size, str(entry.get("id"))) if found else None
+    if not content or not isinstance(content[0], dict):
+        return None
+    part = triple_part(entry)
+    if part is not None and part[0] == "input":
         return None
     size = 0
-    part = triple_part(entry) if isinstance(shell, dict) else None
     for block in content:
         if not isinstance(block, dict):
             continue

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .entries import Branch, EntryMap, Node
+from .reading import SegmentSource
 from .records import META_TYPES, Entry, is_tree_node
 from .segments import Segment
 from .titles import first_prompt
@@ -51,6 +52,43 @@ class SessionState:
         self._taken: set[str] = set()
         #: The last branch walked, ``(leaf id, nodes root first)``: a later walk stops where it meets it.
         self._path: tuple[str, list[Node]] | None = None
+
+    def _apply_all(
+        self,
+        entries: list[Entry],
+        raws: list[bytes | None],
+        *,
+        first_segment: bool = False,
+        source: SegmentSource | None = None,
+        starts: list[int] | None = None,
+    ) -> None:
+        """:meth:`_apply` of each of ``entries`` with its line, in order (the replay's loop).
+
+        A ``message`` with a new string id, the bulk of every log, is applied here
+        directly: it is held as a node and becomes the leaf, as :meth:`_apply` does;
+        given the ``source`` file and each line's offset (``starts``), the node keeps
+        where its line is instead of the line (:class:`~lime_repl.store.entries.Node`).
+        """
+        nodes = self.entries.nodes
+        taken = self._taken
+        hold = self.entries.hold_once if self.entries.keeping else None
+        offsets = starts if source is not None and starts is not None else [0] * len(entries)
+        for entry, raw, at in zip(entries, raws, offsets, strict=True):
+            entry_id = entry.get("id")
+            if entry["type"] == "message" and isinstance(entry_id, str) and entry_id not in nodes:
+                taken.add(entry_id)
+                parent = entry.get("parentId")
+                known = nodes.get(parent) if isinstance(parent, str) else None
+                node = nodes[entry_id] = Node(
+                    entry_id, entry, raw, known.id if known is not None else None, source if raw else None, at
+                )
+                if hold is not None and raw is not None:
+                    hold(node, entry, len(raw))
+                if self.first_message is None and self.first_segment == 0:
+                    self.first_message = first_prompt(entry)
+                self.leaf_id = entry_id
+            else:
+                self._apply(entry, first_segment=first_segment, raw=raw)
 
     def _apply(self, entry: Entry, *, first_segment: bool = False, raw: bytes | None = None) -> None:
         """Replay one entry; ``raw`` is the log line it was decoded from (kept instead of a message's dict)."""

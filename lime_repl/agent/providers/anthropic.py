@@ -56,7 +56,7 @@ from lime_repl.agent.providers.blocks import (
     tool_use_block,
 )
 from lime_repl.agent.providers.errors import NetworkError
-from lime_repl.agent.providers.http import decode_event, encode_body, raise_stream_error
+from lime_repl.agent.providers.http import decode_event, encode_body_chunks, raise_stream_error
 
 __all__ = ["DEFAULT_MAX_TOKENS", "AnthropicProvider", "build_messages", "build_tools"]
 
@@ -237,7 +237,13 @@ class AnthropicProvider(BaseProvider):
         self, system: str, messages: list[Block], tools: list[Block], model: str, max_tokens: int | None
     ) -> bytes:
         """The JSON bytes sent: top-level keys sorted (the SDK's order)."""
-        return encode_body(self.request_params(system, messages, tools, model, max_tokens))
+        return b"".join(self.request_chunks(system, messages, tools, model, max_tokens))
+
+    def request_chunks(
+        self, system: str, messages: list[Block], tools: list[Block], model: str, max_tokens: int | None
+    ) -> list[bytes]:
+        """:meth:`request_body` in the pieces it is sent in (:func:`~.http.encode_body_chunks`)."""
+        return encode_body_chunks(self.request_params(system, messages, tools, model, max_tokens))
 
     def _events(
         self,
@@ -248,7 +254,7 @@ class AnthropicProvider(BaseProvider):
         model: str,
         max_tokens: int | None,
     ) -> Iterator[Event]:
-        body = self.request_body(system, messages, tools, model, max_tokens)
+        body = self.request_chunks(system, messages, tools, model, max_tokens)
         served_model = model
         usage: dict[str, Any] = {}
         stop = ""

@@ -254,8 +254,11 @@ class BaseProvider:
         """The headers that authenticate a request (``Authorization: Bearer KEY`` unless overridden)."""
         return {"Authorization": f"Bearer {self.api_key}"}
 
-    def _post_stream(self, path: str, body: bytes, headers: dict[str, str] | None = None) -> Iterator[tuple[str, str]]:
-        """POST ``body`` (JSON bytes) to ``base_url + path``; yield ``(event, data)`` per server-sent event."""
+    def _post_stream(
+        self, path: str, body: bytes | list[bytes], headers: dict[str, str] | None = None
+    ) -> Iterator[tuple[str, str]]:
+        """POST ``body`` (JSON bytes, or their pieces) to ``base_url + path``; yield ``(event, data)`` per
+        server-sent event."""
         from lime_repl.agent.providers.http import stream_events
 
         client = self._get_client()

@@ -32,6 +32,7 @@ from lime_repl.agent.providers.http import COMPACT_JSON
 
 __all__ = [
     "Block",
+    "OwnedMessages",
     "make_usage",
     "parse_tool_arguments",
     "render_local_shell",
@@ -41,6 +42,14 @@ __all__ = [
 ]
 
 Block = dict[str, Any]
+
+
+class OwnedMessages(list[Block]):
+    """Neutral messages handed to one request for good: a provider that builds its body a message at a
+    time (:mod:`.openai`) empties this list as it goes, so the messages are not held beside the body
+    they became. Any other list is left as it is."""
+
+    __slots__ = ()
 
 
 def make_usage(

@@ -38,9 +38,11 @@ from lime_repl.agent.providers.errors import from_status
 COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 __all__ = [
+    "CHUNK_BYTES",
     "USER_AGENT",
     "decode_event",
     "encode_body",
+    "encode_body_chunks",
     "make_client",
     "raise_stream_error",
     "retry_delay",
@@ -56,25 +58,58 @@ _INITIAL_DELAY = 0.5
 _MAX_DELAY = 8.0
 
 
-def encode_body(body: dict[str, Any], first: tuple[str, ...] = (), sort_rest: bool = True) -> bytes:
-    """The request body as UTF-8 JSON bytes: keys in ``first`` first, then the rest (sorted when ``sort_rest``).
+#: The size of the pieces a request body is built and sent in (:func:`encode_body_chunks`).
+CHUNK_BYTES = 1 << 20
 
-    Nested values keep their order. Compact separators and no ASCII escaping,
-    as the SDKs serialize (``tests/data/requests/`` holds their bytes).
+
+def encode_body_chunks(
+    body: dict[str, Any], first: tuple[str, ...] = (), sort_rest: bool = True, chunk: int = CHUNK_BYTES
+) -> list[bytes]:
+    """The request body as UTF-8 JSON in pieces of about ``chunk`` bytes: keys in ``first`` first, then
+    the rest (sorted when ``sort_rest``); their concatenation is :func:`encode_body`'s bytes.
+
+    A top-level value may also be an iterator (encoded as the JSON array of what it yields, each item
+    dropped once encoded). Nested values keep their order. Compact separators and no ASCII escaping,
+    as the SDKs serialize (``tests/data/requests/`` holds their bytes). Each
+    list item of a top-level value is encoded on its own: one ``str`` of a whole
+    30 MB body takes 4 bytes a character as soon as it holds one emoji (PEP 393),
+    and the pieces are sent as they are (:func:`stream_events`), so the body is
+    never joined into one ``bytes`` (which would hold it twice while joining).
     """
     rest = [k for k in body if k not in first]
     order = [k for k in first if k in body] + (sorted(rest) if sort_rest else rest)
-    # The bytes of ``json.dumps`` of the whole body, built a list item at a time: one str of a whole
-    # 30 MB body takes 4 bytes a character as soon as it holds one emoji (PEP 393).
-    parts: list[bytes] = []
+    if not order:
+        return [b"{}"]
+    encode = COMPACT_JSON.encode
+    chunks: list[bytes] = []
+    pending: list[bytes] = []
+    size = 0
     for index, key in enumerate(order):
-        parts.append((b"{" if index == 0 else b",") + COMPACT_JSON.encode(key).encode("utf-8") + b":")
+        pending.append((b"{" if index == 0 else b",") + encode(key).encode("utf-8") + b":")
         value = body[key]
-        if isinstance(value, list) and value:
-            parts.append(b"[" + b",".join(COMPACT_JSON.encode(item).encode("utf-8") for item in value) + b"]")
-        else:
-            parts.append(COMPACT_JSON.encode(value).encode("utf-8"))
-    return b"".join(parts) + b"}" if parts else b"{}"
+        if not (isinstance(value, list) and value or isinstance(value, Iterator)):
+            pending.append(encode(value).encode("utf-8"))
+            size += len(pending[-1])
+            continue
+        number = 0
+        for number, item in enumerate(value, 1):  # noqa: B007 - counted for the empty iterator below
+            piece = encode(item).encode("utf-8")
+            pending.append((b"[" if number == 1 else b",") + piece)
+            size += len(piece)
+            if size >= chunk:
+                chunks.append(b"".join(pending))
+                pending.clear()
+                size = 0
+        pending.append(b"]" if number else b"[]")
+    pending.append(b"}")
+    chunks.append(b"".join(pending))
+    return chunks
+
+
+def encode_body(body: dict[str, Any], first: tuple[str, ...] = (), sort_rest: bool = True) -> bytes:
+    """The request body as UTF-8 JSON bytes (:func:`encode_body_chunks` joined): ``json.dumps`` of the
+    body with its keys in that order, compact, no ASCII escaping."""
+    return b"".join(encode_body_chunks(body, first, sort_rest))
 
 
 def make_client(timeout: float, connect_timeout: float, base_url: str = "") -> Any:
@@ -162,14 +197,15 @@ def _error_fields(response: Any) -> tuple[str, str]:
 def stream_events(
     client: Any,
     url: str,
-    body: bytes,
+    body: bytes | list[bytes],
     headers: dict[str, str],
     *,
     provider: str,
     key_env: str,
     max_retries: int,
 ) -> Iterator[tuple[str, str]]:
-    """POST ``body`` to ``url`` and yield each server-sent event as ``(event name, data)``.
+    """POST ``body`` (bytes, or the pieces of :func:`encode_body_chunks`, sent in turn with a
+    ``Content-Length``) to ``url`` and yield each server-sent event as ``(event name, data)``.
 
     Retries per the module docstring before the first event; a status >= 400
     that is not retried raises the typed :class:`ProviderError`. Transport
@@ -183,6 +219,8 @@ def stream_events(
         "User-Agent": USER_AGENT,
         **headers,
     }
+    if isinstance(body, list):  # a list, not an iterator: a retry sends it again
+        sent["Content-Length"] = str(sum(len(piece) for piece in body))
     retries = 0
     started = False
     while True:

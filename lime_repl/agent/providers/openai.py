@@ -45,15 +45,16 @@ from lime_repl.agent.providers.base import (
 )
 from lime_repl.agent.providers.blocks import (
     Block,
+    OwnedMessages,
     make_usage,
     render_local_shell,
     tool_input_json,
     tool_result_text,
     tool_use_block,
 )
-from lime_repl.agent.providers.http import decode_event, encode_body, raise_stream_error
+from lime_repl.agent.providers.http import decode_event, encode_body_chunks, raise_stream_error
 
-__all__ = ["OpenAIChatProvider", "build_messages", "build_tools"]
+__all__ = ["OpenAIChatProvider", "build_messages", "build_tools", "iter_messages"]
 
 _FINISH = {"stop": "end_turn", "tool_calls": "tool_use", "function_call": "tool_use", "length": "max_tokens"}
 
@@ -114,20 +115,37 @@ def _assistant_message(blocks: list[Block]) -> dict[str, Any] | None:
     return message
 
 
-def build_messages(system: str, messages: list[Block]) -> list[dict[str, Any]]:
-    """Neutral messages -> Chat Completions ``messages`` (system first; tool results as ``tool`` messages)."""
-    out: list[dict[str, Any]] = [{"role": "system", "content": system}] if system else []
-    for message in messages:
+def iter_messages(system: str, messages: list[Block]) -> Iterator[dict[str, Any]]:
+    """:func:`build_messages` one wire message at a time; an :class:`~.blocks.OwnedMessages` list is
+    emptied as it is read (each neutral message dropped once converted)."""
+    if system:
+        yield {"role": "system", "content": system}
+    owned = isinstance(messages, OwnedMessages)
+    for index in range(len(messages)):
+        message = messages[index]
+        if owned:
+            messages[index] = _DONE
         blocks = message.get("content") or []
         if isinstance(blocks, str):
             blocks = [{"type": "text", "text": blocks}]
         if message.get("role") == "assistant":
             converted = _assistant_message(blocks)
             if converted is not None:
-                out.append(converted)
+                yield converted
         else:
-            out.extend(_user_messages(blocks))
-    return out
+            yield from _user_messages(blocks)
+        del message, blocks
+    if owned:
+        messages.clear()
+
+
+#: What an owned message list holds in the place of a message already converted.
+_DONE: Block = {}
+
+
+def build_messages(system: str, messages: list[Block]) -> list[dict[str, Any]]:
+    """Neutral messages -> Chat Completions ``messages`` (system first; tool results as ``tool`` messages)."""
+    return list(iter_messages(system, messages))
 
 
 
@@ -160,8 +178,16 @@ class OpenAIChatProvider(BaseProvider):
         self, system: str, messages: list[Block], tools: list[Block], model: str, max_tokens: int | None
     ) -> bytes:
         """The JSON bytes sent: ``model``, ``stream``, ``messages``, then the other keys sorted (the SDK's order)."""
-        params = self.request_params(system, messages, tools, model, max_tokens)
-        return encode_body(params, ("model", "stream", "messages"))
+        return b"".join(self.request_chunks(system, messages, tools, model, max_tokens))
+
+    def request_chunks(
+        self, system: str, messages: list[Block], tools: list[Block], model: str, max_tokens: int | None
+    ) -> list[bytes]:
+        """:meth:`request_body` in the pieces it is sent in (:func:`~.http.encode_body_chunks`); the wire
+        messages are built as they are encoded, and an :class:`~.blocks.OwnedMessages` list is emptied."""
+        params = self.request_params(system, [], tools, model, max_tokens)
+        params["messages"] = iter_messages(system, messages)
+        return encode_body_chunks(params, ("model", "stream", "messages"))
 
     def _events(
         self,
@@ -172,7 +198,7 @@ class OpenAIChatProvider(BaseProvider):
         model: str,
         max_tokens: int | None,
     ) -> Iterator[Event]:
-        body = self.request_body(system, messages, tools, model, max_tokens)
+        body = self.request_chunks(system, messages, tools, model, max_tokens)
         calls: dict[int, dict[str, str]] = {}
         reasoning: list[str] = []
         finish = ""

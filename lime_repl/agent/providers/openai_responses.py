@@ -57,7 +57,7 @@ from lime_repl.agent.providers.blocks import (
     tool_use_block,
 )
 from lime_repl.agent.providers.errors import NetworkError, from_status
-from lime_repl.agent.providers.http import decode_event, encode_body
+from lime_repl.agent.providers.http import decode_event, encode_body_chunks
 
 __all__ = ["OpenAIResponsesProvider", "build_input", "build_tools", "replay_reasoning_item"]
 
@@ -229,7 +229,14 @@ class OpenAIResponsesProvider(BaseProvider):
         self, system: str, messages: list[Block], tools: list[Block], model: str, max_tokens: int | None
     ) -> bytes:
         """The JSON bytes sent: ``model`` and ``stream`` first, then the other keys sorted (the SDK's order)."""
-        return encode_body(self.request_params(system, messages, tools, model, max_tokens), ("model", "stream"))
+        return b"".join(self.request_chunks(system, messages, tools, model, max_tokens))
+
+    def request_chunks(
+        self, system: str, messages: list[Block], tools: list[Block], model: str, max_tokens: int | None
+    ) -> list[bytes]:
+        """:meth:`request_body` in the pieces it is sent in (:func:`~.http.encode_body_chunks`)."""
+        params = self.request_params(system, messages, tools, model, max_tokens)
+        return encode_body_chunks(params, ("model", "stream"))
 
     def _events(
         self,
@@ -240,7 +247,7 @@ class OpenAIResponsesProvider(BaseProvider):
         model: str,
         max_tokens: int | None,
     ) -> Iterator[Event]:
-        body = self.request_body(system, messages, tools, model, max_tokens)
+        body = self.request_chunks(system, messages, tools, model, max_tokens)
         served_model = model
         final: dict[str, Any] | None = None
         seen: set[int] = set()
