@@ -116,12 +116,13 @@ def start(
                 console.notice("no earlier session in this directory; starting a new one")
                 runtime.new_session()
             elif fork:
-                session = runtime.fork(path)
-                console.notice(f"forked {path.name[:8]} into new session {session.short_id}")
-            else:
-                session = runtime.resume(path)
+                forked = runtime.fork(path).short_id
+                console.notice(f"forked {path.name[:8]} into new session {forked}")
+            else:  # no local name for the session: after /new or /resume it must be freed (its files close)
+                resumed = runtime.resume(path)
                 if interactive:
-                    console.notice(f"resumed session {session.short_id} ({len(session.entries)} entries)")
+                    console.notice(f"resumed session {resumed.short_id} ({len(resumed.entries)} entries)")
+                del resumed
         else:
             runtime.new_session()
         gc.freeze()  # what start-up built lives as long as the process: later collections skip it

@@ -181,6 +181,7 @@ class SessionRuntime(ShellOperations, SessionEdits):
         self._model_recorded = False
         if old is not None:
             old.on_append.clear()
+            old.on_prune = None  # the two hooks' closures hold the session: a cycle would keep its files open
             self._record_title(old)
             self._close_session(old)
         self._scan_memory()
