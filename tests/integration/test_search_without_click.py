@@ -66,11 +66,7 @@ def _both(lime: LimeEnv, options: list[str], pattern: str) -> tuple[subprocess.C
 
 @pytest.mark.parametrize(
     "options",
-    [
-        list(combo)
-        for n in range(4)
-        for combo in itertools.permutations(["--all", "-i", "--format json"], n)
-    ],
+    [list(combo) for n in range(4) for combo in itertools.permutations(["--all", "-i", "--format json"], n)],
     ids=lambda options: " ".join(options) or "plain",
 )
 def test_each_plain_form_answers_as_the_click_command(profile: LimeEnv, options: list[str]) -> None:
@@ -85,7 +81,9 @@ def test_each_plain_form_answers_as_the_click_command(profile: LimeEnv, options:
 
 
 @pytest.mark.parametrize("pattern", ["no-such-animal", "wom(bat", ""])
-def test_no_match_a_bad_pattern_and_an_empty_one_answer_as_the_click_command(profile: LimeEnv, pattern: str) -> None:
+def test_no_match_a_bad_pattern_and_an_empty_one_answer_as_the_click_command(
+    profile: LimeEnv, pattern: str
+) -> None:
     fast, through_click = _both(profile, ["--all"], pattern)
     assert (fast.returncode, fast.stdout, fast.stderr) == (
         through_click.returncode,
@@ -112,7 +110,11 @@ def test_a_profile_that_is_a_file_is_the_same_one_line_error(profile: LimeEnv, t
 def test_a_plain_search_does_not_import_click_and_other_forms_do(profile: LimeEnv) -> None:
     def imports_click(*args: str) -> bool:
         result = subprocess.run(
-            [sys.executable, "-c", _PROBE, *args], cwd=profile.cwd, env=profile.env, capture_output=True, timeout=60
+            [sys.executable, "-c", _PROBE, *args],
+            cwd=profile.cwd,
+            env=profile.env,
+            capture_output=True,
+            timeout=60,
         )
         assert result.returncode == 0, result.stderr
         assert b"wombat" in result.stdout.lower() or b"Usage" in result.stdout
