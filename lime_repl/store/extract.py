@@ -13,7 +13,6 @@ import json
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from .titles import first_prompt
@@ -35,30 +34,66 @@ def segment_name(name: str) -> tuple[str, int] | None:
     return stem, int(number) if number else -1
 
 
-@dataclass(slots=True)
 class FileRow:
     """A segment file as indexed: identity, parse positions and listing facts.
 
     ``offset`` is how far the listing facts were read (bytes, just after a
     ``\\n``); ``texted`` how far the full text was indexed (``<= offset``).
+    The positional order is that of the ``files`` columns the index reads
+    rows in. (A plain class, not a dataclass: :mod:`dataclasses` imports
+    :mod:`inspect`, which a search does not otherwise load.)
     """
 
-    name: str
-    ino: int
-    size: int
-    mtime_ns: int
-    offset: int = 0
-    head: bytes = b""
-    session_id: str | None = None
-    cwd: str | None = None
-    created: str | None = None
-    title: str | None = None
-    title_set: bool = False
-    entries: int = 0
-    first_message: str | None = None
-    id: int | None = None
-    dropped: int = 0
-    texted: int = 0
+    __slots__ = (
+        "name", "ino", "size", "mtime_ns", "offset", "head", "session_id", "cwd", "created", "title",
+        "title_set", "entries", "first_message", "id", "dropped", "texted",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        name: str,
+        ino: int,
+        size: int,
+        mtime_ns: int,
+        offset: int = 0,
+        head: bytes = b"",
+        session_id: str | None = None,
+        cwd: str | None = None,
+        created: str | None = None,
+        title: str | None = None,
+        title_set: bool = False,
+        entries: int = 0,
+        first_message: str | None = None,
+        id: int | None = None,
+        dropped: int = 0,
+        texted: int = 0,
+    ) -> None:
+        self.name = name
+        self.ino = ino
+        self.size = size
+        self.mtime_ns = mtime_ns
+        self.offset = offset
+        self.head = head
+        self.session_id = session_id
+        self.cwd = cwd
+        self.created = created
+        self.title = title
+        self.title_set = title_set
+        self.entries = entries
+        self.first_message = first_message
+        self.id = id
+        self.dropped = dropped
+        self.texted = texted
+
+    def __repr__(self) -> str:
+        return f"FileRow({', '.join(f'{k}={getattr(self, k)!r}' for k in self.__slots__)})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, FileRow):
+            return NotImplemented
+        return all(getattr(self, k) == getattr(other, k) for k in self.__slots__)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
 
 
 def entry_texts(entry: dict[str, Any]) -> list[tuple[str, str]]:

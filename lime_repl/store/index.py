@@ -266,15 +266,16 @@ class Index:
         """
         db = self.db
         wanted = list(directories)
-        pending: list[tuple[int, str, str, int, int]] = []
-        for directory in wanted:
-            pending.extend(
-                db.execute(
-                    "SELECT id, dir, name, texted, offset FROM files WHERE dir = ? AND texted < offset"
-                    " ORDER BY id DESC",
-                    (directory,),
-                )
+        chosen = set(wanted)
+        # One query for all directories; the partial index files_untexted holds only the rows it selects,
+        # so a warm search reads none.
+        pending: list[tuple[int, str, str, int, int]] = [
+            row
+            for row in db.execute(
+                "SELECT id, dir, name, texted, offset FROM files WHERE texted < offset ORDER BY id DESC"
             )
+            if row[1] in chosen
+        ]
         total = sum(offset - texted for _, _, _, texted, offset in pending)
         done = 0
         while pending:

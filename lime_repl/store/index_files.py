@@ -18,6 +18,9 @@ from .extract import FileRow, read_facts, read_head, segment_name
 
 __all__ = ["reconcile", "scan"]
 
+#: A descriptor of a sessions directory, for ``stat`` calls relative to it.
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+
 
 def _is_segment_like(name: str) -> bool:
     """A fast filter on names (``<x>.jsonl`` or ``<x>.jsonl.N``); :func:`reconcile` checks names fully."""
@@ -30,21 +33,31 @@ def scan(directory: str) -> tuple[list[tuple[str, os.stat_result]], bytes]:
     The signature is the exact bytes of every segment's name, inode, size
     and mtime (not a digest, so it cannot collide): equal to the stored
     one means nothing to re-read. Empty when the directory does not exist.
-    One ``stat`` per segment; the rest is done by list comprehensions and
-    ``array`` constructors rather than per-file appends (this is the whole
-    freshness check of a warm search).
+    One ``stat`` per segment, each relative to a descriptor of the
+    directory (``os.stat(name, dir_fd=...)``: the kernel looks up one name,
+    not the whole path), over the names of ``os.listdir`` (no ``DirEntry``
+    objects); the rest is done by list comprehensions and ``array``
+    constructors rather than per-file appends. This is the whole freshness
+    check of a warm search: an append by any program changes a file's size
+    or mtime but not its directory, so no check that skips a file's ``stat``
+    can be trusted (docs/decisions.md).
     """
     try:
-        with os.scandir(directory) as it:
-            items = [item for item in it if _is_segment_like(item.name)]
+        fd = os.open(directory, _DIR_FLAGS)
     except (FileNotFoundError, NotADirectoryError, PermissionError):
         return [], b""
-    on_disk = []
-    for item in items:
-        try:
-            on_disk.append((item.name, item.stat()))
-        except FileNotFoundError:
-            continue
+    try:
+        names = [name for name in os.listdir(fd) if _is_segment_like(name)]
+        on_disk = []
+        for name in names:
+            try:
+                on_disk.append((name, os.stat(name, dir_fd=fd)))
+            except FileNotFoundError:
+                continue
+    except PermissionError:
+        return [], b""
+    finally:
+        os.close(fd)
     text = "/".join([name for name, _ in on_disk]).encode("utf-8", "surrogateescape")
     inodes = array("Q", [st.st_ino for _, st in on_disk])  # unsigned: inode numbers may use all 64 bits
     # signed: an mtime may be before 1970

@@ -15,7 +15,7 @@ from typing import NamedTuple
 __all__ = ["LISTED", "SCHEMA_VERSION", "SeenFile", "prepare"]
 
 #: Bumped whenever the tables or what is extracted from the logs change; a mismatch rebuilds the index.
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 #: The WAL is truncated back to this many bytes after a checkpoint, checkpointed every 256 pages (1 MiB).
 _WAL_LIMIT = 1 << 20
 _WAL_PAGES = 256
@@ -28,6 +28,8 @@ _SCHEMA = (
     " session_id TEXT, cwd TEXT, created TEXT, title TEXT, title_set INTEGER,"
     " entries INTEGER, first_message TEXT, dropped INTEGER, texted INTEGER NOT NULL DEFAULT 0)",
     "CREATE INDEX files_dir ON files(dir, stem, number)",
+    # Only the segments whose full text is not indexed yet: what Index.fill_texts looks for.
+    "CREATE INDEX files_untexted ON files(id) WHERE texted < offset",
     "CREATE TABLE texts (id INTEGER PRIMARY KEY, file INTEGER NOT NULL, entry TEXT, ts TEXT, kind TEXT,"
     " text TEXT)",
     "CREATE INDEX texts_file ON texts(file)",

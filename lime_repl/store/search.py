@@ -21,7 +21,6 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,20 +35,48 @@ __all__ = ["SearchHit", "compile_pattern", "fts_query", "required_literals", "se
 _META = re.compile(r"[\\.^$*+?{}\[\]|()]")
 
 
-@dataclass(slots=True)
 class SearchHit:
-    """One entry whose text matches: where it is and the match's span in ``text`` (character offsets)."""
+    """One entry whose text matches: where it is and the match's span in ``text`` (character offsets).
 
-    session_id: str
-    entry_id: str
-    timestamp: str
-    kind: str
-    text: str
-    start: int
-    end: int
-    path: str
-    title: str | None = None
-    cwd: str | None = None
+    (A plain class, not a dataclass: :mod:`dataclasses` imports :mod:`inspect`, which a search does not
+    otherwise load.)
+    """
+
+    __slots__ = ("session_id", "entry_id", "timestamp", "kind", "text", "start", "end", "path", "title", "cwd")
+
+    def __init__(
+        self,
+        session_id: str,
+        entry_id: str,
+        timestamp: str,
+        kind: str,
+        text: str,
+        start: int,
+        end: int,
+        path: str,
+        title: str | None = None,
+        cwd: str | None = None,
+    ) -> None:
+        self.session_id = session_id
+        self.entry_id = entry_id
+        self.timestamp = timestamp
+        self.kind = kind
+        self.text = text
+        self.start = start
+        self.end = end
+        self.path = path
+        self.title = title
+        self.cwd = cwd
+
+    def __repr__(self) -> str:
+        return f"SearchHit({', '.join(f'{k}={getattr(self, k)!r}' for k in self.__slots__)})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SearchHit):
+            return NotImplemented
+        return all(getattr(self, k) == getattr(other, k) for k in self.__slots__)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
 
     def to_json(self) -> dict[str, Any]:
         before, match, after = snippet(self.text, self.start, self.end)
