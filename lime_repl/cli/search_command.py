@@ -126,12 +126,10 @@ def guarded(call: Callable[[], int]) -> int:
     except BrokenPipeError:
         return 0
     except Exception as exc:  # a bug: one line for the user, the traceback in the log
-        import logging
-
-        from ..logsetup import setup_logging
+        from ..logsetup import log, setup_logging
         from ..paths import log_path
 
         setup_logging(False)
-        logging.getLogger("lime").error("internal error", exc_info=True)
+        log.error("internal error", exc_info=True)
         sys.stderr.write(safe_text(f"lime: internal error: {exc} (details in {log_path()})") + "\n")
         return EXIT_ERROR
