@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from lime_repl.repl.ptyshell import PtyShell
 from lime_repl.runtime.shell import PersistentShell
 from lime_repl.runtime.shell_env import parse_exports
 
@@ -22,16 +21,9 @@ ODD_EXPORTS = (
 )
 
 
-def _run(shell: PersistentShell | PtyShell, command: str) -> int:
-    if isinstance(shell, PtyShell):
-        with open(os.devnull, "wb") as sink:  # the terminal shell shows its output on a descriptor
-            return shell.run(command, None, sink.fileno()).exit_code
-    return shell.run(command).exit_code
-
-
-def _child_env(shell: PersistentShell | PtyShell, tmp_path: Path) -> dict[str, str]:
+def _child_env(shell: PersistentShell, tmp_path: Path) -> dict[str, str]:
     out = tmp_path / "env0"
-    assert _run(shell, f"env -0 > {out}") == 0
+    assert shell.run(f"env -0 > {out}").exit_code == 0
     env = {}
     for item in out.read_bytes().split(b"\0")[:-1]:
         name, _, value = os.fsdecode(item).partition("=")
@@ -82,18 +74,3 @@ def test_a_value_never_passes_for_a_declare_line() -> None:
     again = parse_exports(b'declare -x D="1"\n')  # the remembered one
     again["D"] = "changed"
     assert parse_exports(b'declare -x D="1"\n') == {"D": "1"}  # the remembered listing is not shared
-
-
-def test_the_terminal_shell_reports_the_same_environment(tmp_path: Path) -> None:
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), "TERM": "xterm"}
-    shell = PtyShell(tmp_path, env=env, rc=False)
-    shell.start()
-    try:
-        assert _run(shell, ODD_EXPORTS) == 0
-        reported = dict(shell.env)
-        assert _comparable(reported) == _comparable(_child_env(shell, tmp_path))
-        assert reported["NL"] == "a\nb" and reported["BYTES"] == os.fsdecode(b"\xff\xfe")
-        assert "ARR" not in reported and "NEVER_SET" not in reported
-    finally:
-        shell.close(hangup=True)
-

@@ -297,11 +297,8 @@ def _read(fd: int) -> bytes | None:
 
 
 def _complete(status: bytearray) -> bool:
-    """True when *status* ends with a whole ``S`` or ``X`` record (after any ``J`` record).
-
-    A record is ``S<code>\\0<cwd>\\0<declare -px listing>\\0``: neither part holds a NUL.
-    """
-    if not status.endswith(b"\0"):
+    """True when *status* ends with a whole ``S`` or ``X`` record (after any ``J`` record)."""
+    if not status.endswith(b"\0\0"):
         return False
     start = status.find(b"\0") + 1 if status[:1] == b"J" else 0
     return status[start : start + 1] in (b"S", b"X") and status.count(0, start) >= 3

@@ -27,9 +27,8 @@ Control channel
     error messages are an interactive bash's (``bash: ll: command not
     found``, no ``line 1:`` prefix). After every line bash runs
     ``PROMPT_COMMAND``: it writes a marker (``OSC 5379 ; <token> BEL``) on
-    *A* and on *B*, then the record ``S<status>\0<$PWD>\0``, the exported
-    variables as ``declare -px`` lists them (:mod:`lime_repl.runtime.shell_env`),
-    and ``\0`` on a status pipe (fd 63). The
+    *A* and on *B*, then the record ``S<status>\0<$PWD>\0``, each exported
+    variable as ``NAME=value\0``, and ``\0`` on a status pipe (fd 63). The
     run is over when the record and both markers are in; the markers (which
     are never shown) make sure all the command's output has been read off the
     masters first. ``PROMPT_COMMAND``, ``PS1``, ``PS2``, ``__lime_*`` and fds
@@ -64,7 +63,6 @@ from pathlib import Path
 
 from ...outputs.capping import DEFAULT_LIMIT
 from ...runtime.child_signals import reset_in_child
-from ...runtime.shell_env import parse_exports
 from .rc import take_snapshot
 from .relay import Relay
 from .result import BackgroundJob, PtyResult
@@ -75,7 +73,13 @@ _STATUS_FD, _ERR_FD = 63, 60
 _READ = 65536
 _JOB_LINE = re.compile(r"^\[\d+\][+-]?\s+(\d+)\s+(\S+)\s+(.*?)\s*$")
 _PRELUDE = r"""exec {err}>&- {status}>&-; exec 2>&60; PS1=; PS2=; set +H +o history; unset HISTFILE
-__lime_env() {{ {{ builtin declare -px; builtin printf '\0'; }} >&63; }}
+__lime_env() {{
+  local __lime_n IFS=$' \t\n'
+  for __lime_n in $(compgen -e); do
+    [[ -v $__lime_n ]] && builtin printf '%s=%s\0' "$__lime_n" "${{!__lime_n}}" >&63
+  done
+  builtin printf '\0' >&63
+}}
 __lime_done() {{
   builtin printf '{marker}' >/dev/tty; builtin printf '{marker}' >&60
   builtin printf 'S%d\0%s\0' "$1" "$PWD" >&63; __lime_env
@@ -320,12 +324,13 @@ class PtyShell:
             status = status[status.find(b"\0") + 1 :]
         if status[:1] not in (b"S", b"X"):
             return self._exit_code(), True
-        fields = status.split(b"\0", 3)
+        fields = status.split(b"\0")
         code = int(fields[0][1:] or b"0")
         if len(fields) > 1 and fields[1]:
             self._cwd = os.fsdecode(fields[1])
-        if len(fields) > 3:  # the listing is whole
-            self._env = parse_exports(fields[2])
+        if b"" in fields[2:]:
+            items = (os.fsdecode(item).partition("=") for item in fields[2 : fields.index(b"", 2)])
+            self._env = {name: value for name, _, value in items}
         return code, status[:1] == b"X"
 
     def _exit_code(self) -> int:
