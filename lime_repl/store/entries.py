@@ -41,7 +41,7 @@ class Node:
     ``raw`` (the log line) or the decoded entry.
 
     Given a ``source`` (the open segment file the line was read from, at byte ``at``), a lazy entry
-    keeps where its line is instead of the line, and :attr:`raw` reads it back (``os.pread``)."""
+    keeps where its line is instead of the line, and :attr:`raw` reads it back (a slice of the segment's mapping)."""
 
     __slots__ = ("id", "parent", "kind", "role", "output", "shell", "_raw", "_entry", "once", "src", "loc")
 

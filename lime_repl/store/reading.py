@@ -18,10 +18,10 @@ Every file is opened with ``O_NOFOLLOW`` and must be a regular file
 from __future__ import annotations
 
 import errno
+import mmap
 import os
 import re
 import time
-import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -72,29 +72,37 @@ class Segment:
 
 
 class SegmentSource:
-    """A segment file kept open to read its lines back by offset (``os.pread``); closed once unreferenced.
+    """A segment file mapped read-only to read its lines back by offset; unmapped once unreferenced.
 
-    The descriptor follows the file through a rotation's rename (and keeps it readable after a
+    The mapping follows the file through a rotation's rename (and keeps it readable after a
     retention's unlink), so a line is found where the replay saw it for as long as a node needs it.
+    Segments only grow (a torn tail is cut before the replay reads it), so the mapped bytes stay.
+    Reading a slice of the mapping makes no system call and never releases the GIL: a background
+    thread reading thousands of lines (the context keeper) does not hand the GIL back and forth with
+    the prompt at every line, as ``os.pread`` did.
     """
 
-    __slots__ = ("fd", "path", "__weakref__")
+    __slots__ = ("map", "path", "__weakref__")
 
     def __init__(self, fd: int, path: Path) -> None:
-        self.fd = fd
         self.path = path
-        weakref.finalize(self, os.close, fd)
+        try:
+            self.map: mmap.mmap | bytes = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
+        except ValueError:  # an empty file cannot be mapped: it has no lines to read back
+            self.map = b""
+        finally:
+            os.close(fd)
 
     def read(self, at: int, size: int) -> bytes:
         """The ``size`` bytes at offset ``at``. Raises ``OSError`` (EIO) when fewer are there."""
-        data = os.pread(self.fd, size, at)
+        data = self.map[at : at + size]
         if len(data) != size:
             raise OSError(errno.EIO, "a log line is no longer where it was read", str(self.path))
         return data
 
 
 def open_segment(path: Path) -> tuple[bytes, SegmentSource]:
-    """The whole segment file at ``path`` and a :class:`SegmentSource` holding it open.
+    """The whole segment file at ``path`` and a :class:`SegmentSource` mapping it (the descriptor is closed).
 
     ``O_NOFOLLOW``, a regular file (:func:`~lime_repl.store.files.open_file`); raises ``OSError``, :class:`UnsafeFile`.
     """
