@@ -17,6 +17,7 @@ Every file is opened with ``O_NOFOLLOW`` and must be a regular file
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import mmap
 import os
@@ -71,6 +72,12 @@ class Segment:
         return f"Segment({self.path.name}, {len(self.lines)} lines)"
 
 
+#: Bytes read back through the mappings after which their pages are handed back (``MADV_DONTNEED``).
+RELEASE_EVERY = 8 << 20
+_read_since_release = 0
+_touched: list[SegmentSource] = []
+
+
 class SegmentSource:
     """A segment file mapped read-only to read its lines back by offset; unmapped once unreferenced.
 
@@ -79,7 +86,10 @@ class SegmentSource:
     Segments only grow (a torn tail is cut before the replay reads it), so the mapped bytes stay.
     Reading a slice of the mapping makes no system call and never releases the GIL: a background
     thread reading thousands of lines (the context keeper) does not hand the GIL back and forth with
-    the prompt at every line, as ``os.pread`` did.
+    the prompt at every line, as ``os.pread`` did. Pages read count in the process's resident
+    memory until handed back: after every :data:`RELEASE_EVERY` bytes read, the pages of the
+    mappings read since are released (``madvise(MADV_DONTNEED)``; a later read faults them in
+    again from the page cache), so reading a 50 MB log back holds at most about 8 MiB of it.
     """
 
     __slots__ = ("map", "path", "__weakref__")
@@ -95,10 +105,29 @@ class SegmentSource:
 
     def read(self, at: int, size: int) -> bytes:
         """The ``size`` bytes at offset ``at``. Raises ``OSError`` (EIO) when fewer are there."""
+        global _read_since_release
         data = self.map[at : at + size]
         if len(data) != size:
             raise OSError(errno.EIO, "a log line is no longer where it was read", str(self.path))
+        if not _touched or _touched[-1] is not self:
+            _touched.append(self)
+        _read_since_release += size
+        if _read_since_release >= RELEASE_EVERY:
+            release_pages()
         return data
+
+
+def release_pages() -> None:
+    """Hand back the pages of every mapping read since the last release (their bytes stay readable)."""
+    global _read_since_release
+    victims = list(dict.fromkeys(_touched))
+    _touched.clear()
+    _read_since_release = 0
+    for source in victims:
+        mapped = source.map
+        if isinstance(mapped, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
+            with contextlib.suppress(OSError, ValueError):
+                mapped.madvise(mmap.MADV_DONTNEED)
 
 
 def open_segment(path: Path) -> tuple[bytes, SegmentSource]:
