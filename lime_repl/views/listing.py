@@ -62,7 +62,9 @@ def fit(text: str, width: int, *, pad: bool = True) -> str:
     if width <= 0:
         return ""
     used = text_width(text)
-    if used > width:
+    if used > width and text.isascii() and text.isprintable():  # one column a character: a slice
+        text, used = text[: width - 1] + "…", width
+    elif used > width:
         out, used = [], 0
         for ch in text:
             w = _char_width(ch)
@@ -82,6 +84,8 @@ def path_cell(path: str, width: int) -> str:
         return path
     if width <= 1:
         return "…"[:width]
+    if path.isascii() and path.isprintable():
+        return "…" + path[len(path) - (width - 1) :]
     tail, used = [], 0
     for ch in reversed(path):
         w = _char_width(ch)

@@ -79,3 +79,39 @@ def test_recap_counts_exchanges() -> None:
     assert [line.text for line in lines] == ["› q3", "› q4"] and (shown, earlier) == (2, True)
     assert recap(reversed(entries), 5)[1:] == (5, False)
     assert recap(reversed(entries), 0) == ([], 0, False)
+
+
+def test_fit_and_path_cell_cut_plain_ascii_as_the_per_character_rule_does() -> None:
+    """The ASCII fast paths of views/listing.py give what the per-character width rule gives."""
+    import random
+
+    from lime_repl.views.listing import _char_width, fit, path_cell
+
+    def fit_slow(text: str, width: int) -> str:
+        out, used = [], 0
+        for ch in text:
+            if used + _char_width(ch) > width - 1:
+                break
+            out.append(ch)
+            used += _char_width(ch)
+        return "".join(out) + "…" + " " * (width - used - 1)
+
+    def tail_slow(path: str, width: int) -> str:
+        tail, used = [], 0
+        for ch in reversed(path):
+            if used + _char_width(ch) > width - 1:
+                break
+            tail.append(ch)
+            used += _char_width(ch)
+        return "…" + "".join(reversed(tail))
+
+    rng = random.Random(7)
+    for _ in range(2000):
+        text = "".join(rng.choice("abc/ -_.XYZ019") for _ in range(rng.randrange(1, 80)))
+        width = rng.randrange(2, 60)
+        if len(text) > width:
+            assert fit(text, width) == fit_slow(text, width)
+            assert path_cell(text, width) == tail_slow(text, width)
+        else:
+            assert fit(text, width) == text + " " * (width - len(text))
+            assert path_cell(text, width) == text
