@@ -23,6 +23,7 @@ import mmap
 import os
 import re
 import time
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -75,7 +76,7 @@ class Segment:
 #: Bytes read back through the mappings after which their pages are handed back (``MADV_DONTNEED``).
 RELEASE_EVERY = 8 << 20
 _read_since_release = 0
-_touched: list[SegmentSource] = []
+_touched: list[weakref.ref[SegmentSource]] = []  # weak: a session left behind unmaps at once
 
 
 class SegmentSource:
@@ -109,8 +110,8 @@ class SegmentSource:
         data = self.map[at : at + size]
         if len(data) != size:
             raise OSError(errno.EIO, "a log line is no longer where it was read", str(self.path))
-        if not _touched or _touched[-1] is not self:
-            _touched.append(self)
+        if not _touched or _touched[-1]() is not self:
+            _touched.append(weakref.ref(self))
         _read_since_release += size
         if _read_since_release >= RELEASE_EVERY:
             release_pages()
@@ -120,10 +121,12 @@ class SegmentSource:
 def release_pages() -> None:
     """Hand back the pages of every mapping read since the last release (their bytes stay readable)."""
     global _read_since_release
-    victims = list(dict.fromkeys(_touched))
+    victims = list(dict.fromkeys(ref() for ref in _touched))
     _touched.clear()
     _read_since_release = 0
     for source in victims:
+        if source is None:
+            continue
         mapped = source.map
         if isinstance(mapped, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
             with contextlib.suppress(OSError, ValueError):

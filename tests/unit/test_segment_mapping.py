@@ -46,3 +46,19 @@ def test_a_line_no_longer_there_is_an_error(tmp_path: Path) -> None:
         assert "no longer where it was read" in str(exc)
     else:
         raise AssertionError("a short read must raise")
+
+
+def test_a_source_read_from_is_unmapped_once_nothing_holds_it(tmp_path: Path) -> None:
+    """The release bookkeeping must not keep a mapping alive: a session left behind unmaps at once."""
+    path = tmp_path / "s.jsonl"
+    line = b'{"type":"message","pad":"' + b"y" * 100 + b'"}\n'
+    path.write_bytes(line * 10)
+    _, source = open_segment(path)
+    assert source.read(0, len(line)) == line
+
+    def mapped() -> bool:
+        return str(path) in Path("/proc/self/maps").read_text()
+
+    assert mapped()
+    del source
+    assert not mapped()
