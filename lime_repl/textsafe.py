@@ -74,6 +74,8 @@ def safe_text(text: str) -> str:
 
     Newlines and tabs are kept; ``\\r\\n`` becomes ``\\n``. Idempotent.
     """
+    if text.isascii() and text.isprintable():  # the common cell: printable ASCII holds no control at all
+        return text
     if re.search(_VISIBLE, text) is None:  # no control at all (ESC, C1 and CR are controls): nothing to change
         return text
     text = strip_sequences(text).replace("\r\n", "\n")
