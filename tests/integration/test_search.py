@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 import pexpect
 import pytest
 from support.fake_providers import FakeProviderServer
-from support.lime_env import LimeEnv
+from support.lime_env import LimeEnv, private_env
 
 ROW = re.compile(r"^([0-9a-f]{8})  ([0-9a-f]{8})  (\d{4}-\d\d-\d\d \d\d:\d\d)  (\w+)\s+(.*)$")
 
@@ -28,14 +27,7 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> LimeEnv:
     """One private profile for the read-only tests of this module (the sessions are made once)."""
     root = tmp_path_factory.mktemp("search")
     (root / "work").mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LIME_", "OPENAI_", "ANTHROPIC_"))}
-    env.update(
-        LIME_HOME=str(root / "home"),
-        XDG_CONFIG_HOME=str(root / "xdg-config"),
-        XDG_CACHE_HOME=str(root / "xdg-cache"),
-        NO_COLOR="1",
-        PYTHONPATH=str(Path(__file__).resolve().parents[2]),
-    )
+    env = private_env(root, root / "home")
     return LimeEnv(root / "home", root / "work", env)
 
 

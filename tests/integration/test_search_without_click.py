@@ -8,14 +8,13 @@ click; stdout, stderr and the exit status must be the same.
 from __future__ import annotations
 
 import itertools
-import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
 import pytest
-from support.lime_env import LimeEnv
+from support.lime_env import LimeEnv, private_env
 
 from lime_repl.cli.search_command import SearchArgs, parse
 
@@ -40,14 +39,7 @@ def profile(tmp_path_factory: pytest.TempPathFactory) -> LimeEnv:
     work, other = root / "work", root / "other"
     work.mkdir()
     other.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LIME_", "OPENAI_", "ANTHROPIC_"))}
-    env.update(
-        LIME_HOME=str(root / "home"),
-        XDG_CONFIG_HOME=str(root / "xdg-config"),
-        XDG_CACHE_HOME=str(root / "xdg-cache"),
-        NO_COLOR="1",
-        PYTHONPATH=str(Path(__file__).resolve().parents[2]),
-    )
+    env = private_env(root, root / "home")
     lime = LimeEnv(root / "home", work, env)
     for text, cwd in (
         ("!echo Wombat burrows\n!printf 'wombat on stderr\\n' >&2\n", work),

@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def private_env(root: Path, home: Path) -> dict[str, str]:
+    """This process's environment without lime's and the providers' variables, with ``home`` as
+    LIME_HOME, config and cache directories under ``root``, no colour, and this checkout importable."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LIME_", "OPENAI_", "ANTHROPIC_"))}
+    env.update(
+        LIME_HOME=str(home),
+        XDG_CONFIG_HOME=str(root / "xdg-config"),
+        XDG_CACHE_HOME=str(root / "xdg-cache"),
+        NO_COLOR="1",
+        PYTHONPATH=str(REPO),
+    )
+    return env
 
 
 @dataclass
