@@ -23,9 +23,16 @@ Bytes lime need not see
     8 KiB at a time), and lime would wake for each and read it. So once a
     stream is longer than a head plus one splice, a wake-up that finds less
     than :data:`SPLICE_MIN` waiting lets :data:`COALESCE_S` pass first (the
-    pipe holds 1 MiB): 100 MB then move in about a hundred splices instead
+    pipe holds 1 MiB): 100 MB then move in a few hundred splices instead
     of twelve thousand reads, and output is late by at most half a
-    millisecond.
+    millisecond. Each stream adapts that wait (:attr:`DirectOutput.nap`,
+    from :data:`NAP_START_S`): it halves when the pipe was found three
+    quarters full (the writer may have waited on a full pipe, and a
+    waiting writer is the cost), and doubles up to :data:`COALESCE_S` when
+    less than a splice's worth came. A fixed half millisecond let
+    ``head -c 100M /dev/zero`` fill the pipe and wait in every nap: 74 to
+    80 ms for its 99 MB against 54 to 64 ms adapted (bash alone into
+    ``/dev/null``: 13 to 15 ms).
 """
 
 from __future__ import annotations
@@ -70,7 +77,15 @@ SPLICE_MIN = 64 << 10
 """Fewest bytes :func:`pump` splices at once (64 KiB); less is read and written."""
 
 COALESCE_S = 0.0005
-"""How long :func:`pump` lets a long stream's output gather before moving less than :data:`SPLICE_MIN`."""
+"""Longest :func:`pump` lets a long stream's output gather before moving less than :data:`SPLICE_MIN` (seconds)."""
+
+NAP_START_S = 0.0001
+"""How long a stream's first gathering lasts (seconds); each stream then adapts its own (:attr:`DirectOutput.nap`)."""
+
+NAP_MIN_S = 0.00002
+"""Shortest gathering (seconds): below it, ``time.sleep`` costs more than the wait it asks for."""
+
+_NEARLY_FULL = PIPE_SIZE * 3 // 4  # found after a nap: the writer may have waited on a full pipe
 
 _SPLICE_REFUSED = frozenset({errno.EINVAL, errno.ENOSYS, errno.EBADF})  # O_APPEND output, no splice
 
@@ -88,13 +103,15 @@ class DirectOutput:
     OSError from the write (BrokenPipeError when the reader is gone).
     """
 
-    __slots__ = ("_prepare", "fd", "splicing")
+    __slots__ = ("_prepare", "fd", "nap", "splicing")
 
     def __init__(self, fd: int, prepare: Callable[[], object] | None = None) -> None:
         self.fd = fd
         self._prepare = prepare
         #: Splicing is still worth trying (False once the output refused it, or without ``os.splice``).
         self.splicing = hasattr(os, "splice")
+        #: How long :func:`pump` lets the stream gather before a splice (seconds; adapted per stream).
+        self.nap = NAP_START_S
 
     def __call__(self, data: bytes) -> None:
         self.ready()
@@ -165,8 +182,12 @@ def pump(fd: int, buf: HeadTailBuffer, callback: OutputCallback | None, *, drain
         if direct is not None and direct.splicing and buf.head_full:
             extra = _waiting(fd) - buf.keep
             if extra < SPLICE_MIN and buf.total >= buf.keep + SPLICE_MIN:
-                time.sleep(COALESCE_S)  # a long stream: let a splice's worth gather
+                time.sleep(direct.nap)  # a long stream: let a splice's worth gather
                 extra = _waiting(fd) - buf.keep
+                if extra >= _NEARLY_FULL:  # the writer may have waited on a full pipe: nap less
+                    direct.nap = max(direct.nap / 2, NAP_MIN_S)
+                elif extra < SPLICE_MIN:  # a slow writer: nap longer
+                    direct.nap = min(direct.nap * 2, COALESCE_S)
             if extra >= SPLICE_MIN:
                 try:
                     moved = direct.splice_from(fd, extra)
