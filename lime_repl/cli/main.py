@@ -12,20 +12,19 @@ from __future__ import annotations
 import gc
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
 from .. import __version__
-from ..errors import EXIT_ERROR, LimeError, UsageError
-from ..logsetup import get_logger, setup_logging
+from ..errors import EXIT_ERROR, UsageError
+from ..logsetup import setup_logging
 from ..textsafe import safe_text
 from .common import complete_sessions as _complete_sessions
 from .common import workspace as _workspace
 
 __all__ = ["main"]
 
-log = get_logger()
 
 PICK = "\0pick"
 
@@ -38,32 +37,18 @@ def _catalog_warning(ws: Any) -> None:
         click.echo(f"lime: warning: {warning}", err=True)
 
 
-def _fail(exc: LimeError) -> NoReturn:
-    log.debug("error", exc_info=True)
-    click.echo(safe_text(f"lime: {exc.message}"), err=True)
-    sys.exit(exc.exit_code)
-
-
 class _Group(click.Group):
-    """Turns LimeError into one line and its exit code; anything unexpected into exit 1."""
+    """Turns an exception into one line and its exit code (:func:`.failures.exit_status`); click's own pass."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except LimeError as exc:
-            _fail(exc)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
-        except KeyboardInterrupt:
-            sys.exit(130)
-        except BrokenPipeError:
-            sys.exit(0)
-        except Exception as exc:  # a bug: one line for the user, the traceback in the log
-            log.error("internal error", exc_info=True)
-            from ..paths import log_path
+        except (Exception, KeyboardInterrupt) as exc:
+            from .failures import exit_status
 
-            click.echo(safe_text(f"lime: internal error: {exc} (details in {log_path()})"), err=True)
-            sys.exit(EXIT_ERROR)
+            sys.exit(exit_status(exc))
 
 
 @click.group(

@@ -108,28 +108,12 @@ def _search(args: SearchArgs) -> int:
 
 
 def guarded(call: Callable[[], int]) -> int:
-    """``call()``'s status; a :class:`~lime_repl.errors.LimeError` as its line and code, as the click group does.
-
-    An interrupt is 130, a closed stdout 0, anything else one line, exit 1
-    and the traceback in the program log.
-    """
-    from ..errors import EXIT_ERROR, LimeError
-    from ..textsafe import safe_text
-
+    """``call()``'s status; an exception as its one line and exit status (:func:`.failures.exit_status`)."""
     try:
         return call()
-    except LimeError as exc:
-        sys.stderr.write(safe_text(f"lime: {exc.message}") + "\n")
-        return exc.exit_code
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:
-        return 0
-    except Exception as exc:  # a bug: one line for the user, the traceback in the log
-        from ..logsetup import log, setup_logging
-        from ..paths import log_path
+    except (Exception, KeyboardInterrupt) as exc:
+        from ..logsetup import setup_logging
+        from .failures import exit_status
 
         setup_logging(False)
-        log.error("internal error", exc_info=True)
-        sys.stderr.write(safe_text(f"lime: internal error: {exc} (details in {log_path()})") + "\n")
-        return EXIT_ERROR
+        return exit_status(exc)
