@@ -226,7 +226,17 @@ def session_search(s: Settings) -> dict[str, Any]:
     cold = run_child(command, env=env, cwd=_cwd(s, "list"))
     lime = measure(lambda: run_child(command, env=env, cwd=_cwd(s, "list")), s.repeat)
     floor = measure(lambda: run_child(["grep", "-r", SEARCH_WORD, str(root / "sessions")], env=env), s.repeat)
+    # The least a Python search can cost: a new interpreter that only stats every segment (the freshness
+    # check, which no index can skip: an append changes a file, not its directory), with and without `site`.
+    walk = [sys.executable, "-c", _STAT_WALK, str(root / "sessions")]
+    bare = measure(lambda: run_child([walk[0], "-S", *walk[1:]], env=env), s.repeat)
+    with_site = measure(lambda: run_child(walk, env=env), s.repeat)
     size = sum(f.stat().st_size for f in (root / "sessions").rglob("*.jsonl*"))
+    grep_s = statistics.median(r.seconds for r in floor)
+    bounds = {}
+    for name, runs in (("stat_walk", bare), ("stat_walk_site", with_site)):
+        median = statistics.median(r.seconds for r in runs)
+        bounds[name] = (round(median, 6), round(median / grep_s, 3))
     return figure(
         f"lime session search WORD over {params['sessions']} sessions ({size / 2**20:.0f} MiB)",
         (f"lime session search {SEARCH_WORD} --all", lime),
@@ -234,7 +244,22 @@ def session_search(s: Settings) -> dict[str, Any]:
         0.5,
         first_run_s=round(cold.seconds, 3),
         tree=dict(params, bytes=size),
+        stat_walk_s=bounds["stat_walk"][0],
+        stat_walk_ratio=bounds["stat_walk"][1],
+        stat_walk_site_s=bounds["stat_walk_site"][0],
+        stat_walk_site_ratio=bounds["stat_walk_site"][1],
     )
+
+
+#: ``python -S -c`` this over a sessions directory: ``os.stat`` of every file, the whole freshness check.
+_STAT_WALK = (
+    "import os, sys\n"
+    "for d in os.scandir(sys.argv[1]):\n"
+    "    fd = os.open(d.path, os.O_RDONLY | os.O_DIRECTORY)\n"
+    "    for name in os.listdir(fd):\n"
+    "        os.stat(name, dir_fd=fd)\n"
+    "    os.close(fd)\n"
+)
 
 
 def _p99(values: list[float]) -> float:
