@@ -331,6 +331,13 @@ class Index:
         ).fetchall()
         return [SeenFile(*row) for row in rows]
 
+    def sync_rows(self, directories: list[str]) -> list[list[tuple[object, ...]]]:
+        """:meth:`sync_all` with each row a plain tuple in :data:`LISTED` order (no :data:`SeenFile` per file)."""
+        self.refresh_all(directories)
+        query = f"SELECT {LISTED} FROM files WHERE dir = ? ORDER BY stem, number"
+        execute = self.db.execute
+        return [execute(query, (directory,)).fetchall() for directory in directories]
+
     def sync_all(self, directories: list[str]) -> list[list[SeenFile]]:
         """:meth:`refresh_all`, then :meth:`rows` of each directory, in the order given."""
         self.refresh_all(directories)

@@ -62,5 +62,8 @@ def display_title(title: str | None, first_message: str | None) -> str | None:
         return title
     if not first_message:
         return None
-    shown = first_prompt({"type": "message", "role": "user", "content": first_message})
+    if first_message.startswith("<bash-"):
+        shown = first_prompt({"type": "message", "role": "user", "content": first_message})
+    else:  # what first_prompt gives for any other text, without building an entry per listed session
+        shown = first_message[:MAX_CHARS]
     return " ".join(shown.split()) if shown else None
