@@ -63,23 +63,26 @@ def format_sessions(sessions: list[SessionInfo], fmt: str, everywhere: bool) -> 
         return _json_array(s.to_json() for s in sessions), ""
     if not sessions:
         return "", "no sessions" + ("" if everywhere else " in this directory; --all lists every directory's") + "\n"
+    from ..store.titles import display_title
     from ..views.listing import UPDATED_WIDTH, column_width, fit, minute_cells, updated_cell
 
-    labels = [_safe_cell(s.display or "-") for s in sessions]
-    width = column_width(labels, least=5, most=_TITLE_COLUMN) if everywhere else 0
+    if everywhere:  # a TITLE cell shows at most _TITLE_COLUMN columns: the start of a long prompt is enough
+        labels = [_safe_cell(display_title(s.title, s.first_message, least=_TITLE_COLUMN) or "-") for s in sessions]
+        width = column_width(labels, least=5, most=_TITLE_COLUMN)
+    else:
+        labels = [_safe_cell(s.display or "-") for s in sessions]
+        width = 0
     lines = [
         f"{'ID':<8}  {'UPDATED':<{UPDATED_WIDTH}}  {'ENTRIES':>7}  {'DROPPED':>7}  {'SIZE':>9}  "
         + (fit("TITLE", width) + "  CWD" if everywhere else "TITLE")
     ]
     append = lines.append
+    row_format = f"%-8.8s  %-{UPDATED_WIDTH}s  %7d  %7d  %9s  "  # ID, UPDATED, ENTRIES, DROPPED, SIZE
     minute = minute_cells()
     cwds: dict[str | None, str] = {}
     for s, label in zip(sessions, labels, strict=True):
         ns = s.updated_ns
-        row = (
-            f"{s.id[:8]:<8}  {(updated_cell(s.updated) if ns is None else minute(ns)):<{UPDATED_WIDTH}}"
-            f"  {s.entries:>7}  {s.dropped:>7}  {_size(s.bytes):>9}  "
-        )
+        row = row_format % (s.id, updated_cell(s.updated) if ns is None else minute(ns), s.entries, s.dropped, _size(s.bytes))
         if not everywhere:
             append(row + label)
             continue
