@@ -12,6 +12,7 @@ data; a missing, corrupt or outdated one is rebuilt from the files.
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import threading
@@ -306,10 +307,16 @@ class Catalog:
     def sessions(self, dirs: Iterable[tuple[Path, str]]) -> list[SessionInfo]:
         """Sessions of all ``(directory, scope)`` pairs, newest first (one signature query for all)."""
         pairs = list(dirs)
-        synced = self.guarded(self.index.sync_rows, [str(directory) for directory, _ in pairs])
-        result: list[SessionInfo] = []
-        for (directory, scope), rows in zip(pairs, synced, strict=True):
-            result.extend(_collect(str(directory), scope, rows))
+        collecting = gc.isenabled()
+        gc.disable()  # a listing makes tens of thousands of small objects and no cycles: nothing to collect
+        try:
+            synced = self.guarded(self.index.sync_rows, [str(directory) for directory, _ in pairs])
+            result: list[SessionInfo] = []
+            for (directory, scope), rows in zip(pairs, synced, strict=True):
+                result.extend(_collect(str(directory), scope, rows))
+        finally:
+            if collecting:
+                gc.enable()
         result.sort(key=_mtime, reverse=True)  # stable: the same order as sorting each directory's first
         return result
 

@@ -10,10 +10,9 @@ incrementally; torn or malformed lines are skipped, as a reader must.
 from __future__ import annotations
 
 import json
-import json.scanner
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from .titles import first_prompt
@@ -200,7 +199,7 @@ def _apply(row: FileRow, entry: dict[str, Any], first_segment: bool) -> bool:
 
 
 #: json's own scanner (the C one), called without ``json.loads``'s Python layers: ``(value, end)`` of a text.
-_SCAN = json.scanner.make_scanner(json.JSONDecoder())
+_SCAN: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # set by __init__, not in the stubs
 
 
 def _load_line(raw: bytes) -> dict[str, Any] | None:
