@@ -22,7 +22,7 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..views.listing import fit, text_width
+from ..views.listing import cut, text_width
 
 __all__ = ["FirstFrame", "frame_lines"]
 
@@ -56,7 +56,7 @@ def frame_lines(parts: Sequence[Fragments], classes: dict[str, str], width: int)
                 if not piece or used >= width:
                     continue
                 if text_width(piece) > width - used:
-                    piece = fit(piece, width - used, pad=False)
+                    piece = cut(piece, width - used)  # as the picker's windows clip a long line
                 used += text_width(piece)
                 sgr = _sgr(style, classes)
                 current.append(f"{sgr}{piece}\x1b[0m" if sgr else piece)

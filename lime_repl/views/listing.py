@@ -11,6 +11,7 @@ the same aligned columns wherever it is listed:
   East Asian wide or full-width character takes two columns and a combining
   mark none (Unicode's ``East_Asian_Width`` and general category, from
   :mod:`unicodedata`), so columns after it line up;
+* :func:`cut`: text clipped to a width in columns, with no mark;
 * :func:`path_cell`: a working directory cut from the left (``…/deep/dir``)
   to fit its column.
 
@@ -25,7 +26,7 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
-__all__ = ["UPDATED_WIDTH", "column_width", "fit", "minute_cells", "path_cell", "text_width", "updated_cell"]
+__all__ = ["UPDATED_WIDTH", "column_width", "cut", "fit", "minute_cells", "path_cell", "text_width", "updated_cell"]
 
 #: Columns of :func:`updated_cell`'s text.
 UPDATED_WIDTH = 16
@@ -109,6 +110,20 @@ def fit(text: str, width: int, *, pad: bool = True) -> str:
         text = "".join(out) + "…"
         used += 1
     return text + " " * (width - used) if pad else text
+
+
+def cut(text: str, width: int) -> str:
+    """The start of ``text`` that fits in ``width`` columns, cut with no mark (as a terminal clips a line)."""
+    if text.isascii() and text.isprintable():
+        return text[: max(0, width)]
+    out, used = [], 0
+    for ch in text:
+        w = _char_width(ch)
+        if used + w > width:
+            break
+        out.append(ch)
+        used += w
+    return "".join(out)
 
 
 def path_cell(path: str, width: int) -> str:
