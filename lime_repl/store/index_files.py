@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from array import array
+from operator import itemgetter
 
 from .extract import FileRow, read_facts, read_head, segment_name
 
@@ -112,9 +113,12 @@ def reconcile(
         by_ino.setdefault(cached_row.ino, []).append(cached_row)
     dirty: list[FileRow] = []
     complete, exact = True, count == len(cached)  # (two rows of one name would be a damaged table)
+    parsed: dict[str, tuple[str, int]] = {}
     for name, st in changed:
-        if segment_name(name) is None:
+        stem_number = segment_name(name)
+        if stem_number is None:
             continue
+        parsed[name] = stem_number
         path = f"{directory}/{name}"
         candidates = by_ino.get(st.st_ino)
         row = _reuse(path, st, candidates, claimed) if candidates else None
@@ -149,7 +153,7 @@ def reconcile(
     inserts, updates = [], []
     listed: list[tuple[object, ...]] | None = [] if complete and exact else None
     for row in dirty:
-        stem, number = segment_name(row.name) or (row.name, 0)
+        stem, number = parsed.get(row.name) or segment_name(row.name) or (row.name, 0)
         if listed is not None:
             listed.append(_listed(row, stem, number))
         values = (
@@ -194,7 +198,7 @@ def reconcile(
             if row.id in claimed and row.id not in written:
                 stem, number = segment_name(row.name) or (row.name, 0)
                 listed.append(_listed(row, stem, number))
-        listed.sort(key=_stem_number)
+        listed.sort(key=itemgetter(0, 1))  # by stem, then number
     return complete, budget, listed
 
 
@@ -205,9 +209,6 @@ def _listed(row: FileRow, stem: str, number: int) -> tuple[object, ...]:
         row.entries, row.first_message, row.dropped,
     )  # fmt: skip
 
-
-def _stem_number(values: tuple[object, ...]) -> tuple[object, object]:
-    return values[0], values[1]
 
 
 def _reuse(path: str, st: os.stat_result, rows: list[FileRow], claimed: set[int]) -> FileRow | None:
