@@ -1,8 +1,8 @@
 """The ``lime`` command line: :mod:`.main` (click options, subcommands, exit codes) and :mod:`.printers`
 (listings, transcripts and logs for the terminal). ``lime_repl.cli:main`` is the entry point.
 
-:func:`main` hands the plain forms of ``lime session search`` to :mod:`.search_command`, which runs them
-without importing click; every other command line goes to click. ``cli`` (the click group) is imported
+:func:`main` hands the plain forms of ``lime session search`` to :mod:`.search_command` and those of
+``lime session list`` to :mod:`.list_command`, which run them without importing click; every other command line goes to click. ``cli`` (the click group) is imported
 at first use.
 """
 
@@ -21,6 +21,12 @@ def main(argv: list[str] | None = None) -> None:
         from .search_command import run
 
         status = run(args[2:])
+        if status is not None:
+            sys.exit(status)
+    elif args[:2] == ["session", "list"]:
+        from .list_command import run as run_list
+
+        status = run_list(args[2:])
         if status is not None:
             sys.exit(status)
     from .main import main as click_main

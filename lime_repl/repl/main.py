@@ -10,7 +10,6 @@ from ..errors import UsageError
 from ..runtime.model import NO_PROVIDER_HINT
 from ..workspace import Workspace
 from .console import Console
-from .controller import Controller
 
 __all__ = ["start"]
 
@@ -93,6 +92,8 @@ def start(
     picked = _pick(workspace) if pick else None  # before the controller: the picker opens at once
     if pick and picked is None:
         return 0
+    from .controller import Controller  # after the picker: `lime -r` lists before the runtime is imported
+
     controller = Controller.start(
         workspace,
         console,

@@ -24,6 +24,8 @@ sessions (the problem of pi #3611). Keys:
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
     from ..store.catalog import SessionInfo
     from ..store.session import Session
     from ..workspace import Workspace
+    from .picker_frame import FirstFrame
 
 __all__ = ["SORT_ORDERS", "PickerState", "filter_sessions", "pick_session"]
 
@@ -86,34 +89,24 @@ def pick_session(
     ``current`` is the session open in this process (it is renamed through
     that writer and never deleted).
     """
-    from prompt_toolkit.application.current import get_app
-    from prompt_toolkit.buffer import Buffer
-    from prompt_toolkit.document import Document
-    from prompt_toolkit.filters import Condition
-    from prompt_toolkit.key_binding import KeyBindings
-    from prompt_toolkit.layout import ConditionalContainer, HSplit, Layout, VSplit, Window
-    from prompt_toolkit.layout.controls import BufferControl, FormattedTextControl
-    from prompt_toolkit.layout.dimension import Dimension
-
     state = PickerState(workspace, current)
     state.load()
     mode = {"now": "search"}  # search | rename | confirm
-    searching = Condition(lambda: mode["now"] == "search")
-    renaming = Condition(lambda: mode["now"] == "rename")
-    confirming = Condition(lambda: mode["now"] == "confirm")
+    first: dict[str, int] = {}  # the terminal's rows and columns while the first frame is drawn
 
-    def on_search(buffer: Buffer) -> None:
-        state.query = buffer.text
-        state.refresh()
+    def screen_size() -> tuple[int, int]:
+        if first:
+            return first["rows"], first["columns"]
+        from prompt_toolkit.application.current import get_app
 
-    search = Buffer(multiline=False, on_text_changed=on_search)
-    rename = Buffer(multiline=False)
+        size = get_app().output.get_size()
+        return size.rows, size.columns
 
     def list_height() -> int:
-        return get_app().output.get_size().rows - _CHROME_ROWS
+        return screen_size()[0] - _CHROME_ROWS
 
     def list_width() -> int:
-        return get_app().output.get_size().columns
+        return screen_size()[1]
 
     def header() -> StyleAndTextTuples:
         scope = "all directories" if state.all_dirs else "this directory"
@@ -166,6 +159,72 @@ def pick_session(
                 " · Ctrl-R rename · Ctrl-D delete · Esc cancel"
             )
         return [("class:dim", text)]
+
+    def first_frame(rows_: int, columns_: int) -> tuple[list[str], tuple[int, int]]:
+        """The lines of the layout below before any key, for :mod:`.picker_frame`, and the cursor."""
+        from .picker_frame import frame_lines
+
+        first.update(rows=rows_, columns=columns_)
+        try:
+            height = max(0, rows_ - _CHROME_ROWS)
+            listed = frame_lines([rows()], _STYLE, columns_)[:height]
+            lines = [
+                *frame_lines([header(), prompt(), columns()], _STYLE, columns_),
+                *listed,
+                *[""] * (height - len(listed)),
+                *frame_lines([status(), helpline()], _STYLE, columns_),
+            ]
+        finally:
+            first.clear()
+        return lines, (1, len(prompt()[0][1]))
+
+    frame = None
+    if input is None and output is None and "prompt_toolkit.application" not in sys.modules:
+        from .picker_frame import show_first_frame
+
+        frame = show_first_frame(first_frame)  # `lime -r`: the list shows while prompt-toolkit loads
+    try:
+        views = _Views((header, prompt, columns, rows, status, helpline), list_height)
+        return _application(state, mode, views, frame, input, output)
+    finally:
+        if frame is not None:
+            frame.close()
+
+
+class _Views:
+    """The picker's windows as functions giving their formatted text, and the list's height in rows."""
+
+    __slots__ = ("windows", "list_height")
+
+    def __init__(self, windows: tuple[Callable[[], StyleAndTextTuples], ...], list_height: Callable[[], int]):
+        self.windows = windows
+        self.list_height = list_height
+
+
+def _application(
+    state: PickerState, mode: dict[str, str], views: _Views, frame: FirstFrame | None, input: Any, output: Any
+) -> Path | None:
+    """Build the prompt-toolkit application over ``views`` and run it; the chosen session's path or None."""
+    from prompt_toolkit.buffer import Buffer
+    from prompt_toolkit.document import Document
+    from prompt_toolkit.filters import Condition
+    from prompt_toolkit.key_binding import KeyBindings
+    from prompt_toolkit.layout import ConditionalContainer, HSplit, Layout, VSplit, Window
+    from prompt_toolkit.layout.controls import BufferControl, FormattedTextControl
+    from prompt_toolkit.layout.dimension import Dimension
+
+    header, prompt, columns, rows, status, helpline = views.windows
+    list_height = views.list_height
+    searching = Condition(lambda: mode["now"] == "search")
+    renaming = Condition(lambda: mode["now"] == "rename")
+    confirming = Condition(lambda: mode["now"] == "confirm")
+
+    def on_search(buffer: Buffer) -> None:
+        state.query = buffer.text
+        state.refresh()
+
+    search = Buffer(multiline=False, on_text_changed=on_search)
+    rename = Buffer(multiline=False)
 
     bindings = KeyBindings()
 
@@ -279,5 +338,7 @@ def pick_session(
     )
     from .selector import run_full_screen
 
+    if frame is not None:
+        frame.handed_over = True  # prompt-toolkit redraws the first frame and leaves the alternate screen
     result: Path | None = run_full_screen(layout, bindings, _STYLE, input=input, output=output)
     return result

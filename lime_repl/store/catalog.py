@@ -12,11 +12,13 @@ data; a missing, corrupt or outdated one is rebuilt from the files.
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -33,8 +35,7 @@ _HEX = re.compile(r"^[0-9a-f]+$")
 _T = TypeVar("_T")
 
 
-def _mtime(info: SessionInfo) -> int:
-    return info.mtime_ns
+_mtime = attrgetter("mtime_ns")
 
 
 class SessionNotFound(LookupError):
@@ -55,9 +56,10 @@ class SessionInfo:
     """One session as listed: the fields of ``lime session list --format json`` (DESIGN.md section 1).
 
     ``path`` (the active file) and ``segments`` (active first, then ``.1``,
-    ``.2`` ...) are :class:`~pathlib.Path` objects made on access; the catalog
-    keeps them as strings (``path_str``, ``segment_strs``) so that a listing
-    of thousands of sessions does not build paths it never prints.
+    ``.2`` ...) are :class:`~pathlib.Path` objects made on access, and so are
+    their strings (``path_str``, ``segment_strs``) when the catalog lists a
+    session: it keeps the directory and the file names, so that a listing of
+    thousands of sessions builds no path it never prints.
     ``updated`` is the newest segment mtime (``mtime_ns``) as RFC 3339 UTC.
     ``bytes`` is what the surviving segments hold; ``dropped`` how many entries
     rotation has deleted (the oldest surviving checkpoint's ``droppedEntries``).
@@ -65,7 +67,7 @@ class SessionInfo:
 
     __slots__ = (
         "id", "scope", "title", "cwd", "created", "entries", "bytes", "dropped", "first_message", "mtime_ns",
-        "path_str", "segment_strs", "_updated",
+        "_dir", "_path", "_names", "_updated",
     )  # fmt: skip
 
     def __init__(
@@ -85,7 +87,8 @@ class SessionInfo:
         dropped: int = 0,
     ) -> None:
         self.id = id
-        self.path_str = os.fspath(path)
+        self._dir: str | None = None  # set by the catalog: segment_strs are _dir + "/" + each of _names
+        self._path: str | None = os.fspath(path)
         self.scope = scope
         self.title = title
         self.cwd = cwd
@@ -94,9 +97,25 @@ class SessionInfo:
         self.entries = entries
         self.bytes = bytes
         self.dropped = dropped
-        self.segment_strs = [os.fspath(p) for p in segments]
+        self._names = [os.fspath(p) for p in segments]
         self.first_message = first_message
         self.mtime_ns = mtime_ns
+
+    @property
+    def path_str(self) -> str:
+        """The active file's path as a string."""
+        return f"{self._dir}/{self.id}.jsonl" if self._path is None else self._path
+
+    @path_str.setter
+    def path_str(self, value: str | os.PathLike[str]) -> None:
+        self._path = os.fspath(value)
+
+    @property
+    def segment_strs(self) -> list[str]:
+        """The segments' paths as strings, active file first (a new list: set :attr:`segments` to change them)."""
+        if self._dir is None:
+            return list(self._names)
+        return [f"{self._dir}/{name}" for name in self._names]
 
     @property
     def path(self) -> Path:
@@ -112,7 +131,7 @@ class SessionInfo:
 
     @segments.setter
     def segments(self, value: Iterable[str | os.PathLike[str]]) -> None:
-        self.segment_strs = [os.fspath(p) for p in value]
+        self._dir, self._names = None, [os.fspath(p) for p in value]
 
     @property
     def updated(self) -> str:
@@ -123,6 +142,11 @@ class SessionInfo:
     @updated.setter
     def updated(self, value: str) -> None:
         self._updated = value
+
+    @property
+    def updated_ns(self) -> int | None:
+        """``mtime_ns`` when :attr:`updated` is made from it (as the catalog lists), None when set as text."""
+        return None if self._updated or not self.mtime_ns else self.mtime_ns
 
     @property
     def display(self) -> str | None:
@@ -156,6 +180,46 @@ class SessionInfo:
             "path": self.path_str,
             "scope": self.scope,
         }
+
+
+def _collect(base: str, scope: str, rows: Iterable[Sequence[Any]]) -> list[SessionInfo]:
+    """The sessions with entries among ``rows`` (the :data:`~.index_schema.LISTED` columns of one
+    directory's segments, grouped by stem, the active file first, then .1, .2 ...), in row order.
+
+    Per session: ``bytes`` and ``entries`` are the segments' sums, ``mtime_ns`` the newest; the title is
+    the one of the newest segment that sets one; cwd, created and the first message the oldest segment's
+    that has them; ``dropped`` the oldest segment's. Each session is built once, without ``__init__``
+    (this runs for every session of a listing).
+    """
+    sessions: list[SessionInfo] = []
+    new = SessionInfo.__new__
+    info: SessionInfo | None = None
+    stem_now = None
+    title_found = False
+    for stem, _number, name, size, mtime_ns, title, title_set, cwd, created, entries, first, dropped in rows:
+        if stem != stem_now:
+            stem_now = stem
+            info = new(SessionInfo)
+            info.id, info.scope, info._dir, info._path, info._names, info._updated = stem, scope, base, None, [name], ""
+            info.bytes, info.entries, info.mtime_ns = size, entries, mtime_ns if mtime_ns > 0 else 0
+            title_found = bool(title_set)
+            info.title = title if title_found else None
+            info.cwd, info.created, info.first_message, info.dropped = cwd or None, created or None, first or None, dropped or 0
+            sessions.append(info)
+            continue
+        assert info is not None
+        info._names.append(name)
+        info.bytes += size
+        info.entries += entries
+        if mtime_ns > info.mtime_ns:
+            info.mtime_ns = mtime_ns
+        if title_set and not title_found:
+            info.title, title_found = title, True
+        info.cwd = cwd or info.cwd
+        info.created = created or info.created
+        info.first_message = first or info.first_message
+        info.dropped = dropped or 0  # the last row of a session is its oldest segment
+    return [s for s in sessions if s.entries > 0]
 
 
 def _rfc3339_ns(ns: int) -> str:
@@ -236,39 +300,24 @@ class Catalog:
 
         ``rows`` are the directory's :data:`SeenFile` rows when already synced (else :meth:`sync`).
         """
-        base = str(directory)
-        sessions = []
-        info: SessionInfo | None = None
-        title_found = False
-        # Rows come grouped by session id (stem), the active file (-1) first, then .1, .2 ...
-        for seen in self.sync(directory) if rows is None else rows:
-            if info is None or info.id != seen.stem:
-                info = SessionInfo(seen.stem, f"{base}/{seen.stem}.jsonl", scope)
-                sessions.append(info)
-                title_found = False
-            info.segment_strs.append(f"{base}/{seen.name}")
-            info.bytes += seen.size
-            info.entries += seen.entries
-            if seen.mtime_ns > info.mtime_ns:
-                info.mtime_ns = seen.mtime_ns
-            if seen.title_set and not title_found:
-                info.title, title_found = seen.title, True
-            info.cwd = seen.cwd or info.cwd
-            info.created = seen.created or info.created
-            info.first_message = seen.first_message or info.first_message
-            info.dropped = seen.dropped or 0  # the last row of a session is its oldest segment
-        sessions = [s for s in sessions if s.entries > 0]
+        sessions = _collect(str(directory), scope, self.sync(directory) if rows is None else rows)
         sessions.sort(key=_mtime, reverse=True)
         return sessions
 
     def sessions(self, dirs: Iterable[tuple[Path, str]]) -> list[SessionInfo]:
         """Sessions of all ``(directory, scope)`` pairs, newest first (one signature query for all)."""
         pairs = list(dirs)
-        synced = self.guarded(self.index.sync_all, [str(directory) for directory, _ in pairs])
-        result: list[SessionInfo] = []
-        for (directory, scope), rows in zip(pairs, synced, strict=True):
-            result.extend(self.scan_dir(directory, scope, rows))
-        result.sort(key=_mtime, reverse=True)
+        collecting = gc.isenabled()
+        gc.disable()  # a listing makes tens of thousands of small objects and no cycles: nothing to collect
+        try:
+            synced = self.guarded(self.index.sync_rows, [str(directory) for directory, _ in pairs])
+            result: list[SessionInfo] = []
+            for (directory, scope), rows in zip(pairs, synced, strict=True):
+                result.extend(_collect(str(directory), scope, rows))
+        finally:
+            if collecting:
+                gc.enable()
+        result.sort(key=_mtime, reverse=True)  # stable: the same order as sorting each directory's first
         return result
 
     # -- resolving -----------------------------------------------------

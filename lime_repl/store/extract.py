@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from .titles import first_prompt
@@ -153,13 +153,14 @@ def _str(value: Any) -> str | None:
 
 
 _LINE = b'{"type":"'
-_BOUNDARY = b'}\n{"type":"'
 _SESSION = b'\n{"type":"session"'
 _CHECKPOINT = b'\n{"type":"checkpoint"'
 _TITLE = b'\n{"type":"title"'
 _MESSAGE = b'\n{"type":"message"'
 #: Every line (after the first) that is a header, a checkpoint or a title, found in one pass.
 _SPECIAL = re.compile(rb'\n\{"type":"(?:session|checkpoint|title)"').finditer
+#: The type of every line after the first whose line before ends with ``}``, found in one pass.
+_NEXT_TYPES = re.compile(rb'\}\n\{"type":"([^"\n]*)"').findall
 
 
 def _load(raw: bytes) -> dict[str, Any] | None:
@@ -197,6 +198,20 @@ def _apply(row: FileRow, entry: dict[str, Any], first_segment: bool) -> bool:
     return first_segment
 
 
+#: json's own scanner (the C one), called without ``json.loads``'s Python layers: ``(value, end)`` of a text.
+_SCAN: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # set by __init__, not in the stubs
+
+
+def _load_line(raw: bytes) -> dict[str, Any] | None:
+    """:func:`_load` of a line that starts with ``{`` and ends with ``}`` (no surrounding whitespace)."""
+    try:
+        text = raw.decode("utf-8")
+        entry, end = _SCAN(text, 0)
+    except (ValueError, RecursionError, StopIteration):
+        return None
+    return entry if end == len(text) and isinstance(entry, dict) else None
+
+
 def _line_at(data: bytes, start: int) -> bytes:
     return data[start : data.index(b"\n", start)]
 
@@ -215,24 +230,30 @@ def _fast_facts(data: bytes, row: FileRow, first_segment: bool) -> bool:
     """Listing facts of ``data`` (whole lines) without parsing every line; False when it cannot be sure.
 
     Lines written by lime's serializer start with ``{"type":"`` and end with
-    ``}``: when every line does (two ``bytes.count`` passes), entries are the
+    ``}``: when every line does (a ``bytes.count`` of the newlines and one
+    pass that takes the type of every line after a ``}``), entries are the
     line count minus the ``session`` and ``checkpoint`` lines, the title is
     the last ``title`` line's (or the checkpoint's), and only those lines and
-    the first user message are parsed. Anything else (a blank or foreign
+    the first user message are parsed (the special lines are looked for
+    only when a type says there is one). Anything else (a blank or foreign
     line) gives False, and the caller parses line by line (folding the
     header and checkpoint in again changes nothing).
     """
     if not data:
         return True
     lines = data.count(b"\n")
-    if not data.startswith(_LINE) or not data.endswith(b"}\n") or data.count(_BOUNDARY) != lines - 1:
+    if not data.startswith(_LINE) or not data.endswith(b"}\n"):
+        return False
+    types = _NEXT_TYPES(data)
+    if len(types) != lines - 1:
         return False
     parsed = []
     title: dict[str, Any] | None = None
     starts = [0] if data.startswith((_SESSION[1:], _CHECKPOINT[1:], _TITLE[1:])) else []
-    starts += [m.start() + 1 for m in _SPECIAL(data)]
+    if b"title" in types or b"checkpoint" in types or b"session" in types:
+        starts += [m.start() + 1 for m in _SPECIAL(data)]
     for at in starts:
-        entry = _load(_line_at(data, at))
+        entry = _load_line(_line_at(data, at))
         if entry is None:
             return False
         if entry.get("type") == "title":
@@ -243,7 +264,7 @@ def _fast_facts(data: bytes, row: FileRow, first_segment: bool) -> bool:
         first_segment = _apply(row, entry, first_segment)
     # The first prompt comes from the first segment's messages (a later segment's is in its checkpoint).
     for at in _iter_starts(data, _MESSAGE) if row.first_message is None and first_segment else ():
-        entry = _load(_line_at(data, at))
+        entry = _load_line(_line_at(data, at))
         if entry is None:
             return False
         row.first_message = first_prompt(entry)

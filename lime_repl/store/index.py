@@ -72,6 +72,8 @@ class Index:
         self.in_memory = path is None
         #: Why the index file was given up for memory (e.g. the disk is full); None while it is used.
         self.degraded: str | None = None
+        #: The rows (LISTED columns) of the directories the last refresh rewrote, as committed.
+        self._written: dict[str, list[tuple[object, ...]]] = {}
 
     # -- the connection ------------------------------------------------
     @property
@@ -210,6 +212,7 @@ class Index:
         self._update(wanted, dict(self.db.execute("SELECT dir, sig FROM dirsigs").fetchall()))
 
     def _update(self, directories: list[str], stored: dict[str, bytes]) -> None:
+        self._written = {}
         db = self.db
         pending = []
         for directory in directories:
@@ -230,6 +233,7 @@ class Index:
             return
         while pending:  # transactions of _FACTS_BUDGET bytes, so other lime processes get a turn
             left = []
+            written: dict[str, list[tuple[object, ...]]] = {}
             db.execute("BEGIN IMMEDIATE")
             try:
                 budget = _FACTS_BUDGET
@@ -238,18 +242,22 @@ class Index:
                     if budget <= 0:
                         left.append(item)
                         continue
-                    complete, budget = reconcile(db, directory, on_disk, budget, _FACTS_BUDGET)
+                    complete, budget, listed = reconcile(db, directory, on_disk, budget, _FACTS_BUDGET)
                     if complete:
                         db.execute(
                             "INSERT OR REPLACE INTO dirsigs (dir, sig) VALUES (?, ?)", (directory, signature)
                         )
+                        if listed is not None:
+                            written[directory] = listed
                     else:
                         left.append(item)
                 db.execute("COMMIT")
             except BaseException:
+                self._written = {}
                 if db.in_transaction:  # SQLite may have rolled back by itself (a full disk)
                     db.execute("ROLLBACK")
                 raise
+            self._written.update(written)
             pending = left
 
     def fill_texts(
@@ -330,6 +338,20 @@ class Index:
             f"SELECT {LISTED} FROM files WHERE dir = ? ORDER BY stem, number", (directory,)
         ).fetchall()
         return [SeenFile(*row) for row in rows]
+
+    def sync_rows(self, directories: list[str]) -> list[list[tuple[object, ...]]]:
+        """:meth:`sync_all` with each row a plain tuple in :data:`LISTED` order (no :data:`SeenFile` per file).
+
+        The rows of a directory this refresh rewrote are the ones it committed (not read back).
+        """
+        self.refresh_all(directories)
+        written, self._written = self._written, {}
+        query = f"SELECT {LISTED} FROM files WHERE dir = ? ORDER BY stem, number"
+        execute = self.db.execute
+        return [
+            written[directory] if directory in written else execute(query, (directory,)).fetchall()
+            for directory in directories
+        ]
 
     def sync_all(self, directories: list[str]) -> list[list[SeenFile]]:
         """:meth:`refresh_all`, then :meth:`rows` of each directory, in the order given."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from array import array
+from operator import itemgetter
 
 from .extract import FileRow, read_facts, read_head, segment_name
 
@@ -67,7 +68,7 @@ def scan(directory: str) -> tuple[list[tuple[str, os.stat_result]], bytes]:
 
 def reconcile(
     db: sqlite3.Connection, directory: str, on_disk: list[tuple[str, os.stat_result]], budget: int, full: int
-) -> tuple[bool, int]:
+) -> tuple[bool, int, list[tuple[object, ...]] | None]:
     """Re-read the directory's rows (under the write lock) and reconcile them with ``on_disk``.
 
     Reads at most about ``budget`` bytes (what is left of the transaction's
@@ -76,8 +77,15 @@ def reconcile(
     round, and the budget left. A file left over keeps its old row (renamed
     if it moved, with its old size so that it still reads as changed) or,
     when new, gets none yet; the rows stay consistent between rounds.
+
+    The third value is the directory's rows as written, in the
+    :data:`~.index_schema.LISTED` columns and order (by stem, then number),
+    so that a listing need not read back what was just written; None when
+    the directory is not complete or a file could not be read (then the rows
+    are read back from the table).
     """
     cached: dict[str, FileRow] = {}
+    count = 0
     for values in db.execute(
         "SELECT name, ino, size, mtime_ns, offset, head, session_id, cwd, created, title, title_set,"
         " entries, first_message, id, dropped, texted FROM files WHERE dir = ?",
@@ -86,6 +94,7 @@ def reconcile(
         fresh = FileRow(*values)
         fresh.head = bytes(fresh.head or b"")
         cached[fresh.name] = fresh
+        count += 1
     claimed: set[int] = set()
     changed: list[tuple[str, os.stat_result]] = []
     for name, st in on_disk:
@@ -103,10 +112,13 @@ def reconcile(
     for cached_row in cached.values():
         by_ino.setdefault(cached_row.ino, []).append(cached_row)
     dirty: list[FileRow] = []
-    complete = True
+    complete, exact = True, count == len(cached)  # (two rows of one name would be a damaged table)
+    parsed: dict[str, tuple[str, int]] = {}
     for name, st in changed:
-        if segment_name(name) is None:
+        stem_number = segment_name(name)
+        if stem_number is None:
             continue
+        parsed[name] = stem_number
         path = f"{directory}/{name}"
         candidates = by_ino.get(st.st_ino)
         row = _reuse(path, st, candidates, claimed) if candidates else None
@@ -131,6 +143,7 @@ def reconcile(
             try:
                 read_facts(path, row, st.st_size)
             except OSError:
+                exact = False  # the row in memory (renamed) is not the one in the table
                 continue
         dirty.append(row)
     dropped = [(row.id,) for row in cached.values() if row.id not in claimed]
@@ -138,8 +151,11 @@ def reconcile(
         db.executemany("DELETE FROM texts WHERE file = ?", dropped)
         db.executemany("DELETE FROM files WHERE id = ?", dropped)
     inserts, updates = [], []
+    listed: list[tuple[object, ...]] | None = [] if complete and exact else None
     for row in dirty:
-        stem, number = segment_name(row.name) or (row.name, 0)
+        stem, number = parsed.get(row.name) or segment_name(row.name) or (row.name, 0)
+        if listed is not None:
+            listed.append(_listed(row, stem, number))
         values = (
             row.name,
             stem,
@@ -176,7 +192,23 @@ def reconcile(
         " first_message = ?, dropped = ?, texted = ? WHERE id = ?",
         updates,
     )
-    return complete, budget
+    if listed is not None:
+        written = {row.id for row in dirty}
+        for row in cached.values():  # the unchanged rows, claimed as they are
+            if row.id in claimed and row.id not in written:
+                stem, number = segment_name(row.name) or (row.name, 0)
+                listed.append(_listed(row, stem, number))
+        listed.sort(key=itemgetter(0, 1))  # by stem, then number
+    return complete, budget, listed
+
+
+def _listed(row: FileRow, stem: str, number: int) -> tuple[object, ...]:
+    """``row`` in the :data:`~.index_schema.LISTED` columns, as the table gives them back."""
+    return (
+        stem, number, row.name, row.size, row.mtime_ns, row.title, int(row.title_set), row.cwd, row.created,
+        row.entries, row.first_message, row.dropped,
+    )  # fmt: skip
+
 
 
 def _reuse(path: str, st: os.stat_result, rows: list[FileRow], claimed: set[int]) -> FileRow | None:

@@ -51,16 +51,30 @@ def first_prompt(entry: dict[str, Any]) -> str | None:
     return text[:MAX_CHARS]
 
 
-def display_title(title: str | None, first_message: str | None) -> str | None:
+def display_title(title: str | None, first_message: str | None, *, least: int | None = None) -> str | None:
     """The title a listing shows: ``title`` (set by ``/rename``), else ``first_message`` on one line; None if neither.
 
     ``first_message`` is what :func:`first_prompt` gave; a value stored in
     the raw ``<bash-input>…`` form (an index written by an older lime) is
     shown as ``!command`` too, and an output part of a bash triple is not shown.
+
+    With ``least`` (characters), a first prompt may come back cut short: still
+    longer than ``least`` characters, printable ASCII, and the start of the
+    full display title. It is what a column of at most ``least`` columns shows
+    the same as the full one (one column a character), found by joining the
+    words of only the first ``2 * least`` characters (the words of a prefix
+    are the start of the words of the whole).
     """
     if title:
         return title
     if not first_message:
         return None
-    shown = first_prompt({"type": "message", "role": "user", "content": first_message})
+    if first_message.startswith("<bash-"):
+        shown = first_prompt({"type": "message", "role": "user", "content": first_message})
+    else:  # what first_prompt gives for any other text, without building an entry per listed session
+        shown = first_message[:MAX_CHARS]
+        if least is not None and len(shown) > 2 * least:
+            part = " ".join(shown[: 2 * least].split())
+            if len(part) > least and part.isascii() and part.isprintable():
+                return part
     return " ".join(shown.split()) if shown else None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -109,3 +110,17 @@ def test_index_checks_free_space_before_a_large_write(small_fs: LimeEnv) -> None
     assert index.in_memory and index.degraded == "too little free space for the index"
     assert not path.exists() and not Path(f"{path}-wal").exists()
     index.close()
+
+
+def test_the_catalog_warning_is_the_same_line_without_click(small_fs: LimeEnv) -> None:
+    made = small_fs.run(input="!echo hi\n")
+    assert made.returncode == 0, made.stderr.decode()
+    for args in (("session", "list"), ("session", "list", "--all"), ("session", "list", "--format=table")):
+        shutil.rmtree(small_fs.home / "cache", ignore_errors=True)  # a cold listing on a 2 MiB disk: no index
+        listed = small_fs.run(*args)
+        assert listed.returncode == 0, listed.stderr.decode()
+        assert b"hi" in listed.stdout
+        assert listed.stderr.decode().splitlines() == [
+            "lime: warning: the session catalog is not saved (too little free space for the index);"
+            " sessions are read from their files"
+        ], args

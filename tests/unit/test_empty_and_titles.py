@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from lime_repl.store.empty import has_entries, remove_session_files
 from lime_repl.store.session import Session
 from lime_repl.store.titles import display_title, first_prompt
@@ -51,3 +53,26 @@ def test_display_title_prefers_the_title_then_the_first_prompt() -> None:
     assert display_title(None, "<bash-input>ls -l</bash-input>") == "!ls -l"  # an index written by an older lime
     assert display_title(None, "<bash-stdout>row15-1</bash-stdout>") is None
     assert display_title(None, "two\nlines") == "two lines" and display_title(None, None) is None
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        "word " * 60,
+        "a" + " " * 150 + "b" * 40,  # the start is mostly spaces: the joined start is too short
+        "long\tline\nwith  runs   of\r\nspace " * 8,
+        "é" * 120,  # not ASCII: the full title
+        "x" * 95 + "\x1b[31m" + "y" * 80,  # a control inside the start: the full title
+        "!echo " + "z" * 150,
+        "<bash-input>" + "ls -la " * 30 + "</bash-input>",
+        "short one",
+        "q" * 97 + " " + "r" * 50,
+    ],
+)
+def test_a_title_cut_for_a_column_starts_the_full_one(first: str) -> None:
+    full = display_title(None, first)
+    assert full is not None
+    cut = display_title(None, first, least=48)
+    assert cut is not None and full.startswith(cut)
+    assert cut == full or (len(cut) > 48 and cut.isascii() and cut.isprintable())
+    assert display_title("Set", first, least=48) == "Set"

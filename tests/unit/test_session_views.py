@@ -115,3 +115,33 @@ def test_fit_and_path_cell_cut_plain_ascii_as_the_per_character_rule_does() -> N
         else:
             assert fit(text, width) == text + " " * (width - len(text))
             assert path_cell(text, width) == text
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Kolkata", "America/New_York", "Australia/Lord_Howe", "Europe/Dublin", "Africa/Monrovia"])
+def test_minute_cells_are_updated_cell_of_the_same_time(monkeypatch: pytest.MonkeyPatch, zone: str) -> None:
+    """Every minute of two days around both of the zone's DST changes, and odd seconds, as updated_cell shows them."""
+    import time
+
+    from lime_repl.store.catalog import _rfc3339_ns
+    from lime_repl.views.listing import minute_cells
+
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        cell = minute_cells()
+        starts = [1_774_000_000, 1_792_000_000, 0, -86_400 * 400]  # 2026-03, 2026-10, the epoch, 1968
+        for start in starts:
+            for second in range(start - 86_400, start + 86_400, 37):
+                ns = second * 1_000_000_000 + 999_999_999
+                assert cell(ns) == updated_cell(_rfc3339_ns(ns)), (zone, second)
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
+def test_size_cells() -> None:
+    from lime_repl.cli.printers import _size
+
+    assert [_size(n) for n in (0, 1023, 1024, 10_342, (1 << 20) - 1, 1 << 20, 5 << 30, 3 << 40)] == [
+        "0 B", "1023 B", "1.0 KiB", "10.1 KiB", "1024.0 KiB", "1.0 MiB", "5.0 GiB", "3072.0 GiB",
+    ]  # fmt: skip
