@@ -1,8 +1,8 @@
-"""A command that fails ends in one line on stderr and DESIGN.md section 7's exit code, on both paths.
+"""A command that fails ends in one line on stderr and DESIGN.md section 7's exit code, on every path.
 
-The click group (every command) and the click-free fast path of ``lime
-session search`` map exceptions through the same function
-(``lime_repl.cli.failures.exit_status``). A bug cannot be provoked from
+The click group (every command) and the click-free fast paths of ``lime
+session search`` and ``lime session list`` map exceptions through the same
+function (``lime_repl.cli.failures.exit_status``). A bug cannot be provoked from
 outside, so the probe below runs the real entry point with one function of
 the command replaced by one that raises: the rest (the group, the fast path,
 the program log) is the real code.
@@ -20,8 +20,11 @@ from support.lime_env import LimeEnv
 #: Runs ``lime ARGS`` with ``cli.printers.<name>`` raising the exception built by ``RAISE``.
 _PROBE = textwrap.dedent(
     """
-    import sys
+    import atexit, os, sys
     from lime_repl.cli import printers
+
+    # Which path ran: the group imports click, the fast paths must not.
+    atexit.register(lambda: open(os.environ["PROBE_OUT"], "w").write(str("click" in sys.modules)))
     from lime_repl.errors import SessionLockedError
 
     def boom(*args, **kwargs):
@@ -33,22 +36,27 @@ _PROBE = textwrap.dedent(
     """
 )
 
+#: path: (the printer the fault goes into, the command line, whether click runs it)
 PATHS = {
-    "group": ("print_sessions", ["session", "list"]),
-    "fast path": ("search_sessions", ["session", "search", "needle"]),
+    "group": ("print_sessions", ["session", "list", "--format=json"], True),
+    "search fast path": ("search_sessions", ["session", "search", "needle"], False),
+    "list fast path": ("print_sessions", ["session", "list"], False),
 }
 
 
 def _run(lime_env: LimeEnv, path: str, raise_: str) -> subprocess.CompletedProcess[str]:
-    name, args = PATHS[path]
-    return subprocess.run(
+    name, args, click = PATHS[path]
+    out = lime_env.home.parent / "probe-out"
+    result = subprocess.run(
         [sys.executable, "-c", _PROBE.format(raise_=raise_, name=name), *args],
         cwd=lime_env.cwd,
-        env=lime_env.env,
+        env=dict(lime_env.env, PROBE_OUT=str(out)),
         capture_output=True,
         text=True,
         timeout=60,
     )
+    assert out.read_text() == str(click), f"{args} did not run on the {path}"
+    return result
 
 
 @pytest.mark.parametrize("path", PATHS)
