@@ -82,6 +82,7 @@ def write_imported(
     *,
     entries: Iterable[Entry] | None = None,
     encode: Callable[[Entry], bytes] = dumps,
+    serialize: Callable[[Entry], bytes | None] | None = None,
 ) -> ImportResult:
     """Create the new session from ``imported``, every text redacted (unless ``redact = false``) and capped.
 
@@ -90,7 +91,8 @@ def write_imported(
     ``entries`` (default ``imported.entries``) may be an iterator that reads
     the source as it is written (:func:`~lime_repl.exchange.stream.import_streamed`),
     filling in ``imported``'s title, labels and leaf when it ends; anything it
-    raises discards the session. ``encode`` gives each entry's log line.
+    raises discards the session. ``encode`` gives each entry's log line;
+    ``serialize`` (:meth:`~.codec.LineCodec.dump`) each entry's JSON before it is guarded, where it can.
     """
     origin: dict[str, str] = {"tool": imported.tool, "id": imported.source_id or "", "path": imported.path}
     if imported.cwd:
@@ -105,7 +107,10 @@ def write_imported(
     malformed: list[str] = []
     try:
         session.append_copies(
-            _checked(imported.entries if entries is None else entries, malformed), encode=encode, keep=False
+            _checked(imported.entries if entries is None else entries, malformed),
+            encode=encode,
+            keep=False,
+            serialize=serialize,
         )
         if imported.title and session.title != imported.title:
             session.rename(imported.title)

@@ -21,6 +21,7 @@ from ..store.entry_guard import (
     cap_title_field,
     fit_line,
     line_budget,
+    offered_line,
     remember_checked,
     repair_text,
 )
@@ -96,7 +97,13 @@ def guard_entry(entry: dict[str, Any], *, segment_bytes: int, redact: Redact | N
 
 
 def _line(entry: dict[str, Any]) -> tuple[str, bytes] | None:
-    """``entry``'s log line as text and as UTF-8, or None when a string in it is not valid UTF-8."""
+    """``entry``'s log line as text and as UTF-8, or None when a string in it is not valid UTF-8.
+
+    The line a caller offered for it (:func:`~lime_repl.store.entry_guard.offer_line`) is taken as it is.
+    """
+    data = offered_line(entry)
+    if data is not None:
+        return data.decode("utf-8"), data
     try:
         text = _ENCODE(entry)
         return text, text.encode("utf-8")

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .entry_guard import OutputGuard, PromptGuard, structural_guard
+from .entry_guard import OutputGuard, PromptGuard, offer_line, structural_guard
 from .records import Entry, bash_triple, checkpoint, dumps, new_entry_id, now_rfc3339
 from .segments import DEFAULT_BACKUPS, DEFAULT_MAX_BYTES, SegmentWriter, SessionLock
 from .state import UNSET, SessionState
@@ -188,12 +188,15 @@ class SessionLog(SessionState):
         encode: Callable[[Entry], bytes] = dumps,
         keep: bool = True,
         batch_bytes: int = 1 << 20,
+        serialize: Callable[[Entry], bytes | None] | None = None,
     ) -> int:
         """Write many entries as they are (an import), about ``batch_bytes`` at a time; their count.
 
         Every entry passes the entry guard first (redaction, caps, valid UTF-8);
         ``encode`` gives the log line of an entry the guard left unchanged
-        (:func:`dumps` unless the caller already holds the line's JSON). ``keep=False`` keeps only the ids,
+        (:func:`dumps` unless the caller already holds the line's JSON); ``serialize``, when given, the
+        entry's JSON before the guard runs (exactly :func:`dumps` without the newline, or None where it
+        cannot: :func:`~.entry_guard.offer_line`). ``keep=False`` keeps only the ids,
         parents and times of messages and ``custom`` entries in :attr:`entries`,
         not their contents, so a large import does not hold them. Rotated
         segments are not fsynced one by one: the caller's :meth:`close` syncs
@@ -209,11 +212,15 @@ class SessionLog(SessionState):
             self._writer.begin_batch()  # each rotation renames one file, not every kept segment
         lines: list[bytes] = []
         size = count = 0
+        nodes, taken = self.entries.nodes, self._taken
+        bare = {"message": "message", "custom": "custom"}  # the kinds held bare, and their one string each
         try:
             for entry in entries:
                 entry_id = entry.get("id")
-                if not isinstance(entry_id, str) or entry_id in self.entries:
+                if not isinstance(entry_id, str) or entry_id in nodes:
                     raise ValueError(f"entry id {entry_id!r} is missing or already in the session")
+                if serialize is not None and (offered := serialize(entry)) is not None:
+                    offer_line(entry, offered)
                 guarded = self._guard(entry)
                 # The caller's encoding (a source line copied in) only for an entry the guard left as it is.
                 line = encode(entry) if guarded is entry else dumps(guarded)
@@ -223,8 +230,11 @@ class SessionLog(SessionState):
                 kind = entry.get("type")
                 if keep or (kind != "message" and kind != "custom"):
                     self._apply(entry)
-                else:
-                    self._apply({"type": kind, "id": entry_id, "parentId": entry.get("parentId")})
+                else:  # what _apply does for such an entry, holding its ids only
+                    taken.add(entry_id)
+                    parent = entry.get("parentId")
+                    self.entries.add_bare(entry_id, bare[kind], parent if isinstance(parent, str) else None)
+                    self.leaf_id = entry_id
                 count += 1
                 if size >= batch_bytes and self._writer is not None:
                     self._writer.append_many(lines)

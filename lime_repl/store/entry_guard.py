@@ -33,6 +33,8 @@ __all__ = [
     "encode_checked",
     "fit_line",
     "line_budget",
+    "offer_line",
+    "offered_line",
     "repair_text",
     "structural_guard",
 ]
@@ -82,6 +84,9 @@ class _Checked(threading.local):
     entry: dict[str, Any] | None = None
     line: bytes = b""
     budget: int = 0
+    #: The entry whose serialization a caller offered (:func:`offer_line`), and that line.
+    offered: dict[str, Any] | None = None
+    offered_line: bytes = b""
 
 
 _CHECKED = _Checked()
@@ -181,6 +186,21 @@ def remember_checked(entry: dict[str, Any], line: bytes, budget: int) -> None:
     changed: the store runs its guards and its writer on one entry back to back.
     """
     _CHECKED.entry, _CHECKED.line, _CHECKED.budget = entry, line, budget
+
+
+def offer_line(entry: dict[str, Any], line: bytes) -> None:
+    """Tell the output guard that ``entry``, as it is now, serializes to ``line`` (UTF-8, no newline).
+
+    ``line`` must be exactly :func:`~lime_repl.store.records.dumps` of ``entry`` without its newline
+    (a faster serializer's output, proved equal where it is used: :class:`lime_repl.exchange.codec.LineCodec`),
+    so the guard need not serialize it again; only the last entry of each thread is remembered.
+    """
+    _CHECKED.offered, _CHECKED.offered_line = entry, line
+
+
+def offered_line(entry: dict[str, Any]) -> bytes | None:
+    """The line :func:`offer_line` gave for this very ``entry`` object, or None."""
+    return _CHECKED.offered_line if _CHECKED.offered is entry else None
 
 
 def checked_line(entry: dict[str, Any]) -> bytes | None:
