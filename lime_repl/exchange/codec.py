@@ -21,7 +21,7 @@ integer over 64 bits; also in strings, where it merely takes the slower path):
 orjson reads every float as ``json`` does (the same double). Each entry is
 written by orjson unless its line holds a float orjson writes differently:
 only floats under 10^-4 differ (``0.00001`` for ``1e-05``, ``1e-9`` for
-``1e-09``), and :func:`_small_float` finds every such text (checked against
+``1e-09``), and :func:`_small_float` finds every such number (checked against
 ``json`` over a million floats: ``tests/unit/test_import_codec.py``).
 Once any line was read by ``json``, :meth:`LineCodec.dump` gives None for the
 rest of the import (the caller serializes with ``json``): an entry may then
@@ -39,13 +39,24 @@ __all__ = ["LineCodec"]
 #: Every byte but the ASCII digits made ``x``, the digits ``0``: a run of 19 digits becomes :data:`_DIGITS`.
 _DIGIT_MAP = bytes(48 if 48 <= i <= 57 else 120 for i in range(256))
 _DIGITS = b"0" * 19
-#: orjson's form of a float under 10^-4 that ``json`` writes otherwise: a one-digit negative exponent.
-_SHORT_EXPONENT = re.compile(rb"[0-9]e-[0-9](?![0-9])")
+_STRUCTURAL = frozenset(b",]}")  # what follows a number in orjson's compact output of an object
 
 
 def _small_float(line: bytes) -> bool:
-    """True when orjson's ``line`` may hold a float ``json`` writes otherwise (also true of some strings)."""
-    return b"0.0000" in line or (b"e-" in line and _SHORT_EXPONENT.search(line) is not None)
+    """True when orjson's ``line`` may hold a float ``json`` writes otherwise (also true of some strings).
+
+    Such a float is written ``0.0000…`` or with a one-digit negative exponent (``1.5e-7``): a digit,
+    ``e-``, one digit, then the ``,``, ``]`` or ``}`` after the number (``e-`` in a uuid is followed by hex).
+    """
+    if b"0.0000" in line:
+        return True
+    at = line.find(b"e-")
+    while at > 0:
+        if 48 <= line[at - 1] <= 57 and line[at + 2 : at + 3].isdigit() and line[at + 3 : at + 4]:
+            if line[at + 3] in _STRUCTURAL:
+                return True
+        at = line.find(b"e-", at + 2)
+    return False
 
 
 #: What :meth:`LineCodec.parse` gives for a line left to ``json``.

@@ -214,6 +214,9 @@ class SessionLog(SessionState):
         size = count = 0
         nodes, taken = self.entries.nodes, self._taken
         bare = {"message": "message", "custom": "custom"}  # the kinds held bare, and their one string each
+        # What _guard does, its lookups made once: the writer's segment size is that of the whole batch.
+        segment_bytes = getattr(self._writer, "max_bytes", DEFAULT_MAX_BYTES)
+        output_guard, redact = self.output_guard, self.redact
         try:
             for entry in entries:
                 entry_id = entry.get("id")
@@ -221,7 +224,8 @@ class SessionLog(SessionState):
                     raise ValueError(f"entry id {entry_id!r} is missing or already in the session")
                 if serialize is not None and (offered := serialize(entry)) is not None:
                     offer_line(entry, offered)
-                guarded = self._guard(entry)
+                guarded = entry if output_guard is None else output_guard(entry, segment_bytes, redact)
+                guarded = structural_guard(guarded, segment_bytes=segment_bytes)
                 # The caller's encoding (a source line copied in) only for an entry the guard left as it is.
                 line = encode(entry) if guarded is entry else dumps(guarded)
                 entry = guarded

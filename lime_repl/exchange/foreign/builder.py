@@ -134,13 +134,20 @@ class Builder:
         """Append one entry built from ``body`` (its ``type`` and fields) and return it."""
         entry_id = self.new_id(keep_id)
         parent_id = self.last_node if parent is CHAIN else parent
-        entry: Entry = {"type": body.get("type", "custom"), "id": entry_id, "parentId": parent_id}
-        entry["timestamp"] = self.stamp(time)
+        entry: Entry = {
+            "type": body.get("type", "custom"),
+            "id": entry_id,
+            "parentId": parent_id,
+            "timestamp": self.stamp(time),
+        }
         if self.first_time is None:
             self._undated.append(entry)
-        for key, value in body.items():
-            if key not in _HEAD:
-                entry[key] = value
+        if "id" in body or "parentId" in body or "timestamp" in body:
+            for key, value in body.items():
+                if key not in _HEAD:
+                    entry[key] = value
+        else:  # the common case: one C-level copy (a "type" in body is the one just set, kept in its place)
+            entry.update(body)
         if self._handover is None:
             self.entries.append(entry)
         else:

@@ -45,6 +45,7 @@ __all__ = ["ClaudeReader"]
 _INPUT = re.compile(r"^\s*<bash-input>(.*)</bash-input>\s*$", re.S)
 _OUTPUT = re.compile(r"^\s*<bash-stdout>(.*)</bash-stdout>\s*(?:<bash-stderr>(.*)</bash-stderr>)?\s*$", re.S)
 _TASK_TOOLS = ("Task", "Agent")
+_MAPPED = frozenset(("role", "content", "model", "stop_reason", "usage"))  # the message fields lime maps
 _TITLE_FIELDS = {"custom-title": "customTitle", "ai-title": "aiTitle", "summary": "summary"}
 
 
@@ -86,10 +87,15 @@ class ClaudeReader:
             entry = b.custom("value", record, parent=b.last_node, node=False, raw=raw)
             self.off_chain.add(entry["id"])
             return
-        kind = as_str(record.get("type"), "unknown")
+        kind = record.get("type")
+        if not isinstance(kind, str):
+            kind = as_str(kind, "unknown")
         stamp = record.get("timestamp")
-        self._title(kind, record)
-        uuid = record.get("uuid") if isinstance(record.get("uuid"), str) else None
+        if kind in _TITLE_FIELDS:
+            self._title(kind, record)
+        uuid = record.get("uuid")
+        if not isinstance(uuid, str):
+            uuid = None
         side = sidechain or record.get("isSidechain") is True
         if uuid is None and "parentUuid" not in record:
             entry = b.custom(kind, record, time=stamp, parent=b.last_node, node=False, raw=raw)
@@ -127,7 +133,9 @@ class ClaudeReader:
 
     def _title(self, kind: str, record: dict[str, Any]) -> None:
         field = _TITLE_FIELDS.get(kind)
-        value = record.get(field) if field is not None else None
+        if field is None:
+            return
+        value = record.get(field)
         if isinstance(value, str) and value.strip():
             self.titles[kind] = value.strip()
 
@@ -163,6 +171,8 @@ class ClaudeReader:
             self.boundary = {}
             return entry
         text = plain_text(content) if kind == "user" else None
+        if text is not None and "<bash-" not in text:
+            text = None  # neither of the two patterns below can match
         if text is not None and (m := _INPUT.match(text)):
             triple = b.bash(m.group(1), "", "", exit_code=0, cwd=self.cwd, time=stamp, src=uuid, **links)
             triple[0]["source"] = record_fields(record)
@@ -179,7 +189,8 @@ class ClaudeReader:
                 b.alias(uuid, triple[2]["id"])
             self._bash(None)
             return triple[2]
-        self._bash(None)
+        if self.pending_bash is not None:
+            self._bash(None)
         body: dict[str, Any] = {"type": "message", "role": kind, "content": blocks(content)}
         if kind == "assistant":
             if isinstance(message.get("model"), str):
@@ -196,10 +207,10 @@ class ClaudeReader:
             )
             if usage is not None:
                 body["usage"] = usage
-        extra = {
-            k: v for k, v in message.items() if k not in ("role", "content", "model", "stop_reason", "usage")
-        }
-        body["source"] = record_fields(record) | ({"message": extra} if extra else {})
+        extra = {k: v for k, v in message.items() if k not in _MAPPED}
+        source = body["source"] = record_fields(record)
+        if extra:
+            source["message"] = extra
         entry = b.add(body, time=stamp, src=uuid, **links)
         for block in body["content"]:
             if block.get("type") == "tool_use":
