@@ -31,7 +31,6 @@ orjson is imported when the first codec is made, so no other command pays for it
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 __all__ = ["LineCodec"]
