@@ -22,6 +22,7 @@ from ..store.entry_guard import (
     fit_line,
     line_budget,
     offered_line,
+    offered_quiet,
     remember_checked,
     repair_text,
 )
@@ -77,7 +78,7 @@ def guard_entry(entry: dict[str, Any], *, segment_bytes: int, redact: Redact | N
     limit = DEFAULT_LIMIT
     line = _line(entry)
     if line is not None:
-        redact = _narrowed(redact, line)
+        redact = None if offered_quiet(entry) else _narrowed(redact, line)
         if redact is None and len(line[1]) <= min(budget, 2 * limit + _SLACK) and not _long_title(entry):
             remember_checked(entry, line[1], budget)
             return entry

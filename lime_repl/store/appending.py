@@ -13,7 +13,7 @@ A new segment opens with the header and a checkpoint (:meth:`SessionLog._preambl
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +42,41 @@ class StoreOptions:
     prompt_guard: PromptGuard | None = None
     redact: Callable[[str], str] | None = None
 
+
+
+#: Entries serialized together by :meth:`SessionLog.append_copies` for the redactor's batch scan.
+_SCAN_BATCH = 256
+
+
+def _serialized(
+    entries: Iterable[Entry],
+    serialize: Callable[[Entry], bytes | None] | None,
+    redact: Callable[[str], str] | None,
+) -> Iterator[tuple[Entry, bytes | None, bool]]:
+    """``(entry, its line or None, quiet)`` for each of ``entries``, in order (see :meth:`SessionLog.append_copies`)."""
+    if serialize is None:
+        for entry in entries:
+            yield entry, None, False
+        return
+    scan = getattr(redact, "quiet_lines", None)
+    batch: list[Entry] = []
+    for entry in entries:
+        batch.append(entry)
+        if len(batch) < _SCAN_BATCH:
+            continue
+        yield from _scanned(batch, serialize, scan)
+        batch = []
+    yield from _scanned(batch, serialize, scan)
+
+
+def _scanned(
+    batch: list[Entry],
+    serialize: Callable[[Entry], bytes | None],
+    scan: Callable[[list[bytes | None]], list[bool]] | None,
+) -> Iterator[tuple[Entry, bytes | None, bool]]:
+    lines = [serialize(entry) for entry in batch]
+    quiet = scan(lines) if scan is not None and batch else [False] * len(batch)
+    return zip(batch, lines, quiet, strict=True)
 
 
 class SessionLog(SessionState):
@@ -196,7 +231,9 @@ class SessionLog(SessionState):
         ``encode`` gives the log line of an entry the guard left unchanged
         (:func:`dumps` unless the caller already holds the line's JSON); ``serialize``, when given, the
         entry's JSON before the guard runs (exactly :func:`dumps` without the newline, or None where it
-        cannot: :func:`~.entry_guard.offer_line`). ``keep=False`` keeps only the ids,
+        cannot: :func:`~.entry_guard.offer_line`), serialized :data:`_SCAN_BATCH` at a time so that the
+        redactor, if it can, tells at once which of their lines no rule can change
+        (``redact.quiet_lines``: :meth:`lime_repl.outputs.redact.Redactor.quiet_lines`). ``keep=False`` keeps only the ids,
         parents and times of messages and ``custom`` entries in :attr:`entries`,
         not their contents, so a large import does not hold them. Rotated
         segments are not fsynced one by one: the caller's :meth:`close` syncs
@@ -218,12 +255,12 @@ class SessionLog(SessionState):
         segment_bytes = getattr(self._writer, "max_bytes", DEFAULT_MAX_BYTES)
         output_guard, redact = self.output_guard, self.redact
         try:
-            for entry in entries:
+            for entry, offered, quiet in _serialized(entries, serialize, redact):
                 entry_id = entry.get("id")
                 if not isinstance(entry_id, str) or entry_id in nodes:
                     raise ValueError(f"entry id {entry_id!r} is missing or already in the session")
-                if serialize is not None and (offered := serialize(entry)) is not None:
-                    offer_line(entry, offered)
+                if offered is not None:
+                    offer_line(entry, offered, quiet=quiet)
                 guarded = entry if output_guard is None else output_guard(entry, segment_bytes, redact)
                 guarded = structural_guard(guarded, segment_bytes=segment_bytes)
                 # The caller's encoding (a source line copied in) only for an entry the guard left as it is.

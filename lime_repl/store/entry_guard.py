@@ -35,6 +35,7 @@ __all__ = [
     "line_budget",
     "offer_line",
     "offered_line",
+    "offered_quiet",
     "repair_text",
     "structural_guard",
 ]
@@ -87,6 +88,7 @@ class _Checked(threading.local):
     #: The entry whose serialization a caller offered (:func:`offer_line`), and that line.
     offered: dict[str, Any] | None = None
     offered_line: bytes = b""
+    offered_quiet: bool = False
 
 
 _CHECKED = _Checked()
@@ -188,14 +190,21 @@ def remember_checked(entry: dict[str, Any], line: bytes, budget: int) -> None:
     _CHECKED.entry, _CHECKED.line, _CHECKED.budget = entry, line, budget
 
 
-def offer_line(entry: dict[str, Any], line: bytes) -> None:
+def offer_line(entry: dict[str, Any], line: bytes, *, quiet: bool = False) -> None:
     """Tell the output guard that ``entry``, as it is now, serializes to ``line`` (UTF-8, no newline).
 
     ``line`` must be exactly :func:`~lime_repl.store.records.dumps` of ``entry`` without its newline
     (a faster serializer's output, proved equal where it is used: :class:`lime_repl.exchange.codec.LineCodec`),
     so the guard need not serialize it again; only the last entry of each thread is remembered.
+    ``quiet``: the session's redactor was asked and no rule can change ``line``
+    (:meth:`lime_repl.outputs.redact.Redactor.quiet_lines`).
     """
-    _CHECKED.offered, _CHECKED.offered_line = entry, line
+    _CHECKED.offered, _CHECKED.offered_line, _CHECKED.offered_quiet = entry, line, quiet
+
+
+def offered_quiet(entry: dict[str, Any]) -> bool:
+    """True when the line :func:`offer_line` gave for this very ``entry`` was offered as ``quiet``."""
+    return _CHECKED.offered is entry and _CHECKED.offered_quiet
 
 
 def offered_line(entry: dict[str, Any]) -> bytes | None:
