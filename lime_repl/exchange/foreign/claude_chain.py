@@ -45,6 +45,7 @@ __all__ = ["ClaudeReader"]
 _INPUT = re.compile(r"^\s*<bash-input>(.*)</bash-input>\s*$", re.S)
 _OUTPUT = re.compile(r"^\s*<bash-stdout>(.*)</bash-stdout>\s*(?:<bash-stderr>(.*)</bash-stderr>)?\s*$", re.S)
 _TASK_TOOLS = ("Task", "Agent")
+_CHAINED: tuple[Any, Any] = (CHAIN, None)  # the links of a record without ``parentUuid``: after the last node
 _MAPPED = frozenset(("role", "content", "model", "stop_reason", "usage"))  # the message fields lime maps
 _TITLE_FIELDS = {"custom-title": "customTitle", "ai-title": "aiTitle", "summary": "summary"}
 
@@ -102,12 +103,9 @@ class ClaudeReader:
             self.off_chain.add(entry["id"])
             return
         if "parentUuid" in record:
-            links: dict[str, Any] = {
-                "parent": None,
-                "parent_src": record.get("parentUuid") or record.get("logicalParentUuid"),
-            }
+            links: tuple[Any, Any] = (None, record.get("parentUuid") or record.get("logicalParentUuid"))
         else:
-            links = {"parent": CHAIN}
+            links = _CHAINED
         message = record.get("message")
         subtype = as_str(record.get("subtype"))
         if kind in ("user", "assistant") and isinstance(message, dict):
@@ -120,7 +118,7 @@ class ClaudeReader:
             if kind == "system" and subtype == "compact_boundary":
                 self.boundary = as_dict(record.get("compactMetadata"))
             name = f"{kind}/{subtype}" if kind == "system" and subtype else kind
-            entry = b.custom(name, record, time=stamp, src=uuid, raw=raw, **links)
+            entry = b.custom(name, record, time=stamp, src=uuid, raw=raw, parent=links[0], parent_src=links[1])
         if side:
             if not record.get("parentUuid") and not record.get("logicalParentUuid"):
                 content = as_dict(message).get("content")
@@ -145,7 +143,7 @@ class ClaudeReader:
         record: dict[str, Any],
         message: dict[str, Any],
         uuid: str | None,
-        links: dict[str, Any],
+        links: tuple[Any, Any],
     ) -> Entry:
         b = self.b
         stamp = record.get("timestamp")
@@ -165,7 +163,8 @@ class ClaudeReader:
                 },
                 time=stamp,
                 src=uuid,
-                **links,
+                parent=links[0],
+                parent_src=links[1],
             )
             b.await_node(entry, "firstKeptEntryId")  # the first entry after it on the chain
             self.boundary = {}
@@ -174,12 +173,16 @@ class ClaudeReader:
         if text is not None and "<bash-" not in text:
             text = None  # neither of the two patterns below can match
         if text is not None and (m := _INPUT.match(text)):
-            triple = b.bash(m.group(1), "", "", exit_code=0, cwd=self.cwd, time=stamp, src=uuid, **links)
+            triple = b.bash(
+                m.group(1), "", "", exit_code=0, cwd=self.cwd, time=stamp, src=uuid, parent=links[0], parent_src=links[1]
+            )
             triple[0]["source"] = record_fields(record)
             self._bash(triple)
             return triple[2]
         if text is not None and (m := _OUTPUT.match(text)):
-            triple = self.pending_bash or b.bash("", "", "", exit_code=0, cwd=self.cwd, time=stamp, **links)
+            triple = self.pending_bash or b.bash(
+                "", "", "", exit_code=0, cwd=self.cwd, time=stamp, parent=links[0], parent_src=links[1]
+            )
             triple[1]["content"] = [{"type": "text", "text": f"<bash-stdout>{m.group(1)}</bash-stdout>"}]
             triple[2]["content"] = [
                 {"type": "text", "text": f"<bash-stderr>{m.group(2) or ''}</bash-stderr>"}
@@ -211,7 +214,7 @@ class ClaudeReader:
         source = body["source"] = record_fields(record)
         if extra:
             source["message"] = extra
-        entry = b.add(body, time=stamp, src=uuid, **links)
+        entry = b.add(body, time=stamp, src=uuid, parent=links[0], parent_src=links[1])
         for block in body["content"]:
             if block.get("type") == "tool_use":
                 self.calls[block["id"]] = entry["id"]
@@ -235,7 +238,7 @@ class ClaudeReader:
             self.b.hold(triple[1])
             self.b.hold(triple[2])
 
-    def _microcompaction(self, record: dict[str, Any], uuid: str | None, links: dict[str, Any]) -> Entry:
+    def _microcompaction(self, record: dict[str, Any], uuid: str | None, links: tuple[Any, Any]) -> Entry:
         meta = as_dict(record.get("microcompactMetadata"))
         ids = [
             self.results[c]
@@ -254,7 +257,8 @@ class ClaudeReader:
             },
             time=record.get("timestamp"),
             src=uuid,
-            **links,
+            parent=links[0],
+            parent_src=links[1],
         )
 
     # -- the end --------------------------------------------------------------
