@@ -6,7 +6,9 @@ and no match of the gate patterns that hold when no literal is found. Each
 of those searches costs about a microsecond per call on a short line, however
 little it finds; :func:`quiet_lines` makes each search once over the batch's
 lines joined by newlines and maps what it finds back to the lines, so a large
-import pays per batch, not per entry. The answer is the per-line one:
+import pays per batch, not per entry. A line it calls quiet is one
+``for_json`` leaves alone (a line holding a gate literal is not quiet, even
+where ``for_json`` would then find that no rule's pattern applies):
 
 * a JSON line never holds a newline (JSON escapes it), so a secret value's
   escaped form, found in the joined text, lies within one line;
