@@ -56,6 +56,7 @@ if TYPE_CHECKING:
 __all__ = ["import_streamed", "read_streamed"]
 
 _PEEK = 50
+_BLANK = frozenset(b" \t")
 T = TypeVar("T")
 # The serializer of :func:`~lime_repl.store.records.dumps` (same options, same bytes), built once rather than per line.
 _ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
@@ -107,10 +108,14 @@ def _records(
         if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
             raw = raw[3:]
         raw = raw.rstrip(b" \t\r\n")  # JSON's own white space: the line as a kept record's data
-        if not raw.lstrip(b" \t"):
+        if not raw or (raw[0] in _BLANK and not raw.lstrip(b" \t")):  # lstrip copies: only where it may matter
             continue
         if parse is not None and (value := parse(raw)) is not SLOW:
-            if raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH and value_depth(value) > MAX_JSON_DEPTH:
+            if (
+                len(raw) > MAX_JSON_DEPTH
+                and raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH
+                and value_depth(value) > MAX_JSON_DEPTH
+            ):
                 raise ImportRefused(f"refusing {name}:{lineno}: JSON nested deeper than {MAX_JSON_DEPTH} levels")
             if last is not None:
                 last[0] = raw

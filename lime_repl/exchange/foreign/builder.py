@@ -92,6 +92,7 @@ class Builder:
         self._handover = Handover(sink) if sink is not None else None
         self._await: list[tuple[Entry, str]] = []
         self._ids = ""
+        self._at = 0  # where the next id starts in ``_ids``
         self.dangling = 0
 
     def stamp(self, value: Any) -> str:
@@ -112,9 +113,11 @@ class Builder:
             entry_id = preferred
         else:
             while True:  # random 8-hex ids, drawn from the OS 512 at a time rather than one call each
-                if not self._ids:
-                    self._ids = os.urandom(2048).hex()
-                entry_id, self._ids = self._ids[:8], self._ids[8:]
+                at = self._at
+                if at >= len(self._ids):
+                    self._ids, at = os.urandom(2048).hex(), 0
+                entry_id = self._ids[at : at + 8]
+                self._at = at + 8
                 if entry_id not in self.taken:
                     break
         self.taken.add(entry_id)

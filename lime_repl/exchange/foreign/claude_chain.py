@@ -216,12 +216,15 @@ class ClaudeReader:
             source["message"] = extra
         entry = b.add(body, time=stamp, src=uuid, parent=links[0], parent_src=links[1])
         for block in body["content"]:
-            if block.get("type") == "tool_use":
+            block_type = block.get("type")
+            if block_type != "tool_use" and block_type != "tool_result":
+                continue
+            if block_type == "tool_use":
                 self.calls[block["id"]] = entry["id"]
                 prompt = as_dict(block.get("input")).get("prompt")
                 if block.get("name") in _TASK_TOOLS and isinstance(prompt, str):
                     self.prompts.setdefault(prompt.strip(), entry["id"])
-            elif block.get("type") == "tool_result":
+            else:
                 self.results[block["tool_use_id"]] = entry["id"]
                 agent = _str(as_dict(record.get("toolUseResult")).get("agentId"))
                 if agent and block["tool_use_id"] in self.calls:
