@@ -76,6 +76,11 @@ def guard_entry(entry: dict[str, Any], *, segment_bytes: int, redact: Redact | N
     """
     budget = line_budget(segment_bytes)
     limit = DEFAULT_LIMIT
+    offered = offered_line(entry)
+    if offered is not None and offered_quiet(entry):  # the caller's redactor cleared its line: no text needed
+        if len(offered) <= min(budget, 2 * limit + _SLACK) and not _long_title(entry):
+            remember_checked(entry, offered, budget)
+            return entry
     line = _line(entry)
     if line is not None:
         redact = None if offered_quiet(entry) else _narrowed(redact, line)
