@@ -44,15 +44,15 @@ def _record(n: int, data_text: str) -> str:
     parent = "msg-007" if n == 0 else f"extra-{n - 1}"
     return (
         f'{{"parentUuid":"{parent}","type":"progress","uuid":"extra-{n}","sessionId":"test-session-id",'
-        f'"timestamp":"2025-12-24T10:03:{n:02d}.000Z","data":{data_text}}}'
+        f'"timestamp":"2025-12-24T11:{n // 60:02d}:{n % 60:02d}.000Z","data":{data_text}}}'
     )
 
 
-def _import(tmp_path: Path, source: Path) -> list[bytes]:
+def _import(tmp_path: Path, source: Path, **env: str) -> list[bytes]:
     home = tmp_path / f"home-{source.stem}"
     done = subprocess.run(
         [sys.executable, "-m", "lime_repl", "import", str(source)],
-        env=dict(os.environ, LIME_HOME=str(home)), cwd=tmp_path, capture_output=True, text=True, timeout=60,
+        env=dict(os.environ, LIME_HOME=str(home), **env), cwd=tmp_path, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     (path,) = home.glob("sessions/*/*.jsonl")
@@ -175,3 +175,18 @@ def test_only_patterns_that_cannot_see_past_their_line_are_searched_over_a_batch
     for unsafe in [r"a.b", r"^x", r"x$", r"[^a]b", r"\bkey", r"(?i)key", r"(?<=a)b", r"a\sb", r"a\nb", r"\x41"]:
         assert not batchable(re.compile(unsafe)), unsafe
     assert not batchable(re.compile("ab", re.MULTILINE))
+
+
+def test_a_streamed_import_of_many_entries_is_stored_redacted(tmp_path: Path) -> None:
+    # Far more entries than one batch of the redactor's scan, the secrets in the middle of a batch.
+    token, value = "ghp_" + "a" * 36, "Zq7Wk2mPx9Lr4Tn8Vb3"
+    extra = [_record(n, '{"n":%d,"text":"plain progress text"}' % n) for n in range(600)]
+    extra[300] = _record(300, '{"text":"key AKIAABCDEFGHIJKLMNOP and %s"}' % token)
+    extra[301] = _record(301, '{"text":"the value %s here"}' % value)
+    lines = _import(tmp_path, _log(tmp_path, "secrets", extra), MY_API_TOKEN=value)
+    written = b"\n".join(lines)
+    for secret in (b"AKIAABCDEFGHIJKLMNOP", token.encode(), value.encode()):
+        assert secret not in written
+    data = _data(_written_as_json(lines))
+    assert len(data) == 600 and data[0] == {"n": 0, "text": "plain progress text"}
+    assert data[300]["text"].count("[REDACTED]") == 2 and data[301] == {"text": "the value [REDACTED] here"}
