@@ -180,9 +180,9 @@ def test_only_patterns_that_cannot_see_past_their_line_are_searched_over_a_batch
 def test_a_streamed_import_of_many_entries_is_stored_redacted(tmp_path: Path) -> None:
     # Far more entries than one batch of the redactor's scan, the secrets in the middle of a batch.
     token, value = "ghp_" + "a" * 36, "Zq7Wk2mPx9Lr4Tn8Vb3"
-    extra = [_record(n, '{"n":%d,"text":"plain progress text"}' % n) for n in range(600)]
-    extra[300] = _record(300, '{"text":"key AKIAABCDEFGHIJKLMNOP and %s"}' % token)
-    extra[301] = _record(301, '{"text":"the value %s here"}' % value)
+    extra = [_record(n, json.dumps({"n": n, "text": "plain progress text"})) for n in range(600)]
+    extra[300] = _record(300, json.dumps({"text": f"key AKIAABCDEFGHIJKLMNOP and {token}"}))
+    extra[301] = _record(301, json.dumps({"text": f"the value {value} here"}))
     lines = _import(tmp_path, _log(tmp_path, "secrets", extra), MY_API_TOKEN=value)
     written = b"\n".join(lines)
     for secret in (b"AKIAABCDEFGHIJKLMNOP", token.encode(), value.encode()):
