@@ -63,10 +63,8 @@ def import_redactor(workspace: Workspace) -> Any:
     """
     if workspace.config.get("redact", True) is False:
         return None
-    from ..outputs.redact import Redactor, use_rules_cache
-    from ..paths import cache_dir
+    from ..outputs.redact import Redactor
 
-    use_rules_cache(cache_dir(workspace.env) / "redact-rules.json")  # as a session does: no detect-secrets import
     return Redactor(workspace.env)
 
 
