@@ -274,7 +274,8 @@ class Builder:
         """Hand every entry that is complete, and all before it are, to the sink."""
         if self._handover is None or self.first_time is None:
             return
-        self._date_undated()
+        if self._undated:
+            self._date_undated()
         self._handover.flush()
 
     def _date_undated(self) -> None:
