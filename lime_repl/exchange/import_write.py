@@ -68,9 +68,17 @@ def import_redactor(workspace: Workspace) -> Any:
     return Redactor(workspace.env)
 
 
-def _checked(entries: Iterable[Entry], malformed: list[str]) -> Iterator[Entry]:
-    """``entries`` with each wrong-shaped one kept as a ``custom`` entry (:func:`checked`); notes go to ``malformed``."""
+def _checked(
+    entries: Iterable[Entry], malformed: list[str], shaped: Callable[[Entry], bool] | None = None
+) -> Iterator[Entry]:
+    """``entries`` with each wrong-shaped one kept as a ``custom`` entry (:func:`checked`); notes go to ``malformed``.
+
+    ``shaped``: the reader's word that an entry it built has its shape (not checked again).
+    """
     for entry in entries:
+        if shaped is not None and shaped(entry):
+            yield entry
+            continue
         entry, reason = checked(entry)
         if reason is not None:
             malformed.append(f"{entry.get('id')}: {reason}")
@@ -84,6 +92,7 @@ def write_imported(
     entries: Iterable[Entry] | None = None,
     encode: Callable[[Entry], bytes] = dumps,
     serialize: Callable[[Entry], bytes | None] | None = None,
+    shaped: Callable[[Entry], bool] | None = None,
 ) -> ImportResult:
     """Create the new session from ``imported``, every text redacted (unless ``redact = false``) and capped.
 
@@ -93,7 +102,8 @@ def write_imported(
     the source as it is written (:func:`~lime_repl.exchange.stream.import_streamed`),
     filling in ``imported``'s title, labels and leaf when it ends; anything it
     raises discards the session. ``encode`` gives each entry's log line;
-    ``serialize`` (:meth:`~.codec.LineCodec.dump`) each entry's JSON before it is guarded, where it can.
+    ``serialize`` (:meth:`~.codec.LineCodec.dump`) each entry's JSON before it is guarded, where it can;
+    ``shaped`` (:meth:`~.foreign.claude_chain.ClaudeReader.shaped`) says which entries need no shape check.
     """
     origin: dict[str, str] = {"tool": imported.tool, "id": imported.source_id or "", "path": imported.path}
     if imported.cwd:
@@ -113,7 +123,7 @@ def write_imported(
     gc.disable()
     try:
         session.append_copies(
-            _checked(imported.entries if entries is None else entries, malformed),
+            _checked(imported.entries if entries is None else entries, malformed, shaped),
             encode=encode,
             keep=False,
             serialize=serialize,

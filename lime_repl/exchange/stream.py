@@ -266,7 +266,12 @@ def import_streamed(
                 )
             entries = _written(reader, out, records, last, imported, cap, codec)
             return write_imported(
-                workspace, imported, entries=entries, encode=_encoder(reader.b.raw), serialize=codec.dump
+                workspace,
+                imported,
+                entries=entries,
+                encode=_encoder(reader.b.raw),
+                serialize=codec.dump,
+                shaped=reader.shaped,
             )
         except _WholeFile:
             return None  # the whole-file reader refuses it, naming the sizes

@@ -72,6 +72,9 @@ class ClaudeReader:
         self.agent_calls: dict[str, str] = {}
         self.side_roots: list[tuple[Entry, str | None, str | None, str | None]] = []
         self.pending_bash: list[Entry] | None = None
+        #: Messages holding a block of the source's whose ``type`` is not a string: the only shape a message
+        #: this reader builds can get wrong (:func:`~.claude_blocks.blocks` keeps unknown blocks as they are).
+        self.suspect: set[str] = set()
 
     # -- one record ---------------------------------------------------------
     def feed(self, record: Any, *, sidechain: bool = False, raw: bytes | None = None) -> None:
@@ -218,6 +221,8 @@ class ClaudeReader:
         for block in body["content"]:
             block_type = block.get("type")
             if block_type != "tool_use" and block_type != "tool_result":
+                if not isinstance(block_type, str):
+                    self.suspect.add(entry["id"])
                 continue
             if block_type == "tool_use":
                 self.calls[block["id"]] = entry["id"]
@@ -265,6 +270,15 @@ class ClaudeReader:
         )
 
     # -- the end --------------------------------------------------------------
+    def shaped(self, entry: Entry) -> bool:
+        """True for a ``message`` or ``custom`` entry this reader built that has its type's shape by construction.
+
+        Its blocks are lime's own but for the source's unknown blocks (kept as they are), so only a message
+        holding one whose ``type`` is not a string (:attr:`suspect`) needs :func:`~..shapes.checked`.
+        """
+        kind = entry.get("type")
+        return (kind == "message" or kind == "custom") and entry["id"] not in self.suspect
+
     def finish(self) -> Imported:
         b = self.b
         labels: dict[str, str] = {}
