@@ -50,6 +50,7 @@ __all__ = [
     "read_file",
     "read_zip",
     "split_jsonl",
+    "value_depth",
 ]
 
 DEFAULT_MAX_BYTES = 128 * 1024 * 1024
@@ -161,12 +162,12 @@ def loads(text: str, where: str) -> Any:
     except RecursionError:
         raise ImportRefused(f"refusing {where}: JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
     # The parsed value's depth is the text's bracket depth; walking it is faster than scanning the text.
-    if text.count("[") + text.count("{") > MAX_JSON_DEPTH and _value_depth(value) > MAX_JSON_DEPTH:
+    if text.count("[") + text.count("{") > MAX_JSON_DEPTH and value_depth(value) > MAX_JSON_DEPTH:
         raise ImportRefused(f"refusing {where}: JSON nested deeper than {MAX_JSON_DEPTH} levels")
     return value
 
 
-def _value_depth(value: Any) -> int:
+def value_depth(value: Any) -> int:
     """The nesting depth of lists and dicts in a parsed JSON value (0 for a scalar), stopping past the limit."""
     deepest = 0
     stack = [(value, 1)]

@@ -8,6 +8,7 @@ UTF-8); an imported session keeps every segment (``retain: 0``, DESIGN.md sectio
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,9 +68,17 @@ def import_redactor(workspace: Workspace) -> Any:
     return Redactor(workspace.env)
 
 
-def _checked(entries: Iterable[Entry], malformed: list[str]) -> Iterator[Entry]:
-    """``entries`` with each wrong-shaped one kept as a ``custom`` entry (:func:`checked`); notes go to ``malformed``."""
+def _checked(
+    entries: Iterable[Entry], malformed: list[str], shaped: Callable[[Entry], bool] | None = None
+) -> Iterator[Entry]:
+    """``entries`` with each wrong-shaped one kept as a ``custom`` entry (:func:`checked`); notes go to ``malformed``.
+
+    ``shaped``: the reader's word that an entry it built has its shape (not checked again).
+    """
     for entry in entries:
+        if shaped is not None and shaped(entry):
+            yield entry
+            continue
         entry, reason = checked(entry)
         if reason is not None:
             malformed.append(f"{entry.get('id')}: {reason}")
@@ -82,6 +91,8 @@ def write_imported(
     *,
     entries: Iterable[Entry] | None = None,
     encode: Callable[[Entry], bytes] = dumps,
+    serialize: Callable[[Entry], bytes | None] | None = None,
+    shaped: Callable[[Entry], bool] | None = None,
 ) -> ImportResult:
     """Create the new session from ``imported``, every text redacted (unless ``redact = false``) and capped.
 
@@ -90,7 +101,9 @@ def write_imported(
     ``entries`` (default ``imported.entries``) may be an iterator that reads
     the source as it is written (:func:`~lime_repl.exchange.stream.import_streamed`),
     filling in ``imported``'s title, labels and leaf when it ends; anything it
-    raises discards the session. ``encode`` gives each entry's log line.
+    raises discards the session. ``encode`` gives each entry's log line;
+    ``serialize`` (:meth:`~.codec.LineCodec.dump`) each entry's JSON before it is guarded, where it can;
+    ``shaped`` (:meth:`~.foreign.claude_chain.ClaudeReader.shaped`) says which entries need no shape check.
     """
     origin: dict[str, str] = {"tool": imported.tool, "id": imported.source_id or "", "path": imported.path}
     if imported.cwd:
@@ -103,9 +116,17 @@ def write_imported(
     session = workspace.create_session(system_prompt=prompt, imported_from=origin, retain=0)
     session.redact = redactor
     malformed: list[str] = []
+    # The entries, nodes and lines of an import hold no reference cycles and are freed by reference
+    # counting; the cyclic collector would only walk the growing node map again and again (about a
+    # tenth of a large import's time), so it pauses while the entries are written.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         session.append_copies(
-            _checked(imported.entries if entries is None else entries, malformed), encode=encode, keep=False
+            _checked(imported.entries if entries is None else entries, malformed, shaped),
+            encode=encode,
+            keep=False,
+            serialize=serialize,
         )
         if imported.title and session.title != imported.title:
             session.rename(imported.title)
@@ -125,6 +146,9 @@ def write_imported(
         session.close()
         _discard(session.path)
         raise
+    finally:
+        if collecting:
+            gc.enable()
     session.close()
     assert session.path is not None
     warnings = list(imported.warnings)

@@ -62,6 +62,13 @@ def _message_problem(entry: dict[str, Any]) -> str | None:
     content = entry.get("content")
     if isinstance(content, list):
         for i, block in enumerate(content):
+            if type(block) is dict:  # the common blocks, settled without building the place's name
+                kind = block.get("type")
+                if kind == "text":
+                    if isinstance(block.get("text"), str):
+                        continue
+                elif isinstance(kind, str) and kind != "tool_use" and kind != "tool_result":
+                    continue
             found = _block_problem(block, f"content[{i}]")
             if found:
                 return found

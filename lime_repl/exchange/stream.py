@@ -42,9 +42,10 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from ..store.entry_guard import checked_line
 from ..store.records import Entry
+from .codec import SLOW, LineCodec
 from .foreign.builder import NotStreamable
 from .foreign.common import Imported
-from .guard import MAX_LINE_BYTES, ImportRefused, loads
+from .guard import MAX_JSON_DEPTH, MAX_LINE_BYTES, ImportRefused, loads, value_depth
 from .lime_reader import is_lime_header
 
 if TYPE_CHECKING:
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
 __all__ = ["import_streamed", "read_streamed"]
 
 _PEEK = 50
+_BLANK = frozenset(b" \t")
 T = TypeVar("T")
 # The serializer of :func:`~lime_repl.store.records.dumps` (same options, same bytes), built once rather than per line.
 _ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
@@ -81,9 +83,19 @@ def _open(path: Path, cap: int) -> IO[bytes]:
 
 
 def _records(
-    fh: IO[bytes], name: str, cap: int, warnings: list[str], last: list[bytes] | None = None
+    fh: IO[bytes],
+    name: str,
+    cap: int,
+    warnings: list[str],
+    last: list[bytes] | None = None,
+    codec: LineCodec | None = None,
 ) -> Iterator[tuple[int, Any]]:
-    """``(line number, value)`` of each JSON line; ``last[0]`` is set to the line of the value yielded."""
+    """``(line number, value)`` of each JSON line; ``last[0]`` is set to the line of the value yielded.
+
+    With a ``codec``, a line it can parse exactly is parsed by it (:class:`~.codec.LineCodec`), the others
+    as before (decoded, then :func:`~.guard.loads`); the nesting limit holds for both.
+    """
+    parse = codec.parse if codec is not None else None
     lineno = total = 0
     while True:
         raw = fh.readline(MAX_LINE_BYTES + 2)
@@ -96,7 +108,18 @@ def _records(
         if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
             raw = raw[3:]
         raw = raw.rstrip(b" \t\r\n")  # JSON's own white space: the line as a kept record's data
-        if not raw.lstrip(b" \t"):
+        if not raw or (raw[0] in _BLANK and not raw.lstrip(b" \t")):  # lstrip copies: only where it may matter
+            continue
+        if parse is not None and (value := parse(raw)) is not SLOW:
+            if (
+                len(raw) > MAX_JSON_DEPTH
+                and raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH
+                and value_depth(value) > MAX_JSON_DEPTH
+            ):
+                raise ImportRefused(f"refusing {name}:{lineno}: JSON nested deeper than {MAX_JSON_DEPTH} levels")
+            if last is not None:
+                last[0] = raw
+            yield lineno, value
             continue
         try:
             text = raw.decode("utf-8")
@@ -210,7 +233,8 @@ def import_streamed(
             fh.seek(0)
             warnings: list[str] = []
             last = [b""]
-            records = _records(fh, name, cap, warnings, last)
+            codec = LineCodec()
+            records = _records(fh, name, cap, warnings, last, codec)
             numbered = list(islice(records, _PEEK))
             peek = [record for _, record in numbered]
             if not peek or numbered[0][0] != 1 or is_lime_header(peek[0]):
@@ -238,10 +262,17 @@ def import_streamed(
                 return (
                     None
                     if update is None
-                    else update(before, imported, _written(reader, out, records, None, imported, cap))
+                    else update(before, imported, _written(reader, out, records, None, imported, cap, codec))
                 )
-            entries = _written(reader, out, records, last, imported, cap)
-            return write_imported(workspace, imported, entries=entries, encode=_encoder(reader.b.raw))
+            entries = _written(reader, out, records, last, imported, cap, codec)
+            return write_imported(
+                workspace,
+                imported,
+                entries=entries,
+                encode=_encoder(reader.b.raw),
+                serialize=codec.dump,
+                shaped=reader.shaped,
+            )
         except _WholeFile:
             return None  # the whole-file reader refuses it, naming the sizes
         except NotStreamable:
@@ -295,10 +326,12 @@ def _written(
     last: list[bytes] | None,
     imported: Imported,
     cap: int,
+    codec: LineCodec,
 ) -> Iterator[Entry]:
     """The entries of the rest of the log as the reader completes them; fills in ``imported`` at the end.
 
     ``last`` holds the source line of the record just read, kept for a ``custom`` entry's ``data`` (None: not kept).
+    ``codec`` parsed ``records``; the subagent files are parsed by ``json``, so it is told (``plain``).
     """
     from .foreign import claude
 
@@ -309,6 +342,7 @@ def _written(
         while out:
             yield out.popleft()
     for _name, more in sorted(claude.subagent_records(imported.path, cap).items()):
+        codec.plain = False
         for _, record in more:
             reader.feed(record, sidechain=True)
             while out:

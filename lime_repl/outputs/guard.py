@@ -21,6 +21,8 @@ from ..store.entry_guard import (
     cap_title_field,
     fit_line,
     line_budget,
+    offered_line,
+    offered_quiet,
     remember_checked,
     repair_text,
 )
@@ -74,9 +76,14 @@ def guard_entry(entry: dict[str, Any], *, segment_bytes: int, redact: Redact | N
     """
     budget = line_budget(segment_bytes)
     limit = DEFAULT_LIMIT
+    offered = offered_line(entry)
+    if offered is not None and offered_quiet(entry):  # the caller's redactor cleared its line: no text needed
+        if len(offered) <= min(budget, 2 * limit + _SLACK) and not _long_title(entry):
+            remember_checked(entry, offered, budget)
+            return entry
     line = _line(entry)
     if line is not None:
-        redact = _narrowed(redact, line)
+        redact = None if offered_quiet(entry) else _narrowed(redact, line)
         if redact is None and len(line[1]) <= min(budget, 2 * limit + _SLACK) and not _long_title(entry):
             remember_checked(entry, line[1], budget)
             return entry
@@ -96,7 +103,13 @@ def guard_entry(entry: dict[str, Any], *, segment_bytes: int, redact: Redact | N
 
 
 def _line(entry: dict[str, Any]) -> tuple[str, bytes] | None:
-    """``entry``'s log line as text and as UTF-8, or None when a string in it is not valid UTF-8."""
+    """``entry``'s log line as text and as UTF-8, or None when a string in it is not valid UTF-8.
+
+    The line a caller offered for it (:func:`~lime_repl.store.entry_guard.offer_line`) is taken as it is.
+    """
+    data = offered_line(entry)
+    if data is not None:
+        return data.decode("utf-8"), data
     try:
         text = _ENCODE(entry)
         return text, text.encode("utf-8")

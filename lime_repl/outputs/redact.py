@@ -37,9 +37,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from .redact_batch import batchable, quiet_lines
 from .redact_gates import GATES, Gate, LiteralScan, fold, keyword_starts, keyword_sub
 from .redact_rules import Rule, load_rules, use_rules_cache
 
@@ -229,6 +230,18 @@ class Redactor:
             return text if len(text) < MIN_SECRET_CHARS else self._redact(text, literals, values)
 
         return narrowed
+
+    def quiet_lines(self, lines: Sequence[bytes | None]) -> list[bool]:
+        """For each JSON line of ``lines`` (UTF-8; None: unknown), True when :meth:`for_json` would give None.
+
+        Decided for the whole batch at once (:func:`~lime_repl.outputs.redact_batch.quiet_lines`);
+        every line is False when the gates cannot be searched that way (then ``for_json`` decides).
+        """
+        settled, patterned = _split(frozenset())
+        patterns = [pattern for _, pattern in patterned]
+        if settled or not all(batchable(pattern) for pattern in patterns):
+            return [False] * len(lines)
+        return quiet_lines(lines, _literal_scan(), patterns, self._escaped)
 
     def _redact(self, text: str, literals: tuple[str, ...] | None, values: bool = True) -> str:
         """``text`` through the secret values (when ``values``) and the rules its literals select.

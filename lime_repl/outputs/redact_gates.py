@@ -44,6 +44,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = [
     "GATES",
@@ -236,6 +237,11 @@ class LiteralScan:
             if self.literals and ascii_only
             else None
         )
+
+    @property
+    def bytes_automaton(self) -> Any:
+        """The automaton of the literals over lowercased UTF-8 (None when a literal is not ASCII, or none)."""
+        return self._bytes
 
     def present(self, folded: str) -> frozenset[str]:
         """The literals found in ``folded`` (:func:`fold` of a text)."""

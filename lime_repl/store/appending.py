@@ -13,11 +13,11 @@ A new segment opens with the header and a checkpoint (:meth:`SessionLog._preambl
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .entry_guard import OutputGuard, PromptGuard, structural_guard
+from .entry_guard import OutputGuard, PromptGuard, offer_line, structural_guard
 from .records import Entry, bash_triple, checkpoint, dumps, new_entry_id, now_rfc3339
 from .segments import DEFAULT_BACKUPS, DEFAULT_MAX_BYTES, SegmentWriter, SessionLock
 from .state import UNSET, SessionState
@@ -42,6 +42,41 @@ class StoreOptions:
     prompt_guard: PromptGuard | None = None
     redact: Callable[[str], str] | None = None
 
+
+
+#: Entries serialized together by :meth:`SessionLog.append_copies` for the redactor's batch scan.
+_SCAN_BATCH = 256
+
+
+def _serialized(
+    entries: Iterable[Entry],
+    serialize: Callable[[Entry], bytes | None] | None,
+    redact: Callable[[str], str] | None,
+) -> Iterator[tuple[Entry, bytes | None, bool]]:
+    """``(entry, its line or None, quiet)`` for each of ``entries``, in order (see :meth:`SessionLog.append_copies`)."""
+    if serialize is None:
+        for entry in entries:
+            yield entry, None, False
+        return
+    scan = getattr(redact, "quiet_lines", None)
+    batch: list[Entry] = []
+    for entry in entries:
+        batch.append(entry)
+        if len(batch) < _SCAN_BATCH:
+            continue
+        yield from _scanned(batch, serialize, scan)
+        batch = []
+    yield from _scanned(batch, serialize, scan)
+
+
+def _scanned(
+    batch: list[Entry],
+    serialize: Callable[[Entry], bytes | None],
+    scan: Callable[[list[bytes | None]], list[bool]] | None,
+) -> Iterator[tuple[Entry, bytes | None, bool]]:
+    lines = [serialize(entry) for entry in batch]
+    quiet = scan(lines) if scan is not None and batch else [False] * len(batch)
+    return zip(batch, lines, quiet, strict=True)
 
 
 class SessionLog(SessionState):
@@ -188,12 +223,17 @@ class SessionLog(SessionState):
         encode: Callable[[Entry], bytes] = dumps,
         keep: bool = True,
         batch_bytes: int = 1 << 20,
+        serialize: Callable[[Entry], bytes | None] | None = None,
     ) -> int:
         """Write many entries as they are (an import), about ``batch_bytes`` at a time; their count.
 
         Every entry passes the entry guard first (redaction, caps, valid UTF-8);
         ``encode`` gives the log line of an entry the guard left unchanged
-        (:func:`dumps` unless the caller already holds the line's JSON). ``keep=False`` keeps only the ids,
+        (:func:`dumps` unless the caller already holds the line's JSON); ``serialize``, when given, the
+        entry's JSON before the guard runs (exactly :func:`dumps` without the newline, or None where it
+        cannot: :func:`~.entry_guard.offer_line`), serialized :data:`_SCAN_BATCH` at a time so that the
+        redactor, if it can, tells at once which of their lines no rule can change
+        (``redact.quiet_lines``: :meth:`lime_repl.outputs.redact.Redactor.quiet_lines`). ``keep=False`` keeps only the ids,
         parents and times of messages and ``custom`` entries in :attr:`entries`,
         not their contents, so a large import does not hold them. Rotated
         segments are not fsynced one by one: the caller's :meth:`close` syncs
@@ -209,12 +249,20 @@ class SessionLog(SessionState):
             self._writer.begin_batch()  # each rotation renames one file, not every kept segment
         lines: list[bytes] = []
         size = count = 0
+        nodes, taken = self.entries.nodes, self._taken
+        bare = {"message": "message", "custom": "custom"}  # the kinds held bare, and their one string each
+        # What _guard does, its lookups made once: the writer's segment size is that of the whole batch.
+        segment_bytes = getattr(self._writer, "max_bytes", DEFAULT_MAX_BYTES)
+        output_guard, redact = self.output_guard, self.redact
         try:
-            for entry in entries:
+            for entry, offered, quiet in _serialized(entries, serialize, redact):
                 entry_id = entry.get("id")
-                if not isinstance(entry_id, str) or entry_id in self.entries:
+                if not isinstance(entry_id, str) or entry_id in nodes:
                     raise ValueError(f"entry id {entry_id!r} is missing or already in the session")
-                guarded = self._guard(entry)
+                if offered is not None:
+                    offer_line(entry, offered, quiet=quiet)
+                guarded = entry if output_guard is None else output_guard(entry, segment_bytes, redact)
+                guarded = structural_guard(guarded, segment_bytes=segment_bytes)
                 # The caller's encoding (a source line copied in) only for an entry the guard left as it is.
                 line = encode(entry) if guarded is entry else dumps(guarded)
                 entry = guarded
@@ -223,8 +271,11 @@ class SessionLog(SessionState):
                 kind = entry.get("type")
                 if keep or (kind != "message" and kind != "custom"):
                     self._apply(entry)
-                else:
-                    self._apply({"type": kind, "id": entry_id, "parentId": entry.get("parentId")})
+                else:  # what _apply does for such an entry, holding its ids only
+                    taken.add(entry_id)
+                    parent = entry.get("parentId")
+                    self.entries.add_bare(entry_id, bare[kind], parent if isinstance(parent, str) else None)
+                    self.leaf_id = entry_id
                 count += 1
                 if size >= batch_bytes and self._writer is not None:
                     self._writer.append_many(lines)

@@ -92,6 +92,17 @@ class Node:
             return held
         return self.src.read(self.loc >> 32, self.loc & 0xFFFFFFFF)
 
+    @classmethod
+    def bare(cls, entry_id: str, kind: str, parent: str | None) -> Node:
+        """A node of a ``message`` or ``custom`` entry holding neither its line nor its dict (a large import's:
+        :meth:`EntryMap.add_bare`); :attr:`entry` gives ``{"type", "id", "parentId"}`` only."""
+        node = cls.__new__(cls)
+        node.id, node.parent, node.kind = entry_id, parent, kind
+        node.role = node.output = node._entry = node.once = node.src = node._raw = None
+        node.shell = False
+        node.loc = 0
+        return node
+
     @property
     def entry(self) -> Entry:
         """The entry as a new dict decoded from its line (or the replay's, once), or the one held."""
@@ -102,6 +113,8 @@ class Node:
         if once is not None:
             self.once = None
             return once
+        if self._raw is None and self.src is None:  # a bare node: its ids only
+            return {"type": self.kind, "id": self.id, "parentId": self.parent}
         return decode_line(self.raw or b"")
 
 
@@ -158,6 +171,11 @@ class EntryMap(Mapping[str, Entry]):
         known = self.nodes.get(value) if isinstance(value, str) else None
         # The parent's own id string when it is known: no second copy of it per child.
         self.nodes[entry_id] = Node(entry_id, entry, raw, known.id if known is not None else None)
+
+    def add_bare(self, entry_id: str, kind: str, parent: str | None) -> None:
+        """Hold only the id, ``kind`` (interned by the caller) and parent of an entry (:meth:`Node.bare`)."""
+        known = self.nodes.get(parent) if parent is not None else None
+        self.nodes[entry_id] = Node.bare(entry_id, kind, known.id if known is not None else parent)
 
     def __getitem__(self, entry_id: str) -> Entry:
         return self.nodes[entry_id].entry

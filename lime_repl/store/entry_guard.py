@@ -33,6 +33,9 @@ __all__ = [
     "encode_checked",
     "fit_line",
     "line_budget",
+    "offer_line",
+    "offered_line",
+    "offered_quiet",
     "repair_text",
     "structural_guard",
 ]
@@ -82,6 +85,10 @@ class _Checked(threading.local):
     entry: dict[str, Any] | None = None
     line: bytes = b""
     budget: int = 0
+    #: The entry whose serialization a caller offered (:func:`offer_line`), and that line.
+    offered: dict[str, Any] | None = None
+    offered_line: bytes = b""
+    offered_quiet: bool = False
 
 
 _CHECKED = _Checked()
@@ -181,6 +188,28 @@ def remember_checked(entry: dict[str, Any], line: bytes, budget: int) -> None:
     changed: the store runs its guards and its writer on one entry back to back.
     """
     _CHECKED.entry, _CHECKED.line, _CHECKED.budget = entry, line, budget
+
+
+def offer_line(entry: dict[str, Any], line: bytes, *, quiet: bool = False) -> None:
+    """Tell the output guard that ``entry``, as it is now, serializes to ``line`` (UTF-8, no newline).
+
+    ``line`` must be exactly :func:`~lime_repl.store.records.dumps` of ``entry`` without its newline
+    (a faster serializer's output, proved equal where it is used: :class:`lime_repl.exchange.codec.LineCodec`),
+    so the guard need not serialize it again; only the last entry of each thread is remembered.
+    ``quiet``: the session's redactor was asked and no rule can change ``line``
+    (:meth:`lime_repl.outputs.redact.Redactor.quiet_lines`).
+    """
+    _CHECKED.offered, _CHECKED.offered_line, _CHECKED.offered_quiet = entry, line, quiet
+
+
+def offered_quiet(entry: dict[str, Any]) -> bool:
+    """True when the line :func:`offer_line` gave for this very ``entry`` was offered as ``quiet``."""
+    return _CHECKED.offered is entry and _CHECKED.offered_quiet
+
+
+def offered_line(entry: dict[str, Any]) -> bytes | None:
+    """The line :func:`offer_line` gave for this very ``entry`` object, or None."""
+    return _CHECKED.offered_line if _CHECKED.offered is entry else None
 
 
 def checked_line(entry: dict[str, Any]) -> bytes | None:

@@ -102,3 +102,29 @@ def test_streamed_codex_import_holds_what_the_whole_file_read_gives(tmp_path: Pa
         assert session.title == whole.title
         with_usage += sum("usage" in e for e in written)
     assert with_usage > 0  # the held assistant messages got the usage of their token_count
+
+
+def test_a_streamed_claude_message_of_the_wrong_shape_is_kept_as_a_custom_entry(tmp_path: Path) -> None:
+    """The reader's own blocks are not checked again, but a source block without a string type still is."""
+    fixture = (FOREIGN / "claude-code/sample_session.jsonl").read_text(encoding="utf-8")
+    odd = {
+        "parentUuid": "msg-007", "type": "assistant", "uuid": "odd-1", "sessionId": "test-session-id",
+        "timestamp": "2025-12-24T10:05:00.000Z",
+        "message": {"role": "assistant", "content": [{"type": "text", "text": "fine"}, {"type": 5, "x": 1}]},
+    }  # fmt: skip
+    after = dict(odd, uuid="odd-2", parentUuid="odd-1", message={"role": "assistant", "content": "an answer"})
+    source = tmp_path / "odd.jsonl"
+    source.write_text(fixture + json.dumps(odd) + "\n" + json.dumps(after) + "\n", encoding="utf-8")
+    home = tmp_path / "home"
+    done = subprocess.run(
+        [sys.executable, "-m", "lime_repl", "import", str(source)],
+        env=dict(os.environ, LIME_HOME=str(home)), cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "wrong shape" in done.stderr and "content[1] has no string type" in done.stderr
+    (path,) = home.glob("sessions/*/*.jsonl")
+    entries = [json.loads(line) for line in path.read_bytes().splitlines()]
+    kept = [e for e in entries if e.get("customType") == "lime:malformed"]
+    assert len(kept) == 1 and kept[0]["data"]["content"][1] == {"type": 5, "x": 1}
+    answer = next(e for e in entries if e.get("type") == "message" and e["content"] == [{"type": "text", "text": "an answer"}])
+    assert answer["parentId"] == kept[0]["id"]  # the tree stays connected through the kept entry

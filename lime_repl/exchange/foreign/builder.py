@@ -92,6 +92,7 @@ class Builder:
         self._handover = Handover(sink) if sink is not None else None
         self._await: list[tuple[Entry, str]] = []
         self._ids = ""
+        self._at = 0  # where the next id starts in ``_ids``
         self.dangling = 0
 
     def stamp(self, value: Any) -> str:
@@ -112,9 +113,11 @@ class Builder:
             entry_id = preferred
         else:
             while True:  # random 8-hex ids, drawn from the OS 512 at a time rather than one call each
-                if not self._ids:
-                    self._ids = os.urandom(2048).hex()
-                entry_id, self._ids = self._ids[:8], self._ids[8:]
+                at = self._at
+                if at >= len(self._ids):
+                    self._ids, at = os.urandom(2048).hex(), 0
+                entry_id = self._ids[at : at + 8]
+                self._at = at + 8
                 if entry_id not in self.taken:
                     break
         self.taken.add(entry_id)
@@ -134,13 +137,20 @@ class Builder:
         """Append one entry built from ``body`` (its ``type`` and fields) and return it."""
         entry_id = self.new_id(keep_id)
         parent_id = self.last_node if parent is CHAIN else parent
-        entry: Entry = {"type": body.get("type", "custom"), "id": entry_id, "parentId": parent_id}
-        entry["timestamp"] = self.stamp(time)
+        entry: Entry = {
+            "type": body.get("type", "custom"),
+            "id": entry_id,
+            "parentId": parent_id,
+            "timestamp": self.stamp(time),
+        }
         if self.first_time is None:
             self._undated.append(entry)
-        for key, value in body.items():
-            if key not in _HEAD:
-                entry[key] = value
+        if "id" in body or "parentId" in body or "timestamp" in body:
+            for key, value in body.items():
+                if key not in _HEAD:
+                    entry[key] = value
+        else:  # the common case: one C-level copy (a "type" in body is the one just set, kept in its place)
+            entry.update(body)
         if self._handover is None:
             self.entries.append(entry)
         else:
@@ -264,7 +274,8 @@ class Builder:
         """Hand every entry that is complete, and all before it are, to the sink."""
         if self._handover is None or self.first_time is None:
             return
-        self._date_undated()
+        if self._undated:
+            self._date_undated()
         self._handover.flush()
 
     def _date_undated(self) -> None:

@@ -45,6 +45,8 @@ __all__ = ["ClaudeReader"]
 _INPUT = re.compile(r"^\s*<bash-input>(.*)</bash-input>\s*$", re.S)
 _OUTPUT = re.compile(r"^\s*<bash-stdout>(.*)</bash-stdout>\s*(?:<bash-stderr>(.*)</bash-stderr>)?\s*$", re.S)
 _TASK_TOOLS = ("Task", "Agent")
+_CHAINED: tuple[Any, Any] = (CHAIN, None)  # the links of a record without ``parentUuid``: after the last node
+_MAPPED = frozenset(("role", "content", "model", "stop_reason", "usage"))  # the message fields lime maps
 _TITLE_FIELDS = {"custom-title": "customTitle", "ai-title": "aiTitle", "summary": "summary"}
 
 
@@ -70,6 +72,9 @@ class ClaudeReader:
         self.agent_calls: dict[str, str] = {}
         self.side_roots: list[tuple[Entry, str | None, str | None, str | None]] = []
         self.pending_bash: list[Entry] | None = None
+        #: Messages holding a block of the source's whose ``type`` is not a string: the only shape a message
+        #: this reader builds can get wrong (:func:`~.claude_blocks.blocks` keeps unknown blocks as they are).
+        self.suspect: set[str] = set()
 
     # -- one record ---------------------------------------------------------
     def feed(self, record: Any, *, sidechain: bool = False, raw: bytes | None = None) -> None:
@@ -86,22 +91,24 @@ class ClaudeReader:
             entry = b.custom("value", record, parent=b.last_node, node=False, raw=raw)
             self.off_chain.add(entry["id"])
             return
-        kind = as_str(record.get("type"), "unknown")
+        kind = record.get("type")
+        if not isinstance(kind, str):
+            kind = as_str(kind, "unknown")
         stamp = record.get("timestamp")
-        self._title(kind, record)
-        uuid = record.get("uuid") if isinstance(record.get("uuid"), str) else None
+        if kind in _TITLE_FIELDS:
+            self._title(kind, record)
+        uuid = record.get("uuid")
+        if not isinstance(uuid, str):
+            uuid = None
         side = sidechain or record.get("isSidechain") is True
         if uuid is None and "parentUuid" not in record:
             entry = b.custom(kind, record, time=stamp, parent=b.last_node, node=False, raw=raw)
             self.off_chain.add(entry["id"])
             return
         if "parentUuid" in record:
-            links: dict[str, Any] = {
-                "parent": None,
-                "parent_src": record.get("parentUuid") or record.get("logicalParentUuid"),
-            }
+            links: tuple[Any, Any] = (None, record.get("parentUuid") or record.get("logicalParentUuid"))
         else:
-            links = {"parent": CHAIN}
+            links = _CHAINED
         message = record.get("message")
         subtype = as_str(record.get("subtype"))
         if kind in ("user", "assistant") and isinstance(message, dict):
@@ -114,7 +121,7 @@ class ClaudeReader:
             if kind == "system" and subtype == "compact_boundary":
                 self.boundary = as_dict(record.get("compactMetadata"))
             name = f"{kind}/{subtype}" if kind == "system" and subtype else kind
-            entry = b.custom(name, record, time=stamp, src=uuid, raw=raw, **links)
+            entry = b.custom(name, record, time=stamp, src=uuid, raw=raw, parent=links[0], parent_src=links[1])
         if side:
             if not record.get("parentUuid") and not record.get("logicalParentUuid"):
                 content = as_dict(message).get("content")
@@ -127,7 +134,9 @@ class ClaudeReader:
 
     def _title(self, kind: str, record: dict[str, Any]) -> None:
         field = _TITLE_FIELDS.get(kind)
-        value = record.get(field) if field is not None else None
+        if field is None:
+            return
+        value = record.get(field)
         if isinstance(value, str) and value.strip():
             self.titles[kind] = value.strip()
 
@@ -137,7 +146,7 @@ class ClaudeReader:
         record: dict[str, Any],
         message: dict[str, Any],
         uuid: str | None,
-        links: dict[str, Any],
+        links: tuple[Any, Any],
     ) -> Entry:
         b = self.b
         stamp = record.get("timestamp")
@@ -157,19 +166,26 @@ class ClaudeReader:
                 },
                 time=stamp,
                 src=uuid,
-                **links,
+                parent=links[0],
+                parent_src=links[1],
             )
             b.await_node(entry, "firstKeptEntryId")  # the first entry after it on the chain
             self.boundary = {}
             return entry
         text = plain_text(content) if kind == "user" else None
+        if text is not None and "<bash-" not in text:
+            text = None  # neither of the two patterns below can match
         if text is not None and (m := _INPUT.match(text)):
-            triple = b.bash(m.group(1), "", "", exit_code=0, cwd=self.cwd, time=stamp, src=uuid, **links)
+            triple = b.bash(
+                m.group(1), "", "", exit_code=0, cwd=self.cwd, time=stamp, src=uuid, parent=links[0], parent_src=links[1]
+            )
             triple[0]["source"] = record_fields(record)
             self._bash(triple)
             return triple[2]
         if text is not None and (m := _OUTPUT.match(text)):
-            triple = self.pending_bash or b.bash("", "", "", exit_code=0, cwd=self.cwd, time=stamp, **links)
+            triple = self.pending_bash or b.bash(
+                "", "", "", exit_code=0, cwd=self.cwd, time=stamp, parent=links[0], parent_src=links[1]
+            )
             triple[1]["content"] = [{"type": "text", "text": f"<bash-stdout>{m.group(1)}</bash-stdout>"}]
             triple[2]["content"] = [
                 {"type": "text", "text": f"<bash-stderr>{m.group(2) or ''}</bash-stderr>"}
@@ -179,7 +195,8 @@ class ClaudeReader:
                 b.alias(uuid, triple[2]["id"])
             self._bash(None)
             return triple[2]
-        self._bash(None)
+        if self.pending_bash is not None:
+            self._bash(None)
         body: dict[str, Any] = {"type": "message", "role": kind, "content": blocks(content)}
         if kind == "assistant":
             if isinstance(message.get("model"), str):
@@ -196,18 +213,23 @@ class ClaudeReader:
             )
             if usage is not None:
                 body["usage"] = usage
-        extra = {
-            k: v for k, v in message.items() if k not in ("role", "content", "model", "stop_reason", "usage")
-        }
-        body["source"] = record_fields(record) | ({"message": extra} if extra else {})
-        entry = b.add(body, time=stamp, src=uuid, **links)
+        extra = {k: v for k, v in message.items() if k not in _MAPPED}
+        source = body["source"] = record_fields(record)
+        if extra:
+            source["message"] = extra
+        entry = b.add(body, time=stamp, src=uuid, parent=links[0], parent_src=links[1])
         for block in body["content"]:
-            if block.get("type") == "tool_use":
+            block_type = block.get("type")
+            if block_type != "tool_use" and block_type != "tool_result":
+                if not isinstance(block_type, str):
+                    self.suspect.add(entry["id"])
+                continue
+            if block_type == "tool_use":
                 self.calls[block["id"]] = entry["id"]
                 prompt = as_dict(block.get("input")).get("prompt")
                 if block.get("name") in _TASK_TOOLS and isinstance(prompt, str):
                     self.prompts.setdefault(prompt.strip(), entry["id"])
-            elif block.get("type") == "tool_result":
+            else:
                 self.results[block["tool_use_id"]] = entry["id"]
                 agent = _str(as_dict(record.get("toolUseResult")).get("agentId"))
                 if agent and block["tool_use_id"] in self.calls:
@@ -224,7 +246,7 @@ class ClaudeReader:
             self.b.hold(triple[1])
             self.b.hold(triple[2])
 
-    def _microcompaction(self, record: dict[str, Any], uuid: str | None, links: dict[str, Any]) -> Entry:
+    def _microcompaction(self, record: dict[str, Any], uuid: str | None, links: tuple[Any, Any]) -> Entry:
         meta = as_dict(record.get("microcompactMetadata"))
         ids = [
             self.results[c]
@@ -243,10 +265,20 @@ class ClaudeReader:
             },
             time=record.get("timestamp"),
             src=uuid,
-            **links,
+            parent=links[0],
+            parent_src=links[1],
         )
 
     # -- the end --------------------------------------------------------------
+    def shaped(self, entry: Entry) -> bool:
+        """True for a ``message`` or ``custom`` entry this reader built that has its type's shape by construction.
+
+        Its blocks are lime's own but for the source's unknown blocks (kept as they are), so only a message
+        holding one whose ``type`` is not a string (:attr:`suspect`) needs :func:`~..shapes.checked`.
+        """
+        kind = entry.get("type")
+        return (kind == "message" or kind == "custom") and entry["id"] not in self.suspect
+
     def finish(self) -> Imported:
         b = self.b
         labels: dict[str, str] = {}
