@@ -23,7 +23,6 @@ from ..store.records import Entry
 from ..store.session import Session
 from ..workspace import Workspace
 from .events import Notice, Sink, output_callbacks
-from .resume import same_dir
 from .shell import PersistentShell, ShellResult
 from .shell_port import BangShell, RecordedRun, ShellFactory
 from .writes import ShellOutcome, record_bash
@@ -83,7 +82,11 @@ class ShellOperations:
         if self.agent is not None:
             self.agent.tool_ctx.cwd = where
         shell = self.shell
-        if shell is None or same_dir(shell.cwd, where):
+        if shell is None:
+            return False
+        from .resume import same_dir  # what resuming needs loads with the first running shell's move
+
+        if same_dir(shell.cwd, where):
             return False
         shell.run(f"cd -- {shlex.quote(str(where))}")
         return True

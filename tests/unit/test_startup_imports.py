@@ -80,7 +80,8 @@ def test_importtime_shows_no_heavy_module(lime_env: LimeEnv, args: list[str]) ->
 #: registry, the context keeper, the session catalog (its SQLite index and its listing code), what
 #: detect-secrets drags in, and what only other work needs: the logging stack (imported at the first
 #: record), the TOML parser (only with a config file), the approvals and the resume views, shutil's
-#: archivers and the secrets module.
+#: archivers and the secrets module; the automatic titles (asked for after a model turn), what resuming
+#: needs (the recap, where the shell was) and the replay of a stored log (a new session has none).
 BANG_UNUSED = (
     "sqlite3",
     "lime_repl.store.index",
@@ -100,6 +101,10 @@ BANG_UNUSED = (
     "tomllib",
     "shutil",
     "secrets",
+    "lime_repl.runtime.titler",
+    "lime_repl.context.title",
+    "lime_repl.runtime.resume",
+    "lime_repl.store.replay",
 )
 
 #: With --no-session no sessions directory is named, so the cwd is never hashed (OpenSSL's load).
