@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -48,11 +47,13 @@ __all__ = ["ShellOutcome", "SessionRuntime"]
 log = get_logger()
 
 
-@dataclass
 class _Appended:
     """Entry ids appended while an operation ran (collected from ``on_append``)."""
 
-    ids: list[str] = field(default_factory=list)
+    __slots__ = ("ids",)
+
+    def __init__(self) -> None:
+        self.ids: list[str] = []
 
 
 class SessionRuntime(ShellOperations, SessionEdits):

@@ -13,7 +13,6 @@ triple of DESIGN.md section 4 by :func:`~.writes.record_bash`.
 
 from __future__ import annotations
 
-import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -84,6 +83,8 @@ class ShellOperations:
         shell = self.shell
         if shell is None:
             return False
+        import shlex
+
         from .resume import same_dir  # what resuming needs loads with the first running shell's move
 
         if same_dir(shell.cwd, where):

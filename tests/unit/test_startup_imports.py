@@ -81,7 +81,8 @@ def test_importtime_shows_no_heavy_module(lime_env: LimeEnv, args: list[str]) ->
 #: detect-secrets drags in, and what only other work needs: the logging stack (imported at the first
 #: record), the TOML parser (only with a config file), the approvals and the resume views, shutil's
 #: archivers and the secrets module; the automatic titles (asked for after a model turn), what resuming
-#: needs (the recap, where the shell was) and the replay of a stored log (a new session has none).
+#: needs (the recap, where the shell was, shlex for the `cd` there) and the replay of a stored log (a new
+#: session has none).
 BANG_UNUSED = (
     "sqlite3",
     "lime_repl.store.index",
@@ -105,6 +106,7 @@ BANG_UNUSED = (
     "lime_repl.context.title",
     "lime_repl.runtime.resume",
     "lime_repl.store.replay",
+    "shlex",
 )
 
 #: With --no-session no sessions directory is named, so the cwd is never hashed (OpenSSL's load).
