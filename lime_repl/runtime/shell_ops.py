@@ -55,7 +55,7 @@ class ShellOperations:
     def observe(self) -> None:  # pragma: no cover - SessionRuntime's
         raise NotImplementedError
 
-    def _record_title(self, session: Session | None, wait: float = 0.0) -> None:  # pragma: no cover
+    def _record_title(self, session: Session | None, *, closing: bool = False) -> None:  # pragma: no cover
         raise NotImplementedError
 
     def ensure_shell(self) -> BangShell:

@@ -82,7 +82,7 @@ def test_importtime_shows_no_heavy_module(lime_env: LimeEnv, args: list[str]) ->
 #: record), the TOML parser (only with a config file), the approvals and the resume views, shutil's
 #: archivers and the secrets module; the automatic titles (asked for after a model turn), what resuming
 #: needs (the recap, where the shell was, shlex for the `cd` there) and the replay of a stored log (a new
-#: session has none).
+#: session has none); the TypedDicts of the records (annotations only).
 BANG_UNUSED = (
     "sqlite3",
     "lime_repl.store.index",
@@ -107,6 +107,7 @@ BANG_UNUSED = (
     "lime_repl.runtime.resume",
     "lime_repl.store.replay",
     "shlex",
+    "lime_repl.store.record_types",
 )
 
 #: With --no-session no sessions directory is named, so the cwd is never hashed (OpenSSL's load).
