@@ -29,7 +29,7 @@ from ..store.segments import WriteFailed
 from ..store.session import Session
 from ..workspace import Workspace
 from .edits import SessionEdits
-from .events import CompactionFinished, CompactionStarted, EntryAppended, Notice, Sink
+from .events import EntryAppended, Notice, Sink
 from .model import NO_PROVIDER_HINT, catalog_info, check_credentials, make_agent
 from .shell_ops import ShellOperations
 from .shell_port import BangShell, ShellFactory
@@ -206,6 +206,8 @@ class SessionRuntime(ShellOperations, SessionEdits):
             collector.ids.append(str(entry.get("id")))
         self.sink.emit(EntryAppended(session.session_id, entry))
         if entry.get("type") == "compaction":
+            from .agent_events import CompactionFinished
+
             self.sink.emit(CompactionFinished(str(entry.get("trigger")), entry))
 
     @contextlib.contextmanager
@@ -266,6 +268,8 @@ class SessionRuntime(ShellOperations, SessionEdits):
 
     def _compaction_notice(self, phase: str, trigger: str, tokens: int) -> None:
         """The keeper's ``notify``: a compaction started, found nothing, or was cancelled (see ContextKeeper)."""
+        from .agent_events import CompactionFinished, CompactionStarted
+
         if phase == "started":
             self.sink.emit(CompactionStarted(trigger, tokens))
         else:
@@ -291,6 +295,8 @@ class SessionRuntime(ShellOperations, SessionEdits):
         Emits :class:`CompactionStarted`, then :class:`CompactionFinished`.
         ``KeyboardInterrupt`` propagates after a ``cancelled`` finish (nothing written).
         """
+        from .agent_events import CompactionFinished, CompactionStarted
+
         keeper = self.start_keeper()
         session = self.current
         self.sink.emit(CompactionStarted("manual", keeper.tokens(session.branch())))
