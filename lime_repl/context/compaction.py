@@ -16,12 +16,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..store.records import CompactionEntry, Entry, triple_role
+from ..store.records import Entry, triple_role
 from .summary import files_touched
 from .tokens import TokenCounter
 from .transcript import live_start
+
+if TYPE_CHECKING:
+    from ..store.record_types import CompactionEntry
 
 __all__ = [
     "CompactionPlan",

@@ -12,8 +12,8 @@ header opens every segment
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 __all__ = ["BASE_PROMPT", "MEMORY_NAMES", "MemoryFile", "build_system_prompt", "find_memory_files"]
 
@@ -27,9 +27,11 @@ BASE_PROMPT = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class MemoryFile:
-    """One instruction file: its path, its text (capped at 64 KiB) and its size in bytes."""
+class MemoryFile(NamedTuple):
+    """One instruction file: its path, its text (capped at 64 KiB) and its size in bytes.
+
+    Immutable and compared by value (a named tuple: defined in a tenth of a frozen dataclass's time).
+    """
 
     path: Path
     text: str

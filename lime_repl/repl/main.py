@@ -104,7 +104,7 @@ def start(
         yolo=yolo,
     )
     runtime = controller.runtime
-    runtime.titler.enabled &= interactive  # print and line mode would wait for the title at exit
+    runtime.titles_auto &= interactive  # print and line mode would wait for the title at exit
     if prompt is not None and runtime.agent is None:
         raise UsageError(NO_PROVIDER_HINT)
     try:

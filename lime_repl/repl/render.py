@@ -23,25 +23,20 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..plural import more_lines, plural
-from ..runtime.events import (
-    ApprovalRequest,
-    CompactionFinished,
-    CompactionStarted,
-    ErrorEvent,
-    Event,
-    MessageEnd,
-    Notice,
-    Recap,
-    ShellOutput,
-    TextDelta,
-    ToolCalled,
-    ToolFinished,
-)
+from ..runtime.events import EntryAppended, Notice, ShellOutput
 from ..textsafe import StreamSanitizer, safe_line, safe_text
 from .console import Console
 
 if TYPE_CHECKING:
     from ..agent.approvals import Decision
+    from ..runtime.agent_events import (
+        ApprovalRequest,
+        CompactionFinished,
+        CompactionStarted,
+        Recap,
+        ToolFinished,
+    )
+    from ..runtime.events import Event
     from ..runtime.shell_io import DirectOutput
 
 __all__ = ["TerminalSink"]
@@ -106,7 +101,28 @@ class TerminalSink:
         console = self.console
         if isinstance(event, ShellOutput):
             (console.stdout_bytes if event.stream == "stdout" else console.stderr_bytes)(event.data)
-        elif isinstance(event, TextDelta):
+        elif isinstance(event, Notice):
+            {"info": lambda t: console.notice(t, style=event.style), "warning": console.warn, "error": console.error}[
+                event.level
+            ](event.text)
+        elif not isinstance(event, EntryAppended):  # entries are not drawn: the events of a turn, etc.
+            self._agent_event(event)
+
+    def _agent_event(self, event: Event) -> None:
+        """Draw an event of :mod:`~lime_repl.runtime.agent_events` (loaded with the first one)."""
+        from ..runtime.agent_events import (
+            CompactionFinished,
+            CompactionStarted,
+            ErrorEvent,
+            MessageEnd,
+            Recap,
+            TextDelta,
+            ToolCalled,
+            ToolFinished,
+        )
+
+        console = self.console
+        if isinstance(event, TextDelta):
             self._reasoning(event.text) if event.stream == "reasoning" else self._text(event.text)
         elif isinstance(event, MessageEnd):
             self._message_end()
@@ -114,10 +130,6 @@ class TerminalSink:
             console.notice(f"● {event.name}: {_summary(event.arguments)}", style="accent")
         elif isinstance(event, ToolFinished):
             self._tool_result(event)
-        elif isinstance(event, Notice):
-            {"info": lambda t: console.notice(t, style=event.style), "warning": console.warn, "error": console.error}[
-                event.level
-            ](event.text)
         elif isinstance(event, Recap):
             self._recap(event)
         elif isinstance(event, ErrorEvent):

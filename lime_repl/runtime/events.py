@@ -7,22 +7,75 @@ needs the user's approval (DESIGN.md section 4b). The REPL renders events
 to the terminal, line mode writes them to stdout and stderr, the bridge turns
 them into ``session.event`` notifications (docs/bridge.md).
 
-Events are immutable records (:class:`typing.NamedTuple`: a dozen of them
-cost a tenth of what frozen dataclasses cost to define at import, and a
-``!`` line imports this module). :func:`output_callbacks` gives a ``!``
-command's output callbacks for a sink.
+Events are immutable records (:class:`typing.NamedTuple`: a tenth of what
+frozen dataclasses cost to define at import). This module defines those a
+``!`` line reports (:class:`EntryAppended`, :class:`ShellOutput`,
+:class:`Notice`); the events of model turns, compaction, resume and
+approvals, and the :data:`Event` union, are named here too but defined in
+:mod:`.agent_events`, loaded at their first use. :func:`output_callbacks`
+gives a ``!`` command's output callbacks for a sink.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from types import MappingProxyType
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol
 
 if TYPE_CHECKING:  # names for annotations only: a `!` line loads neither approvals nor views
     from ..agent.approvals import Decision
     from ..store.records import Entry
-    from ..views.exchanges import RecapLine
+    from .agent_events import (
+        ApprovalRequest,
+        CompactionFinished,
+        CompactionStarted,
+        ErrorEvent,
+        MessageEnd,
+        Recap,
+        TextDelta,
+        ToolCalled,
+        ToolFinished,
+    )
+
+#: Defined in :mod:`.agent_events`, loaded at their first use (:func:`__getattr__`).
+_AGENT_EVENTS = frozenset(
+    {
+        "ApprovalRequest",
+        "CompactionFinished",
+        "CompactionStarted",
+        "ErrorEvent",
+        "Event",
+        "MessageEnd",
+        "Recap",
+        "TextDelta",
+        "ToolCalled",
+        "ToolFinished",
+    }
+)
+
+
+def __getattr__(name: str) -> Any:
+    """The events of :mod:`.agent_events` (model turns, compaction, resume, approvals) and the
+    :data:`Event` union of every event, made at their first use (PEP 562)."""
+    if name not in _AGENT_EVENTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from . import agent_events as a
+
+    if name != "Event":
+        return getattr(a, name)
+    union = globals()["Event"] = (
+        a.TextDelta
+        | a.MessageEnd
+        | a.ToolCalled
+        | a.ToolFinished
+        | EntryAppended
+        | ShellOutput
+        | a.CompactionStarted
+        | a.CompactionFinished
+        | Notice
+        | a.Recap
+        | a.ErrorEvent
+    )
+    return union
 
 __all__ = [
     "ApprovalRequest",
@@ -44,32 +97,6 @@ __all__ = [
 ]
 
 
-class TextDelta(NamedTuple):
-    """A piece of the model's streamed answer (``assistant``) or reasoning (``reasoning``), as received."""
-
-    stream: Literal["assistant", "reasoning"]
-    text: str
-
-
-class MessageEnd(NamedTuple):
-    """The model finished one assistant message (text may follow in the next message of the turn)."""
-
-
-class ToolCalled(NamedTuple):
-    """The model called tool ``name`` with ``arguments`` (before approval and execution)."""
-
-    name: str
-    arguments: Mapping[str, Any]
-
-
-class ToolFinished(NamedTuple):
-    """Tool ``name`` returned ``content`` (the text the model gets); ``is_error`` for a failed call."""
-
-    name: str
-    content: str
-    is_error: bool
-
-
 class EntryAppended(NamedTuple):
     """``entry`` was written to the session log and applied (from :attr:`Session.on_append`)."""
 
@@ -84,23 +111,6 @@ class ShellOutput(NamedTuple):
     data: bytes
 
 
-class CompactionStarted(NamedTuple):
-    """A compaction started (``trigger``: ``manual``, ``auto`` or ``overflow``) with ``tokens`` of context
-    (None when not counted); a :class:`CompactionFinished` follows."""
-
-    trigger: str
-    tokens: int | None = None
-
-
-class CompactionFinished(NamedTuple):
-    """A compaction ended: ``entry`` is the ``compaction`` entry written, or None (nothing to compact,
-    or ``cancelled``)."""
-
-    trigger: str
-    entry: Entry | None
-    cancelled: bool = False
-
-
 class Notice(NamedTuple):
     """One of lime's own lines for the user: ``info``, ``warning`` or ``error``.
 
@@ -110,60 +120,6 @@ class Notice(NamedTuple):
     level: Literal["info", "warning", "error"]
     text: str
     style: str = "dim"
-
-
-class Recap(NamedTuple):
-    """A resumed session's last exchanges, to redraw before the prompt (``resume.show`` of them).
-
-    ``lines`` are :class:`~lime_repl.views.exchanges.RecapLine` s, safe to
-    print; ``shown`` is how many exchanges they are and ``earlier`` whether
-    any came before them. Terminal front ends show it; line mode and the
-    bridge do not.
-    """
-
-    lines: tuple[RecapLine, ...]
-    shown: int
-    earlier: bool
-
-
-class ErrorEvent(NamedTuple):
-    """An operation failed with ``message`` and the exit code ``code`` of DESIGN.md section 7."""
-
-    message: str
-    code: int = 1
-
-
-Event = (
-    TextDelta
-    | MessageEnd
-    | ToolCalled
-    | ToolFinished
-    | EntryAppended
-    | ShellOutput
-    | CompactionStarted
-    | CompactionFinished
-    | Notice
-    | Recap
-    | ErrorEvent
-)
-
-
-_NO_ARGUMENTS: Mapping[str, Any] = MappingProxyType({})
-
-
-class ApprovalRequest(NamedTuple):
-    """Tool ``name`` needs approval to run with ``arguments``.
-
-    ``always`` says what an "always" answer covers for the rest of the session (``git commands``,
-    ``this exact command``, ``every edit call``), ``why`` why it is the exact command (or ``""``);
-    see :mod:`lime_repl.agent.approvals`. The answer is a :class:`Decision` or ``"y"``, ``"n"``,
-    ``"a"`` (always); raising ``KeyboardInterrupt`` refuses the call and stops the turn.
-    """
-
-    name: str
-    arguments: Mapping[str, Any] = _NO_ARGUMENTS
-    always: str = ""
-    why: str = ""
 
 
 class Sink(Protocol):
@@ -203,3 +159,19 @@ def output_callbacks(sink: Sink) -> tuple[OutputCallback, OutputCallback]:
         return own if own is not None else lambda data: emit(ShellOutput(stream, data))
 
     return event("stdout"), event("stderr")
+
+
+if TYPE_CHECKING:  # at run time, made by :func:`__getattr__` at first use
+    Event = (
+        TextDelta
+        | MessageEnd
+        | ToolCalled
+        | ToolFinished
+        | EntryAppended
+        | ShellOutput
+        | CompactionStarted
+        | CompactionFinished
+        | Notice
+        | Recap
+        | ErrorEvent
+    )

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,12 +29,10 @@ from ..store.segments import WriteFailed
 from ..store.session import Session
 from ..workspace import Workspace
 from .edits import SessionEdits
-from .events import CompactionFinished, CompactionStarted, EntryAppended, Notice, Sink
+from .events import EntryAppended, Notice, Sink
 from .model import NO_PROVIDER_HINT, catalog_info, check_credentials, make_agent
-from .resume import recap_event, start_dir
 from .shell_ops import ShellOperations
 from .shell_port import BangShell, ShellFactory
-from .titler import CLOSE_WAIT, AutoTitler
 from .writes import ShellOutcome, recording
 
 if TYPE_CHECKING:  # a `!` line loads none of these: the model, context and command modules load when used
@@ -43,17 +40,20 @@ if TYPE_CHECKING:  # a `!` line loads none of these: the model, context and comm
     from ..agent.providers.catalog import ModelInfo
     from ..context.scheduler import ContextKeeper
     from .commands import CommandResult
+    from .titler import AutoTitler
 
 __all__ = ["ShellOutcome", "SessionRuntime"]
 
 log = get_logger()
 
 
-@dataclass
 class _Appended:
     """Entry ids appended while an operation ran (collected from ``on_append``)."""
 
-    ids: list[str] = field(default_factory=list)
+    __slots__ = ("ids",)
+
+    def __init__(self) -> None:
+        self.ids: list[str] = []
 
 
 class SessionRuntime(ShellOperations, SessionEdits):
@@ -87,7 +87,18 @@ class SessionRuntime(ShellOperations, SessionEdits):
         self.redactor = None if workspace.config.get("redact", True) is False else Redactor(workspace.env)
         #: Where the shell starts (or was moved to) and the model's tools run while no shell is running.
         self.start_dir: Path = workspace.cwd
-        self.titler = AutoTitler(not ephemeral and workspace.config.get("titles.auto", True) is not False)
+        #: Whether :attr:`titler` asks for automatic titles (``titles.auto``; off for ``--no-session``).
+        self.titles_auto = not ephemeral and workspace.config.get("titles.auto", True) is not False
+        self._titler: AutoTitler | None = None
+
+    @property
+    def titler(self) -> AutoTitler:
+        """The automatic titles (:mod:`.titler`), made at first use, enabled by :attr:`titles_auto`."""
+        if self._titler is None:
+            from .titler import AutoTitler
+
+            self._titler = AutoTitler(self.titles_auto)
+        return self._titler
 
     @classmethod
     def start(
@@ -160,6 +171,8 @@ class SessionRuntime(ShellOperations, SessionEdits):
     def _continue_where_it_was(self, session: Session) -> None:
         """Move the shell to where ``session``'s shell last was (one notice when that is not the launch
         directory), then redraw its last exchanges (a :class:`~.events.Recap`)."""
+        from .resume import recap_event, start_dir
+
         where, notice = start_dir(session, self.workspace.cwd)
         self._move_shell(where)
         recap = recap_event(session, self.workspace.config)
@@ -193,6 +206,8 @@ class SessionRuntime(ShellOperations, SessionEdits):
             collector.ids.append(str(entry.get("id")))
         self.sink.emit(EntryAppended(session.session_id, entry))
         if entry.get("type") == "compaction":
+            from .agent_events import CompactionFinished
+
             self.sink.emit(CompactionFinished(str(entry.get("trigger")), entry))
 
     @contextlib.contextmanager
@@ -230,7 +245,7 @@ class SessionRuntime(ShellOperations, SessionEdits):
     def close(self) -> None:
         """Record an automatic title still on the way (waiting at most :data:`~.titler.CLOSE_WAIT` s),
         sync and close the session, stop the shell and the compaction worker; idempotent."""
-        self._record_title(self.session, wait=CLOSE_WAIT)
+        self._record_title(self.session, closing=True)
         if self.keeper is not None:
             self.keeper.stop()
         if self.shell is not None:
@@ -253,6 +268,8 @@ class SessionRuntime(ShellOperations, SessionEdits):
 
     def _compaction_notice(self, phase: str, trigger: str, tokens: int) -> None:
         """The keeper's ``notify``: a compaction started, found nothing, or was cancelled (see ContextKeeper)."""
+        from .agent_events import CompactionFinished, CompactionStarted
+
         if phase == "started":
             self.sink.emit(CompactionStarted(trigger, tokens))
         else:
@@ -278,6 +295,8 @@ class SessionRuntime(ShellOperations, SessionEdits):
         Emits :class:`CompactionStarted`, then :class:`CompactionFinished`.
         ``KeyboardInterrupt`` propagates after a ``cancelled`` finish (nothing written).
         """
+        from .agent_events import CompactionFinished, CompactionStarted
+
         keeper = self.start_keeper()
         session = self.current
         self.sink.emit(CompactionStarted("manual", keeper.tokens(session.branch())))
@@ -377,10 +396,18 @@ class SessionRuntime(ShellOperations, SessionEdits):
             self.titler.after_turn(session, self.agent)
         return outcome
 
-    def _record_title(self, session: Session | None, wait: float = 0.0) -> None:
-        """Record the automatic title that has arrived for ``session``; a refused write is an error notice."""
+    def _record_title(self, session: Session | None, *, closing: bool = False) -> None:
+        """Record the automatic title that has arrived for ``session`` (``closing``: waiting at most
+        :data:`~.titler.CLOSE_WAIT` s for one on the way); a refused write is an error notice.
+
+        Nothing to do while :attr:`titler` was never used: no title can be on the way.
+        """
+        if self._titler is None:
+            return
+        from .titler import CLOSE_WAIT
+
         try:
-            self.titler.record(session, wait=wait)
+            self._titler.record(session, wait=CLOSE_WAIT if closing else 0.0)
         except LimeError as exc:
             self.sink.emit(Notice("error", f"the automatic title was not recorded: {exc.message}"))
 

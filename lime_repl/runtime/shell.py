@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import selectors
 import signal
 import subprocess
@@ -158,10 +159,23 @@ class PersistentShell:
             os.close(stdin)
         if proc is not None and proc.poll() is None:
             try:
-                proc.wait(timeout=2)
+                proc.wait(timeout=self._wait_exit(2.0))
             except subprocess.TimeoutExpired:
                 kill_group(proc)
         self._teardown()
+
+    def _wait_exit(self, timeout: float) -> float:
+        """Wait up to ``timeout`` seconds for bash to exit on its pidfd (readable once it has); the
+        seconds left for ``Popen.wait``, 0 when it waited here. Popen's own timed wait polls, sleeping
+        1, 2, 4… ms between polls: bash exits well within the first sleep."""
+        pidfd = self._fds.get("pidfd")
+        if pidfd is None:
+            return timeout
+        poller = select.poll()
+        poller.register(pidfd, select.POLLIN)
+        with contextlib.suppress(InterruptedError):
+            poller.poll(timeout * 1000)
+        return 0.0
 
     def interrupt(self) -> None:
         """Interrupt the running command, not lime; a no-op when none runs.

@@ -29,8 +29,9 @@ _DECLARE = re.compile(
     rb'declare -[A-Za-z-]* ([^\s=]+)(?:=(?:"((?:[^"\\]|\\.)*)"|\$\'((?:[^\'\\]|\\.)*)\'))?\n',
     re.DOTALL,
 )
-_DQ_ESCAPE = re.compile(rb"\\(.)", re.DOTALL)
-_ANSIC_ESCAPE = re.compile(rb"\\([0-7]{1,3}|.)", re.DOTALL)
+# The two escape patterns compile at first use (re's own cache): most environments have neither form.
+_DQ_ESCAPE = rb"\\(.)"
+_ANSIC_ESCAPE = rb"\\([0-7]{1,3}|.)"
 _ANSIC = {
     b"E": b"\x1b", b"e": b"\x1b", b"a": b"\a", b"b": b"\b", b"f": b"\f",
     b"n": b"\n", b"r": b"\r", b"t": b"\t", b"v": b"\v",
@@ -78,8 +79,8 @@ def _read(listing: bytes) -> dict[str, str]:
         if quoted is None and ansic is None:
             continue  # exported, never set
         if quoted is not None:
-            value = _DQ_ESCAPE.sub(rb"\1", quoted) if b"\\" in quoted else quoted
+            value = re.sub(_DQ_ESCAPE, rb"\1", quoted, flags=re.DOTALL) if b"\\" in quoted else quoted
         else:
-            value = _ANSIC_ESCAPE.sub(_ansic, ansic)
+            value = re.sub(_ANSIC_ESCAPE, _ansic, ansic, flags=re.DOTALL)
         env[os.fsdecode(name)] = os.fsdecode(value)
     return env

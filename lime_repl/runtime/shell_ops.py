@@ -13,7 +13,6 @@ triple of DESIGN.md section 4 by :func:`~.writes.record_bash`.
 
 from __future__ import annotations
 
-import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,7 +22,6 @@ from ..store.records import Entry
 from ..store.session import Session
 from ..workspace import Workspace
 from .events import Notice, Sink, output_callbacks
-from .resume import same_dir
 from .shell import PersistentShell, ShellResult
 from .shell_port import BangShell, RecordedRun, ShellFactory
 from .writes import ShellOutcome, record_bash
@@ -57,7 +55,7 @@ class ShellOperations:
     def observe(self) -> None:  # pragma: no cover - SessionRuntime's
         raise NotImplementedError
 
-    def _record_title(self, session: Session | None, wait: float = 0.0) -> None:  # pragma: no cover
+    def _record_title(self, session: Session | None, *, closing: bool = False) -> None:  # pragma: no cover
         raise NotImplementedError
 
     def ensure_shell(self) -> BangShell:
@@ -83,7 +81,13 @@ class ShellOperations:
         if self.agent is not None:
             self.agent.tool_ctx.cwd = where
         shell = self.shell
-        if shell is None or same_dir(shell.cwd, where):
+        if shell is None:
+            return False
+        import shlex
+
+        from .resume import same_dir  # what resuming needs loads with the first running shell's move
+
+        if same_dir(shell.cwd, where):
             return False
         shell.run(f"cd -- {shlex.quote(str(where))}")
         return True

@@ -31,8 +31,8 @@ __all__ = ["PRELUDE", "STATUS_FD", "command_line", "parse_status", "status_compl
 STATUS_FD = 63
 """The fd bash writes its status records to."""
 
-# Surrogates that are not surrogateescape bytes (U+DC80..U+DCFF).
-_LONE_SURROGATE = re.compile("[\ud800-\udc7f\udd00-\udfff]")
+# Surrogates that are not surrogateescape bytes (U+DC80..U+DCFF); compiled at first use (re's cache).
+_LONE_SURROGATE = "[\ud800-\udc7f\udd00-\udfff]"
 # The braces with 2>/dev/null keep lime's own lines out of a user's `set -x` trace.
 _RUN_PREFIX = b"{ __lime_cmd="
 _RUN_SUFFIX = (
@@ -66,7 +66,7 @@ def command_line(command: str) -> bytes:
     try:
         raw = command.encode("utf-8", "surrogateescape")
     except UnicodeEncodeError:
-        raw = _LONE_SURROGATE.sub("\ufffd", command).encode("utf-8", "surrogateescape")
+        raw = re.sub(_LONE_SURROGATE, "\ufffd", command).encode("utf-8", "surrogateescape")
     return _RUN_PREFIX + b"'" + raw.replace(b"'", b"'\\''") + b"'" + _RUN_SUFFIX
 
 

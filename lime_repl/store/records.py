@@ -17,7 +17,7 @@ import os
 import uuid
 from collections.abc import Container, Mapping
 from datetime import UTC, datetime
-from typing import Any, Literal, NotRequired, TypedDict
+from typing import TYPE_CHECKING, Any
 
 from .entry_guard import cap_title, repair_text
 from .shapes import (
@@ -31,6 +31,16 @@ from .shapes import (
     triple_role,
     unwrap_tag,
 )
+
+if TYPE_CHECKING:  # the shapes, for the type checker; at run time :func:`__getattr__` loads them
+    from .record_types import (
+        CheckpointEntry,
+        CompactionEntry,
+        MessageEntry,
+        SessionHeader,
+        ShellFields,
+        TextBlock,
+    )
 
 __all__ = [
     "FORMAT_VERSION",
@@ -69,88 +79,24 @@ FORMAT_VERSION = 1
 Entry = dict[str, Any]
 """An entry as read or written: a plain dict, so unknown types and fields pass through untouched.
 
-The TypedDicts below give the shapes lime writes (DESIGN.md section 3); the builders of this
-module fill them, so a misspelt or mistyped field is a type error, and return plain entries.
+The TypedDicts of :mod:`.record_types` give the shapes lime writes (DESIGN.md section 3); the
+builders of this module fill them, so a misspelt or mistyped field is a type error, and return
+plain entries. They load at their first run-time use (:func:`__getattr__`): type annotations only.
 """
 
-
-class SessionHeader(TypedDict):
-    """The ``session`` header, first line of every segment. ``version`` is the log format."""
-
-    type: Literal["session"]
-    id: str
-    parentId: None
-    timestamp: str
-    version: int
-    sessionId: str
-    cwd: str | None
-    created: str
-    systemPrompt: str | None
-    segment: int
-    retain: NotRequired[int]
-    forkedFrom: NotRequired[dict[str, str]]
-    importedFrom: NotRequired[dict[str, str]]
+#: The TypedDicts this module names (defined in :mod:`.record_types`).
+_SHAPES = frozenset(
+    {"CheckpointEntry", "CompactionEntry", "MessageEntry", "SessionHeader", "ShellFields", "TextBlock"}
+)
 
 
-class CheckpointEntry(TypedDict):
-    """The ``checkpoint``, second line of every later segment: what the dropped segments held."""
+def __getattr__(name: str) -> Any:
+    """The TypedDicts of :mod:`.record_types`, loaded at first use (PEP 562)."""
+    if name in _SHAPES:
+        from . import record_types
 
-    type: Literal["checkpoint"]
-    id: str
-    parentId: None
-    timestamp: str
-    leafId: str | None
-    title: str | None
-    labels: dict[str, str]
-    compaction: Entry | None
-    droppedEntries: int
-    firstMessage: NotRequired[str]  # the session's first prompt, for listing titles (lime_repl.store.titles)
-
-
-class TextBlock(TypedDict):
-    """A ``text`` content block."""
-
-    type: Literal["text"]
-    text: str
-
-
-class ShellFields(TypedDict):
-    """The ``shell`` facts of each entry of a bash triple (durations in ms, truncated sizes in bytes).
-
-    ``interrupted``, ``interactive`` and ``context`` are present only when true,
-    true and false respectively (DESIGN.md section 3).
-    """
-
-    exchange: str
-    exitCode: int
-    durationMs: int
-    truncatedBytes: dict[str, int]
-    cwd: str
-    interrupted: NotRequired[bool]
-    interactive: NotRequired[bool]
-    context: NotRequired[bool]
-
-
-class MessageEntry(TypedDict):
-    """A ``message`` as built before the store stamps ``id``, ``parentId`` and ``timestamp``."""
-
-    type: Literal["message"]
-    role: Literal["user", "assistant"]
-    content: list[TextBlock]
-    shell: NotRequired[ShellFields]
-
-
-class CompactionEntry(TypedDict):
-    """A ``compaction`` as built before stamping: ``firstKeptEntryId`` starts the kept part; token counts."""
-
-    type: Literal["compaction"]
-    summary: str
-    firstKeptEntryId: str | None
-    tokensBefore: int
-    tokensAfter: int
-    trigger: str
-    hint: str | None
-    files: dict[str, list[str]]
+        return getattr(record_types, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 #: Entry types that annotate the tree without becoming the leaf when appended.

@@ -20,7 +20,6 @@ from .appending import SessionLog, StoreOptions
 from .entry_guard import OutputGuard
 from .formats import refuse_newer
 from .records import Entry, new_entry_id, new_session_id, now_rfc3339, session_header
-from .replay import replay
 from .segments import LockHeld, SessionLock, UnsafeFile, WriteFailed, repair_torn_tail, segment_paths
 
 __all__ = ["DECODED_ON_OPEN", "LockHeld", "NewSessionFields", "Session", "StoreOptions", "WriteFailed"]
@@ -155,6 +154,8 @@ class Session(SessionLog):
         Raises ``FileNotFoundError`` when no segment exists, :class:`~lime_repl.store.formats.NewerFormat`
         when a segment was written by a newer lime; bad lines become warnings.
         """
+        from .replay import replay  # a new session never replays: `lime --no-session` does not load it
+
         refuse_newer(segment_paths(path), path)
         replayed = replay(cls, path, lazy=lazy)
         session = replayed.session
@@ -189,6 +190,8 @@ class Session(SessionLog):
         :class:`~lime_repl.store.formats.NewerFormat` (nothing read, locked or repaired) when a
         segment was written by a newer lime.
         """
+        from .replay import replay
+
         refuse_newer(segment_paths(path), path)
         lock = SessionLock(path)
         lock.acquire()

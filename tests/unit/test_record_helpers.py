@@ -153,3 +153,14 @@ def test_preview_of_bash_members_uses_the_record_helpers() -> None:
     assert preview(command) == "$ make test  [exit 2]"
     assert preview(stdout) == "stdout: ok"
     assert preview(stderr) == "stderr: boom"
+
+
+def test_record_shapes_load_at_first_use() -> None:
+    # The TypedDicts are named by records and defined in record_types, loaded when first asked for.
+    from lime_repl.store import record_types, records
+
+    for name in record_types.__all__:
+        assert getattr(records, name) is getattr(record_types, name)
+    assert records.ShellFields.__required_keys__ >= {"exchange", "exitCode", "cwd"}
+    with pytest.raises(AttributeError):
+        records.NoSuchShape  # noqa: B018

@@ -250,3 +250,21 @@ def test_lifecycle(tmp_path: Path) -> None:
     assert sh.pid is None
     with pytest.raises(RuntimeError):
         sh.run("true")
+
+
+def test_close_waits_for_bash_and_leaves_its_jobs_running(tmp_path: Path) -> None:
+    # close() waits for bash's exit on its pidfd; a background job outlives bash (nothing is killed).
+    # The `trap` function makes bash's exit slow: close() runs `trap - EXIT` before ending its input.
+    pid_file = tmp_path / "job.pid"
+    sh = PersistentShell(tmp_path)
+    sh.start()
+    sh.run(f"sleep 30 & echo $! > {pid_file}; trap() {{ sleep 0.3; }}")
+    job = int(pid_file.read_text())
+    started = time.monotonic()
+    sh.close()
+    try:
+        assert time.monotonic() - started < 1.5
+        state = Path(f"/proc/{job}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        assert state in "RSD"  # not killed: a killpg() has made it a zombie ("Z") or gone before close() returns
+    finally:
+        os.kill(job, signal.SIGKILL)

@@ -80,7 +80,10 @@ def test_importtime_shows_no_heavy_module(lime_env: LimeEnv, args: list[str]) ->
 #: registry, the context keeper, the session catalog (its SQLite index and its listing code), what
 #: detect-secrets drags in, and what only other work needs: the logging stack (imported at the first
 #: record), the TOML parser (only with a config file), the approvals and the resume views, shutil's
-#: archivers and the secrets module.
+#: archivers and the secrets module; the automatic titles (asked for after a model turn), what resuming
+#: needs (the recap, where the shell was, shlex for the `cd` there) and the replay of a stored log (a new
+#: session has none); the TypedDicts of the records (annotations only) and the events of model turns,
+#: compaction, resume and approvals.
 BANG_UNUSED = (
     "sqlite3",
     "lime_repl.store.index",
@@ -100,6 +103,13 @@ BANG_UNUSED = (
     "tomllib",
     "shutil",
     "secrets",
+    "lime_repl.runtime.titler",
+    "lime_repl.context.title",
+    "lime_repl.runtime.resume",
+    "lime_repl.store.replay",
+    "shlex",
+    "lime_repl.store.record_types",
+    "lime_repl.runtime.agent_events",
 )
 
 #: With --no-session no sessions directory is named, so the cwd is never hashed (OpenSSL's load).
@@ -133,3 +143,21 @@ def test_a_bang_line_loads_no_model_no_registry_no_detect_secrets(lime_env: Lime
     assert result.stdout == "a line long enough to be redacted\n"
     assert "HEAVY=\n" in result.stderr, result.stderr
     assert "UNUSED=\n" in result.stderr, result.stderr
+
+
+def test_lazy_event_names_resolve_to_their_definitions() -> None:
+    # events names every event; those of turns, compaction, resume and approvals load at first use.
+    import typing
+
+    from lime_repl.runtime import agent_events, events
+
+    for name in agent_events.__all__:
+        assert getattr(events, name) is getattr(agent_events, name)
+    union = set(typing.get_args(events.Event))
+    assert union == {getattr(agent_events, n) for n in agent_events.__all__ if n != "ApprovalRequest"} | {
+        events.EntryAppended,
+        events.ShellOutput,
+        events.Notice,
+    }
+    with pytest.raises(AttributeError):
+        events.NoSuchEvent  # noqa: B018
