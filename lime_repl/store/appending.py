@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .entry_guard import OutputGuard, PromptGuard, offer_line, structural_guard
+from .entry_guard import OutputGuard, PromptGuard, line_budget, offer_line, structural_guard
 from .records import Entry, bash_triple, checkpoint, dumps, new_entry_id, now_rfc3339
 from .segments import DEFAULT_BACKUPS, DEFAULT_MAX_BYTES, SegmentWriter, SessionLock
 from .state import UNSET, SessionState
@@ -67,6 +67,22 @@ def _serialized(
         yield from _scanned(batch, serialize, scan)
         batch = []
     yield from _scanned(batch, serialize, scan)
+
+
+def _quiet_bytes(output_guard: OutputGuard | None, segment_bytes: int) -> int:
+    """The longest offered ``quiet`` line of a ``message`` or ``custom`` entry both guards leave as it is (bytes).
+
+    A line offered by ``serialize`` is exactly the entry's :func:`dumps` (valid UTF-8, so the
+    structural guard's repair has nothing to do); within :func:`line_budget` the structural guard
+    leaves it, and within the policy's ``quiet_bytes`` (an attribute of the output guard, e.g.
+    :func:`lime_repl.outputs.guard.output_guard`'s) so does the output guard when the redactor found the
+    line quiet. A policy without that attribute is always run (-1: no line is short enough).
+    """
+    budget = line_budget(segment_bytes)
+    if output_guard is None:
+        return budget
+    quiet_bytes = getattr(output_guard, "quiet_bytes", None)
+    return min(budget, quiet_bytes) if isinstance(quiet_bytes, int) else -1
 
 
 def _scanned(
@@ -254,11 +270,28 @@ class SessionLog(SessionState):
         # What _guard does, its lookups made once: the writer's segment size is that of the whole batch.
         segment_bytes = getattr(self._writer, "max_bytes", DEFAULT_MAX_BYTES)
         output_guard, redact = self.output_guard, self.redact
+        fast = _quiet_bytes(output_guard, segment_bytes)
+        add_bare = self.entries.add_bare
         try:
             for entry, offered, quiet in _serialized(entries, serialize, redact):
                 entry_id = entry.get("id")
                 if not isinstance(entry_id, str) or entry_id in nodes:
                     raise ValueError(f"entry id {entry_id!r} is missing or already in the session")
+                kind = entry.get("type")
+                if quiet and offered is not None and not keep and (kind == "message" or kind == "custom") and len(offered) <= fast:
+                    # Both guards would leave it as it is and the line is its log line (see _quiet_bytes).
+                    line = offered + b"\n"
+                    lines.append(line)
+                    size += len(line)
+                    taken.add(entry_id)
+                    parent = entry.get("parentId")
+                    add_bare(entry_id, bare[kind], parent if isinstance(parent, str) else None)
+                    self.leaf_id = entry_id
+                    count += 1
+                    if size >= batch_bytes and self._writer is not None:
+                        self._writer.append_many(lines)
+                        lines, size = [], 0
+                    continue
                 if offered is not None:
                     offer_line(entry, offered, quiet=quiet)
                 guarded = entry if output_guard is None else output_guard(entry, segment_bytes, redact)
