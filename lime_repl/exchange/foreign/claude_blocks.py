@@ -26,8 +26,6 @@ from .common import as_dict, as_list, as_str
 __all__ = ["TOOL", "blocks", "plain_text", "record_fields"]
 
 TOOL = "claude-code"
-# Fields that are the entry itself (``message``) or already its tree links and time.
-_NOT_KEPT = frozenset({"message"})
 
 
 def plain_text(content: Any) -> str | None:
@@ -101,6 +99,5 @@ def blocks(content: Any) -> list[dict[str, Any]]:
 def record_fields(record: dict[str, Any]) -> dict[str, Any]:
     """Everything of a ``user``/``assistant`` record but its ``message``, kept as the entry's ``source``."""
     fields = dict(record)  # a C-level copy, in the record's order, less the one key
-    for key in _NOT_KEPT:
-        fields.pop(key, None)
+    fields.pop("message", None)
     return fields
