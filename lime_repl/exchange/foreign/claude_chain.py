@@ -115,7 +115,7 @@ class ClaudeReader:
                 self.session_id = _str(record.get("sessionId"))
             if self.cwd is None:
                 self.cwd = _str(record.get("cwd"))
-            entry = self._message(kind, record, message, uuid, links)
+            entry = self._message(kind, record, message, uuid, links, stamp)
         elif kind == "system" and (subtype := as_str(record.get("subtype"))) == "microcompact_boundary":
             entry = self._microcompaction(record, uuid, links)
         else:
@@ -149,9 +149,9 @@ class ClaudeReader:
         message: dict[str, Any],
         uuid: str | None,
         links: tuple[Any, Any],
+        stamp: Any,
     ) -> Entry:
         b = self.b
-        stamp = record.get("timestamp")
         content = message.get("content")
         if kind == "user" and record.get("isCompactSummary") is True:
             self._bash(None)
@@ -229,11 +229,12 @@ class ClaudeReader:
                 if not isinstance(block_type, str):
                     self.suspect.add(entry["id"])
                 continue
-            if block_type == "tool_use":
+            if block_type == "tool_use":  # built by blocks(): a string id and name, a dict input
                 self.calls[block["id"]] = entry["id"]
-                prompt = as_dict(block.get("input")).get("prompt")
-                if block.get("name") in _TASK_TOOLS and isinstance(prompt, str):
-                    self.prompts.setdefault(prompt.strip(), entry["id"])
+                if block["name"] in _TASK_TOOLS:
+                    prompt = block["input"].get("prompt")
+                    if isinstance(prompt, str):
+                        self.prompts.setdefault(prompt.strip(), entry["id"])
             else:
                 self.results[block["tool_use_id"]] = entry["id"]
                 agent = _str(as_dict(record.get("toolUseResult")).get("agentId"))
