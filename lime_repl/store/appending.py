@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
 from .entry_guard import OutputGuard, PromptGuard, line_budget, offer_line, structural_guard
@@ -60,14 +61,9 @@ def _serialized(
         yield ((entry, None, False) for entry in entries)
         return
     scan = getattr(redact, "quiet_lines", None)
-    batch: list[Entry] = []
-    for entry in entries:
-        batch.append(entry)
-        if len(batch) < _SCAN_BATCH:
-            continue
+    source = iter(entries)
+    while batch := list(islice(source, _SCAN_BATCH)):
         yield _scanned(batch, serialize, scan)
-        batch = []
-    yield _scanned(batch, serialize, scan)
 
 
 def _quiet_bytes(output_guard: OutputGuard | None, segment_bytes: int) -> int:
