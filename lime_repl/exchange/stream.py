@@ -270,7 +270,7 @@ def import_streamed(
                 imported,
                 entries=entries,
                 encode=_encoder(reader.b.raw),
-                serialize=codec.dump,
+                serialize=_serializer(codec, reader.b.raw),
                 shaped=reader.shaped,
             )
         except _WholeFile:
@@ -351,6 +351,23 @@ def _written(
     while out:
         yield out.popleft()
     imported.title, imported.leaf_id, imported.labels = done.title, done.leaf_id, done.labels
+
+
+def _serializer(codec: LineCodec, raw: dict[str, bytes]) -> Callable[[Entry], bytes | None]:
+    """``codec.dump``, forgetting the source line of an entry it serializes.
+
+    An entry so serialized is written as that line, or as :func:`dumps` of what the guard made of it,
+    never with its source line copied in (:func:`_encoder` takes the line the guard proved first).
+    """
+    dump = codec.dump
+
+    def serialize(entry: Entry) -> bytes | None:
+        line = dump(entry)
+        if line is not None and raw:
+            raw.pop(entry["id"], None)
+        return line
+
+    return serialize
 
 
 def _encoder(raw: dict[str, bytes]) -> Callable[[Entry], bytes]:

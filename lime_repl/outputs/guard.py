@@ -43,6 +43,11 @@ def output_guard(entry: dict[str, Any], segment_bytes: int, redact: Redact | Non
     return guard_entry(entry, segment_bytes=segment_bytes, redact=redact)
 
 
+#: The longest offered line, found quiet by the redactor, that :func:`guard_entry` leaves as it is (bytes),
+#: but in a ``title`` or ``label`` entry: its first branch (:data:`~lime_repl.store.entry_guard.QUIET_BYTES`).
+output_guard.quiet_bytes = 2 * DEFAULT_LIMIT + _SLACK  # type: ignore[attr-defined]
+
+
 def guard_entry(entry: dict[str, Any], *, segment_bytes: int, redact: Redact | None = None) -> dict[str, Any]:
     """``entry`` made safe to store: every string valid UTF-8, redacted, capped; the line within budget.
 

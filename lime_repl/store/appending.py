@@ -15,9 +15,10 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
-from .entry_guard import OutputGuard, PromptGuard, offer_line, structural_guard
+from .entry_guard import OutputGuard, PromptGuard, line_budget, offer_line, structural_guard
 from .records import Entry, bash_triple, checkpoint, dumps, new_entry_id, now_rfc3339
 from .segments import DEFAULT_BACKUPS, DEFAULT_MAX_BYTES, SegmentWriter, SessionLock
 from .state import UNSET, SessionState
@@ -52,28 +53,40 @@ def _serialized(
     entries: Iterable[Entry],
     serialize: Callable[[Entry], bytes | None] | None,
     redact: Callable[[str], str] | None,
-) -> Iterator[tuple[Entry, bytes | None, bool]]:
-    """``(entry, its line or None, quiet)`` for each of ``entries``, in order (see :meth:`SessionLog.append_copies`)."""
+) -> Iterator[Iterable[tuple[Entry, bytes | None, bool]]]:
+    """``(entry, its line or None, quiet)`` for each of ``entries``, in order, in batches of
+    :data:`_SCAN_BATCH` (one batch of all, read as it goes, without ``serialize``; see
+    :meth:`SessionLog.append_copies`)."""
     if serialize is None:
-        for entry in entries:
-            yield entry, None, False
+        yield ((entry, None, False) for entry in entries)
         return
     scan = getattr(redact, "quiet_lines", None)
-    batch: list[Entry] = []
-    for entry in entries:
-        batch.append(entry)
-        if len(batch) < _SCAN_BATCH:
-            continue
-        yield from _scanned(batch, serialize, scan)
-        batch = []
-    yield from _scanned(batch, serialize, scan)
+    source = iter(entries)
+    while batch := list(islice(source, _SCAN_BATCH)):
+        yield _scanned(batch, serialize, scan)
+
+
+def _quiet_bytes(output_guard: OutputGuard | None, segment_bytes: int) -> int:
+    """The longest offered ``quiet`` line of a ``message`` or ``custom`` entry both guards leave as it is (bytes).
+
+    A line offered by ``serialize`` is exactly the entry's :func:`dumps` (valid UTF-8, so the
+    structural guard's repair has nothing to do); within :func:`line_budget` the structural guard
+    leaves it, and within the policy's ``quiet_bytes`` (an attribute of the output guard, e.g.
+    :func:`lime_repl.outputs.guard.output_guard`'s) so does the output guard when the redactor found the
+    line quiet. A policy without that attribute is always run (-1: no line is short enough).
+    """
+    budget = line_budget(segment_bytes)
+    if output_guard is None:
+        return budget
+    quiet_bytes = getattr(output_guard, "quiet_bytes", None)
+    return min(budget, quiet_bytes) if isinstance(quiet_bytes, int) else -1
 
 
 def _scanned(
     batch: list[Entry],
     serialize: Callable[[Entry], bytes | None],
     scan: Callable[[list[bytes | None]], list[bool]] | None,
-) -> Iterator[tuple[Entry, bytes | None, bool]]:
+) -> Iterable[tuple[Entry, bytes | None, bool]]:
     lines = [serialize(entry) for entry in batch]
     quiet = scan(lines) if scan is not None and batch else [False] * len(batch)
     return zip(batch, lines, quiet, strict=True)
@@ -254,32 +267,39 @@ class SessionLog(SessionState):
         # What _guard does, its lookups made once: the writer's segment size is that of the whole batch.
         segment_bytes = getattr(self._writer, "max_bytes", DEFAULT_MAX_BYTES)
         output_guard, redact = self.output_guard, self.redact
+        fast = -1 if keep else _quiet_bytes(output_guard, segment_bytes)  # -1: every entry through the guards
+        add_bare = self.entries.add_bare
         try:
-            for entry, offered, quiet in _serialized(entries, serialize, redact):
-                entry_id = entry.get("id")
-                if not isinstance(entry_id, str) or entry_id in nodes:
-                    raise ValueError(f"entry id {entry_id!r} is missing or already in the session")
-                if offered is not None:
-                    offer_line(entry, offered, quiet=quiet)
-                guarded = entry if output_guard is None else output_guard(entry, segment_bytes, redact)
-                guarded = structural_guard(guarded, segment_bytes=segment_bytes)
-                # The caller's encoding (a source line copied in) only for an entry the guard left as it is.
-                line = encode(entry) if guarded is entry else dumps(guarded)
-                entry = guarded
-                lines.append(line)
-                size += len(line)
-                kind = entry.get("type")
-                if keep or (kind != "message" and kind != "custom"):
-                    self._apply(entry)
-                else:  # what _apply does for such an entry, holding its ids only
-                    taken.add(entry_id)
-                    parent = entry.get("parentId")
-                    self.entries.add_bare(entry_id, bare[kind], parent if isinstance(parent, str) else None)
-                    self.leaf_id = entry_id
-                count += 1
-                if size >= batch_bytes and self._writer is not None:
-                    self._writer.append_many(lines)
-                    lines, size = [], 0
+            for batch in _serialized(entries, serialize, redact):
+                for entry, offered, quiet in batch:
+                    entry_id = entry.get("id")
+                    if not isinstance(entry_id, str) or entry_id in nodes:
+                        raise ValueError(f"entry id {entry_id!r} is missing or already in the session")
+                    kind = entry.get("type")
+                    if quiet and offered is not None and len(offered) <= fast and kind in ("message", "custom"):
+                        line = offered + b"\n"  # both guards leave it as it is: its log line (see _quiet_bytes)
+                    else:
+                        if offered is not None:
+                            offer_line(entry, offered, quiet=quiet)
+                        guarded = entry if output_guard is None else output_guard(entry, segment_bytes, redact)
+                        guarded = structural_guard(guarded, segment_bytes=segment_bytes)
+                        # The caller's encoding (a source line copied in) only for an entry the guard left as it is.
+                        line = encode(entry) if guarded is entry else dumps(guarded)
+                        entry = guarded
+                        kind = entry.get("type")
+                    lines.append(line)
+                    size += len(line)
+                    if keep or (kind != "message" and kind != "custom"):
+                        self._apply(entry)
+                    else:  # what _apply does for such an entry, holding its ids only
+                        taken.add(entry_id)
+                        parent = entry.get("parentId")
+                        add_bare(entry_id, bare[kind], parent if isinstance(parent, str) else None)
+                        self.leaf_id = entry_id
+                    count += 1
+                    if size >= batch_bytes and self._writer is not None:
+                        self._writer.append_many(lines)
+                        lines, size = [], 0
             if lines and self._writer is not None:
                 self._writer.append_many(lines)
             if self._writer is not None and self._writer.segment > start:

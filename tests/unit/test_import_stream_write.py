@@ -128,3 +128,42 @@ def test_a_streamed_claude_message_of_the_wrong_shape_is_kept_as_a_custom_entry(
     assert len(kept) == 1 and kept[0]["data"]["content"][1] == {"type": 5, "x": 1}
     answer = next(e for e in entries if e.get("type") == "message" and e["content"] == [{"type": "text", "text": "an answer"}])
     assert answer["parentId"] == kept[0]["id"]  # the tree stays connected through the kept entry
+
+
+def test_a_streamed_claude_import_is_stored_redacted_and_capped_as_the_guard_gives(tmp_path: Path) -> None:
+    """Lines the redactor clears go straight to the log; the others (a key, a long text, a line over budget)
+    are stored exactly as the output guard makes them of the whole-file read."""
+    key = "sk-" + "Q7w9E2r4T6y8U1i3O5p7A9s2D4f6G8h1J3k5"
+    fixture = (FOREIGN / "claude-code/sample_session.jsonl").read_text(encoding="utf-8")
+    base = {"type": "user", "sessionId": "test-session-id", "timestamp": "2025-12-24T10:05:00.000Z"}
+    contents = [
+        f"deploy with {key}",  # redacted
+        "x" * 40_000,  # over twice the cap: cut to its ends
+        [{"type": "text", "text": "abcd"[n] * 20_000} for n in range(4)],  # each under the cap, the line over budget
+        [{"type": "tool_use", "id": "t-9", "name": "Bash", "input": {"command": f"curl -H 'Bearer {key}'"}}],
+        "plain words, nothing to redact",
+    ]
+    records, parent = [], "msg-007"
+    for n, content in enumerate(contents):
+        uuid = f"big-{n}"
+        records.append(dict(base, parentUuid=parent, uuid=uuid, message={"role": "user", "content": content}))
+        parent = uuid
+    source = tmp_path / "guarded.jsonl"
+    source.write_text(fixture + "".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    home = tmp_path / "home"
+    env = dict(os.environ, LIME_HOME=str(home))
+    done = subprocess.run(
+        [sys.executable, "-m", "lime_repl", "import", str(source)],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    (path,) = home.glob("sessions/*/*.jsonl")
+    text = path.read_text(encoding="utf-8")
+    assert key not in text and "x" * 40_000 not in text and "a" * 20_000 not in text
+    assert "plain words, nothing to redact" in text
+    session = Session.load(path)
+    written = [e for e in session.entries.values() if e["type"] not in ("title", "leaf", "label")]
+    whole = read_bytes(source.read_bytes(), str(source), cap=1 << 30, fallback=STAMP)
+    stored = [guard_entry(e, segment_bytes=262_144, redact=Redactor(env)) for e in whole.entries]
+    assert _shape(written) == _shape(stored)
+    assert max(len(line) for line in path.read_bytes().splitlines()) <= 262_144 // 4

@@ -135,13 +135,27 @@ class Builder:
         node: bool = True,
     ) -> Entry:
         """Append one entry built from ``body`` (its ``type`` and fields) and return it."""
-        entry_id = self.new_id(keep_id)
-        parent_id = self.last_node if parent is CHAIN else parent
+        if keep_id is None:  # what new_id(None) does, inline: the id of nearly every entry
+            at = self._at
+            if at >= len(self._ids):
+                self._ids, at = os.urandom(2048).hex(), 0
+            entry_id = self._ids[at : at + 8]
+            self._at = at + 8
+            if entry_id in self.taken:
+                entry_id = self.new_id()
+            else:
+                self.taken.add(entry_id)
+        else:
+            entry_id = self.new_id(keep_id)
+        if time is not None and (moment := to_rfc3339(time)) is not None:  # what stamp does, inline
+            self.time = moment
+            if self.first_time is None:
+                self.first_time = moment
         entry: Entry = {
             "type": body.get("type", "custom"),
             "id": entry_id,
-            "parentId": parent_id,
-            "timestamp": self.stamp(time),
+            "parentId": self.last_node if parent is CHAIN else parent,
+            "timestamp": self.time,
         }
         if self.first_time is None:
             self._undated.append(entry)

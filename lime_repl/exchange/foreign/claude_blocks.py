@@ -21,13 +21,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from .common import as_dict, as_list, as_str
+from .common import as_list, as_str
 
 __all__ = ["TOOL", "blocks", "plain_text", "record_fields"]
 
 TOOL = "claude-code"
-# Fields that are the entry itself (``message``) or already its tree links and time.
-_NOT_KEPT = frozenset({"message"})
 
 
 def plain_text(content: Any) -> str | None:
@@ -72,18 +70,20 @@ def blocks(content: Any) -> list[dict[str, Any]]:
     if isinstance(content, str):
         return [{"type": "text", "text": content}]
     out: list[dict[str, Any]] = []
-    for part in as_list(content):
-        part = as_dict(part)
+    for part in content if isinstance(content, list) else ():
+        if not isinstance(part, dict):
+            continue  # as an empty block: nothing is kept
         kind = part.get("type")
         if kind == "text":
-            out.append({"type": "text", "text": as_str(part.get("text"))})
+            text = part.get("text")
+            out.append({"type": "text", "text": text if isinstance(text, str) else ""})
         elif kind == "tool_use":
-            value = part.get("input")
+            value, call_id, name = part.get("input"), part.get("id"), part.get("name")
             out.append(
                 {
                     "type": "tool_use",
-                    "id": as_str(part.get("id")),
-                    "name": as_str(part.get("name")),
+                    "id": call_id if isinstance(call_id, str) else "",
+                    "name": name if isinstance(name, str) else "",
                     "input": value if isinstance(value, dict) else {"input": value},
                 }
             )
@@ -101,6 +101,5 @@ def blocks(content: Any) -> list[dict[str, Any]]:
 def record_fields(record: dict[str, Any]) -> dict[str, Any]:
     """Everything of a ``user``/``assistant`` record but its ``message``, kept as the entry's ``source``."""
     fields = dict(record)  # a C-level copy, in the record's order, less the one key
-    for key in _NOT_KEPT:
-        fields.pop(key, None)
+    fields.pop("message", None)
     return fields

@@ -110,14 +110,16 @@ class ClaudeReader:
         else:
             links = _CHAINED
         message = record.get("message")
-        subtype = as_str(record.get("subtype"))
-        if kind in ("user", "assistant") and isinstance(message, dict):
-            self.session_id = self.session_id or _str(record.get("sessionId"))
-            self.cwd = self.cwd or _str(record.get("cwd"))
-            entry = self._message(kind, record, message, uuid, links)
-        elif kind == "system" and subtype == "microcompact_boundary":
+        if (kind == "user" or kind == "assistant") and isinstance(message, dict):
+            if self.session_id is None:
+                self.session_id = _str(record.get("sessionId"))
+            if self.cwd is None:
+                self.cwd = _str(record.get("cwd"))
+            entry = self._message(kind, record, message, uuid, links, stamp)
+        elif kind == "system" and (subtype := as_str(record.get("subtype"))) == "microcompact_boundary":
             entry = self._microcompaction(record, uuid, links)
         else:
+            subtype = as_str(record.get("subtype"))
             if kind == "system" and subtype == "compact_boundary":
                 self.boundary = as_dict(record.get("compactMetadata"))
             name = f"{kind}/{subtype}" if kind == "system" and subtype else kind
@@ -147,9 +149,9 @@ class ClaudeReader:
         message: dict[str, Any],
         uuid: str | None,
         links: tuple[Any, Any],
+        stamp: Any,
     ) -> Entry:
         b = self.b
-        stamp = record.get("timestamp")
         content = message.get("content")
         if kind == "user" and record.get("isCompactSummary") is True:
             self._bash(None)
@@ -199,24 +201,27 @@ class ClaudeReader:
             self._bash(None)
         body: dict[str, Any] = {"type": "message", "role": kind, "content": blocks(content)}
         if kind == "assistant":
-            if isinstance(message.get("model"), str):
-                body["model"] = message["model"]
+            model = message.get("model")
+            if isinstance(model, str):
+                body["model"] = model
                 body["provider"] = "anthropic"
-            if isinstance(message.get("stop_reason"), str):
-                body["stopReason"] = message["stop_reason"]
-            usage = usage_of(
-                message.get("usage"),
-                input_keys=("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"),
-                output_keys=("output_tokens",),
-                cache_read_keys=("cache_read_input_tokens",),
-                cache_write_keys=("cache_creation_input_tokens",),
-            )
-            if usage is not None:
-                body["usage"] = usage
-        extra = {k: v for k, v in message.items() if k not in _MAPPED}
+            stop = message.get("stop_reason")
+            if isinstance(stop, str):
+                body["stopReason"] = stop
+            usage = message.get("usage")
+            if usage:  # usage_of gives None for anything empty
+                usage = usage_of(
+                    usage,
+                    input_keys=("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"),
+                    output_keys=("output_tokens",),
+                    cache_read_keys=("cache_read_input_tokens",),
+                    cache_write_keys=("cache_creation_input_tokens",),
+                )
+                if usage is not None:
+                    body["usage"] = usage
         source = body["source"] = record_fields(record)
-        if extra:
-            source["message"] = extra
+        if not message.keys() <= _MAPPED:  # the message fields lime does not map, kept beside it
+            source["message"] = {k: v for k, v in message.items() if k not in _MAPPED}
         entry = b.add(body, time=stamp, src=uuid, parent=links[0], parent_src=links[1])
         for block in body["content"]:
             block_type = block.get("type")
@@ -224,11 +229,12 @@ class ClaudeReader:
                 if not isinstance(block_type, str):
                     self.suspect.add(entry["id"])
                 continue
-            if block_type == "tool_use":
+            if block_type == "tool_use":  # built by blocks(): a string id and name, a dict input
                 self.calls[block["id"]] = entry["id"]
-                prompt = as_dict(block.get("input")).get("prompt")
-                if block.get("name") in _TASK_TOOLS and isinstance(prompt, str):
-                    self.prompts.setdefault(prompt.strip(), entry["id"])
+                if block["name"] in _TASK_TOOLS:
+                    prompt = block["input"].get("prompt")
+                    if isinstance(prompt, str):
+                        self.prompts.setdefault(prompt.strip(), entry["id"])
             else:
                 self.results[block["tool_use_id"]] = entry["id"]
                 agent = _str(as_dict(record.get("toolUseResult")).get("agentId"))
