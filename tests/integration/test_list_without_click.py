@@ -10,26 +10,15 @@ from __future__ import annotations
 import itertools
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 from support.lime_env import LimeEnv, private_env
+from support.lime_probe import CLICK_PROBE
 
 from lime_repl.cli.list_command import ListArgs, parse
 
-_PROBE = textwrap.dedent(
-    """
-    import runpy, sys
-    sys.argv = ["lime", *sys.argv[1:]]
-    try:
-        runpy.run_module("lime_repl", run_name="__main__")
-    except SystemExit as exc:
-        code = exc.code
-    print("CLICK=" + str("click" in sys.modules), file=sys.stderr)
-    sys.exit(code)
-    """
-)
+_PROBE = CLICK_PROBE
 
 
 @pytest.fixture(scope="module")

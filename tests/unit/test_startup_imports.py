@@ -10,28 +10,19 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import textwrap
 
 import pytest
 from support.lime_env import LimeEnv
+from support.lime_probe import probe
 
 HEAVY = ("prompt_toolkit", "pygments", "rich", "openai", "anthropic", "httpx", "pydantic", "detect_secrets")
 
-_PROBE = textwrap.dedent(
-    """
-    import runpy, sys
-    sys.argv = ["lime", *sys.argv[1:]]
-    try:
-        runpy.run_module("lime_repl", run_name="__main__")
-    except SystemExit as exc:
-        code = exc.code
-    else:
-        code = 0
-    heavy = sorted({m.split(".")[0] for m in sys.modules} & set(%r))
+_PROBE = probe(
+    f"""
+    heavy = sorted({{m.split(".")[0] for m in sys.modules}} & set({HEAVY!r}))
     print("HEAVY=" + ",".join(heavy), file=sys.stderr)
-    sys.exit(code)
     """
-) % (HEAVY,)
+)
 
 
 @pytest.mark.parametrize(
