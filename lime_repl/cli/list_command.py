@@ -19,10 +19,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
+from ..store.slotted import SlotValue
+
 __all__ = ["ListArgs", "parse", "run"]
 
 
-class ListArgs:
+class ListArgs(SlotValue):
     """What ``lime session list`` was given: the parameters of the click command (a plain class)."""
 
     __slots__ = ("limit", "fmt", "everywhere")
@@ -31,17 +33,6 @@ class ListArgs:
         self.limit = limit
         self.fmt = fmt
         self.everywhere = everywhere
-
-    def _key(self) -> tuple[int | None, str, bool]:
-        return self.limit, self.fmt, self.everywhere
-
-    def __eq__(self, other: object) -> bool:
-        return self._key() == other._key() if isinstance(other, ListArgs) else NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"ListArgs({self.limit!r}, {self.fmt!r}, {self.everywhere})"
 
 
 _FORMATS = ("table", "json")

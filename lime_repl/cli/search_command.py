@@ -20,13 +20,15 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 
+from ..store.slotted import SlotValue
+
 __all__ = ["SearchArgs", "parse", "run"]
 
 
-class SearchArgs:
+class SearchArgs(SlotValue):
     """What ``lime session search`` was given: the parameters of the click command.
 
-    (A plain class: a ``NamedTuple`` costs a millisecond to define.)
+    (A :class:`~lime_repl.store.slotted.SlotValue`: a ``NamedTuple`` costs a millisecond to define.)
     """
 
     __slots__ = ("pattern", "everywhere", "ignore_case", "fmt")
@@ -36,17 +38,6 @@ class SearchArgs:
         self.everywhere = everywhere
         self.ignore_case = ignore_case
         self.fmt = fmt
-
-    def _key(self) -> tuple[str, bool, bool, str]:
-        return self.pattern, self.everywhere, self.ignore_case, self.fmt
-
-    def __eq__(self, other: object) -> bool:
-        return self._key() == other._key() if isinstance(other, SearchArgs) else NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"SearchArgs({self.pattern!r}, {self.everywhere}, {self.ignore_case}, {self.fmt!r})"
 
 
 _FORMATS = ("table", "json")

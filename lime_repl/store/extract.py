@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from .slotted import SlotValue
 from .titles import first_prompt
 
 __all__ = ["HEAD_BYTES", "FileRow", "entry_texts", "read_facts", "read_head", "read_texts", "segment_name"]
@@ -34,7 +35,7 @@ def segment_name(name: str) -> tuple[str, int] | None:
     return stem, int(number) if number else -1
 
 
-class FileRow:
+class FileRow(SlotValue):
     """A segment file as indexed: identity, parse positions and listing facts.
 
     ``offset`` is how far the listing facts were read (bytes, just after a
@@ -84,16 +85,6 @@ class FileRow:
         self.id = id
         self.dropped = dropped
         self.texted = texted
-
-    def __repr__(self) -> str:
-        return f"FileRow({', '.join(f'{k}={getattr(self, k)!r}' for k in self.__slots__)})"
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, FileRow):
-            return NotImplemented
-        return all(getattr(self, k) == getattr(other, k) for k in self.__slots__)
-
-    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
 
 
 def entry_texts(entry: dict[str, Any]) -> list[tuple[str, str]]:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .literals import fts_query, required_literals
+from .slotted import SlotValue
 
 if TYPE_CHECKING:
     from .catalog import Catalog
@@ -35,7 +36,7 @@ __all__ = ["SearchHit", "compile_pattern", "fts_query", "required_literals", "se
 _META = re.compile(r"[\\.^$*+?{}\[\]|()]")
 
 
-class SearchHit:
+class SearchHit(SlotValue):
     """One entry whose text matches: where it is and the match's span in ``text`` (character offsets).
 
     (A plain class, not a dataclass: :mod:`dataclasses` imports :mod:`inspect`, which a search does not
@@ -67,16 +68,6 @@ class SearchHit:
         self.path = path
         self.title = title
         self.cwd = cwd
-
-    def __repr__(self) -> str:
-        return f"SearchHit({', '.join(f'{k}={getattr(self, k)!r}' for k in self.__slots__)})"
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, SearchHit):
-            return NotImplemented
-        return all(getattr(self, k) == getattr(other, k) for k in self.__slots__)
-
-    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
 
     def to_json(self) -> dict[str, Any]:
         before, match, after = snippet(self.text, self.start, self.end)
