@@ -80,6 +80,12 @@ class Workspace:
         return self._catalog
 
     @property
+    def catalog_warning(self) -> str | None:
+        """The catalog's one-line warning (it fell back to reading the files, e.g. on a full disk), or None;
+        None too when this workspace never opened its catalog."""
+        return self._catalog.warning if self._catalog is not None else None
+
+    @property
     def store_options(self) -> StoreOptions:
         from .outputs.guard import cap_system_prompt, output_guard
         from .outputs.redact import Redactor

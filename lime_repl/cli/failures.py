@@ -1,5 +1,8 @@
 """How an exception that ends a ``lime`` command becomes one line on stderr and an exit status.
 
+:func:`exit_status` is the mapping; :func:`guarded` runs a click-free command
+with it, as the click group runs every other command.
+
 Shared by the click group (:class:`~lime_repl.cli.main._Group`) and the
 click-free fast path of ``lime session search``
 (:mod:`~lime_repl.cli.search_command`), so both map errors alike; it imports
@@ -14,8 +17,30 @@ goes.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
-__all__ = ["exit_status"]
+__all__ = ["exit_status", "guarded"]
+
+
+def guarded(call: Callable[[], int]) -> int:
+    """Run a click-free command as the click group runs one; ``call()``'s status, or an exception's.
+
+    The program log's directory comes first (what the group's ``setup_logging``
+    does), then ``call``; an exception becomes its one line and exit status
+    (:func:`exit_status`). Used by :mod:`.search_command` and :mod:`.list_command`.
+    """
+    from ..logsetup import setup_logging
+    from ..paths import ensure_dir, log_path
+
+    try:
+        ensure_dir(log_path().parent)
+    except OSError:
+        pass
+    try:
+        return call()
+    except (Exception, KeyboardInterrupt) as exc:
+        setup_logging(False)
+        return exit_status(exc)
 
 
 def exit_status(exc: BaseException) -> int:

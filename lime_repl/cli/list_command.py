@@ -11,7 +11,7 @@ click would reject, an option given twice, any other word) returns None, and
 the whole command line goes to click, which gives the same help and usage
 errors as before. A recognised command does what the click command does: the
 same printer and catalog warning, and the same one-line errors and exit codes
-as the click group (DESIGN.md section 7; :func:`~.search_command.guarded`).
+as the click group (DESIGN.md section 7; :func:`~.failures.guarded`).
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def run(args: Sequence[str]) -> int | None:
     parsed = parse(args)
     if parsed is None:
         return None
-    from .search_command import guarded
+    from .failures import guarded
 
     return guarded(lambda: _list(parsed))
 
@@ -80,20 +80,13 @@ def _list(args: ListArgs) -> int:
     import gc
 
     gc.disable()  # tens of thousands of small objects and no cycles: a collector pass would find nothing
-    from ..paths import ensure_dir, log_path
-
-    try:  # what the click group's setup_logging does first: the program log's directory
-        ensure_dir(log_path().parent)
-    except OSError:
-        pass
     from ..workspace import Workspace
     from .printers import print_sessions
 
     ws = Workspace()
     sessions = ws.list_sessions(args.everywhere)
     print_sessions(sessions[: args.limit] if args.limit else sessions, args.fmt, args.everywhere)
-    catalog = getattr(ws, "_catalog", None)  # as the click command's _catalog_warning reads it
-    warning = catalog.warning if catalog is not None else None
+    warning = ws.catalog_warning
     if warning:
         sys.stderr.write(f"lime: warning: {warning}\n")
     return 0

@@ -31,8 +31,7 @@ PICK = "\0pick"
 
 def _catalog_warning(ws: Any) -> None:
     """At most one line when the catalog fell back to reading the files (e.g. a full disk)."""
-    catalog = getattr(ws, "_catalog", None)
-    warning = catalog.warning if catalog is not None else None
+    warning = ws.catalog_warning
     if warning:
         click.echo(f"lime: warning: {warning}", err=True)
 

@@ -18,7 +18,7 @@ section 7), with tracebacks in the program log.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from ..store.slotted import SlotValue
 
@@ -74,16 +74,12 @@ def run(args: Sequence[str]) -> int | None:
     parsed = parse(args)
     if parsed is None:
         return None
+    from .failures import guarded
+
     return guarded(lambda: _search(parsed))
 
 
 def _search(args: SearchArgs) -> int:
-    from ..paths import ensure_dir, log_path
-
-    try:  # what the click group's setup_logging does first: the program log's directory
-        ensure_dir(log_path().parent)
-    except OSError:
-        pass
     from ..workspace import Workspace
     from .printers import search_sessions
 
@@ -91,20 +87,7 @@ def _search(args: SearchArgs) -> int:
     found = search_sessions(
         ws, args.pattern, everywhere=args.everywhere, ignore_case=args.ignore_case, fmt=args.fmt
     )
-    catalog = getattr(ws, "_catalog", None)  # as the click command's _catalog_warning reads it
-    warning = catalog.warning if catalog is not None else None
+    warning = ws.catalog_warning
     if warning:
         sys.stderr.write(f"lime: warning: {warning}\n")
     return 0 if found else 1
-
-
-def guarded(call: Callable[[], int]) -> int:
-    """``call()``'s status; an exception as its one line and exit status (:func:`.failures.exit_status`)."""
-    try:
-        return call()
-    except (Exception, KeyboardInterrupt) as exc:
-        from ..logsetup import setup_logging
-        from .failures import exit_status
-
-        setup_logging(False)
-        return exit_status(exc)

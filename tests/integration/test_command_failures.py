@@ -87,3 +87,13 @@ def test_an_interrupt_is_130_and_a_closed_stdout_0_with_nothing_said(
 ) -> None:
     result = _run(lime_env, path, raise_)
     assert (result.returncode, result.stderr) == (code, "")
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_every_path_makes_the_program_log_s_directory_first(lime_env: LimeEnv, path: str) -> None:
+    _, args, _ = PATHS[path]
+    logs = lime_env.home / "logs"
+    assert not logs.exists()
+    result = lime_env.run(*args)
+    assert result.returncode in (0, 1), result.stderr  # a search that finds nothing is 1
+    assert logs.is_dir()
