@@ -31,6 +31,8 @@ orjson is imported when the first codec is made, so no other command pays for it
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from typing import Any
 
 __all__ = ["LineCodec"]
@@ -56,6 +58,16 @@ def _small_float(line: bytes) -> bool:
                 return True
         at = line.find(b"e-", at + 2)
     return False
+
+
+#: Every place :func:`_small_float`'s exponent test can hold, searched once over a batch's joined lines.
+_EXPONENT = re.compile(rb"e-[0-9][,\]}]")
+
+
+def _small_floats(lines: list[bytes]) -> bool:
+    """True when any of ``lines`` may hold a float ``json`` writes otherwise (:func:`_small_float` of each)."""
+    joined = b"\n".join(lines)
+    return b"0.0000" in joined or _EXPONENT.search(joined) is not None
 
 
 #: What :meth:`LineCodec.parse` gives for a line left to ``json``.
@@ -103,3 +115,16 @@ class LineCodec:
         except TypeError:  # orjson.JSONEncodeError is a TypeError
             return None
         return None if _small_float(line) else line
+
+    def dump_many(self, entries: Sequence[dict[str, Any]]) -> list[bytes | None]:
+        """:meth:`dump` of each of ``entries``, in order; the small-float test made once for them all first."""
+        if not self.plain:
+            return [None] * len(entries)
+        dumps = self._dumps
+        try:
+            lines: list[bytes | None] = [dumps(entry) for entry in entries]
+        except TypeError:  # one entry orjson refuses: each on its own
+            return [self.dump(entry) for entry in entries]
+        if _small_floats(lines):  # type: ignore[arg-type]
+            return [None if _small_float(line) else line for line in lines]  # type: ignore[arg-type]
+        return lines

@@ -9,7 +9,7 @@ UTF-8); an imported session keeps every segment (``retain: 0``, DESIGN.md sectio
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -85,13 +85,28 @@ def _checked(
         yield entry
 
 
+def _checked_batches(
+    batches: Iterable[list[Entry]], malformed: list[str], shaped: Callable[[Entry], bool] | None
+) -> Iterator[list[Entry]]:
+    """:func:`_checked` of each of ``batches`` (lists of entries, changed in place)."""
+    for batch in batches:
+        for i, entry in enumerate(batch):
+            if shaped is not None and shaped(entry):
+                continue
+            batch[i], reason = checked(entry)
+            if reason is not None:
+                malformed.append(f"{entry.get('id')}: {reason}")
+        yield batch
+
+
 def write_imported(
     workspace: Workspace,
     imported: Imported,
     *,
     entries: Iterable[Entry] | None = None,
+    batches: Iterable[list[Entry]] | None = None,
     encode: Callable[[Entry], bytes] = dumps,
-    serialize: Callable[[Entry], bytes | None] | None = None,
+    serialize: Callable[[Sequence[Entry]], list[bytes | None]] | None = None,
     shaped: Callable[[Entry], bool] | None = None,
 ) -> ImportResult:
     """Create the new session from ``imported``, every text redacted (unless ``redact = false``) and capped.
@@ -101,8 +116,10 @@ def write_imported(
     ``entries`` (default ``imported.entries``) may be an iterator that reads
     the source as it is written (:func:`~lime_repl.exchange.stream.import_streamed`),
     filling in ``imported``'s title, labels and leaf when it ends; anything it
-    raises discards the session. ``encode`` gives each entry's log line;
-    ``serialize`` (:meth:`~.codec.LineCodec.dump`) each entry's JSON before it is guarded, where it can;
+    raises discards the session. ``batches`` (lists of entries), when given, are
+    written instead of ``entries``. ``encode`` gives each entry's log line;
+    ``serialize`` (:meth:`~.codec.LineCodec.dump_many`) the JSON of a batch's entries before they are
+    guarded, where it can;
     ``shaped`` (:meth:`~.foreign.claude_chain.ClaudeReader.shaped`) says which entries need no shape check.
     """
     origin: dict[str, str] = {"tool": imported.tool, "id": imported.source_id or "", "path": imported.path}
@@ -122,12 +139,17 @@ def write_imported(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        session.append_copies(
-            _checked(imported.entries if entries is None else entries, malformed, shaped),
-            encode=encode,
-            keep=False,
-            serialize=serialize,
-        )
+        if batches is not None:
+            session.append_copies(
+                batches=_checked_batches(batches, malformed, shaped), encode=encode, keep=False, serialize=serialize
+            )
+        else:
+            session.append_copies(
+                _checked(imported.entries if entries is None else entries, malformed, shaped),
+                encode=encode,
+                keep=False,
+                serialize=serialize,
+            )
         if imported.title and session.title != imported.title:
             session.rename(imported.title)
         for target, label in imported.labels.items():

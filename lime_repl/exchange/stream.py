@@ -35,7 +35,7 @@ import json
 import os
 import stat
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from itertools import chain, islice
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
@@ -56,6 +56,7 @@ if TYPE_CHECKING:
 __all__ = ["import_streamed", "read_streamed"]
 
 _PEEK = 50
+_BATCH = 256  # entries handed to the writer at a time (its redaction scan takes them together)
 _BLANK = frozenset(b" \t")
 T = TypeVar("T")
 # The serializer of :func:`~lime_repl.store.records.dumps` (same options, same bytes), built once rather than per line.
@@ -264,11 +265,10 @@ def import_streamed(
                     if update is None
                     else update(before, imported, _written(reader, out, records, None, imported, cap, codec))
                 )
-            entries = _written(reader, out, records, last, imported, cap, codec)
             return write_imported(
                 workspace,
                 imported,
-                entries=entries,
+                batches=_batched(reader, out, records, last, imported, cap, codec),
                 encode=_encoder(reader.b.raw),
                 serialize=_serializer(codec, reader.b.raw),
                 shaped=reader.shaped,
@@ -328,44 +328,73 @@ def _written(
     cap: int,
     codec: LineCodec,
 ) -> Iterator[Entry]:
-    """The entries of the rest of the log as the reader completes them; fills in ``imported`` at the end.
+    """The entries of :func:`_batched`, one at a time."""
+    for batch in _batched(reader, out, records, last, imported, cap, codec):
+        yield from batch
+
+
+def _batched(
+    reader: ClaudeReader,
+    out: deque[Entry],
+    records: Iterator[tuple[int, Any]],
+    last: list[bytes] | None,
+    imported: Imported,
+    cap: int,
+    codec: LineCodec,
+) -> Iterator[list[Entry]]:
+    """The entries of the rest of the log as the reader completes them, in lists of about :data:`_BATCH`;
+    fills in ``imported`` at the end.
 
     ``last`` holds the source line of the record just read, kept for a ``custom`` entry's ``data`` (None: not kept).
     ``codec`` parsed ``records``; the subagent files are parsed by ``json``, so it is told (``plain``).
     """
     from .foreign import claude
 
-    while out:
-        yield out.popleft()
+    batch: list[Entry] = list(out)
+    out.clear()
+    quick, feed, add = reader.quick, reader.feed, batch.append
     for _, record in records:
-        reader.feed(record, raw=None if last is None else last[0])
-        while out:
-            yield out.popleft()
+        entry = quick(record)  # nearly every record: its entry at once (``out`` is empty here)
+        if entry is not None:
+            add(entry)
+        else:
+            feed(record, raw=None if last is None else last[0])
+            if out:
+                batch.extend(out)
+                out.clear()
+        if len(batch) >= _BATCH:
+            yield batch
+            batch = []
+            add = batch.append
     for _name, more in sorted(claude.subagent_records(imported.path, cap).items()):
         codec.plain = False
         for _, record in more:
-            reader.feed(record, sidechain=True)
-            while out:
-                yield out.popleft()
+            feed(record, sidechain=True)
+            batch.extend(out)
+            out.clear()
     done = reader.finish()
-    while out:
-        yield out.popleft()
+    batch.extend(out)
+    out.clear()
+    if batch:
+        yield batch
     imported.title, imported.leaf_id, imported.labels = done.title, done.leaf_id, done.labels
 
 
-def _serializer(codec: LineCodec, raw: dict[str, bytes]) -> Callable[[Entry], bytes | None]:
-    """``codec.dump``, forgetting the source line of an entry it serializes.
+def _serializer(codec: LineCodec, raw: dict[str, bytes]) -> Callable[[Sequence[Entry]], list[bytes | None]]:
+    """``codec.dump_many``, forgetting the source line of each entry it serializes.
 
     An entry so serialized is written as that line, or as :func:`dumps` of what the guard made of it,
     never with its source line copied in (:func:`_encoder` takes the line the guard proved first).
     """
-    dump = codec.dump
+    dump = codec.dump_many
 
-    def serialize(entry: Entry) -> bytes | None:
-        line = dump(entry)
-        if line is not None and raw:
-            raw.pop(entry["id"], None)
-        return line
+    def serialize(batch: Sequence[Entry]) -> list[bytes | None]:
+        lines = dump(batch)
+        if raw:
+            for entry, line in zip(batch, lines, strict=True):
+                if line is not None:
+                    raw.pop(entry["id"], None)
+        return lines
 
     return serialize
 

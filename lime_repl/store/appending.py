@@ -13,7 +13,7 @@ A new segment opens with the header and a checkpoint (:meth:`SessionLog._preambl
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -50,20 +50,29 @@ _SCAN_BATCH = 256
 
 
 def _serialized(
-    entries: Iterable[Entry],
-    serialize: Callable[[Entry], bytes | None] | None,
+    batches: Iterable[Sequence[Entry]],
+    serialize: Callable[[Sequence[Entry]], list[bytes | None]] | None,
     redact: Callable[[str], str] | None,
 ) -> Iterator[Iterable[tuple[Entry, bytes | None, bool]]]:
-    """``(entry, its line or None, quiet)`` for each of ``entries``, in order, in batches of
-    :data:`_SCAN_BATCH` (one batch of all, read as it goes, without ``serialize``; see
-    :meth:`SessionLog.append_copies`)."""
+    """``(entry, its line or None, quiet)`` for each entry of ``batches``, in order, a batch at a time
+    (see :meth:`SessionLog.append_copies`)."""
     if serialize is None:
-        yield ((entry, None, False) for entry in entries)
+        for batch in batches:
+            yield ((entry, None, False) for entry in batch)
         return
     scan = getattr(redact, "quiet_lines", None)
+    for batch in batches:
+        if batch:
+            lines = serialize(batch)
+            quiet = scan(lines) if scan is not None else [False] * len(batch)
+            yield zip(batch, lines, quiet, strict=True)
+
+
+def _chunks(entries: Iterable[Entry], size: int) -> Iterator[list[Entry]]:
+    """``entries`` in lists of ``size`` (the last may be shorter), read as they are needed."""
     source = iter(entries)
-    while batch := list(islice(source, _SCAN_BATCH)):
-        yield _scanned(batch, serialize, scan)
+    while batch := list(islice(source, size)):
+        yield batch
 
 
 def _quiet_bytes(output_guard: OutputGuard | None, segment_bytes: int) -> int:
@@ -80,16 +89,6 @@ def _quiet_bytes(output_guard: OutputGuard | None, segment_bytes: int) -> int:
         return budget
     quiet_bytes = getattr(output_guard, "quiet_bytes", None)
     return min(budget, quiet_bytes) if isinstance(quiet_bytes, int) else -1
-
-
-def _scanned(
-    batch: list[Entry],
-    serialize: Callable[[Entry], bytes | None],
-    scan: Callable[[list[bytes | None]], list[bool]] | None,
-) -> Iterable[tuple[Entry, bytes | None, bool]]:
-    lines = [serialize(entry) for entry in batch]
-    quiet = scan(lines) if scan is not None and batch else [False] * len(batch)
-    return zip(batch, lines, quiet, strict=True)
 
 
 class SessionLog(SessionState):
@@ -231,20 +230,23 @@ class SessionLog(SessionState):
 
     def append_copies(
         self,
-        entries: Iterable[Entry],
+        entries: Iterable[Entry] = (),
         *,
         encode: Callable[[Entry], bytes] = dumps,
         keep: bool = True,
         batch_bytes: int = 1 << 20,
-        serialize: Callable[[Entry], bytes | None] | None = None,
+        serialize: Callable[[Sequence[Entry]], list[bytes | None]] | None = None,
+        batches: Iterable[Sequence[Entry]] | None = None,
     ) -> int:
         """Write many entries as they are (an import), about ``batch_bytes`` at a time; their count.
 
-        Every entry passes the entry guard first (redaction, caps, valid UTF-8);
+        The entries are ``entries``, or those of ``batches`` (lists of entries, as a reader hands them
+        over) when given. Every entry passes the entry guard first (redaction, caps, valid UTF-8);
         ``encode`` gives the log line of an entry the guard left unchanged
         (:func:`dumps` unless the caller already holds the line's JSON); ``serialize``, when given, the
-        entry's JSON before the guard runs (exactly :func:`dumps` without the newline, or None where it
-        cannot: :func:`~.entry_guard.offer_line`), serialized :data:`_SCAN_BATCH` at a time so that the
+        JSON of a batch's entries before the guard runs (for each, exactly :func:`dumps` without the
+        newline, or None where it cannot: :func:`~.entry_guard.offer_line`), a batch at a time
+        (``entries`` are cut into batches of :data:`_SCAN_BATCH`) so that the
         redactor, if it can, tells at once which of their lines no rule can change
         (``redact.quiet_lines``: :meth:`lime_repl.outputs.redact.Redactor.quiet_lines`). ``keep=False`` keeps only the ids,
         parents and times of messages and ``custom`` entries in :attr:`entries`,
@@ -269,8 +271,10 @@ class SessionLog(SessionState):
         output_guard, redact = self.output_guard, self.redact
         fast = -1 if keep else _quiet_bytes(output_guard, segment_bytes)  # -1: every entry through the guards
         add_bare = self.entries.add_bare
+        if batches is None:
+            batches = _chunks(entries, _SCAN_BATCH) if serialize is not None else (entries,)  # type: ignore[assignment]
         try:
-            for batch in _serialized(entries, serialize, redact):
+            for batch in _serialized(batches, serialize, redact):  # type: ignore[arg-type]
                 for entry, offered, quiet in batch:
                     entry_id = entry.get("id")
                     if not isinstance(entry_id, str) or entry_id in nodes:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from ...store.records import Entry, bash_triple
@@ -26,6 +27,7 @@ __all__ = ["CHAIN", "Builder", "NotStreamable"]
 CHAIN: Any = object()
 _HEAD = frozenset(("type", "id", "parentId", "timestamp"))  # the fields add sets itself
 _HEX8 = re.compile(r"^[0-9a-f]{8}$")
+_fromisoformat = datetime.fromisoformat
 
 
 def _src_key(src: str) -> str | bytes:
@@ -180,6 +182,60 @@ class Builder:
                     waiting[key] = entry_id
                     self.release(waiting)
                 self._await.clear()
+        return entry
+
+    def direct(self, body: dict[str, Any], time: Any, src: str, parent_src: Any) -> Entry | None:
+        """What ``add(body, time=time, src=src, …)`` does, the entry returned instead of queued; None: nothing done.
+
+        For an entry that would go to the sink at once: nothing is queued before it, the first dated
+        record has been read, no :meth:`await_node` waits, and its parent is known now. ``parent_src``
+        is :data:`CHAIN` (after the last node), a source id already registered, or anything else (a
+        root). ``src`` (a non-empty string) is registered for it. None, with nothing changed, whenever
+        one of those does not hold or ``src`` is one a reference took or awaits (:meth:`alias` decides
+        then): the caller goes the way of :meth:`add`. Only with a sink. The lookups of :meth:`add`,
+        :func:`_src_key` and :func:`~.common.to_rfc3339` are made inline: this is nearly every entry of
+        a large streamed import.
+        """
+        handover = self._handover
+        if handover is None or handover.queue or self._await or self.first_time is None:
+            return None
+        by_src = self._by_src
+        if parent_src is CHAIN:
+            parent = self.last_node
+        elif type(parent_src) is str:
+            parent = by_src.get(_src_key(parent_src))
+            if parent is None:
+                return None
+        else:
+            parent = None
+        known = _src_key(src)
+        before = by_src.get(known)
+        if (before is not None and before in self._resolved) or (self._waiting and src in self._waiting):
+            return None
+        at = self._at
+        if at >= len(self._ids):
+            self._ids, at = os.urandom(2048).hex(), 0
+        entry_id = self._ids[at : at + 8]
+        self._at = at + 8
+        taken = self.taken
+        if entry_id in taken:
+            entry_id = self.new_id()
+        else:
+            taken.add(entry_id)
+        if type(time) is str and len(time) == 24 and time[23] == "Z" and time[19] == "." and time[10] == "T":
+            try:  # what to_rfc3339 checks of a time already in lime's form
+                _fromisoformat(time)
+                self.time = time
+            except ValueError:
+                pass
+        elif time is not None and (moment := to_rfc3339(time)) is not None:
+            self.time = moment
+        entry: Entry = {"type": body["type"], "id": entry_id, "parentId": parent, "timestamp": self.time}
+        entry.update(body)
+        if parent is not None and parent_src is not CHAIN:
+            self._resolved.add(parent)
+        by_src[known] = entry_id
+        self.last_node = entry_id
         return entry
 
     def custom(

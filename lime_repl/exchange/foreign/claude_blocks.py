@@ -42,6 +42,8 @@ def plain_text(content: Any) -> str | None:
 def _result(part: dict[str, Any]) -> list[dict[str, Any]]:
     content = part.get("content")
     call_id = as_str(part.get("tool_use_id"))
+    if type(content) is str:  # the common case: the text as it is (what the loop below gives for it)
+        return [{"type": "tool_result", "tool_use_id": call_id, "content": content, "is_error": part.get("is_error") is True}]
     texts: list[str] = []
     images: list[dict[str, Any]] = []
     items = [content] if isinstance(content, str | dict) else as_list(content)
@@ -67,28 +69,31 @@ def _result(part: dict[str, Any]) -> list[dict[str, Any]]:
 
 def blocks(content: Any) -> list[dict[str, Any]]:
     """lime content blocks for a Claude Code ``message.content`` (a string or a list of blocks)."""
-    if isinstance(content, str):
+    if type(content) is str:  # JSON gives exact types: ``type() is`` is isinstance here, and cheaper
         return [{"type": "text", "text": content}]
     out: list[dict[str, Any]] = []
-    for part in content if isinstance(content, list) else ():
-        if not isinstance(part, dict):
+    for part in content if type(content) is list else ():
+        if type(part) is not dict:
             continue  # as an empty block: nothing is kept
         kind = part.get("type")
         if kind == "text":
             text = part.get("text")
-            out.append({"type": "text", "text": text if isinstance(text, str) else ""})
+            out.append({"type": "text", "text": text if type(text) is str else ""})
         elif kind == "tool_use":
             value, call_id, name = part.get("input"), part.get("id"), part.get("name")
             out.append(
                 {
                     "type": "tool_use",
-                    "id": call_id if isinstance(call_id, str) else "",
-                    "name": name if isinstance(name, str) else "",
-                    "input": value if isinstance(value, dict) else {"input": value},
+                    "id": call_id if type(call_id) is str else "",
+                    "name": name if type(name) is str else "",
+                    "input": value if type(value) is dict else {"input": value},
                 }
             )
         elif kind == "tool_result":
-            out.extend(_result(part))
+            if type(part.get("content")) is str:
+                out.append(_result(part)[0])
+            else:
+                out.extend(_result(part))
         elif kind in ("thinking", "redacted_thinking"):
             out.append(
                 {"type": "reasoning", "provider": TOOL, "summary": as_str(part.get("thinking")), "data": part}

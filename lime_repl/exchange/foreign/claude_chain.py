@@ -199,31 +199,14 @@ class ClaudeReader:
             return triple[2]
         if self.pending_bash is not None:
             self._bash(None)
-        body: dict[str, Any] = {"type": "message", "role": kind, "content": blocks(content)}
-        if kind == "assistant":
-            model = message.get("model")
-            if isinstance(model, str):
-                body["model"] = model
-                body["provider"] = "anthropic"
-            stop = message.get("stop_reason")
-            if isinstance(stop, str):
-                body["stopReason"] = stop
-            usage = message.get("usage")
-            if usage:  # usage_of gives None for anything empty
-                usage = usage_of(
-                    usage,
-                    input_keys=("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"),
-                    output_keys=("output_tokens",),
-                    cache_read_keys=("cache_read_input_tokens",),
-                    cache_write_keys=("cache_creation_input_tokens",),
-                )
-                if usage is not None:
-                    body["usage"] = usage
-        source = body["source"] = record_fields(record)
-        if not message.keys() <= _MAPPED:  # the message fields lime does not map, kept beside it
-            source["message"] = {k: v for k, v in message.items() if k not in _MAPPED}
+        body = _body(kind, record, message, content)
         entry = b.add(body, time=stamp, src=uuid, parent=links[0], parent_src=links[1])
-        for block in body["content"]:
+        self._note_blocks(entry, record)
+        return entry
+
+    def _note_blocks(self, entry: Entry, record: dict[str, Any]) -> None:
+        """Register the tool calls and results of the message ``entry`` built from ``record``."""
+        for block in entry["content"]:
             block_type = block.get("type")
             if block_type != "tool_use" and block_type != "tool_result":
                 if not isinstance(block_type, str):
@@ -240,6 +223,39 @@ class ClaudeReader:
                 agent = _str(as_dict(record.get("toolUseResult")).get("agentId"))
                 if agent and block["tool_use_id"] in self.calls:
                     self.agent_calls.setdefault(agent, self.calls[block["tool_use_id"]])
+
+    def quick(self, record: Any) -> Entry | None:
+        """What :meth:`feed` does with a plain message record, its entry returned, not handed to the sink.
+
+        A plain message record: a ``user`` or ``assistant`` record of the main chain with a ``uuid``
+        and a ``message``, neither a compaction summary nor a ``!`` exchange, read while no bash triple
+        waits for its output, whose entry :meth:`.Builder.direct` can hand over at once. This is
+        nearly every record of a long session, so a streamed import takes this way first. Returns
+        None, having changed nothing the entry depends on, for any other record: :meth:`feed` it.
+        """
+        if type(record) is not dict or self.pending_bash is not None:
+            return None
+        kind = record.get("type")
+        if kind != "user" and kind != "assistant":
+            return None
+        message, uuid = record.get("message"), record.get("uuid")
+        if type(message) is not dict or type(uuid) is not str or not uuid or record.get("isSidechain") is True:
+            return None
+        content = message.get("content")
+        if kind == "user":
+            if record.get("isCompactSummary") is True:
+                return None
+            text = content if type(content) is str else plain_text(content) if type(content) is list and len(content) == 1 else None
+            if text is not None and "<bash-" in text:
+                return None
+        if self.session_id is None or self.cwd is None:
+            return None  # _feed takes them from the record
+        links = (record.get("parentUuid") or record.get("logicalParentUuid")) if "parentUuid" in record else CHAIN
+        entry = self.b.direct(_body(kind, record, message, content), record.get("timestamp"), uuid, links)
+        if entry is None:
+            return None
+        self._note_blocks(entry, record)
+        self.leaf = self.main_last = entry["id"]
         return entry
 
     def _bash(self, triple: list[Entry] | None) -> None:
@@ -306,6 +322,34 @@ class ClaudeReader:
                 f"{self.path}: {b.dangling} entries name a parent that is not in the file; they start new branches"
             )
         return imported
+
+
+def _body(kind: str, record: dict[str, Any], message: dict[str, Any], content: Any) -> dict[str, Any]:
+    """The fields of the lime message for a ``user`` or ``assistant`` record (its ``source`` included)."""
+    body: dict[str, Any] = {"type": "message", "role": kind, "content": blocks(content)}
+    if kind == "assistant":
+        model = message.get("model")
+        if isinstance(model, str):
+            body["model"] = model
+            body["provider"] = "anthropic"
+        stop = message.get("stop_reason")
+        if isinstance(stop, str):
+            body["stopReason"] = stop
+        usage = message.get("usage")
+        if usage:  # usage_of gives None for anything empty
+            usage = usage_of(
+                usage,
+                input_keys=("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"),
+                output_keys=("output_tokens",),
+                cache_read_keys=("cache_read_input_tokens",),
+                cache_write_keys=("cache_creation_input_tokens",),
+            )
+            if usage is not None:
+                body["usage"] = usage
+    source = body["source"] = record_fields(record)
+    if not message.keys() <= _MAPPED:  # the message fields lime does not map, kept beside it
+        source["message"] = {k: v for k, v in message.items() if k not in _MAPPED}
+    return body
 
 
 def _str(value: Any) -> str | None:
