@@ -22,7 +22,7 @@ from .shapes import checked
 if TYPE_CHECKING:
     from ..workspace import Workspace
 
-__all__ = ["ImportResult", "import_redactor", "write_imported"]
+__all__ = ["ImportResult", "checked_batches", "import_redactor", "write_imported"]
 
 
 @dataclass
@@ -85,7 +85,7 @@ def _checked(
         yield entry
 
 
-def _checked_batches(
+def checked_batches(
     batches: Iterable[list[Entry]], malformed: list[str], shaped: Callable[[Entry], bool] | None
 ) -> Iterator[list[Entry]]:
     """:func:`_checked` of each of ``batches`` (lists of entries, changed in place)."""
@@ -108,6 +108,7 @@ def write_imported(
     encode: Callable[[Entry], bytes] = dumps,
     serialize: Callable[[Sequence[Entry]], list[bytes | None]] | None = None,
     shaped: Callable[[Entry], bool] | None = None,
+    malformed: list[str] | None = None,
 ) -> ImportResult:
     """Create the new session from ``imported``, every text redacted (unless ``redact = false``) and capped.
 
@@ -121,6 +122,8 @@ def write_imported(
     ``serialize`` (:meth:`~.codec.LineCodec.dump_many`) the JSON of a batch's entries before they are
     guarded, where it can;
     ``shaped`` (:meth:`~.foreign.claude_chain.ClaudeReader.shaped`) says which entries need no shape check.
+    ``malformed``, when given, says that ``batches`` were shape-checked as they were made
+    (:func:`checked_batches`), the notes of that check going to this list, filled in by the batches' end.
     """
     origin: dict[str, str] = {"tool": imported.tool, "id": imported.source_id or "", "path": imported.path}
     if imported.cwd:
@@ -132,7 +135,8 @@ def write_imported(
     # retain=0: another tool's history is never pruned by rotation (DESIGN.md section 3, Retention).
     session = workspace.create_session(system_prompt=prompt, imported_from=origin, retain=0)
     session.redact = redactor
-    malformed: list[str] = []
+    prechecked = malformed is not None
+    malformed = [] if malformed is None else malformed
     # The entries, nodes and lines of an import hold no reference cycles and are freed by reference
     # counting; the cyclic collector would only walk the growing node map again and again (about a
     # tenth of a large import's time), so it pauses while the entries are written.
@@ -141,7 +145,10 @@ def write_imported(
     try:
         if batches is not None:
             session.append_copies(
-                batches=_checked_batches(batches, malformed, shaped), encode=encode, keep=False, serialize=serialize
+                batches=batches if prechecked else checked_batches(batches, malformed, shaped),
+                encode=encode,
+                keep=False,
+                serialize=serialize,
             )
         else:
             session.append_copies(

@@ -47,6 +47,7 @@ from .foreign.builder import NotStreamable
 from .foreign.common import Imported
 from .guard import MAX_JSON_DEPTH, MAX_LINE_BYTES, ImportRefused, loads, value_depth
 from .lime_reader import is_lime_header
+from .stream_fork import ForkedBatches, can_fork
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
@@ -265,6 +266,8 @@ def import_streamed(
                     if update is None
                     else update(before, imported, _written(reader, out, records, None, imported, cap, codec))
                 )
+            if can_fork(os.fstat(fh.fileno()).st_size):
+                return _forked(workspace, imported, reader, out, records, last, cap, codec)
             return write_imported(
                 workspace,
                 imported,
@@ -277,6 +280,54 @@ def import_streamed(
             return None  # the whole-file reader refuses it, naming the sizes
         except NotStreamable:
             return None  # the session begun is removed; the read-then-write path gives the exact tree
+
+
+def _forked(
+    workspace: Workspace,
+    imported: Imported,
+    reader: ClaudeReader,
+    out: deque[Entry],
+    records: Iterator[tuple[int, Any]],
+    last: list[bytes],
+    cap: int,
+    codec: LineCodec,
+) -> ImportResult:
+    """The rest of the log read in a forked child while this process writes (:mod:`.stream_fork`)."""
+    from .import_write import checked_batches, write_imported
+
+    malformed: list[str] = []
+    warnings = imported.warnings
+
+    def produce() -> Iterator[list[Entry]]:
+        return checked_batches(_batched(reader, out, records, last, imported, cap, codec), malformed, reader.shaped)
+
+    def finish() -> tuple[Any, ...]:
+        return imported.title, imported.leaf_id, imported.labels, warnings, malformed
+
+    child = ForkedBatches(
+        produce, _serializer(codec, reader.b.raw), reader.b.raw, finish, (ImportRefused, NotStreamable, _WholeFile)
+    )
+    try:
+
+        def batches() -> Iterator[list[Entry]]:
+            yield from child
+            imported.title, imported.leaf_id, imported.labels, warnings[:], malformed[:] = child.result
+
+        return write_imported(
+            workspace,
+            imported,
+            batches=batches(),
+            encode=_encoder(child.raw),
+            serialize=_lines,
+            malformed=malformed,
+        )
+    finally:
+        child.close()
+
+
+def _lines(batch: Sequence[Entry]) -> list[bytes | None]:
+    """The lines a :class:`~.stream_fork.Lined` batch came with."""
+    return batch.lines  # type: ignore[attr-defined, no-any-return]
 
 
 def _codex_streamed(

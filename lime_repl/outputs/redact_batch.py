@@ -76,19 +76,26 @@ def quiet_lines(
     A line is True only when it is ASCII and none of the three finds anything in it.
     """
     quiet = [False] * len(lines)
-    chosen = [i for i, line in enumerate(lines) if line is not None and line.isascii()]
-    if not chosen or scan.bytes_automaton is None:
+    if scan.bytes_automaton is None:
         return quiet
-    parts = [lines[i] for i in chosen]
-    joined = b"\n".join(parts)  # type: ignore[arg-type]
-    starts: list[int] = []
-    at = 0
-    for part in parts:
-        starts.append(at)
-        at += len(part) + 1  # type: ignore[arg-type]
+    if None not in lines and (joined := b"\n".join(lines)).isascii():  # type: ignore[arg-type]
+        chosen: Sequence[int] = range(len(lines))  # the common case: every line, tested once
+        parts: Sequence[bytes] = lines  # type: ignore[assignment]
+    else:
+        chosen = [i for i, line in enumerate(lines) if line is not None and line.isascii()]
+        if not chosen:
+            return quiet
+        parts = [lines[i] for i in chosen]  # type: ignore[misc]
+        joined = b"\n".join(parts)
+    starts: list[int] = []  # where each part starts in ``joined``: made at the first thing found
     marked = [False] * len(parts)
 
     def mark(start: int, end: int) -> None:
+        if not starts:
+            at = 0
+            for part in parts:
+                starts.append(at)
+                at += len(part) + 1
         first = bisect_right(starts, start) - 1
         last = bisect_right(starts, max(end - 1, start)) - 1
         for k in range(first, last + 1):
@@ -105,6 +112,8 @@ def quiet_lines(
         while found >= 0:
             mark(found, found + len(value))
             found = text.find(value, found + 1)
+    if isinstance(chosen, range):
+        return [not m for m in marked]
     for k, i in enumerate(chosen):
         quiet[i] = not marked[k]
     return quiet
