@@ -26,43 +26,39 @@ the source's compact JSON, so only its number formatting can differ from
 lime's serializer). A re-import reads the log line by line too, matching its entries with the
 session's one at a time (:func:`~lime_repl.exchange.reimport.import_or_update`);
 a log whose session id, cwd and first time are not among its first records
-takes the read-then-write path.
+takes the read-then-write path. The batches, lines and the two-process import
+of a large log (read in a forked child while this process writes, where two
+cores are free: :func:`~.stream_fork.can_fork`) are :mod:`.stream_write`'s.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from itertools import chain, islice
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
-from ..store.entry_guard import checked_line
 from ..store.records import Entry
 from .codec import SLOW, LineCodec
 from .foreign.builder import NotStreamable
 from .foreign.common import Imported
 from .guard import MAX_JSON_DEPTH, MAX_LINE_BYTES, ImportRefused, loads, value_depth
 from .lime_reader import is_lime_header
-from .stream_fork import ForkedBatches, can_fork
+from .stream_fork import can_fork
+from .stream_write import batched, encoder, forked_import, serializer, written
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
-    from .foreign.claude_chain import ClaudeReader
     from .import_write import ImportResult
 
 __all__ = ["import_streamed", "read_streamed"]
 
 _PEEK = 50
-_BATCH = 256  # entries handed to the writer at a time (its redaction scan takes them together)
 _BLANK = frozenset(b" \t")
 T = TypeVar("T")
-# The serializer of :func:`~lime_repl.store.records.dumps` (same options, same bytes), built once rather than per line.
-_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-_CUSTOM_KEYS = ("type", "id", "parentId", "timestamp", "customType", "data")
 
 
 class _WholeFile(Exception):
@@ -114,7 +110,7 @@ def _records(
             continue
         if parse is not None and (value := parse(raw)) is not SLOW:
             if (
-                len(raw) > MAX_JSON_DEPTH
+                len(raw) > 2 * MAX_JSON_DEPTH  # each level opens and closes: shorter lines are not deep
                 and raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH
                 and value_depth(value) > MAX_JSON_DEPTH
             ):
@@ -264,70 +260,22 @@ def import_streamed(
                 return (
                     None
                     if update is None
-                    else update(before, imported, _written(reader, out, records, None, imported, cap, codec))
+                    else update(before, imported, written(reader, out, records, None, imported, cap, codec))
                 )
             if can_fork(os.fstat(fh.fileno()).st_size):
-                return _forked(workspace, imported, reader, out, records, last, cap, codec)
+                return forked_import(workspace, imported, reader, out, records, last, cap, codec, (_WholeFile,))
             return write_imported(
                 workspace,
                 imported,
-                batches=_batched(reader, out, records, last, imported, cap, codec),
-                encode=_encoder(reader.b.raw),
-                serialize=_serializer(codec, reader.b.raw),
+                batches=batched(reader, out, records, last, imported, cap, codec),
+                encode=encoder(reader.b.raw),
+                serialize=serializer(codec, reader.b.raw),
                 shaped=reader.shaped,
             )
         except _WholeFile:
             return None  # the whole-file reader refuses it, naming the sizes
         except NotStreamable:
             return None  # the session begun is removed; the read-then-write path gives the exact tree
-
-
-def _forked(
-    workspace: Workspace,
-    imported: Imported,
-    reader: ClaudeReader,
-    out: deque[Entry],
-    records: Iterator[tuple[int, Any]],
-    last: list[bytes],
-    cap: int,
-    codec: LineCodec,
-) -> ImportResult:
-    """The rest of the log read in a forked child while this process writes (:mod:`.stream_fork`)."""
-    from .import_write import checked_batches, write_imported
-
-    malformed: list[str] = []
-    warnings = imported.warnings
-
-    def produce() -> Iterator[list[Entry]]:
-        return checked_batches(_batched(reader, out, records, last, imported, cap, codec), malformed, reader.shaped)
-
-    def finish() -> tuple[Any, ...]:
-        return imported.title, imported.leaf_id, imported.labels, warnings, malformed
-
-    child = ForkedBatches(
-        produce, _serializer(codec, reader.b.raw), reader.b.raw, finish, (ImportRefused, NotStreamable, _WholeFile)
-    )
-    try:
-
-        def batches() -> Iterator[list[Entry]]:
-            yield from child
-            imported.title, imported.leaf_id, imported.labels, warnings[:], malformed[:] = child.result
-
-        return write_imported(
-            workspace,
-            imported,
-            batches=batches(),
-            encode=_encoder(child.raw),
-            serialize=_lines,
-            malformed=malformed,
-        )
-    finally:
-        child.close()
-
-
-def _lines(batch: Sequence[Entry]) -> list[bytes | None]:
-    """The lines a :class:`~.stream_fork.Lined` batch came with."""
-    return batch.lines  # type: ignore[attr-defined, no-any-return]
 
 
 def _codex_streamed(
@@ -356,7 +304,7 @@ def _codex_streamed(
     before = previous(imported)
     if before is not None:
         return None if update is None else update(before, imported, entries)
-    return write_imported(workspace, imported, entries=entries, encode=_encoder({}))
+    return write_imported(workspace, imported, entries=entries, encode=encoder({}))
 
 
 def _drained(steps: Iterator[None], out: deque[Entry]) -> Iterator[Entry]:
@@ -370,114 +318,3 @@ def _drained(steps: Iterator[None], out: deque[Entry]) -> Iterator[Entry]:
         yield out.popleft()
 
 
-def _written(
-    reader: ClaudeReader,
-    out: deque[Entry],
-    records: Iterator[tuple[int, Any]],
-    last: list[bytes] | None,
-    imported: Imported,
-    cap: int,
-    codec: LineCodec,
-) -> Iterator[Entry]:
-    """The entries of :func:`_batched`, one at a time."""
-    for batch in _batched(reader, out, records, last, imported, cap, codec):
-        yield from batch
-
-
-def _batched(
-    reader: ClaudeReader,
-    out: deque[Entry],
-    records: Iterator[tuple[int, Any]],
-    last: list[bytes] | None,
-    imported: Imported,
-    cap: int,
-    codec: LineCodec,
-) -> Iterator[list[Entry]]:
-    """The entries of the rest of the log as the reader completes them, in lists of about :data:`_BATCH`;
-    fills in ``imported`` at the end.
-
-    ``last`` holds the source line of the record just read, kept for a ``custom`` entry's ``data`` (None: not kept).
-    ``codec`` parsed ``records``; the subagent files are parsed by ``json``, so it is told (``plain``).
-    """
-    from .foreign import claude
-
-    batch: list[Entry] = list(out)
-    out.clear()
-    quick, feed, add = reader.quick, reader.feed, batch.append
-    for _, record in records:
-        entry = quick(record)  # nearly every record: its entry at once (``out`` is empty here)
-        if entry is not None:
-            add(entry)
-        else:
-            feed(record, raw=None if last is None else last[0])
-            if out:
-                batch.extend(out)
-                out.clear()
-        if len(batch) >= _BATCH:
-            yield batch
-            batch = []
-            add = batch.append
-    for _name, more in sorted(claude.subagent_records(imported.path, cap).items()):
-        codec.plain = False
-        for _, record in more:
-            feed(record, sidechain=True)
-            batch.extend(out)
-            out.clear()
-    done = reader.finish()
-    batch.extend(out)
-    out.clear()
-    if batch:
-        yield batch
-    imported.title, imported.leaf_id, imported.labels = done.title, done.leaf_id, done.labels
-
-
-def _serializer(codec: LineCodec, raw: dict[str, bytes]) -> Callable[[Sequence[Entry]], list[bytes | None]]:
-    """``codec.dump_many``, forgetting the source line of each entry it serializes.
-
-    An entry so serialized is written as that line, or as :func:`dumps` of what the guard made of it,
-    never with its source line copied in (:func:`_encoder` takes the line the guard proved first).
-    """
-    dump = codec.dump_many
-
-    def serialize(batch: Sequence[Entry]) -> list[bytes | None]:
-        lines = dump(batch)
-        if raw:
-            for entry, line in zip(batch, lines, strict=True):
-                if line is not None:
-                    raw.pop(entry["id"], None)
-        return lines
-
-    return serialize
-
-
-def _encoder(raw: dict[str, bytes]) -> Callable[[Entry], bytes]:
-    """lime's :func:`dumps` of an entry, but a kept record's source line copied in as its ``data``."""
-
-    kinds: dict[str, str] = {}
-
-    def encode(entry: Entry) -> bytes:
-        line = raw.pop(entry["id"], None)
-        checked = checked_line(entry)  # the line the entry guard has just serialized
-        if checked is not None:
-            return checked + b"\n"
-        if line is None or tuple(entry) != _CUSTOM_KEYS:
-            return (_ENCODE(entry) + "\n").encode("utf-8")
-        kind = entry["customType"]
-        if kind not in kinds:
-            kinds[kind] = _ENCODE(kind)
-        entry_id, parent = entry["id"], entry["parentId"]
-        if not _plain(entry_id) or not (parent is None or _plain(parent)):
-            return (_ENCODE(entry) + "\n").encode("utf-8")
-        parent_text = "null" if parent is None else f'"{parent}"'
-        text = (
-            f'{{"type":"custom","id":"{entry_id}","parentId":{parent_text},'
-            f'"timestamp":{_ENCODE(entry["timestamp"])},"customType":{kinds[kind]},"data":'
-        )
-        return b"".join((text.encode("utf-8"), line, b"}\n"))
-
-    return encode
-
-
-def _plain(entry_id: Any) -> bool:
-    """True for an 8-hex entry id (the Builder's), which JSON writes as it is."""
-    return isinstance(entry_id, str) and len(entry_id) == 8 and entry_id.isalnum() and entry_id.isascii()

@@ -19,12 +19,14 @@ equal; a line it could not write came as the entry itself), so what the
 parent writes is byte for byte what the one-process import writes. After the
 last batch the child sends ``("done", value of finish())``; an exception in the
 child comes back as ``("error", class name, message)`` and is raised here again
-(as its own class when it is one of ``refusals``, else as ``RuntimeError``).
+(as its own class when it is one of ``refusals``, else as ``RuntimeError`` holding the child's
+traceback: a bug, whose traceback goes to the program log), and a child that ends without a word
+(killed) as a :class:`~lime_repl.errors.LimeError` naming how it ended.
 
 The child ignores SIGINT (Ctrl-C stops the parent, which kills the child), and
 ends with :func:`os._exit`, running no exit handler of the parent's. Where
-:func:`os.fork` does not exist, or for a file under :data:`MIN_FORK_BYTES`, the
-import reads in one process as before (:func:`can_fork`).
+:func:`os.fork` does not exist, for a file under :data:`MIN_FORK_BYTES`, and where the process may
+run on one core only (its CPU affinity), the import reads in one process as before (:func:`can_fork`).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ import struct
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, Any
 
+from ..errors import LimeError
 from ..store.records import Entry
 
 __all__ = ["MIN_FORK_BYTES", "ForkedBatches", "Lined", "can_fork"]
@@ -48,8 +51,13 @@ _PIPE_BYTES = 4 << 20  # the pipe's buffer, where the system allows it: several 
 
 
 def can_fork(size: int) -> bool:
-    """True when a file of ``size`` bytes is read in a child (this system can fork, and it is large)."""
-    return size >= MIN_FORK_BYTES and hasattr(os, "fork")
+    """True when a file of ``size`` bytes is read in a child: it is large, and this process can fork
+    and may run on two cores or more (its CPU affinity, else the machine's count)."""
+    if size < MIN_FORK_BYTES or not hasattr(os, "fork"):
+        return False
+    affinity = getattr(os, "sched_getaffinity", None)
+    cores = len(affinity(0)) if affinity is not None else (os.cpu_count() or 1)
+    return cores >= 2
 
 
 class Lined(list):  # type: ignore[type-arg]
@@ -70,7 +78,8 @@ class ForkedBatches:
     it into :attr:`raw` here; ``finish()`` (in the child, after the last batch) gives :attr:`result`.
     The child starts when this is made; iterate it once, and :meth:`close` it in every case (which
     stops a child still running). Raises what the child raised (see the module docstring) while it is
-    iterated, ``RuntimeError`` when the child ends without a word, and ``OSError`` when it cannot fork.
+    iterated, :class:`~lime_repl.errors.LimeError` when the child ends without a word, and ``OSError``
+    when it cannot fork.
     """
 
     def __init__(
@@ -94,6 +103,11 @@ class ForkedBatches:
         self._pid: int | None = pid
         self._input: IO[bytes] = os.fdopen(read_end, "rb", buffering=1 << 20)
 
+    @property
+    def pid(self) -> int | None:
+        """The child's process id while it is not reaped."""
+        return self._pid
+
     def __iter__(self) -> Iterator[Lined]:
         import orjson
 
@@ -102,7 +116,7 @@ class ForkedBatches:
             head = read(_FRAME.size)
             body = read(_FRAME.unpack(head)[0]) if len(head) == _FRAME.size else b""
             if not body:
-                raise RuntimeError("the import's reader stopped before the end of the file")
+                raise LimeError(f"cannot import: its reading process stopped before the end of the file{self._ended()}")
             message = pickle.loads(body)
             if message[0] == "batch":
                 _, lines, whole, raw = message
@@ -118,6 +132,16 @@ class ForkedBatches:
                 _, kind, text = message
                 self._reap()
                 raise self._refusals.get(kind, RuntimeError)(text)
+
+    def _ended(self) -> str:
+        """How the child ended (reaped now), as the end of a sentence: '' or ' (killed by signal 9)'."""
+        if self._pid is None:
+            return ""
+        _, status = os.waitpid(self._pid, 0)
+        self._pid = None
+        if os.WIFSIGNALED(status):
+            return f" (killed by signal {os.WTERMSIG(status)})"
+        return f" (exit status {os.WEXITSTATUS(status)})" if os.WIFEXITED(status) else ""
 
     def close(self) -> None:
         """Stop the child if it still runs, reap it, and close the pipe."""
@@ -159,8 +183,12 @@ def _child(
         _send(out, ("done", finish()))
     except BaseException as exc:  # every failure goes to the parent, which decides
         status = 1
+        import traceback
+
+        # A refusal's message as it is; anything else (a bug) with the child's traceback, for the program log.
+        text = str(exc) if isinstance(exc, Exception) and str(exc) else "".join(traceback.format_exception(exc))
         try:
-            _send(out, ("error", type(exc).__name__, str(exc)))
+            _send(out, ("error", type(exc).__name__, text))
         except BaseException:
             pass
     finally:
