@@ -76,8 +76,9 @@ class ForkedBatches:
     ``serialize`` (in the child) gives each batch's lines; ``raw`` is the child's map of entry id ->
     source line (:attr:`.foreign.builder.Builder.raw`), whose lines of a batch's entries travel with
     it into :attr:`raw` here; ``finish()`` (in the child, after the last batch) gives :attr:`result`.
-    The child starts when this is made; iterate it once, and :meth:`close` it in every case (which
-    stops a child still running). Raises what the child raised (see the module docstring) while it is
+    The child starts when this is made, and ``started`` gets this object before SIGINT can come
+    through; iterate it once, and :meth:`close` it in every case (which stops a child still running),
+    also when the interrupt came before the constructor returned. Raises what the child raised (see the module docstring) while it is
     iterated, :class:`~lime_repl.errors.LimeError` when the child ends without a word, and ``OSError``
     when it cannot fork.
     """
@@ -89,19 +90,34 @@ class ForkedBatches:
         raw: dict[str, bytes],
         finish: Callable[[], Any],
         refusals: Sequence[type[Exception]],
+        started: Callable[[ForkedBatches], None] = lambda child: None,
     ) -> None:
         self.raw: dict[str, bytes] = {}
         self.result: Any = None
         self._refusals = {kind.__name__: kind for kind in refusals}
+        self._pid: int | None = None
         read_end, write_end = os.pipe()
         _widen(write_end)
-        pid = os.fork()
-        if pid == 0:  # the child: it never returns from here
+        # SIGINT waits until both sides are ready for it: the child ignoring it, this side holding the
+        # child's pid (``started``), so an interrupt at any moment leaves no child behind.
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            pid = os.fork()
+            if pid == 0:  # the child: it never returns from here
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+                os.close(read_end)
+                _child(os.fdopen(write_end, "wb", buffering=1 << 20), produce, serialize, raw, finish)
+            self._pid = pid
+            self._input: IO[bytes] = os.fdopen(read_end, "rb", buffering=1 << 20)
+            started(self)
+        except BaseException:
             os.close(read_end)
-            _child(os.fdopen(write_end, "wb", buffering=1 << 20), produce, serialize, raw, finish)
-        os.close(write_end)
-        self._pid: int | None = pid
-        self._input: IO[bytes] = os.fdopen(read_end, "rb", buffering=1 << 20)
+            raise
+        finally:
+            if self._pid != 0:
+                os.close(write_end)
+                signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
     @property
     def pid(self) -> int | None:
@@ -151,7 +167,8 @@ class ForkedBatches:
             except ProcessLookupError:
                 pass
             self._reap()
-        self._input.close()
+        if hasattr(self, "_input"):
+            self._input.close()
 
     def _reap(self) -> None:
         if self._pid is not None:
@@ -168,7 +185,6 @@ def _child(
 ) -> None:
     status = 0
     try:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
         gc.disable()  # what the parent's writer does (:func:`~.import_write.write_imported`): no cycles here
         for batch in produce():
             lines = serialize(batch)

@@ -175,23 +175,32 @@ def forked_import(
     def finish() -> tuple[Any, ...]:
         return imported.title, imported.leaf_id, imported.labels, warnings, malformed
 
+    children: list[ForkedBatches] = []  # the child, from the moment it exists: closed whatever comes
     try:
-        child = ForkedBatches(
-            produce, serializer(codec, reader.b.raw), reader.b.raw, finish, (*refusals, ImportRefused, NotStreamable)
-        )
-    except OSError:  # no process to spare (EAGAIN, ENOMEM): read here, as a small file is
-        return write_imported(
-            workspace,
-            imported,
-            batches=batched(reader, out, records, last, imported, cap, codec),
-            encode=encoder(reader.b.raw),
-            serialize=serializer(codec, reader.b.raw),
-            shaped=reader.shaped,
-        )
-    from ..logsetup import log
+        try:
+            child = ForkedBatches(
+                produce,
+                serializer(codec, reader.b.raw),
+                reader.b.raw,
+                finish,
+                (*refusals, ImportRefused, NotStreamable),
+                started=children.append,
+            )
+        except OSError:
+            if children:  # the child may have read on: the file is no longer where this process left it
+                raise
+            # No process to spare (EAGAIN, ENOMEM): read here, as a small file is.
+            return write_imported(
+                workspace,
+                imported,
+                batches=batched(reader, out, records, last, imported, cap, codec),
+                encode=encoder(reader.b.raw),
+                serialize=serializer(codec, reader.b.raw),
+                shaped=reader.shaped,
+            )
+        from ..logsetup import log
 
-    log.debug("import: %s is read by process %d while this one writes", imported.path, child.pid)
-    try:
+        log.debug("import: %s is read by process %d while this one writes", imported.path, child.pid)
 
         def batches() -> Iterator[list[Entry]]:
             yield from child
@@ -206,7 +215,8 @@ def forked_import(
             malformed=malformed,
         )
     finally:
-        child.close()
+        for started in children:
+            started.close()
 
 
 def _lines(batch: Sequence[Entry]) -> list[bytes | None]:
