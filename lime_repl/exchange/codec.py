@@ -35,7 +35,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["LineCodec"]
+__all__ = ["LineCodec", "exact"]
 
 #: Every byte but the ASCII digits made ``x``, the digits ``0``: a run of 19 digits becomes :data:`_DIGITS`.
 _DIGIT_MAP = bytes(48 if 48 <= i <= 57 else 120 for i in range(256))
@@ -116,8 +116,11 @@ class LineCodec:
             return None
         return None if _small_float(line) else line
 
-    def dump_many(self, entries: Sequence[dict[str, Any]]) -> list[bytes | None]:
-        """:meth:`dump` of each of ``entries``, in order; the small-float test made once for them all first."""
+    def dump_many(self, entries: Sequence[dict[str, Any]], *, floats: bool = True) -> list[bytes | None]:
+        """:meth:`dump` of each of ``entries``, in order; the small-float test made once for them all first.
+
+        ``floats=False`` leaves that test out: the caller makes it, with :func:`exact`, before a line is used.
+        """
         if not self.plain:
             return [None] * len(entries)
         dumps = self._dumps
@@ -125,6 +128,15 @@ class LineCodec:
             lines: list[bytes | None] = [dumps(entry) for entry in entries]
         except TypeError:  # one entry orjson refuses: each on its own
             return [self.dump(entry) for entry in entries]
-        if _small_floats(lines):  # type: ignore[arg-type]
-            return [None if _small_float(line) else line for line in lines]  # type: ignore[arg-type]
+        return exact(lines) if floats else lines
+
+
+def exact(lines: list[bytes | None]) -> list[bytes | None]:
+    """``lines`` (orjson's) with each one that may hold a float ``json`` writes otherwise made None.
+
+    The test is made once over them all (:func:`_small_floats`), and line by line only when it finds something.
+    """
+    known = [line for line in lines if line is not None]
+    if not _small_floats(known):
         return lines
+    return [None if line is None or _small_float(line) else line for line in lines]

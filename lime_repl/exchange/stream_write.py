@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..store.entry_guard import checked_line
 from ..store.records import Entry
-from .codec import LineCodec
+from .codec import LineCodec, exact
 from .foreign.builder import NotStreamable
 from .foreign.common import Imported
 from .guard import ImportRefused
@@ -180,7 +180,7 @@ def forked_import(
         try:
             child = ForkedBatches(
                 produce,
-                serializer(codec, reader.b.raw),
+                lambda batch: codec.dump_many(batch, floats=False),  # the float test is this side's (_exact)
                 reader.b.raw,
                 finish,
                 (*refusals, ImportRefused, NotStreamable),
@@ -211,7 +211,7 @@ def forked_import(
             imported,
             batches=batches(),
             encode=encoder(child.raw),
-            serialize=_lines,
+            serialize=_exact(child.raw),
             malformed=malformed,
         )
     finally:
@@ -219,6 +219,17 @@ def forked_import(
             started.close()
 
 
-def _lines(batch: Sequence[Entry]) -> list[bytes | None]:
-    """The lines a :class:`~.stream_fork.Lined` batch came with."""
-    return batch.lines  # type: ignore[attr-defined, no-any-return]
+def _exact(raw: dict[str, bytes]) -> Callable[[Sequence[Entry]], list[bytes | None]]:
+    """What :func:`serializer` gives, for a :class:`~.stream_fork.Lined` batch: the lines it came with, each
+    made exact (:func:`~.codec.exact`, the test the child left out), its entries' source lines forgotten where
+    a line is kept (``raw`` holds every source line the batch's entries came with)."""
+
+    def serialize(batch: Sequence[Entry]) -> list[bytes | None]:
+        lines = exact(batch.lines)  # type: ignore[attr-defined]
+        if raw:
+            for entry, line in zip(batch, lines, strict=True):
+                if line is not None:
+                    raw.pop(entry["id"], None)
+        return lines
+
+    return serialize
