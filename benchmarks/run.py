@@ -114,6 +114,9 @@ def markdown(result: dict[str, Any]) -> str:
             if "memory_flat" in fig:
                 goal += ", memory flat"
         peak = _cell(mine.get("peak_mib", "-"))
+        if "tree_peak_pss_mib" in fig:  # two processes: their summed PSS peak, then each one's VmHWM
+            children = "+".join(_cell(c) for c in fig["children_hwm_mib"]) or "none"
+            peak = f"{_cell(fig['tree_peak_pss_mib'])} (PSS; VmHWM {_cell(fig['parent_hwm_mib'])} + {children})"
         if "memory_growth_mib" in fig:
             peak += f" ({fig['memory_growth_mib']:+.1f} vs 1M)"
         rows.append(

@@ -63,8 +63,11 @@ def import_redactor(workspace: Workspace) -> Any:
     """
     if workspace.config.get("redact", True) is False:
         return None
-    from ..outputs.redact import Redactor
+    from ..outputs.redact import Redactor, use_rules_cache
+    from ..paths import cache_dir
 
+    # The rules from lime's cache, as a REPL session takes them: detect-secrets is imported once, not per import.
+    use_rules_cache(cache_dir(workspace.env) / "redact-rules.json")
     return Redactor(workspace.env)
 
 
