@@ -66,8 +66,9 @@ def import_redactor(workspace: Workspace) -> Any:
     from ..outputs.redact import Redactor, use_rules_cache
     from ..paths import cache_dir
 
-    # The rules from lime's cache, as a REPL session takes them: detect-secrets is imported once, not per import.
-    use_rules_cache(cache_dir(workspace.env) / "redact-rules.json")
+    # The rules from lime's cache, made by any REPL, print or bridge run: then detect-secrets is not
+    # imported. Read only: an import writes no file but its session's.
+    use_rules_cache(cache_dir(workspace.env) / "redact-rules.json", write=False)
     return Redactor(workspace.env)
 
 

@@ -68,6 +68,7 @@ _SECRET_GROUP_PLUGINS = frozenset({"aws", "basic_auth", "npm"})
 #: Bumped when what the rules cache holds changes.
 _CACHE_VERSION = 3
 _CACHE_PATH: str | os.PathLike[str] | None = None
+_CACHE_WRITE = True  # whether load_rules may write the cache file (use_rules_cache)
 _RULES: list[Rule] | None = None
 
 
@@ -107,13 +108,15 @@ class Rule:
         return any(lit in text for lit in literals)
 
 
-def use_rules_cache(path: str | os.PathLike[str] | None) -> None:
+def use_rules_cache(path: str | os.PathLike[str] | None, *, write: bool = True) -> None:
     """Keep the ``detect-secrets`` rules in the JSON file ``path`` between processes (None: read the package).
 
     For the whole process (the rules are loaded once per process); call it before the first redaction.
+    ``write=False`` reads the file when it is there and current, and never writes it (an import writes
+    no file but its session's).
     """
-    global _CACHE_PATH
-    _CACHE_PATH = path
+    global _CACHE_PATH, _CACHE_WRITE
+    _CACHE_PATH, _CACHE_WRITE = path, write
 
 
 def load_rules() -> list[Rule]:
@@ -130,7 +133,7 @@ def load_rules() -> list[Rule]:
         for source, flags, group in sources:
             literals, flags = required_literals(source, flags)
             stored.append((source, flags, group, literals))
-        if cache is not None and key is not None:
+        if cache is not None and key is not None and _CACHE_WRITE:
             _write_cache(cache, key, stored)
     _RULES = [Rule(*item) for item in stored]
     return _RULES

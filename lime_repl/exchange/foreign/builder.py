@@ -208,18 +208,22 @@ class Builder:
                 return None
         else:
             parent = None
+        if self._waiting and src in self._waiting:
+            return None  # children wait for it: alias() hands them over
         known = _src_key(src)
-        before = by_src.get(known)
-        if (before is not None and before in self._resolved) or (self._waiting and src in self._waiting):
-            return None
         at = self._at
         if at >= len(self._ids):
             self._ids, at = os.urandom(2048).hex(), 0
         entry_id = self._ids[at : at + 8]
         self._at = at + 8
+        before = by_src.setdefault(known, entry_id)  # one probe: registered here unless it was before
+        if before is not entry_id:
+            if before in self._resolved:
+                return None  # nothing changed (the id drawn is not taken): alias() refuses it
+            by_src[known] = entry_id
         taken = self.taken
         if entry_id in taken:
-            entry_id = self.new_id()
+            entry_id = by_src[known] = self.new_id()
         else:
             taken.add(entry_id)
         if type(time) is str and len(time) == 24 and time[23] == "Z" and time[19] == "." and time[10] == "T":
@@ -234,7 +238,6 @@ class Builder:
         entry.update(body)
         if parent is not None and parent_src is not CHAIN:
             self._resolved.add(parent)
-        by_src[known] = entry_id
         self.last_node = entry_id
         return entry
 
