@@ -11,9 +11,11 @@ session (its log, lock or index) exists in the child, which never writes a file.
 
 The child sends each batch down a pipe as one pickle, framed by its length
 (8 bytes, little-endian): the entries' lines as the codec serialized them
-(:meth:`~.codec.LineCodec.dump_many`), each entry the codec could not
-serialize as itself, and the source lines that entries kept whole copy in
-(:func:`~.stream._encoder`). The parent decodes each line with orjson, which
+(:meth:`~.codec.LineCodec.dump_many`, its small-float test left to the parent,
+:func:`~.codec.exact`), each entry the codec could not serialize as itself,
+and the source lines that entries kept whole copy in (:func:`~.stream_write.encoder`).
+The pipe's buffer is widened to 1 MiB where Linux allows (``F_SETPIPE_SZ``),
+so the child works ahead by a few batches instead of taking turns with the parent. The parent decodes each line with orjson, which
 gives back the same entry (orjson writes each value so that it reads back
 equal; a line it could not write came as the entry itself), so what the
 parent writes is byte for byte what the one-process import writes. After the
@@ -25,8 +27,9 @@ traceback: a bug, whose traceback goes to the program log), and a child that end
 
 The child ignores SIGINT (Ctrl-C stops the parent, which kills the child), and
 ends with :func:`os._exit`, running no exit handler of the parent's. Where
-:func:`os.fork` does not exist, for a file under :data:`MIN_FORK_BYTES`, and where the process may
-run on one core only (its CPU affinity), the import reads in one process as before (:func:`can_fork`).
+:func:`os.fork` does not exist, for a file under :data:`MIN_FORK_BYTES`, where the process may run
+on one core only (its CPU affinity), and in a process running other threads (whose locks a child
+could find held forever), the import reads in one process as before (:func:`can_fork`).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ import os
 import pickle
 import signal
 import struct
+import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, Any
 
@@ -51,10 +55,13 @@ _PIPE_BYTES = 4 << 20  # the pipe's buffer, where the system allows it: several 
 
 
 def can_fork(size: int) -> bool:
-    """True when a file of ``size`` bytes is read in a child: it is large, and this process can fork
-    and may run on two cores or more (its CPU affinity, else the machine's count)."""
+    """True when a file of ``size`` bytes is read in a child: it is large, and this process can fork,
+    runs no other thread, and may run on two cores or more (its CPU affinity, else the machine's count)."""
     if size < MIN_FORK_BYTES or not hasattr(os, "fork"):
         return False
+    threading = sys.modules.get("threading")
+    if threading is not None and threading.active_count() > 1:
+        return False  # a child forked beside other threads may find their locks held forever
     affinity = getattr(os, "sched_getaffinity", None)
     cores = len(affinity(0)) if affinity is not None else (os.cpu_count() or 1)
     return cores >= 2

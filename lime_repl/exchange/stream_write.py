@@ -103,7 +103,7 @@ def serializer(codec: LineCodec, raw: dict[str, bytes]) -> Callable[[Sequence[En
     """``codec.dump_many``, forgetting the source line of each entry it serializes.
 
     An entry so serialized is written as that line, or as :func:`dumps` of what the guard made of it,
-    never with its source line copied in (:func:`_encoder` takes the line the guard proved first).
+    never with its source line copied in (:func:`encoder` takes the line the guard proved first).
     """
     dump = codec.dump_many
 

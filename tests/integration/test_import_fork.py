@@ -123,7 +123,13 @@ def _log(path: Path, *, tweak: Callable[[int, list[str]], None] | None = None) -
     return path
 
 
+def _as_from_a_terminal() -> None:
+    """SIGINT as a terminal's foreground job has it: a test run in the background inherits it ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _one_core() -> None:
+    _as_from_a_terminal()
     os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
 
 
@@ -135,7 +141,7 @@ def _start(lime_env: LimeEnv, home: Path, source: Path, *, one_core: bool = Fals
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        preexec_fn=_one_core if one_core else None,
+        preexec_fn=_one_core if one_core else _as_from_a_terminal,
         start_new_session=True,
     )
 
@@ -278,7 +284,9 @@ def test_ctrl_c_stops_both_processes_and_keeps_nothing(lime_env: LimeEnv, big_lo
     os.killpg(proc.pid, signal.SIGINT)  # what the terminal sends to its foreground group
     os.kill(proc.pid, signal.SIGCONT)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err.decode()
+    # 130 is lime's status for an interrupt; now and then the interrupt ends it during the interpreter's
+    # exit, after its clean-up, when Python has put SIGINT back to its default: ended by the signal itself.
+    assert proc.returncode in (130, -signal.SIGINT), err.decode()
     assert "Traceback" not in err.decode()
     assert not list((tmp_path / "home").glob("sessions/*/*.jsonl*"))
     assert _left_behind(big_log) == []
