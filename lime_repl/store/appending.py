@@ -13,12 +13,12 @@ A new segment opens with the header and a checkpoint (:meth:`SessionLog._preambl
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import islice
 from pathlib import Path
 
-from .entry_guard import OutputGuard, PromptGuard, line_budget, offer_line, structural_guard
+from .bulk import SCAN_BATCH, chunks, quiet_bytes, serialized
+from .entry_guard import OutputGuard, PromptGuard, offer_line, structural_guard
 from .records import Entry, bash_triple, checkpoint, dumps, new_entry_id, now_rfc3339
 from .segments import DEFAULT_BACKUPS, DEFAULT_MAX_BYTES, SegmentWriter, SessionLock
 from .state import UNSET, SessionState
@@ -42,53 +42,6 @@ class StoreOptions:
     guard: OutputGuard | None = None
     prompt_guard: PromptGuard | None = None
     redact: Callable[[str], str] | None = None
-
-
-
-#: Entries serialized together by :meth:`SessionLog.append_copies` for the redactor's batch scan.
-_SCAN_BATCH = 256
-
-
-def _serialized(
-    batches: Iterable[Sequence[Entry]],
-    serialize: Callable[[Sequence[Entry]], list[bytes | None]] | None,
-    redact: Callable[[str], str] | None,
-) -> Iterator[Iterable[tuple[Entry, bytes | None, bool]]]:
-    """``(entry, its line or None, quiet)`` for each entry of ``batches``, in order, a batch at a time
-    (see :meth:`SessionLog.append_copies`)."""
-    if serialize is None:
-        for batch in batches:
-            yield ((entry, None, False) for entry in batch)
-        return
-    scan = getattr(redact, "quiet_lines", None)
-    for batch in batches:
-        if batch:
-            lines = serialize(batch)
-            quiet = scan(lines) if scan is not None else [False] * len(batch)
-            yield zip(batch, lines, quiet, strict=True)
-
-
-def _chunks(entries: Iterable[Entry], size: int) -> Iterator[list[Entry]]:
-    """``entries`` in lists of ``size`` (the last may be shorter), read as they are needed."""
-    source = iter(entries)
-    while batch := list(islice(source, size)):
-        yield batch
-
-
-def _quiet_bytes(output_guard: OutputGuard | None, segment_bytes: int) -> int:
-    """The longest offered ``quiet`` line of a ``message`` or ``custom`` entry both guards leave as it is (bytes).
-
-    A line offered by ``serialize`` is exactly the entry's :func:`dumps` (valid UTF-8, so the
-    structural guard's repair has nothing to do); within :func:`line_budget` the structural guard
-    leaves it, and within the policy's ``quiet_bytes`` (an attribute of the output guard, e.g.
-    :func:`lime_repl.outputs.guard.output_guard`'s) so does the output guard when the redactor found the
-    line quiet. A policy without that attribute is always run (-1: no line is short enough).
-    """
-    budget = line_budget(segment_bytes)
-    if output_guard is None:
-        return budget
-    quiet_bytes = getattr(output_guard, "quiet_bytes", None)
-    return min(budget, quiet_bytes) if isinstance(quiet_bytes, int) else -1
 
 
 class SessionLog(SessionState):
@@ -246,7 +199,7 @@ class SessionLog(SessionState):
         (:func:`dumps` unless the caller already holds the line's JSON); ``serialize``, when given, the
         JSON of a batch's entries before the guard runs (for each, exactly :func:`dumps` without the
         newline, or None where it cannot: :func:`~.entry_guard.offer_line`), a batch at a time
-        (``entries`` are cut into batches of :data:`_SCAN_BATCH`) so that the
+        (``entries`` are cut into batches of :data:`~.bulk.SCAN_BATCH`) so that the
         redactor, if it can, tells at once which of their lines no rule can change
         (``redact.quiet_lines``: :meth:`lime_repl.outputs.redact.Redactor.quiet_lines`). ``keep=False`` keeps only the ids,
         parents and times of messages and ``custom`` entries in :attr:`entries`,
@@ -269,19 +222,19 @@ class SessionLog(SessionState):
         # What _guard does, its lookups made once: the writer's segment size is that of the whole batch.
         segment_bytes = getattr(self._writer, "max_bytes", DEFAULT_MAX_BYTES)
         output_guard, redact = self.output_guard, self.redact
-        fast = -1 if keep else _quiet_bytes(output_guard, segment_bytes)  # -1: every entry through the guards
+        fast = -1 if keep else quiet_bytes(output_guard, segment_bytes)  # -1: every entry through the guards
         add_bare = self.entries.add_bare
         if batches is None:
-            batches = _chunks(entries, _SCAN_BATCH) if serialize is not None else (entries,)  # type: ignore[assignment]
+            batches = chunks(entries, SCAN_BATCH) if serialize is not None else (entries,)  # type: ignore[assignment]
         try:
-            for batch in _serialized(batches, serialize, redact):  # type: ignore[arg-type]
+            for batch in serialized(batches, serialize, redact):  # type: ignore[arg-type]
                 for entry, offered, quiet in batch:
                     entry_id = entry.get("id")
                     if not isinstance(entry_id, str) or entry_id in nodes:
                         raise ValueError(f"entry id {entry_id!r} is missing or already in the session")
                     kind = entry.get("type")
                     if quiet and offered is not None and len(offered) <= fast and kind in ("message", "custom"):
-                        line = offered + b"\n"  # both guards leave it as it is: its log line (see _quiet_bytes)
+                        line = offered + b"\n"  # both guards leave it as it is: its log line (see bulk.quiet_bytes)
                     else:
                         if offered is not None:
                             offer_line(entry, offered, quiet=quiet)
