@@ -100,10 +100,12 @@ def run_child(
     cwd: Path | None = None,
     stdin: bytes | None = None,
     stdout: int | IO[bytes] = subprocess.DEVNULL,
+    poll: float = 0.002,
 ) -> Run:
     """Run ``argv`` to completion; stdin from ``stdin`` (bytes) or /dev/null, stdout to ``stdout``.
 
-    stderr is discarded. The time covers fork to reap; the peak is the child's own (:class:`HwmPoller`).
+    stderr is discarded. The time covers fork to reap; the peak is the child's own (:class:`HwmPoller`,
+    reading every ``poll`` seconds: a program that keeps two cores busy is slowed by a quick poller).
     """
     start = time.perf_counter()
     proc = subprocess.Popen(
@@ -114,7 +116,7 @@ def run_child(
         env=dict(env),
         cwd=cwd,
     )
-    poller = HwmPoller(proc.pid)
+    poller = HwmPoller(proc.pid, poll)
     if stdin is not None:
         assert proc.stdin is not None
         try:
