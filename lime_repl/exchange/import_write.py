@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import StoreError
-from ..store.records import Entry, dumps, now_rfc3339
+from ..store.bulk import SCAN_BATCH, chunks
+from ..store.records import Entry, now_rfc3339
 from .foreign.common import Imported, to_rfc3339
 from .shapes import checked
 
@@ -72,27 +73,12 @@ def import_redactor(workspace: Workspace) -> Any:
     return Redactor(workspace.env)
 
 
-def _checked(
-    entries: Iterable[Entry], malformed: list[str], shaped: Callable[[Entry], bool] | None = None
-) -> Iterator[Entry]:
-    """``entries`` with each wrong-shaped one kept as a ``custom`` entry (:func:`checked`); notes go to ``malformed``.
-
-    ``shaped``: the reader's word that an entry it built has its shape (not checked again).
-    """
-    for entry in entries:
-        if shaped is not None and shaped(entry):
-            yield entry
-            continue
-        entry, reason = checked(entry)
-        if reason is not None:
-            malformed.append(f"{entry.get('id')}: {reason}")
-        yield entry
-
-
 def checked_batches(
     batches: Iterable[list[Entry]], malformed: list[str], shaped: Callable[[Entry], bool] | None
 ) -> Iterator[list[Entry]]:
-    """:func:`_checked` of each of ``batches`` (lists of entries, changed in place)."""
+    """``batches`` (lists of entries, changed in place) with each wrong-shaped entry kept as a ``custom``
+    entry (:func:`checked`); notes go to ``malformed``. ``shaped``: the reader's word that an entry it
+    built has its shape (not checked again)."""
     for batch in batches:
         for i, entry in enumerate(batch):
             if shaped is not None and shaped(entry):
@@ -109,7 +95,6 @@ def write_imported(
     *,
     entries: Iterable[Entry] | None = None,
     batches: Iterable[list[Entry]] | None = None,
-    encode: Callable[[Entry], bytes] = dumps,
     serialize: Callable[[Sequence[Entry]], list[bytes | None]] | None = None,
     shaped: Callable[[Entry], bool] | None = None,
     malformed: list[str] | None = None,
@@ -122,7 +107,7 @@ def write_imported(
     the source as it is written (:func:`~lime_repl.exchange.stream.import_streamed`),
     filling in ``imported``'s title, labels and leaf when it ends; anything it
     raises discards the session. ``batches`` (lists of entries), when given, are
-    written instead of ``entries``. ``encode`` gives each entry's log line;
+    written instead of ``entries``;
     ``serialize`` (:meth:`~.codec.LineCodec.dump_many`) the JSON of a batch's entries before they are
     guarded, where it can;
     ``shaped`` (:meth:`~.foreign.claude_chain.ClaudeReader.shaped`) says which entries need no shape check.
@@ -137,7 +122,7 @@ def write_imported(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _write_imported(workspace, imported, entries, batches, encode, serialize, shaped, malformed)
+        return _write_imported(workspace, imported, entries, batches, serialize, shaped, malformed)
     finally:
         if collecting:
             gc.enable()
@@ -148,7 +133,6 @@ def _write_imported(
     imported: Imported,
     entries: Iterable[Entry] | None,
     batches: Iterable[list[Entry]] | None,
-    encode: Callable[[Entry], bytes],
     serialize: Callable[[Sequence[Entry]], list[bytes | None]] | None,
     shaped: Callable[[Entry], bool] | None,
     malformed: list[str] | None,
@@ -163,23 +147,13 @@ def _write_imported(
     # retain=0: another tool's history is never pruned by rotation (DESIGN.md section 3, Retention).
     session = workspace.create_session(system_prompt=prompt, imported_from=origin, retain=0)
     session.redact = redactor
-    prechecked = malformed is not None
-    malformed = [] if malformed is None else malformed
+    if batches is None:
+        batches = chunks(imported.entries if entries is None else entries, SCAN_BATCH)
+    if malformed is None:
+        malformed = []
+        batches = checked_batches(batches, malformed, shaped)
     try:
-        if batches is not None:
-            session.append_copies(
-                batches=batches if prechecked else checked_batches(batches, malformed, shaped),
-                encode=encode,
-                keep=False,
-                serialize=serialize,
-            )
-        else:
-            session.append_copies(
-                _checked(imported.entries if entries is None else entries, malformed, shaped),
-                encode=encode,
-                keep=False,
-                serialize=serialize,
-            )
+        session.append_copies(batches=batches, keep=False, serialize=serialize)
         if imported.title and session.title != imported.title:
             session.rename(imported.title)
         for target, label in imported.labels.items():

@@ -20,10 +20,8 @@ returns None and is read whole by :func:`~lime_repl.exchange.import_.read_bytes`
 it writes the entries while it reads (the reader's :class:`~.foreign.builder.Builder`
 hands them over as soon as each is complete, its parents resolved through a
 source-uuid -> entry-id map), so neither the records nor the entries are held,
-and a record kept whole as a ``custom`` entry is written with its source line
-copied in as the entry's ``data``, not parsed and serialized again (the line is
-the source's compact JSON, so only its number formatting can differ from
-lime's serializer). A re-import reads the log line by line too, matching its entries with the
+and each entry is written as the line the entry guard proved for it, not
+serialized again. A re-import reads the log line by line too, matching its entries with the
 session's one at a time (:func:`~lime_repl.exchange.reimport.import_or_update`);
 a log whose session id, cwd and first time are not among its first records
 takes the read-then-write path. The batches, lines and the two-process import
@@ -47,8 +45,7 @@ from .foreign.builder import NotStreamable
 from .foreign.common import Imported
 from .guard import MAX_JSON_DEPTH, MAX_LINE_BYTES, ImportRefused, loads, value_depth
 from .lime_reader import is_lime_header
-from .stream_fork import can_fork
-from .stream_write import batched, encoder, forked_import, serializer, written
+from .stream_write import batched, write_streamed
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
@@ -85,10 +82,9 @@ def _records(
     name: str,
     cap: int,
     warnings: list[str],
-    last: list[bytes] | None = None,
     codec: LineCodec | None = None,
 ) -> Iterator[tuple[int, Any]]:
-    """``(line number, value)`` of each JSON line; ``last[0]`` is set to the line of the value yielded.
+    """``(line number, value)`` of each JSON line.
 
     With a ``codec``, a line it can parse exactly is parsed by it (:class:`~.codec.LineCodec`), the others
     as before (decoded, then :func:`~.guard.loads`); the nesting limit holds for both.
@@ -115,8 +111,6 @@ def _records(
                 and value_depth(value) > MAX_JSON_DEPTH
             ):
                 raise ImportRefused(f"refusing {name}:{lineno}: JSON nested deeper than {MAX_JSON_DEPTH} levels")
-            if last is not None:
-                last[0] = raw
             yield lineno, value
             continue
         try:
@@ -130,8 +124,6 @@ def _records(
         except ValueError:
             warnings.append(f"{name}:{lineno}: skipped a line that is not JSON")
             continue
-        if last is not None:
-            last[0] = raw
         yield lineno, value
 
 
@@ -217,7 +209,7 @@ def import_streamed(
     from .foreign import claude
     from .foreign.claude_blocks import TOOL
     from .foreign.claude_chain import ClaudeReader
-    from .import_write import _mtime, write_imported
+    from .import_write import _mtime
 
     name = str(path)
     try:
@@ -230,9 +222,8 @@ def import_streamed(
                 return None
             fh.seek(0)
             warnings: list[str] = []
-            last = [b""]
             codec = LineCodec()
-            records = _records(fh, name, cap, warnings, last, codec)
+            records = _records(fh, name, cap, warnings, codec)
             numbered = list(islice(records, _PEEK))
             peek = [record for _, record in numbered]
             if not peek or numbered[0][0] != 1 or is_lime_header(peek[0]):
@@ -256,22 +247,14 @@ def import_streamed(
             imported = Imported(TOOL, reader.session_id, name, cwd=reader.cwd, warnings=warnings)
             imported.created = reader.b.first_time
             before = previous(imported)
-            if before is not None:  # an update: compared, not copied, so no source line is kept
+            if before is not None:  # an update: its entries are compared with the session's, not copied
                 return (
                     None
                     if update is None
-                    else update(before, imported, written(reader, out, records, None, imported, cap, codec))
+                    else update(before, imported, chain.from_iterable(batched(reader, out, records, imported, cap, codec)))
                 )
-            if can_fork(os.fstat(fh.fileno()).st_size):
-                return forked_import(workspace, imported, reader, out, records, last, cap, codec, (_WholeFile,))
-            return write_imported(
-                workspace,
-                imported,
-                batches=batched(reader, out, records, last, imported, cap, codec),
-                encode=encoder(reader.b.raw),
-                serialize=serializer(codec, reader.b.raw),
-                shaped=reader.shaped,
-            )
+            size = os.fstat(fh.fileno()).st_size
+            return write_streamed(workspace, imported, reader, out, records, cap, codec, size, (_WholeFile,))
         except _WholeFile:
             return None  # the whole-file reader refuses it, naming the sizes
         except NotStreamable:
@@ -304,7 +287,7 @@ def _codex_streamed(
     before = previous(imported)
     if before is not None:
         return None if update is None else update(before, imported, entries)
-    return write_imported(workspace, imported, entries=entries, encode=encoder({}))
+    return write_imported(workspace, imported, entries=entries)
 
 
 def _drained(steps: Iterator[None], out: deque[Entry]) -> Iterator[Entry]:

@@ -12,10 +12,10 @@ session (its log, lock or index) exists in the child, which never writes a file.
 The child sends each batch down a pipe as one pickle, framed by its length
 (8 bytes, little-endian): the entries' lines as the codec serialized them
 (:meth:`~.codec.LineCodec.dump_many`, its small-float test left to the parent,
-:func:`~.codec.exact`), each entry the codec could not serialize as itself,
-and the source lines that entries kept whole copy in (:func:`~.stream_write.encoder`).
-The pipe's buffer is widened to 1 MiB where Linux allows (``F_SETPIPE_SZ``),
-so the child works ahead by a few batches instead of taking turns with the parent. The parent decodes each line with orjson, which
+:func:`~.codec.exact`), and each entry the codec could not serialize as itself.
+The pipe's buffer is widened (``F_SETPIPE_SZ``: 4 MiB, else Linux's unprivileged
+limit of 1 MiB), so the child works ahead by a few batches instead of taking
+turns with the parent. The parent decodes each line with orjson, which
 gives back the same entry (orjson writes each value so that it reads back
 equal; a line it could not write came as the entry itself), so what the
 parent writes is byte for byte what the one-process import writes. After the
@@ -80,9 +80,8 @@ class Lined(list):  # type: ignore[type-arg]
 class ForkedBatches:
     """The batches ``produce()`` makes in a forked child, read here as :class:`Lined` batches.
 
-    ``serialize`` (in the child) gives each batch's lines; ``raw`` is the child's map of entry id ->
-    source line (:attr:`.foreign.builder.Builder.raw`), whose lines of a batch's entries travel with
-    it into :attr:`raw` here; ``finish()`` (in the child, after the last batch) gives :attr:`result`.
+    ``serialize`` (in the child) gives each batch's lines; ``finish()`` (in the child, after the last
+    batch) gives :attr:`result`.
     The child starts when this is made, and ``started`` gets this object before SIGINT can come
     through; iterate it once, and :meth:`close` it in every case (which stops a child still running),
     also when the interrupt came before the constructor returned. Raises what the child raised (see the module docstring) while it is
@@ -94,12 +93,10 @@ class ForkedBatches:
         self,
         produce: Callable[[], Iterable[list[Entry]]],
         serialize: Callable[[Sequence[Entry]], list[bytes | None]],
-        raw: dict[str, bytes],
         finish: Callable[[], Any],
         refusals: Sequence[type[Exception]],
         started: Callable[[ForkedBatches], None] = lambda child: None,
     ) -> None:
-        self.raw: dict[str, bytes] = {}
         self.result: Any = None
         self._refusals = {kind.__name__: kind for kind in refusals}
         self._pid: int | None = None
@@ -114,7 +111,7 @@ class ForkedBatches:
                 signal.signal(signal.SIGINT, signal.SIG_IGN)
                 signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
                 os.close(read_end)
-                _child(os.fdopen(write_end, "wb", buffering=1 << 20), produce, serialize, raw, finish)
+                _child(os.fdopen(write_end, "wb", buffering=1 << 20), produce, serialize, finish)
             self._pid = pid
             self._input: IO[bytes] = os.fdopen(read_end, "rb", buffering=1 << 20)
             started(self)
@@ -142,8 +139,7 @@ class ForkedBatches:
                 raise LimeError(f"cannot import: its reading process stopped before the end of the file{self._ended()}")
             message = pickle.loads(body)
             if message[0] == "batch":
-                _, lines, whole, raw = message
-                self.raw.update(raw)
+                _, lines, whole = message
                 yield Lined(
                     [loads(line) if line is not None else whole[i] for i, line in enumerate(lines)], lines
                 )
@@ -187,7 +183,6 @@ def _child(
     out: IO[bytes],
     produce: Callable[[], Iterable[list[Entry]]],
     serialize: Callable[[Sequence[Entry]], list[bytes | None]],
-    raw: dict[str, bytes],
     finish: Callable[[], Any],
 ) -> None:
     status = 0
@@ -196,13 +191,7 @@ def _child(
         for batch in produce():
             lines = serialize(batch)
             whole = {i: batch[i] for i, line in enumerate(lines) if line is None}
-            sources = {}
-            if raw:
-                for entry in batch:
-                    line = raw.pop(entry["id"], None)
-                    if line is not None:
-                        sources[entry["id"]] = line
-            _send(out, ("batch", lines, whole, sources))
+            _send(out, ("batch", lines, whole))
         _send(out, ("done", finish()))
     except BaseException as exc:  # every failure goes to the parent, which decides
         status = 1

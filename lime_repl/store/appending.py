@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .bulk import SCAN_BATCH, chunks, quiet_bytes, serialized
-from .entry_guard import OutputGuard, PromptGuard, offer_line, structural_guard
+from .entry_guard import OutputGuard, PromptGuard, checked_line, offer_line, structural_guard
 from .records import Entry, bash_triple, checkpoint, dumps, new_entry_id, now_rfc3339
 from .segments import DEFAULT_BACKUPS, DEFAULT_MAX_BYTES, SegmentWriter, SessionLock
 from .state import UNSET, SessionState
@@ -185,7 +185,6 @@ class SessionLog(SessionState):
         self,
         entries: Iterable[Entry] = (),
         *,
-        encode: Callable[[Entry], bytes] = dumps,
         keep: bool = True,
         batch_bytes: int = 1 << 20,
         serialize: Callable[[Sequence[Entry]], list[bytes | None]] | None = None,
@@ -194,9 +193,9 @@ class SessionLog(SessionState):
         """Write many entries as they are (an import), about ``batch_bytes`` at a time; their count.
 
         The entries are ``entries``, or those of ``batches`` (lists of entries, as a reader hands them
-        over) when given. Every entry passes the entry guard first (redaction, caps, valid UTF-8);
-        ``encode`` gives the log line of an entry the guard left unchanged
-        (:func:`dumps` unless the caller already holds the line's JSON); ``serialize``, when given, the
+        over) when given. Every entry passes the entry guard first (redaction, caps, valid UTF-8) and is
+        written as the line the guard proved for it (:func:`~.entry_guard.checked_line`), else as
+        :func:`dumps` of what the guard made of it; ``serialize``, when given, the
         JSON of a batch's entries before the guard runs (for each, exactly :func:`dumps` without the
         newline, or None where it cannot: :func:`~.entry_guard.offer_line`), a batch at a time
         (``entries`` are cut into batches of :data:`~.bulk.SCAN_BATCH`) so that the
@@ -240,8 +239,8 @@ class SessionLog(SessionState):
                             offer_line(entry, offered, quiet=quiet)
                         guarded = entry if output_guard is None else output_guard(entry, segment_bytes, redact)
                         guarded = structural_guard(guarded, segment_bytes=segment_bytes)
-                        # The caller's encoding (a source line copied in) only for an entry the guard left as it is.
-                        line = encode(entry) if guarded is entry else dumps(guarded)
+                        checked = checked_line(guarded)  # the guard's own serialization, when it made one
+                        line = checked + b"\n" if checked is not None else dumps(guarded)
                         entry = guarded
                         kind = entry.get("type")
                     lines.append(line)

@@ -183,7 +183,7 @@ def encode_checked(entry: dict[str, Any], budget: int) -> bytes | None:
 def remember_checked(entry: dict[str, Any], line: bytes, budget: int) -> None:
     """Remember that ``entry``, as it is now, is the log line ``line`` and passes :func:`structural_guard`.
 
-    For a policy that proves it by other means (an import copying a source line).
+    For a policy that proves it by other means (a line offered by an import's serializer, :func:`offer_line`).
     Only the last entry of each thread is remembered, and only until the entry is
     changed: the store runs its guards and its writer on one entry back to back.
     """

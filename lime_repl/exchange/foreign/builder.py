@@ -81,9 +81,6 @@ class Builder:
         self.time = fallback_time
         self.first_time: str | None = None
         self.sink = sink
-        self.raw: dict[
-            str, bytes
-        ] = {}  # with a sink: an entry id -> the source line its ``data`` was parsed from
         self._by_src: dict[str | bytes, str] = {}  # keyed by :func:`_src_key`
         self._pending: list[tuple[Entry, str, str]] = []
         self._waiting: dict[str, list[tuple[Entry, str]]] = {}
@@ -241,20 +238,9 @@ class Builder:
         self.last_node = entry_id
         return entry
 
-    def custom(
-        self, kind: str, record: Any, *, time: Any = None, raw: bytes | None = None, **kw: Any
-    ) -> Entry:
-        """Keep ``record`` whole as a ``custom`` entry of type ``<tool>:<kind>``.
-
-        ``raw``: the source line ``record`` was parsed from, kept (with a sink)
-        so the writer can copy it into the log instead of serializing ``record`` again.
-        """
-        entry = self.add(
-            {"type": "custom", "customType": f"{self.tool}:{kind}", "data": record}, time=time, **kw
-        )
-        if raw is not None and self.sink is not None:
-            self.raw[entry["id"]] = raw
-        return entry
+    def custom(self, kind: str, record: Any, *, time: Any = None, **kw: Any) -> Entry:
+        """Keep ``record`` whole as a ``custom`` entry of type ``<tool>:<kind>``."""
+        return self.add({"type": "custom", "customType": f"{self.tool}:{kind}", "data": record}, time=time, **kw)
 
     def refer(self, entry: Entry, key: str, src: Any) -> None:
         """Set ``entry[key]`` to the lime id of source id ``src`` once it is known (None if never)."""

@@ -77,18 +77,15 @@ class ClaudeReader:
         self.suspect: set[str] = set()
 
     # -- one record ---------------------------------------------------------
-    def feed(self, record: Any, *, sidechain: bool = False, raw: bytes | None = None) -> None:
-        """Map one record; ``raw`` is the source line it was parsed from (copied into the log as it is).
-
-        With a sink, the entries that are complete go to it when the record is done.
-        """
-        self._feed(record, sidechain, raw)
+    def feed(self, record: Any, *, sidechain: bool = False) -> None:
+        """Map one record. With a sink, the entries that are complete go to it when the record is done."""
+        self._feed(record, sidechain)
         self.b.flush()
 
-    def _feed(self, record: Any, sidechain: bool, raw: bytes | None) -> None:
+    def _feed(self, record: Any, sidechain: bool) -> None:
         b = self.b
         if not isinstance(record, dict):
-            entry = b.custom("value", record, parent=b.last_node, node=False, raw=raw)
+            entry = b.custom("value", record, parent=b.last_node, node=False)
             self.off_chain.add(entry["id"])
             return
         kind = record.get("type")
@@ -102,7 +99,7 @@ class ClaudeReader:
             uuid = None
         side = sidechain or record.get("isSidechain") is True
         if uuid is None and "parentUuid" not in record:
-            entry = b.custom(kind, record, time=stamp, parent=b.last_node, node=False, raw=raw)
+            entry = b.custom(kind, record, time=stamp, parent=b.last_node, node=False)
             self.off_chain.add(entry["id"])
             return
         if "parentUuid" in record:
@@ -123,7 +120,7 @@ class ClaudeReader:
             if kind == "system" and subtype == "compact_boundary":
                 self.boundary = as_dict(record.get("compactMetadata"))
             name = f"{kind}/{subtype}" if kind == "system" and subtype else kind
-            entry = b.custom(name, record, time=stamp, src=uuid, raw=raw, parent=links[0], parent_src=links[1])
+            entry = b.custom(name, record, time=stamp, src=uuid, parent=links[0], parent_src=links[1])
         if side:
             if not record.get("parentUuid") and not record.get("logicalParentUuid"):
                 content = as_dict(message).get("content")
